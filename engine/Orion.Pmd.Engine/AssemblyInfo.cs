@@ -1,0 +1,1 @@
+namespace Orion.Pmd.Engine;
