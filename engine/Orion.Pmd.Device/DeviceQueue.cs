@@ -1,0 +1,71 @@
+using Orion.Pmd.Device.Execution;
+using Orion.Pmd.Linux;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Device;
+
+/// <summary>
+/// One request queue as the software device serves it: the device side of the ring, the request executor and
+/// counters. Owned by exactly one device thread once the device is running.
+/// </summary>
+internal sealed class DeviceQueue
+{
+    private readonly DescriptorChain _chain;
+    private readonly int _maxBatch;
+    private long _requests, _batches, _kicks, _interrupts, _sleeps;
+
+    public DeviceQueue(int index, SplitQueueDevice ring, BlkRequestExecutor executor, EventFd? kick, EventFd? call, int maxSegments, int maxBatch)
+    {
+        Index = index;
+        Ring = ring;
+        Executor = executor;
+        Kick = kick;
+        Call = call;
+        _chain = new DescriptorChain(maxSegments);
+        _maxBatch = maxBatch;
+    }
+
+    public int Index { get; }
+    public SplitQueueDevice Ring { get; }
+    public BlkRequestExecutor Executor { get; }
+    public EventFd? Kick { get; }
+    public EventFd? Call { get; }
+
+    /// <summary>Set once the ring is broken and the device has flagged NEEDS_RESET; the queue is no longer served.</summary>
+    public bool Stopped { get; private set; }
+
+    /// <summary>
+    /// One pass: pop up to a batch of chains, execute them, publish the used entries with one index store, and
+    /// interrupt only if the driver asked. Returns the number of requests completed.
+    /// </summary>
+    public int Process()
+    {
+        if (Stopped) return 0;
+        int done = 0;
+        while (done < _maxBatch && Ring.TryPopAvail(_chain))
+        {
+            uint written = Executor.Execute(_chain);
+            Ring.PushUsed(_chain.Head, written);
+            done++;
+        }
+        if (done > 0)
+        {
+            Volatile.Write(ref _requests, _requests + done);
+            Volatile.Write(ref _batches, _batches + 1);
+            if (Ring.PublishUsed() && Call is not null)
+            {
+                Call.Signal();
+                Volatile.Write(ref _interrupts, _interrupts + 1);
+            }
+        }
+        if (Ring.IsBroken) Stopped = true;
+        return done;
+    }
+
+    public void CountKick() => Volatile.Write(ref _kicks, _kicks + 1);
+    public void CountSleep() => Volatile.Write(ref _sleeps, _sleeps + 1);
+
+    public DeviceQueueStats Stats => new(
+        Volatile.Read(ref _requests), Volatile.Read(ref _batches), Volatile.Read(ref _kicks),
+        Volatile.Read(ref _interrupts), Volatile.Read(ref _sleeps), Executor.MalformedRequests);
+}

@@ -1,0 +1,88 @@
+using Orion.Pmd.Linux;
+
+namespace Orion.Pmd.Device;
+
+/// <summary>
+/// A device thread serving a fixed set of queues: busy-polling (kicks suppressed) or sleeping on the kick eventfd
+/// between bursts. It never calls into the driver; it only reads and writes shared memory and signals eventfds.
+/// </summary>
+internal sealed class DeviceWorker
+{
+    private readonly DeviceQueue[] _queues;
+    private readonly DeviceServiceMode _mode;
+    private readonly int? _core;
+    private readonly bool _yieldWhenIdle;
+    private readonly Action<DeviceQueue> _onBroken;
+    private readonly Thread _thread;
+    private volatile bool _stop;
+
+    public DeviceWorker(string name, DeviceQueue[] queues, DeviceServiceMode mode, int? core, bool yieldWhenIdle, Action<DeviceQueue> onBroken)
+    {
+        if (mode == DeviceServiceMode.KickDriven && queues.Length != 1)
+            throw new ArgumentException("a kick-driven device thread serves exactly one queue", nameof(queues));
+        _queues = queues;
+        _mode = mode;
+        _core = core;
+        _yieldWhenIdle = yieldWhenIdle;
+        _onBroken = onBroken;
+        _thread = new Thread(Run) { IsBackground = true, Name = name };
+    }
+
+    /// <summary>Bytes this thread allocated, read on the thread itself at the end of each pass.</summary>
+    public long AllocatedBytes => Volatile.Read(ref _allocated);
+    private long _allocated;
+
+    public void Start() => _thread.Start();
+
+    public void Stop()
+    {
+        _stop = true;
+        foreach (var q in _queues) q.Kick?.Signal();     // wake a sleeping kick-driven thread
+        _thread.Join();
+    }
+
+    private void Run()
+    {
+        if (_core is int core) CpuAffinity.PinCurrentThread(core);
+        if (_mode == DeviceServiceMode.Polled)
+            foreach (var q in _queues) q.Ring.SuppressKicks();
+        var spinner = new SpinWait();
+        while (!_stop)
+        {
+            int work = 0;
+            foreach (var q in _queues)
+            {
+                bool wasStopped = q.Stopped;
+                work += q.Process();
+                if (q.Stopped && !wasStopped) _onBroken(q);
+            }
+            Volatile.Write(ref _allocated, GC.GetAllocatedBytesForCurrentThread());
+            if (work > 0)
+            {
+                spinner.Reset();
+                continue;
+            }
+            if (_mode == DeviceServiceMode.KickDriven) SleepUntilKick(_queues[0]);
+            else if (_yieldWhenIdle)
+            {
+                // SpinWait escalates from spinning to Thread.Yield and Sleep(0)/Sleep(1); reset on every piece of work.
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+    }
+
+    private void SleepUntilKick(DeviceQueue q)
+    {
+        if (q.Stopped || q.Kick is null)
+        {
+            Thread.Sleep(1);
+            return;
+        }
+        // Ask for a kick, then look once more: a chain published before the request became visible would otherwise be missed.
+        if (q.Ring.EnableKicksAndRecheck()) return;
+        q.CountSleep();
+        if (q.Kick.Wait(100)) q.CountKick();
+        // Kicks stay off while the burst is drained and come back on just before the next sleep (rust-vmm's loop).
+        q.Ring.SuppressKicks();
+    }
+}

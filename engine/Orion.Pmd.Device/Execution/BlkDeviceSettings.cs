@@ -1,0 +1,26 @@
+using Orion.Pmd.Virtio;
+
+namespace Orion.Pmd.Device.Execution;
+
+/// <summary>What a request executor needs to know about the device it serves (fixed while the device runs).</summary>
+public sealed record BlkDeviceSettings
+{
+    /// <summary>Logical block size in bytes (512, 4096, ...): requests must be aligned to it.</summary>
+    public int LogicalBlockSize { get; init; } = 512;
+    /// <summary>Whether writes, discards and write-zeroes are refused with IOERR.</summary>
+    public bool ReadOnly { get; init; }
+    /// <summary>Features the driver accepted: request types whose feature was not negotiated are UNSUPP.</summary>
+    public VirtioFeatures Negotiated { get; init; }
+    /// <summary>The serial number GET_ID returns (at most 20 bytes, NUL-padded).</summary>
+    public string Serial { get; init; } = "orion-pmd";
+    /// <summary>Most ranges in one DISCARD request.</summary>
+    public uint MaxDiscardSegments { get; init; } = 16;
+    /// <summary>Most sectors in one DISCARD range.</summary>
+    public uint MaxDiscardSectors { get; init; } = 1u << 22;
+    /// <summary>Most ranges in one WRITE_ZEROES request.</summary>
+    public uint MaxWriteZeroesSegments { get; init; } = 16;
+    /// <summary>Most sectors in one WRITE_ZEROES range.</summary>
+    public uint MaxWriteZeroesSectors { get; init; } = 1u << 22;
+    /// <summary>Whether WRITE_ZEROES with the unmap flag may deallocate.</summary>
+    public bool WriteZeroesMayUnmap { get; init; } = true;
+}

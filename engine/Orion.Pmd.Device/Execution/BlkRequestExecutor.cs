@@ -1,0 +1,149 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Orion.Pmd.Device.Backends;
+using Orion.Pmd.Virtio;
+using Orion.Pmd.Virtio.Blk;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Device.Execution;
+
+/// <summary>
+/// Executes one virtio-blk request (a popped, validated chain) against a backend and writes its status byte.
+/// Out-of-range or misaligned requests get IOERR, unknown or unnegotiated types get UNSUPP, writes to a read-only
+/// device get IOERR (VirtIO 1.2 §5.2.6.2). Returns the number of bytes written into the chain's writable buffers,
+/// the length the device reports in the used ring.
+/// </summary>
+public sealed class BlkRequestExecutor
+{
+    private readonly IBlockBackend _backend;
+    private readonly BlkDeviceSettings _settings;
+    private readonly ulong _capacityBytes;
+    private readonly byte[] _id = new byte[BlkConstants.IdBytes];
+    private readonly BlkDiscardWriteZeroes[] _ranges;
+
+    /// <summary>Creates an executor for one queue.</summary>
+    public BlkRequestExecutor(IBlockBackend backend, BlkDeviceSettings settings)
+    {
+        _backend = backend;
+        _settings = settings;
+        _capacityBytes = (ulong)backend.Capacity;
+        Encoding.ASCII.GetBytes(settings.Serial.AsSpan(0, Math.Min(settings.Serial.Length, BlkConstants.IdBytes)), _id);
+        _ranges = new BlkDiscardWriteZeroes[Math.Max(settings.MaxDiscardSegments, settings.MaxWriteZeroesSegments)];
+    }
+
+    /// <summary>Requests whose chain was too malformed to carry a status byte.</summary>
+    public long MalformedRequests { get; private set; }
+
+    /// <summary>Executes the request in <paramref name="chain"/>; returns the used length.</summary>
+    public uint Execute(DescriptorChain chain)
+    {
+        Span<byte> raw = stackalloc byte[BlkRequestHeader.Size];
+        if (chain.WritableBytes < BlkConstants.StatusBytes || !ChainData.Gather(chain, 0, raw))
+        {
+            // No header or nowhere to put a status: report what we can and write nothing else.
+            MalformedRequests++;
+            if (ChainData.WriteStatus(chain, (byte)BlkStatus.IoError)) return 1;
+            return 0;
+        }
+        var header = MemoryMarshal.Read<BlkRequestHeader>(raw);
+        ulong dataOut = chain.ReadableBytes - BlkRequestHeader.Size;
+        ulong dataIn = chain.WritableBytes - BlkConstants.StatusBytes;
+        uint written = 0;
+        BlkStatus status = header.Type switch
+        {
+            BlkRequestType.In => Read(chain, header.Sector, dataIn, out written),
+            BlkRequestType.Out => Write(chain, header.Sector, dataOut),
+            BlkRequestType.Flush => Flush(),
+            BlkRequestType.GetId => GetId(chain, dataIn, out written),
+            BlkRequestType.Discard => Ranges(chain, dataOut, discard: true),
+            BlkRequestType.WriteZeroes => Ranges(chain, dataOut, discard: false),
+            _ => BlkStatus.Unsupported,   // includes the 1.2 types this device does not implement
+        };
+        ChainData.WriteStatus(chain, (byte)status);
+        return written + BlkConstants.StatusBytes;
+    }
+
+    private bool InRange(ulong sector, ulong bytes)
+    {
+        int block = _settings.LogicalBlockSize;
+        if (bytes % (ulong)block != 0) return false;
+        if (sector > ulong.MaxValue / BlkConstants.SectorSize) return false;
+        ulong offset = sector * BlkConstants.SectorSize;
+        if (offset % (ulong)block != 0) return false;
+        return offset <= _capacityBytes && bytes <= _capacityBytes - offset;
+    }
+
+    private struct TransferState
+    {
+        public IBlockBackend Backend;
+        public long Offset;
+    }
+
+    private BlkStatus Read(DescriptorChain chain, ulong sector, ulong length, out uint written)
+    {
+        written = 0;
+        if (length == 0 || !InRange(sector, length)) return BlkStatus.IoError;
+        var state = new TransferState { Backend = _backend, Offset = (long)(sector * BlkConstants.SectorSize) };
+        ChainData.ForEachWritable(chain, length, ref state,
+            static (ref TransferState s, ulong position, Span<byte> bytes) => s.Backend.Read(s.Offset + (long)position, bytes));
+        written = (uint)length;
+        return BlkStatus.Ok;
+    }
+
+    private BlkStatus Write(DescriptorChain chain, ulong sector, ulong length)
+    {
+        if (_settings.ReadOnly) return BlkStatus.IoError;
+        if (length == 0 || !InRange(sector, length)) return BlkStatus.IoError;
+        var state = new TransferState { Backend = _backend, Offset = (long)(sector * BlkConstants.SectorSize) };
+        ChainData.ForEachReadable(chain, BlkRequestHeader.Size, length, ref state,
+            static (ref TransferState s, ulong position, Span<byte> bytes) => s.Backend.Write(s.Offset + (long)position, bytes));
+        return BlkStatus.Ok;
+    }
+
+    private BlkStatus Flush()
+    {
+        if (!_settings.Negotiated.HasFlag(VirtioFeatures.BlkFlush)) return BlkStatus.Unsupported;
+        _backend.Flush();
+        return BlkStatus.Ok;
+    }
+
+    private BlkStatus GetId(DescriptorChain chain, ulong length, out uint written)
+    {
+        written = (uint)Math.Min(length, (ulong)BlkConstants.IdBytes);
+        var state = _id;
+        ChainData.ForEachWritable(chain, written, ref state,
+            static (ref byte[] id, ulong position, Span<byte> bytes) => id.AsSpan((int)position, bytes.Length).CopyTo(bytes));
+        return BlkStatus.Ok;
+    }
+
+    private BlkStatus Ranges(DescriptorChain chain, ulong length, bool discard)
+    {
+        var feature = discard ? VirtioFeatures.BlkDiscard : VirtioFeatures.BlkWriteZeroes;
+        if (!_settings.Negotiated.HasFlag(feature)) return BlkStatus.Unsupported;
+        if (_settings.ReadOnly) return BlkStatus.IoError;
+        uint maxSegments = discard ? _settings.MaxDiscardSegments : _settings.MaxWriteZeroesSegments;
+        uint maxSectors = discard ? _settings.MaxDiscardSectors : _settings.MaxWriteZeroesSectors;
+        if (length == 0 || length % BlkDiscardWriteZeroes.Size != 0) return BlkStatus.IoError;
+        ulong count = length / BlkDiscardWriteZeroes.Size;
+        if (count > maxSegments) return BlkStatus.IoError;
+
+        var ranges = _ranges.AsSpan(0, (int)count);
+        if (!ChainData.Gather(chain, BlkRequestHeader.Size, MemoryMarshal.AsBytes(ranges))) return BlkStatus.IoError;
+        // Check every range before touching any, so a bad request changes nothing.
+        foreach (ref readonly var r in ranges)
+        {
+            if (discard && (r.Flags & BlkDiscardWriteZeroes.FlagUnmap) != 0) return BlkStatus.Unsupported;   // §5.2.6.2
+            if ((r.Flags & ~BlkDiscardWriteZeroes.FlagUnmap) != 0) return BlkStatus.Unsupported;
+            if (r.SectorCount > maxSectors) return BlkStatus.IoError;
+            if (!InRange(r.Sector, (ulong)r.SectorCount * BlkConstants.SectorSize)) return BlkStatus.IoError;
+        }
+        foreach (ref readonly var r in ranges)
+        {
+            long offset = (long)r.Sector * BlkConstants.SectorSize;
+            long bytes = (long)r.SectorCount * BlkConstants.SectorSize;
+            if (discard) _backend.Discard(offset, bytes);
+            else _backend.WriteZeroes(offset, bytes);
+        }
+        return BlkStatus.Ok;
+    }
+}

@@ -1,0 +1,292 @@
+using Orion.Pmd.Device.Backends;
+using Orion.Pmd.Device.Execution;
+using Orion.Pmd.Linux;
+using Orion.Pmd.Virtio;
+using Orion.Pmd.Virtio.Blk;
+using Orion.Pmd.Virtio.Memory;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Device;
+
+/// <summary>
+/// The embedded software virtio-blk device. A driver reaches it only through the operations a transport carries
+/// (status, features, config space, memory table, queue setup, notify, reset), never by a shortcut, and the device
+/// sees only guest addresses inside the memory it was given: it maps the driver's memfds itself.
+/// </summary>
+public sealed class SoftBlkDevice : IDisposable
+{
+    private readonly SoftBlkDeviceOptions _options;
+    private readonly VirtioFeatures _offered;
+    private readonly byte[] _config = new byte[BlkConfig.Size];
+    private readonly MemoryRegionTable _memory = new();
+    private readonly List<SharedMemory> _mappings = [];
+    private readonly QueueSetup?[] _setups;
+    private DeviceQueue[] _queues = [];
+    private readonly List<DeviceWorker> _workers = [];
+    private int _status;
+    private bool _disposed;
+
+    private sealed record QueueSetup(int Size, SplitRingAddresses Addresses, EventFd? Kick, EventFd? Call);
+
+    /// <summary>Creates a device over <paramref name="backend"/> (which it owns and disposes).</summary>
+    public SoftBlkDevice(IBlockBackend backend, SoftBlkDeviceOptions? options = null)
+    {
+        _options = options ?? new SoftBlkDeviceOptions();
+        Backend = backend;
+        int bs = _options.LogicalBlockSize;
+        if (bs < 512 || bs > 65536 || (bs & (bs - 1)) != 0)
+            throw new ArgumentException($"logical block size {bs} is not a power of two between 512 and 65536", nameof(options));
+        if (backend.Capacity % bs != 0)
+            throw new ArgumentException($"capacity {backend.Capacity} is not a multiple of the {bs}-byte block size", nameof(backend));
+        if (_options.NumQueues is < 1 or > 256)
+            throw new ArgumentException($"{_options.NumQueues} queues requested; 1 to 256 are supported", nameof(options));
+        _offered = (_options.OfferedFeatures ?? SoftBlkDeviceOptions.SupportedFeatures) & SoftBlkDeviceOptions.SupportedFeatures;
+        if (!_options.ReadOnly) _offered &= ~VirtioFeatures.BlkReadOnly;
+        else _offered |= VirtioFeatures.BlkReadOnly;
+        _setups = new QueueSetup?[_options.NumQueues];
+        Settings = BuildConfig();
+        Settings.WriteTo(_config);
+    }
+
+    private BlkConfig BuildConfig() => new()
+    {
+        Capacity = (ulong)Backend.Capacity / BlkConstants.SectorSize,
+        SegMax = _options.SegMax,
+        BlockSize = (uint)_options.LogicalBlockSize,
+        PhysicalBlockExp = 0,
+        MinIoSize = 1,
+        OptIoSize = 0,
+        NumQueues = (ushort)_options.NumQueues,
+        MaxDiscardSectors = 1u << 22,
+        MaxDiscardSeg = 16,
+        DiscardSectorAlignment = (uint)(_options.LogicalBlockSize / BlkConstants.SectorSize),
+        MaxWriteZeroesSectors = 1u << 22,
+        MaxWriteZeroesSeg = 16,
+        WriteZeroesMayUnmap = 1,
+    };
+
+    /// <summary>The configuration this device serves.</summary>
+    public BlkConfig Settings { get; }
+
+    /// <summary>The storage behind the device.</summary>
+    public IBlockBackend Backend { get; }
+
+    /// <summary>The options it was created with.</summary>
+    public SoftBlkDeviceOptions Options => _options;
+
+    /// <summary>Features the device offers.</summary>
+    public VirtioFeatures OfferedFeatures => _offered;
+
+    /// <summary>Features the driver wrote.</summary>
+    public VirtioFeatures DriverFeatures { get; private set; }
+
+    /// <summary>The device status field.</summary>
+    public DeviceStatus Status => (DeviceStatus)Volatile.Read(ref _status);
+
+    /// <summary>Bytes of configuration space served.</summary>
+    public int ConfigSize => _config.Length;
+
+    /// <summary>Largest queue size accepted.</summary>
+    public int MaxQueueSize => _options.MaxQueueSize;
+
+    /// <summary>Number of request queues.</summary>
+    public int NumQueues => _options.NumQueues;
+
+    /// <summary>Reads configuration space; returns the bytes copied (fewer past the end).</summary>
+    public int ReadConfig(int offset, Span<byte> destination)
+    {
+        if (offset < 0 || offset >= _config.Length) return 0;
+        int n = Math.Min(destination.Length, _config.Length - offset);
+        _config.AsSpan(offset, n).CopyTo(destination);
+        return n;
+    }
+
+    /// <summary>Writes the driver's accepted features; only valid before FEATURES_OK.</summary>
+    public void SetDriverFeatures(VirtioFeatures features)
+    {
+        if (Status.HasFlag(DeviceStatus.FeaturesOk))
+            throw new InvalidOperationException("features cannot change after FEATURES_OK");
+        DriverFeatures = features;
+    }
+
+    /// <summary>
+    /// Writes the status field. Writing 0 resets the device. FEATURES_OK is refused (left clear, as the spec has
+    /// the driver re-read it) when the driver accepted a feature that was not offered or did not accept VERSION_1.
+    /// DRIVER_OK starts serving the queues that were set up.
+    /// </summary>
+    public void SetStatus(DeviceStatus status)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (status == DeviceStatus.Reset)
+        {
+            Reset();
+            return;
+        }
+        var old = Status;
+        if (status.HasFlag(DeviceStatus.FeaturesOk) && !old.HasFlag(DeviceStatus.FeaturesOk))
+        {
+            bool subset = (DriverFeatures & ~_offered) == 0;
+            if (!subset || !DriverFeatures.HasFlag(VirtioFeatures.Version1)) status &= ~DeviceStatus.FeaturesOk;
+        }
+        if (status.HasFlag(DeviceStatus.DriverOk) && !old.HasFlag(DeviceStatus.DriverOk))
+        {
+            if (!status.HasFlag(DeviceStatus.FeaturesOk))
+                throw new InvalidOperationException("DRIVER_OK written before features were accepted (FEATURES_OK)");
+            Volatile.Write(ref _status, (int)status);
+            Start();
+            return;
+        }
+        Volatile.Write(ref _status, (int)(status | (old & DeviceStatus.DeviceNeedsReset)));
+    }
+
+    /// <summary>
+    /// Takes the driver's memory table: each region's memfd is duplicated and mapped by the device itself, so that
+    /// the device reaches guest memory only through its own translation table.
+    /// </summary>
+    public void SetMemoryTable(ReadOnlySpan<MemoryRegion> regions)
+    {
+        if (Status.HasFlag(DeviceStatus.DriverOk))
+            throw new InvalidOperationException("the memory table cannot change while the device is running");
+        UnmapMemory();
+        foreach (var r in regions)
+        {
+            if (r.Fd < 0) throw new ArgumentException($"region at guest 0x{r.GuestAddress:x} has no file descriptor to map", nameof(regions));
+            var map = SharedMemory.Map(FileDescriptor.Duplicate(r.Fd), (long)r.Length + r.FdOffset, ownsFd: true);
+            _mappings.Add(map);
+            unsafe { _memory.Add(new MemoryRegion(r.GuestAddress, r.Length, (nint)(map.Pointer + r.FdOffset))); }
+        }
+    }
+
+    /// <summary>Sets up queue <paramref name="index"/>: size, ring addresses (guest), and optional kick and call eventfds.</summary>
+    public void SetupQueue(int index, int size, SplitRingAddresses addresses, EventFd? kick = null, EventFd? call = null)
+    {
+        if ((uint)index >= (uint)_setups.Length)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"the device has {_setups.Length} queues");
+        if (size > _options.MaxQueueSize || !SplitRingLayout.IsValidSize(size))
+            throw new ArgumentOutOfRangeException(nameof(size), size, $"queue size must be a power of two up to {_options.MaxQueueSize}");
+        if (Status.HasFlag(DeviceStatus.DriverOk))
+            throw new InvalidOperationException("queues are set up before DRIVER_OK");
+        _setups[index] = new QueueSetup(size, addresses, kick, call);
+    }
+
+    /// <summary>The driver's doorbell for queue <paramref name="index"/>.</summary>
+    public void Notify(int index)
+    {
+        var queues = _queues;
+        if ((uint)index >= (uint)queues.Length) return;
+        var q = queues[index];
+        if (q.Kick is not null) q.Kick.Signal();
+        else q.CountKick();
+    }
+
+    private void Start()
+    {
+        var settings = new BlkDeviceSettings
+        {
+            LogicalBlockSize = _options.LogicalBlockSize,
+            ReadOnly = _options.ReadOnly,
+            Negotiated = DriverFeatures,
+            Serial = _options.Serial,
+            MaxDiscardSegments = Settings.MaxDiscardSeg,
+            MaxDiscardSectors = Settings.MaxDiscardSectors,
+            MaxWriteZeroesSegments = Settings.MaxWriteZeroesSeg,
+            MaxWriteZeroesSectors = Settings.MaxWriteZeroesSectors,
+        };
+        bool eventIdx = DriverFeatures.HasFlag(VirtioFeatures.RingEventIdx);
+        bool indirect = DriverFeatures.HasFlag(VirtioFeatures.RingIndirectDesc);
+        int maxSegments = (int)Math.Min(4096, Math.Max(_options.SegMax + 2, (uint)_options.MaxQueueSize));
+        var queues = new List<DeviceQueue>();
+        for (int i = 0; i < _setups.Length; i++)
+        {
+            if (_setups[i] is not { } s) continue;
+            var ring = new SplitQueueDevice(_memory, s.Addresses, s.Size, eventIdx, indirect);
+            queues.Add(new DeviceQueue(i, ring, new BlkRequestExecutor(Backend, settings), s.Kick, s.Call, maxSegments, _options.MaxBatch));
+        }
+        _queues = [.. queues];
+        if (_options.Mode == DeviceServiceMode.Manual)
+        {
+            foreach (var q in _queues) q.Ring.SuppressKicks();
+            return;
+        }
+        int threads = _options.Mode == DeviceServiceMode.KickDriven ? _queues.Length : Math.Clamp(_options.Threads, 1, Math.Max(1, _queues.Length));
+        for (int t = 0; t < threads; t++)
+        {
+            var mine = _queues.Where((_, i) => i % threads == t).ToArray();
+            if (mine.Length == 0) continue;
+            int? core = _options.Cores is { Count: > 0 } cores ? cores[t % cores.Count] : null;
+            var w = new DeviceWorker($"orion-dev-{t}", mine, _options.Mode, core, _options.YieldWhenIdle, OnQueueBroken);
+            _workers.Add(w);
+            w.Start();
+        }
+    }
+
+    private void OnQueueBroken(DeviceQueue q)
+    {
+        // The driver wrote something inconsistent: flag NEEDS_RESET (VirtIO 1.1 §2.1.1) and stop serving the queue.
+        int s;
+        do s = Volatile.Read(ref _status);
+        while (Interlocked.CompareExchange(ref _status, s | (int)DeviceStatus.DeviceNeedsReset, s) != s);
+        QueueBroken?.Invoke(q.Index, q.Ring.Error, q.Ring.ErrorMessage ?? "");
+    }
+
+    /// <summary>Raised on a device thread when a queue is found broken (index, error, message).</summary>
+    public event Action<int, VirtqueueError, string>? QueueBroken;
+
+    /// <summary>Manual mode: serve every queue once on the calling thread; returns the requests completed.</summary>
+    public int Poll()
+    {
+        int work = 0;
+        foreach (var q in _queues)
+        {
+            bool was = q.Stopped;
+            work += q.Process();
+            if (q.Stopped && !was) OnQueueBroken(q);
+        }
+        return work;
+    }
+
+    /// <summary>Counters of queue <paramref name="index"/>.</summary>
+    public DeviceQueueStats GetQueueStats(int index)
+    {
+        foreach (var q in _queues) if (q.Index == index) return q.Stats;
+        return default;
+    }
+
+    /// <summary>Largest number of bytes any device thread has allocated so far (a zero-allocation check reads this before and after).</summary>
+    public long DeviceThreadAllocatedBytes => _workers.Count == 0 ? 0 : _workers.Max(w => w.AllocatedBytes);
+
+    /// <summary>The error of a broken queue, if any (for diagnostics).</summary>
+    public string? QueueError(int index)
+    {
+        foreach (var q in _queues) if (q.Index == index && q.Ring.IsBroken) return $"{q.Ring.Error}: {q.Ring.ErrorMessage}";
+        return null;
+    }
+
+    /// <summary>Stops the device threads, forgets queues and memory, and returns to status 0.</summary>
+    public void Reset()
+    {
+        foreach (var w in _workers) w.Stop();
+        _workers.Clear();
+        _queues = [];
+        Array.Clear(_setups);
+        UnmapMemory();
+        DriverFeatures = VirtioFeatures.None;
+        Volatile.Write(ref _status, 0);
+    }
+
+    private void UnmapMemory()
+    {
+        _memory.Clear();
+        foreach (var m in _mappings) m.Dispose();
+        _mappings.Clear();
+    }
+
+    /// <summary>Resets the device and disposes the backend.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        Reset();
+        Backend.Dispose();
+        _disposed = true;
+    }
+}

@@ -1,0 +1,49 @@
+using Orion.Pmd.Virtio;
+
+namespace Orion.Pmd.Device;
+
+/// <summary>How the software device's queues are served.</summary>
+public enum DeviceServiceMode
+{
+    /// <summary>Device threads busy-poll the avail rings and tell the driver not to kick (the SPDK vhost target's way).</summary>
+    Polled,
+    /// <summary>Device threads sleep on the kick eventfd and re-enable notifications before sleeping, so the driver's doorbell logic is exercised.</summary>
+    KickDriven,
+    /// <summary>No threads: the owner calls <see cref="SoftBlkDevice.Poll"/> (deterministic tests drive both sides on one thread).</summary>
+    Manual,
+}
+
+/// <summary>Options of the embedded software virtio-blk device.</summary>
+public sealed record SoftBlkDeviceOptions
+{
+    /// <summary>Logical block size in bytes (power of two, 512 to 65536). Offered as <c>blk_size</c>.</summary>
+    public int LogicalBlockSize { get; init; } = 512;
+    /// <summary>Offer <c>VIRTIO_BLK_F_RO</c> and refuse writes.</summary>
+    public bool ReadOnly { get; init; }
+    /// <summary>Request queues served (offered as <c>num_queues</c> with MQ).</summary>
+    public int NumQueues { get; init; } = 1;
+    /// <summary>Largest queue size the device accepts.</summary>
+    public int MaxQueueSize { get; init; } = 1024;
+    /// <summary>Most data segments per request, offered as <c>seg_max</c>.</summary>
+    public uint SegMax { get; init; } = 254;
+    /// <summary>Serial number returned by GET_ID.</summary>
+    public string Serial { get; init; } = "orion-pmd-soft";
+    /// <summary>Features offered; the default is everything this device implements. Tests offer subsets.</summary>
+    public VirtioFeatures? OfferedFeatures { get; init; }
+    /// <summary>How queues are served.</summary>
+    public DeviceServiceMode Mode { get; init; } = DeviceServiceMode.Polled;
+    /// <summary>Device threads; queues are spread over them round-robin. Kick-driven mode uses one thread per queue.</summary>
+    public int Threads { get; init; } = 1;
+    /// <summary>Cores to pin device threads to (thread i on Cores[i % Count]); null or empty leaves them unpinned.</summary>
+    public IReadOnlyList<int>? Cores { get; init; }
+    /// <summary>Yield the core when a polling pass found nothing (for machines with fewer cores than spinning threads).</summary>
+    public bool YieldWhenIdle { get; init; }
+    /// <summary>Most chains a queue pops per pass before publishing used entries.</summary>
+    public int MaxBatch { get; init; } = 64;
+
+    /// <summary>Everything the software device implements.</summary>
+    public const VirtioFeatures SupportedFeatures =
+        VirtioFeatures.Version1 | VirtioFeatures.RingIndirectDesc | VirtioFeatures.RingEventIdx |
+        VirtioFeatures.BlkSegMax | VirtioFeatures.BlkBlockSize | VirtioFeatures.BlkFlush | VirtioFeatures.BlkTopology |
+        VirtioFeatures.BlkMultiQueue | VirtioFeatures.BlkDiscard | VirtioFeatures.BlkWriteZeroes | VirtioFeatures.BlkReadOnly;
+}

@@ -1,0 +1,257 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.ObjectPool;
+using Orion.Pmd.Engine.Memory;
+using Orion.Pmd.Engine.Queues;
+using Orion.Pmd.Engine.Requests;
+using Orion.Pmd.Reactors;
+using Orion.Pmd.Virtio;
+using Orion.Pmd.Virtio.Blk;
+
+namespace Orion.Pmd.Engine;
+
+/// <summary>
+/// The block device as a storage layer sees it. Addresses are logical blocks of <see cref="BlockSize"/> bytes.
+/// Every method may be called from any thread; it hands the request to a reactor and returns a
+/// <see cref="ValueTask"/> that completes on the thread pool (or throws <see cref="BlockDeviceException"/> when the
+/// device fails the request). Buffers rented with <see cref="Rent"/> travel zero-copy; other memory is bounced
+/// through the pool and the bounce is counted. When the queue is full callers wait; they are never failed for it.
+/// </summary>
+/// <remarks>Arguments are checked before anything is submitted: a bad LBA or length throws at once and changes nothing.</remarks>
+public sealed class BlockDevice
+{
+    private readonly QueuePair[] _pairs;
+    private readonly BlockQueue[] _queues;
+    private readonly ObjectPool<BlockRequest> _requests;
+    private readonly int _sectorsPerBlock;
+    private volatile bool _closed;
+
+    internal BlockDevice(QueuePair[] pairs, DmaBufferPool pool, BlkConfig config, NegotiatedFeatures features, int blockSize, int maxSegments, string description)
+    {
+        _pairs = pairs;
+        Pool = pool;
+        Config = config;
+        Features = features.Accepted;
+        BlockSize = blockSize;
+        _sectorsPerBlock = blockSize / BlkConstants.SectorSize;
+        BlockCount = (long)(config.Capacity / (ulong)_sectorsPerBlock);
+        MaxSegments = maxSegments;
+        ReadOnly = features.Has(VirtioFeatures.BlkReadOnly);
+        Description = description;
+        _queues = pairs.Select(p => new BlockQueue(p, this)).ToArray();
+        var recycle = new Action<BlockRequest>(r => _requests!.Return(r));
+        _requests = new DefaultObjectPool<BlockRequest>(new RequestPolicy(maxSegments, recycle), maximumRetained: 8192);
+    }
+
+    private sealed class RequestPolicy(int maxSegments, Action<BlockRequest> recycle) : PooledObjectPolicy<BlockRequest>
+    {
+        public override BlockRequest Create() => new(maxSegments, recycle);
+        public override bool Return(BlockRequest obj) => true;
+    }
+
+    /// <summary>Logical block size in bytes: LBAs count these, and lengths must be multiples of it.</summary>
+    public int BlockSize { get; }
+    /// <summary>Capacity in logical blocks.</summary>
+    public long BlockCount { get; }
+    /// <summary>Capacity in bytes.</summary>
+    public long CapacityBytes => BlockCount * BlockSize;
+    /// <summary>The memory alignment buffers should have for zero-copy I/O (what <see cref="Rent"/> gives).</summary>
+    public int BufferAlignment => DmaBufferPool.Alignment;
+    /// <summary>Most buffers in one vectored request.</summary>
+    public int MaxSegments { get; }
+    /// <summary>Largest transfer in bytes from one buffer (the pool's largest buffer).</summary>
+    public int MaxTransferBytes => Pool.MaxBufferBytes;
+    /// <summary>Whether the device is read-only (<c>VIRTIO_BLK_F_RO</c>): writes are refused before they reach it.</summary>
+    public bool ReadOnly { get; }
+    /// <summary>Negotiated features.</summary>
+    public VirtioFeatures Features { get; }
+    /// <summary>The device's configuration space as read at start.</summary>
+    public BlkConfig Config { get; }
+    /// <summary>The device, for reports.</summary>
+    public string Description { get; }
+    /// <summary>The zero-copy buffer pool.</summary>
+    public DmaBufferPool Pool { get; }
+    /// <summary>Number of queues (one per reactor).</summary>
+    public int QueueCount => _pairs.Length;
+
+    /// <summary>The callback form of queue <paramref name="index"/>, for code running on its reactor.</summary>
+    public BlockQueue GetQueue(int index) => _queues[index];
+
+    /// <summary>Rents a zero-copy DMA buffer of <paramref name="length"/> bytes, aligned to <see cref="BufferAlignment"/>. Dispose it to return it.</summary>
+    public DmaBuffer Rent(int length) => Pool.Rent(length);
+
+    /// <summary>Reads <c>buffer.Length</c> bytes starting at block <paramref name="lba"/>.</summary>
+    public ValueTask ReadAsync(long lba, Memory<byte> buffer)
+    {
+        CheckRange("read", lba, buffer.Length);
+        var r = NewRequest(BlkRequestType.In, lba);
+        if (MemoryMarshal.TryGetMemoryManager<byte, DmaBuffer>(buffer, out var dma, out int start, out int length))
+            r.AddSegment(dma!.GuestAddress + (ulong)start, (uint)length);
+        else
+        {
+            var bounce = Pool.Rent(buffer.Length);
+            r.Bounce = bounce;
+            r.BounceReadTarget = buffer;
+            r.AddSegment(bounce.GuestAddress, (uint)buffer.Length);
+        }
+        return Submit(r);
+    }
+
+    /// <summary>Writes <paramref name="buffer"/> starting at block <paramref name="lba"/>.</summary>
+    public ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> buffer)
+    {
+        ThrowIfReadOnly("write");
+        CheckRange("write", lba, buffer.Length);
+        var r = NewRequest(BlkRequestType.Out, lba);
+        if (MemoryMarshal.TryGetMemoryManager<byte, DmaBuffer>(buffer, out var dma, out int start, out int length))
+            r.AddSegment(dma!.GuestAddress + (ulong)start, (uint)length);
+        else
+        {
+            var bounce = Pool.Rent(buffer.Length);
+            buffer.Span.CopyTo(bounce.Span);
+            r.Bounce = bounce;
+            r.AddSegment(bounce.GuestAddress, (uint)buffer.Length);
+        }
+        return Submit(r);
+    }
+
+    /// <summary>Reads into several DMA buffers (rented with <see cref="Rent"/>) in one request, filled in order from <paramref name="lba"/>.</summary>
+    public ValueTask ReadVectoredAsync(long lba, ReadOnlySpan<Memory<byte>> buffers)
+    {
+        long total = CheckVector(buffers.Length);
+        foreach (var b in buffers) total += b.Length;
+        CheckRange("vectored read", lba, total);
+        var r = NewRequest(BlkRequestType.In, lba);
+        foreach (var b in buffers) AddDmaSegment(r, b);
+        return Submit(r);
+    }
+
+    /// <summary>Writes several DMA buffers (rented with <see cref="Rent"/>) in one request, in order from <paramref name="lba"/>.</summary>
+    public ValueTask WriteVectoredAsync(long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers)
+    {
+        ThrowIfReadOnly("write");
+        long total = CheckVector(buffers.Length);
+        foreach (var b in buffers) total += b.Length;
+        CheckRange("vectored write", lba, total);
+        var r = NewRequest(BlkRequestType.Out, lba);
+        foreach (var b in buffers) AddDmaSegment(r, b);
+        return Submit(r);
+    }
+
+    /// <summary>
+    /// Makes every completed write durable (<c>VIRTIO_BLK_T_FLUSH</c>). Without the FLUSH feature the device has no
+    /// volatile cache (writes are durable when acknowledged) and this completes at once.
+    /// </summary>
+    public ValueTask FlushAsync()
+    {
+        ThrowIfClosed();
+        if (!Features.HasFlag(VirtioFeatures.BlkFlush)) return ValueTask.CompletedTask;
+        return Submit(NewRequest(BlkRequestType.Flush, 0));
+    }
+
+    /// <summary>Discards <paramref name="blocks"/> blocks from <paramref name="lba"/> (the device may deallocate them).</summary>
+    public ValueTask DiscardAsync(long lba, long blocks) => Ranged(BlkRequestType.Discard, VirtioFeatures.BlkDiscard, "discard", lba, blocks, 0, Config.MaxDiscardSectors);
+
+    /// <summary>Writes zeroes over <paramref name="blocks"/> blocks from <paramref name="lba"/>; <paramref name="mayUnmap"/> lets the device deallocate them.</summary>
+    public ValueTask WriteZeroesAsync(long lba, long blocks, bool mayUnmap = false)
+        => Ranged(BlkRequestType.WriteZeroes, VirtioFeatures.BlkWriteZeroes, "write-zeroes", lba, blocks,
+                  mayUnmap ? BlkDiscardWriteZeroes.FlagUnmap : 0, Config.MaxWriteZeroesSectors);
+
+    /// <summary>Reads the device's 20-byte id (serial number), NUL padding removed.</summary>
+    public async ValueTask<string> GetIdAsync()
+    {
+        ThrowIfClosed();
+        var id = new byte[BlkConstants.IdBytes];
+        var r = NewRequest(BlkRequestType.GetId, 0);
+        r.IdDestination = id;
+        await Submit(r).ConfigureAwait(false);
+        int end = Array.IndexOf(id, (byte)0);
+        return System.Text.Encoding.ASCII.GetString(id, 0, end < 0 ? id.Length : end);
+    }
+
+    private ValueTask Ranged(BlkRequestType type, VirtioFeatures feature, string what, long lba, long blocks, uint flags, uint maxSectors)
+    {
+        ThrowIfReadOnly(what);
+        if (!Features.HasFlag(feature))
+            throw new NotSupportedException($"{Description} did not negotiate {feature}: {what} is not available on this device");
+        if (blocks <= 0) throw new ArgumentOutOfRangeException(nameof(blocks), blocks, $"a {what} needs at least one block");
+        CheckRange(what, lba, blocks * BlockSize);
+        long sectors = blocks * _sectorsPerBlock;
+        if (maxSectors != 0 && sectors > maxSectors)
+            throw new ArgumentOutOfRangeException(nameof(blocks), blocks,
+                $"a {what} of {blocks} blocks ({sectors} sectors) exceeds the device's limit of {maxSectors} sectors per range; split it");
+        var r = NewRequest(type, lba);
+        r.Range = new BlkDiscardWriteZeroes(SectorOf(lba), (uint)sectors, flags);
+        return Submit(r);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private BlockRequest NewRequest(BlkRequestType type, long lba)
+    {
+        ThrowIfClosed();
+        var r = _requests.Get();
+        r.Prepare(type, SectorOf(lba));
+        return r;
+    }
+
+    private ValueTask Submit(BlockRequest r)
+    {
+        var vt = r.AsValueTask();
+        PickQueue().SubmitFromAnyThread(r);
+        return vt;
+    }
+
+    private QueuePair PickQueue()
+    {
+        // Code on one of our reactors submits to its own queue, with no hop; other threads spread by thread id.
+        if (Reactor.Current is { } current)
+            foreach (var p in _pairs)
+                if (p.Reactor == current) return p;
+        return _pairs[(uint)Environment.CurrentManagedThreadId % (uint)_pairs.Length];
+    }
+
+    private long CheckVector(int count)
+    {
+        if (count == 0) throw new ArgumentException("a vectored request needs at least one buffer");
+        if (count > MaxSegments) throw new ArgumentException($"{count} buffers exceed the device's limit of {MaxSegments} per request");
+        return 0;
+    }
+
+    private static void AddDmaSegment(BlockRequest r, ReadOnlyMemory<byte> b)
+    {
+        if (!MemoryMarshal.TryGetMemoryManager<byte, DmaBuffer>(b, out var dma, out int start, out int length))
+            throw new ArgumentException("vectored requests take buffers rented from BlockDevice.Rent (zero-copy DMA memory)");
+        r.AddSegment(dma!.GuestAddress + (ulong)start, (uint)length);
+    }
+
+    internal ulong SectorOf(long lba) => (ulong)lba * (ulong)_sectorsPerBlock;
+
+    internal void CheckRange(string what, long lba, long bytes)
+    {
+        ThrowIfClosed();
+        if (bytes <= 0)
+            throw new ArgumentException($"a {what} needs at least one block of {BlockSize} bytes; got {bytes} bytes");
+        if (bytes % BlockSize != 0)
+            throw new ArgumentException($"a {what} of {bytes} bytes is not a multiple of the {BlockSize}-byte block size");
+        long blocks = bytes / BlockSize;
+        if (lba < 0 || lba > BlockCount || blocks > BlockCount - lba)
+            throw new ArgumentOutOfRangeException(nameof(lba), lba,
+                $"a {what} of {blocks} blocks at LBA {lba} is outside the device: it has {BlockCount} blocks of {BlockSize} bytes (LBA 0 to {BlockCount - 1})");
+    }
+
+    internal void ThrowIfReadOnly(string what)
+    {
+        if (ReadOnly) throw new InvalidOperationException($"{Description} is read-only (VIRTIO_BLK_F_RO): a {what} is refused");
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_closed) throw new ObjectDisposedException(nameof(BlockDevice), "the engine is stopping or stopped; no new requests are accepted");
+    }
+
+    internal void Close()
+    {
+        _closed = true;
+        foreach (var p in _pairs) p.Closed = true;
+    }
+}

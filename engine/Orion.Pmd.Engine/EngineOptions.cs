@@ -1,0 +1,54 @@
+using Orion.Pmd.Device;
+using Orion.Pmd.Reactors;
+
+namespace Orion.Pmd.Engine;
+
+/// <summary>How the engine runs its reactors and device threads.</summary>
+public enum EngineThreading
+{
+    /// <summary>Real reactor threads (pinned when cores allow) and device threads.</summary>
+    Threads,
+    /// <summary>No threads: the owner drives everything with <see cref="PmdEngine.PollOnce"/> on one thread (deterministic tests).</summary>
+    Manual,
+}
+
+/// <summary>Options to start an engine. Every property has a usable default: <c>new EngineOptions()</c> is a 1 GiB RAM disk on one queue.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>The device: <c>mem:SIZE</c> (RAM disk) or <c>null:SIZE</c> (completes without touching data), with optional <c>,bs=4096</c>, <c>,ro</c>.</summary>
+    public string Device { get; init; } = "mem:1G";
+    /// <summary>Queues, one reactor each.</summary>
+    public int Queues { get; init; } = 1;
+    /// <summary>Entries per virtqueue (power of two). 256 by default: enough for iodepth 128 with room to spare.</summary>
+    public int QueueSize { get; init; } = 256;
+    /// <summary>Most data buffers in one request (sizes every slot's indirect table).</summary>
+    public int MaxSegments { get; init; } = 32;
+    /// <summary>Bytes of DMA memory for the buffer pool.</summary>
+    public long BufferMemoryBytes { get; init; } = 64L << 20;
+    /// <summary>Largest single DMA buffer (and so the largest transfer from one buffer).</summary>
+    public int MaxBufferBytes { get; init; } = 1 << 20;
+    /// <summary>Cores for the reactors (reactor i on ReactorCores[i]); null picks from the allowed set when there are enough cores.</summary>
+    public IReadOnlyList<int>? ReactorCores { get; init; }
+    /// <summary>Cores for the embedded device's threads; null picks the next allowed cores after the reactors'.</summary>
+    public IReadOnlyList<int>? DeviceCores { get; init; }
+    /// <summary>Whether to pin threads at all. Off (or too few cores) runs unpinned and yields when idle.</summary>
+    public bool Pin { get; init; } = true;
+    /// <summary>Reactor idle behaviour when pinned (unpinned reactors always yield).</summary>
+    public IdlePolicy IdlePolicy { get; init; } = IdlePolicy.BusyPoll;
+    /// <summary>Real threads, or manual polling for tests.</summary>
+    public EngineThreading Threading { get; init; } = EngineThreading.Threads;
+    /// <summary>How the embedded device serves its queues (ignored in manual threading).</summary>
+    public DeviceServiceMode DeviceMode { get; init; } = DeviceServiceMode.Polled;
+    /// <summary>Threads of the embedded device.</summary>
+    public int DeviceThreads { get; init; } = 1;
+    /// <summary>Use indirect descriptors when the device offers them (one ring slot per request).</summary>
+    public bool UseIndirect { get; init; } = true;
+    /// <summary>Use EVENT_IDX when the device offers it.</summary>
+    public bool UseEventIdx { get; init; } = true;
+    /// <summary>Overrides the features the embedded device offers (compatibility tests).</summary>
+    public Virtio.VirtioFeatures? DeviceFeatures { get; init; }
+    /// <summary>Capacity of each queue's cross-thread submission ring.</summary>
+    public int SubmissionRingSize { get; init; } = 4096;
+    /// <summary>Longest an orderly stop waits for in-flight requests to drain before failing them.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}

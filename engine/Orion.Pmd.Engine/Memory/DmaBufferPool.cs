@@ -1,0 +1,98 @@
+namespace Orion.Pmd.Engine.Memory;
+
+/// <summary>
+/// The zero-copy buffer pool: power-of-two size classes from 4 KiB to <see cref="MaxBufferBytes"/>, every buffer
+/// 4 KiB-aligned, carved on demand from one DMA region and recycled through per-class free lists. Buffers cross
+/// threads (rented by a caller, returned by another), so the lists take a short lock; reactors never touch them on
+/// the data path.
+/// </summary>
+public sealed class DmaBufferPool
+{
+    /// <summary>Alignment of every buffer (the page size; what O_DIRECT back-ends need).</summary>
+    public const int Alignment = 4096;
+    private const int MinShift = 12;
+
+    private readonly DmaRegion _region;
+    private readonly Stack<DmaBuffer>[] _free;
+    private readonly object _carveLock = new();
+    private long _inUseBytes;
+    private int _inUseCount;
+
+    internal DmaBufferPool(DmaRegion region, int maxBufferBytes)
+    {
+        if (maxBufferBytes < Alignment || (maxBufferBytes & (maxBufferBytes - 1)) != 0)
+            throw new ArgumentException($"largest DMA buffer {maxBufferBytes} is not a power of two of at least {Alignment}", nameof(maxBufferBytes));
+        _region = region;
+        MaxBufferBytes = maxBufferBytes;
+        int classes = System.Numerics.BitOperations.Log2((uint)maxBufferBytes) - MinShift + 1;
+        _free = new Stack<DmaBuffer>[classes];
+        for (int i = 0; i < classes; i++) _free[i] = new Stack<DmaBuffer>();
+    }
+
+    /// <summary>Largest buffer the pool hands out.</summary>
+    public int MaxBufferBytes { get; }
+
+    /// <summary>Bytes of the pool's region.</summary>
+    public long CapacityBytes => _region.Length;
+
+    /// <summary>Bytes currently rented (by size class).</summary>
+    public long InUseBytes => Volatile.Read(ref _inUseBytes);
+
+    /// <summary>Buffers currently rented.</summary>
+    public int InUseCount => Volatile.Read(ref _inUseCount);
+
+    /// <summary>Rents a buffer of <paramref name="length"/> bytes; throws when the pool's memory is exhausted.</summary>
+    public DmaBuffer Rent(int length)
+    {
+        if (TryRent(length, out var buffer)) return buffer;
+        throw new InsufficientMemoryException(
+            $"DMA buffer pool exhausted: {InUseBytes} of {CapacityBytes} bytes in {InUseCount} buffers are rented; " +
+            "return buffers sooner or give the engine more buffer memory (EngineOptions.BufferMemoryBytes)");
+    }
+
+    /// <summary>Rents a buffer of <paramref name="length"/> bytes; false when the pool's memory is exhausted.</summary>
+    public unsafe bool TryRent(int length, out DmaBuffer buffer)
+    {
+        if (length <= 0 || length > MaxBufferBytes)
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"a DMA buffer holds 1 to {MaxBufferBytes} bytes");
+        int cls = ClassOf(length);
+        var free = _free[cls];
+        DmaBuffer? b = null;
+        lock (free)
+        {
+            if (free.Count > 0) b = free.Pop();
+        }
+        if (b is null)
+        {
+            int size = 1 << (cls + MinShift);
+            lock (_carveLock)
+            {
+                if (!_region.TryCarve(size, Alignment, out var host, out var guest))
+                {
+                    buffer = null!;
+                    return false;
+                }
+                b = new DmaBuffer(this, host, guest, size, cls);
+            }
+        }
+        b.TryRent(length);
+        Interlocked.Add(ref _inUseBytes, b.Capacity);
+        Interlocked.Increment(ref _inUseCount);
+        buffer = b;
+        return true;
+    }
+
+    internal void Return(DmaBuffer buffer)
+    {
+        Interlocked.Add(ref _inUseBytes, -buffer.Capacity);
+        Interlocked.Decrement(ref _inUseCount);
+        var free = _free[buffer.SizeClass];
+        lock (free) free.Push(buffer);
+    }
+
+    private static int ClassOf(int length)
+    {
+        int shift = length <= Alignment ? MinShift : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)length - 1);
+        return shift - MinShift;
+    }
+}

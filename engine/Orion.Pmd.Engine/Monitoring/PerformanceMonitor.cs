@@ -1,0 +1,58 @@
+using HdrHistogram;
+using Orion.Pmd.Engine.Queues;
+using Orion.Pmd.Reactors;
+
+namespace Orion.Pmd.Engine.Monitoring;
+
+/// <summary>One queue's state at a snapshot.</summary>
+/// <param name="Queue">Queue index.</param>
+/// <param name="Core">Core its reactor is pinned to, or null when unpinned.</param>
+/// <param name="Counters">The queue's counters (cumulative since start).</param>
+/// <param name="Latency">Submit-to-complete latency in nanoseconds recorded since the previous snapshot.</param>
+/// <param name="Reactor">The reactor's busy/idle accounting (cumulative).</param>
+public sealed record QueueSnapshot(int Queue, int? Core, QueueCounters Counters, LongHistogram Latency, ReactorStats Reactor);
+
+/// <summary>The engine's state at a snapshot: every queue, and their latencies merged.</summary>
+/// <param name="Queues">Per-queue state.</param>
+/// <param name="Latency">All queues' latency since the previous snapshot, merged.</param>
+/// <param name="BufferPoolInUseBytes">Bytes rented from the DMA pool.</param>
+/// <param name="BufferPoolCapacityBytes">Bytes of the DMA pool.</param>
+/// <param name="Taken">When the snapshot was taken.</param>
+public sealed record EngineSnapshot(IReadOnlyList<QueueSnapshot> Queues, LongHistogram Latency, long BufferPoolInUseBytes, long BufferPoolCapacityBytes, DateTimeOffset Taken);
+
+/// <summary>
+/// The performance monitor: collects each reactor's single-writer latency histogram (handed over by the reactor
+/// itself between polls, never read while being written) and its counters, off the hot path.
+/// </summary>
+public sealed class PerformanceMonitor
+{
+    private readonly PmdEngine _engine;
+    private readonly object _lock = new();
+
+    internal PerformanceMonitor(PmdEngine engine) => _engine = engine;
+
+    /// <summary>
+    /// Takes a snapshot: counters so far, and the latency recorded since the previous snapshot (so the first
+    /// snapshot after a warm-up discards the warm-up). Safe from any thread except a reactor of this engine.
+    /// </summary>
+    public EngineSnapshot TakeSnapshot()
+    {
+        lock (_lock)
+        {
+            var queues = new List<QueueSnapshot>();
+            var merged = QueuePair.NewHistogram();
+            foreach (var pair in _engine.Pairs)
+            {
+                var taken = pair.TakeLatency(_engine.ReactorsRunning, TimeSpan.FromSeconds(5));
+                var copy = QueuePair.NewHistogram();
+                copy.Add(taken);
+                taken.Reset();
+                pair.ReturnSpare(taken);
+                merged.Add(copy);
+                queues.Add(new QueueSnapshot(pair.Index, pair.Reactor.Core, pair.Counters, copy, pair.Reactor.GetStats()));
+            }
+            var pool = _engine.Device.Pool;
+            return new EngineSnapshot(queues, merged, pool.InUseBytes, pool.CapacityBytes, DateTimeOffset.UtcNow);
+        }
+    }
+}

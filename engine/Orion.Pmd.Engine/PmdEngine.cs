@@ -1,0 +1,227 @@
+using System.Diagnostics;
+using Orion.Pmd.Device;
+using Orion.Pmd.Engine.Memory;
+using Orion.Pmd.Engine.Monitoring;
+using Orion.Pmd.Engine.Queues;
+using Orion.Pmd.Engine.Transport;
+using Orion.Pmd.Reactors;
+using Orion.Pmd.Virtio;
+using Orion.Pmd.Virtio.Blk;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Engine;
+
+/// <summary>
+/// A running engine: one device, its queues, one reactor per queue, the DMA memory and the performance monitor.
+/// Start it with <see cref="Start"/>; dispose it to stop in order (refuse new work, drain, join threads, reset the
+/// device, then unmap memory).
+/// </summary>
+public sealed unsafe class PmdEngine : IDisposable
+{
+    private readonly IVirtioTransport _transport;
+    private readonly DmaMemory _memory;
+    private readonly Reactor[] _reactors;
+    private readonly EngineOptions _options;
+    private bool _running;
+    private bool _disposed;
+
+    internal QueuePair[] Pairs { get; }
+    internal bool ReactorsRunning => _running;
+
+    /// <summary>The block device API.</summary>
+    public BlockDevice Device { get; }
+    /// <summary>The reactors, one per queue.</summary>
+    public IReadOnlyList<Reactor> Reactors => _reactors;
+    /// <summary>The performance monitor.</summary>
+    public PerformanceMonitor Monitor { get; }
+    /// <summary>The transport to the device.</summary>
+    public IVirtioTransport Transport => _transport;
+    /// <summary>Whether threads are pinned to cores.</summary>
+    public bool Pinned { get; }
+    /// <summary>The options it started with.</summary>
+    public EngineOptions Options => _options;
+
+    /// <summary>
+    /// Starts an engine on the embedded device described by <see cref="EngineOptions.Device"/>. Throws with a clear
+    /// message when an option is invalid or the device cannot serve what was asked.
+    /// </summary>
+    public static PmdEngine Start(EngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var spec = DeviceString.Parse(options.Device);
+        Validate(options);
+        bool manual = options.Threading == EngineThreading.Manual;
+        var plan = CorePlan.Make(options, options.DeviceThreads);
+        var deviceOptions = new SoftBlkDeviceOptions
+        {
+            LogicalBlockSize = spec.BlockSize,
+            ReadOnly = spec.ReadOnly,
+            NumQueues = options.Queues,
+            MaxQueueSize = Math.Max(1024, options.QueueSize),
+            OfferedFeatures = options.DeviceFeatures,
+            Mode = manual ? DeviceServiceMode.Manual : options.DeviceMode,
+            Threads = options.DeviceThreads,
+            Cores = plan.Device,
+            YieldWhenIdle = !plan.Pinned,
+        };
+        var backend = spec.CreateBackend();
+        SoftBlkDevice device;
+        try { device = new SoftBlkDevice(backend, deviceOptions); }
+        catch { backend.Dispose(); throw; }
+        return new PmdEngine(new EmbeddedTransport(device), options, plan);
+    }
+
+    private static void Validate(EngineOptions o)
+    {
+        if (o.Queues < 1) throw new ArgumentOutOfRangeException(nameof(o.Queues), o.Queues, "at least one queue is needed");
+        if (!SplitRingLayout.IsValidSize(o.QueueSize))
+            throw new ArgumentOutOfRangeException(nameof(o.QueueSize), o.QueueSize, "queue size must be a power of two from 1 to 32768 (256 is the default)");
+        if (o.MaxSegments is < 1 or > 1024)
+            throw new ArgumentOutOfRangeException(nameof(o.MaxSegments), o.MaxSegments, "1 to 1024 segments per request");
+        if (o.BufferMemoryBytes < o.MaxBufferBytes)
+            throw new ArgumentOutOfRangeException(nameof(o.BufferMemoryBytes), o.BufferMemoryBytes, $"buffer memory must hold at least one {o.MaxBufferBytes}-byte buffer");
+    }
+
+    private PmdEngine(IVirtioTransport transport, EngineOptions options, CorePlan plan)
+    {
+        _transport = transport;
+        _options = options;
+        _memory = new DmaMemory();
+        Pinned = plan.Pinned;
+        try
+        {
+            var wanted = VirtioFeatures.Version1 | VirtioFeatures.BlkSegMax | VirtioFeatures.BlkSizeMax | VirtioFeatures.BlkBlockSize |
+                         VirtioFeatures.BlkFlush | VirtioFeatures.BlkTopology | VirtioFeatures.BlkMultiQueue | VirtioFeatures.BlkDiscard |
+                         VirtioFeatures.BlkWriteZeroes | VirtioFeatures.BlkReadOnly |
+                         (options.UseIndirect ? VirtioFeatures.RingIndirectDesc : 0) | (options.UseEventIdx ? VirtioFeatures.RingEventIdx : 0);
+            var (features, config) = DeviceInitializer.Initialize(transport, wanted, VirtioFeatures.Version1);
+            int blockSize = ValidateConfig(features, config, transport);
+            int deviceQueues = features.Has(VirtioFeatures.BlkMultiQueue) ? Math.Max((int)config.NumQueues, 1) : 1;
+            if (options.Queues > deviceQueues)
+                throw new NotSupportedException($"{transport.Description} serves {deviceQueues} queue(s); {options.Queues} were asked for");
+            if (options.QueueSize > transport.MaxQueueSize)
+                throw new NotSupportedException($"{transport.Description} accepts queues of at most {transport.MaxQueueSize} entries; {options.QueueSize} were asked for");
+            int maxSegments = options.MaxSegments;
+            if (features.Has(VirtioFeatures.BlkSegMax) && config.SegMax > 0) maxSegments = (int)Math.Min((uint)maxSegments, config.SegMax);
+            bool indirect = features.Has(VirtioFeatures.RingIndirectDesc);
+            bool eventIdx = features.Has(VirtioFeatures.RingEventIdx);
+
+            // Memory: region 0 holds every queue's ring and request slots, region 1 the buffer pool.
+            var layout = SplitRingLayout.Compute(options.QueueSize);
+            int stride = RequestSlots.StrideFor(maxSegments);
+            long perQueue = AlignUp(layout.TotalBytes, 4096) + AlignUp((long)options.QueueSize * stride, 4096);
+            var control = _memory.AddRegion("orion-rings", perQueue * options.Queues);
+            var buffers = _memory.AddRegion("orion-buffers", options.BufferMemoryBytes);
+            var pool = new DmaBufferPool(buffers, options.MaxBufferBytes);
+            transport.SetMemoryTable(_memory.Table.Regions);
+
+            _reactors = new Reactor[options.Queues];
+            Pairs = new QueuePair[options.Queues];
+            var idle = plan.Pinned ? options.IdlePolicy : IdlePolicy.Yield;
+            for (int q = 0; q < options.Queues; q++)
+            {
+                control.TryCarve(layout.TotalBytes, 4096, out byte* ringHost, out ulong ringGuest);
+                control.TryCarve((long)options.QueueSize * stride, 4096, out byte* slotHost, out ulong slotGuest);
+                var ring = new SplitQueueDriver(ringHost, layout, eventIdx, suppressInterrupts: true);
+                var addresses = new SplitRingAddresses(ringGuest + (ulong)layout.DescriptorTableOffset, ringGuest + (ulong)layout.AvailOffset, ringGuest + (ulong)layout.UsedOffset);
+                // A kick eventfd only where the device sleeps on one; a polled device asks for no kicks at all.
+                var kick = options.DeviceMode == DeviceServiceMode.KickDriven && options.Threading == EngineThreading.Threads ? new Linux.EventFd() : null;
+                transport.SetupQueue(q, options.QueueSize, addresses, kick, call: null);
+                _reactors[q] = new Reactor(new ReactorOptions { Id = q, Core = plan.Reactors[q], IdlePolicy = idle, Name = $"orion-reactor-{q}" });
+                var slots = new RequestSlots(slotHost, slotGuest, options.QueueSize, stride);
+                Pairs[q] = new QueuePair(q, _reactors[q], ring, slots, transport, indirect, maxSegments, options.SubmissionRingSize, localRequests: options.QueueSize * 2);
+                _reactors[q].AddPoller(Pairs[q]);
+            }
+            transport.SetStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
+
+            Device = new BlockDevice(Pairs, pool, config, features, blockSize, maxSegments, transport.Description);
+            Monitor = new PerformanceMonitor(this);
+            if (options.Threading == EngineThreading.Threads)
+            {
+                foreach (var r in _reactors) r.Start();
+                _running = true;
+            }
+        }
+        catch
+        {
+            foreach (var r in _reactors ?? []) r?.Dispose();
+            transport.Dispose();
+            _memory.Dispose();
+            throw;
+        }
+    }
+
+    private static int ValidateConfig(NegotiatedFeatures features, BlkConfig config, IVirtioTransport transport)
+    {
+        int blockSize = 512;
+        if (features.Has(VirtioFeatures.BlkBlockSize))
+        {
+            uint bs = config.BlockSize;
+            if (bs < 512 || bs > 65536 || (bs & (bs - 1)) != 0)
+                throw new InvalidDataException($"{transport.Description} reports block size {bs}: not a power of two between 512 and 65536");
+            blockSize = (int)bs;
+        }
+        if (config.Capacity == 0) throw new InvalidDataException($"{transport.Description} reports a capacity of 0 sectors");
+        if (config.Capacity > long.MaxValue / BlkConstants.SectorSize)
+            throw new InvalidDataException($"{transport.Description} reports a capacity of {config.Capacity} sectors, which overflows a byte count");
+        return blockSize;
+    }
+
+    private static long AlignUp(long v, long a) => (v + a - 1) & ~(a - 1);
+
+    /// <summary>Manual threading: one iteration of every reactor and the device, on the calling thread. Returns the work done.</summary>
+    public int PollOnce()
+    {
+        if (_running) throw new InvalidOperationException("PollOnce is for EngineThreading.Manual; this engine runs its own threads");
+        int work = 0;
+        foreach (var r in _reactors) work += r.RunOnce();
+        work += _transport.PollDevice();
+        foreach (var r in _reactors) work += r.RunOnce();
+        return work;
+    }
+
+    /// <summary>Manual threading: polls until <paramref name="condition"/> holds; false if it did not within <paramref name="maxIterations"/>.</summary>
+    public bool RunUntil(Func<bool> condition, int maxIterations = 1_000_000)
+    {
+        for (int i = 0; i < maxIterations; i++)
+        {
+            if (condition()) return true;
+            PollOnce();
+        }
+        return condition();
+    }
+
+    /// <summary>Requests in flight or waiting, over all queues.</summary>
+    public int Outstanding => Pairs.Sum(p => p.Outstanding);
+
+    /// <summary>
+    /// Orderly stop: refuse new requests, let in-flight ones drain (up to <see cref="EngineOptions.DrainTimeout"/>),
+    /// fail what is still waiting, join the reactors, reset the device (joining its threads), and unmap memory last.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Device.Close();
+        var deadline = Stopwatch.GetTimestamp() + (long)(_options.DrainTimeout.TotalSeconds * Stopwatch.Frequency);
+        while (Outstanding > 0 && Stopwatch.GetTimestamp() < deadline && !Pairs.All(p => p.Ring.IsBroken))
+        {
+            if (_running) Thread.Sleep(1);
+            else PollOnce();
+        }
+        if (_running)
+        {
+            foreach (var p in Pairs) p.Reactor.Post(static s => ((QueuePair)s!).AbortPending(), p);
+            foreach (var r in _reactors) r.Stop();
+            _running = false;
+        }
+        else
+        {
+            foreach (var p in Pairs) p.AbortPending();
+        }
+        foreach (var r in _reactors) r.Dispose();
+        _transport.SetStatus(DeviceStatus.Reset);      // stops and joins the device threads
+        _transport.Dispose();
+        _memory.Dispose();                              // nothing can touch the memory any more
+    }
+}

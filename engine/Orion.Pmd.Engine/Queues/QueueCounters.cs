@@ -1,0 +1,31 @@
+namespace Orion.Pmd.Engine.Queues;
+
+/// <summary>
+/// A snapshot of one queue's counters. The reactor that owns the queue is their only writer; readers on other
+/// threads see each value whole (64-bit reads) though not all from the same instant.
+/// </summary>
+public readonly record struct QueueCounters
+{
+    /// <summary>Requests completed (any status).</summary>
+    public long Requests { get; init; }
+    /// <summary>Data bytes of completed requests.</summary>
+    public long Bytes { get; init; }
+    /// <summary>Batches published (one avail-index store each).</summary>
+    public long Batches { get; init; }
+    /// <summary>Doorbells rung.</summary>
+    public long Kicks { get; init; }
+    /// <summary>Batches whose doorbell the device said it did not need.</summary>
+    public long KicksSuppressed { get; init; }
+    /// <summary>Poll calls.</summary>
+    public long Polls { get; init; }
+    /// <summary>Poll calls that found nothing to do.</summary>
+    public long IdlePolls { get; init; }
+    /// <summary>Requests that ended with a status other than OK.</summary>
+    public long Errors { get; init; }
+    /// <summary>Requests whose data went through a bounce buffer (the caller's memory was not from the DMA pool).</summary>
+    public long Bounces { get; init; }
+    /// <summary>Requests in flight at the device.</summary>
+    public long InFlight { get; init; }
+    /// <summary>Requests waiting for a slot or a descriptor.</summary>
+    public long Pending { get; init; }
+}

@@ -1,0 +1,360 @@
+using System.Diagnostics;
+using HdrHistogram;
+using Orion.Pmd.Engine.Requests;
+using Orion.Pmd.Engine.Transport;
+using Orion.Pmd.Reactors;
+using Orion.Pmd.Virtio;
+using Orion.Pmd.Virtio.Blk;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Engine.Queues;
+
+/// <summary>
+/// The driver's half of one virtqueue, owned by one reactor and run as its poller. Each poll: take requests handed
+/// over by other threads, reap and validate completions (recording latency), then place the requests gathered in
+/// this iteration into the ring, publish the avail index once and kick at most once, only if the device asks.
+/// No locks, no allocation, no syscall but the kick.
+/// </summary>
+internal sealed unsafe class QueuePair : IPoller
+{
+    private readonly IDriverQueue _ring;
+    private readonly RequestSlots _slots;
+    private readonly IVirtioTransport _transport;
+    private readonly MpscRing<BlockRequest> _submissions;
+    private readonly bool _indirect;
+    private readonly int[] _headToSlot;
+    private readonly BlockRequest?[] _slotRequest;
+    private readonly BlockRequest[] _localFree;        // callback-form requests, reactor-local
+    private int _localFreeCount;
+    private readonly BufferSegment[] _chain;
+
+    private BlockRequest? _pendingHead, _pendingTail;
+    private int _pendingCount;
+    private bool _brokenHandled;
+
+    private LongHistogram _latency;
+    private LongHistogram _spare;
+    private volatile bool _swapRequested;
+    private volatile bool _swapDone;
+
+    private long _requests, _bytes, _batches, _kicks, _kicksSuppressed, _polls, _idlePolls, _errors, _bounces;
+
+    /// <summary>Highest latency the histograms track: one minute in nanoseconds; slower completions are clamped to it.</summary>
+    internal const long MaxTrackedLatencyNs = 60_000_000_000L;
+
+    public QueuePair(int index, Reactor reactor, IDriverQueue ring, RequestSlots slots, IVirtioTransport transport, bool indirect,
+                     int maxSegments, int submissionCapacity, int localRequests)
+    {
+        Index = index;
+        Reactor = reactor;
+        _ring = ring;
+        _slots = slots;
+        _transport = transport;
+        _indirect = indirect;
+        _submissions = new MpscRing<BlockRequest>(submissionCapacity);
+        _headToSlot = new int[ring.Size];
+        _slotRequest = new BlockRequest?[slots.Count];
+        _chain = new BufferSegment[maxSegments + 3];
+        _localFree = new BlockRequest[localRequests];
+        for (int i = 0; i < localRequests; i++) _localFree[i] = new BlockRequest(maxSegments, null);
+        _localFreeCount = localRequests;
+        _latency = NewHistogram();
+        _spare = NewHistogram();
+    }
+
+    internal static LongHistogram NewHistogram() => new(1, MaxTrackedLatencyNs, 3);
+
+    public int Index { get; }
+    public Reactor Reactor { get; }
+    public IDriverQueue Ring => _ring;
+
+    /// <summary>Set when the engine is stopping: further submissions are refused.</summary>
+    public volatile bool Closed;
+
+    // ------------------------------------------------------------------ submission
+
+    /// <summary>Hands a request to this queue from any thread; waits (spinning, then yielding) while the handoff ring is full.</summary>
+    public void SubmitFromAnyThread(BlockRequest request)
+    {
+        if (Reactor.IsCurrent)
+        {
+            Enqueue(request);
+            return;
+        }
+        if (_submissions.TryEnqueue(request)) return;
+        var spin = new SpinWait();
+        while (!_submissions.TryEnqueue(request)) spin.SpinOnce(sleep1Threshold: -1);
+    }
+
+    /// <summary>Reactor thread only: a request from the local pool for the callback form, or null when all are in use.</summary>
+    public BlockRequest? RentLocal() => _localFreeCount == 0 ? null : _localFree[--_localFreeCount];
+
+    /// <summary>Reactor thread only: queue a request for the next batch (no handoff).</summary>
+    public void Enqueue(BlockRequest request)
+    {
+        request.Next = null;
+        if (_pendingTail is null) _pendingHead = request;
+        else _pendingTail.Next = request;
+        _pendingTail = request;
+        _pendingCount++;
+    }
+
+    // ------------------------------------------------------------------ the poll
+
+    public int Poll()
+    {
+        if (_swapRequested) SwapHistograms();
+        int work = 0;
+        while (_submissions.TryDequeue(out var r))
+        {
+            Enqueue(r);
+            work++;
+        }
+        work += Reap();
+        work += SubmitPending();
+        _polls++;
+        if (work == 0) _idlePolls++;
+        return work;
+    }
+
+    private int SubmitPending()
+    {
+        if (_pendingHead is null) return 0;
+        if (_ring.IsBroken)
+        {
+            HandleBroken();
+            return 0;
+        }
+        int placed = 0;
+        long now = Stopwatch.GetTimestamp();
+        while (_pendingHead is { } r && _slots.TryTake(out int slot))
+        {
+            int head = Place(r, slot);
+            if (head < 0)
+            {
+                _slots.Release(slot);            // ring full (direct chains): wait for completions
+                break;
+            }
+            _headToSlot[head] = slot;
+            _slotRequest[slot] = r;
+            r.StartTicks = now;
+            _pendingHead = r.Next;
+            if (_pendingHead is null) _pendingTail = null;
+            r.Next = null;
+            _pendingCount--;
+            placed++;
+        }
+        if (placed == 0) return 0;
+        _batches++;
+        if (_ring.PublishAndCheckKick())
+        {
+            _transport.Notify(Index);
+            _kicks++;
+        }
+        else _kicksSuppressed++;
+        return placed;
+    }
+
+    /// <summary>Writes the request's header, status byte and descriptors into its slot and adds it to the ring.</summary>
+    private int Place(BlockRequest r, int slot)
+    {
+        _slots.Header(slot) = new BlkRequestHeader(r.Type, r.Sector);
+        _slots.StatusByte(slot) = 0xFF;          // not a valid status: a device that never writes it is caught
+        int n = 0;
+        uint writable = 1;
+        _chain[n++] = new BufferSegment(_slots.Guest(slot, RequestSlots.HeaderOffset), BlkRequestHeader.Size, false);
+        bool dataWritable = r.IsDeviceWritable;
+        for (int i = 0; i < r.SegmentCount; i++)
+        {
+            _chain[n++] = new BufferSegment(r.SegmentAddress[i], r.SegmentLength[i], dataWritable);
+            if (dataWritable) writable += r.SegmentLength[i];
+        }
+        if (r.Type is BlkRequestType.Discard or BlkRequestType.WriteZeroes)
+        {
+            *(BlkDiscardWriteZeroes*)_slots.Host(slot, RequestSlots.PayloadOffset) = r.Range;
+            _chain[n++] = new BufferSegment(_slots.Guest(slot, RequestSlots.PayloadOffset), BlkDiscardWriteZeroes.Size, false);
+        }
+        else if (r.Type == BlkRequestType.GetId)
+        {
+            _chain[n++] = new BufferSegment(_slots.Guest(slot, RequestSlots.PayloadOffset), BlkConstants.IdBytes, true);
+            writable += BlkConstants.IdBytes;
+        }
+        _chain[n++] = new BufferSegment(_slots.Guest(slot, RequestSlots.StatusOffset), BlkConstants.StatusBytes, true);
+
+        if (!_indirect) return _ring.AddChain(_chain.AsSpan(0, n));
+        var table = _slots.Table(slot);
+        for (int i = 0; i < n; i++)
+        {
+            var s = _chain[i];
+            var flags = (s.DeviceWritable ? VirtqDescriptorFlags.Write : 0) | (i + 1 < n ? VirtqDescriptorFlags.Next : 0);
+            table[i] = new VirtqDescriptor(s.GuestAddress, s.Length, flags, (ushort)(i + 1));
+        }
+        return _ring.AddIndirect(_slots.Guest(slot, RequestSlots.TableOffset), n, writable);
+    }
+
+    // ------------------------------------------------------------------ completion
+
+    private int Reap()
+    {
+        int reaped = 0;
+        long now = 0;
+        while (_ring.TryPopUsed(out ushort head, out uint length))
+        {
+            if (now == 0) now = Stopwatch.GetTimestamp();
+            int slot = _headToSlot[head];
+            var r = _slotRequest[slot]!;
+            _slotRequest[slot] = null;
+            byte status = _slots.StatusByte(slot);
+            if (r.Type == BlkRequestType.GetId && r.IdDestination is { } id)
+                new ReadOnlySpan<byte>(_slots.Host(slot, RequestSlots.PayloadOffset), BlkConstants.IdBytes).CopyTo(id);
+            _slots.Release(slot);
+
+            long latency = now - r.StartTicks;   // Stopwatch ticks are nanoseconds on Linux
+            _latency.RecordValue(Math.Clamp(latency, 1, MaxTrackedLatencyNs));
+            r.Status = status switch
+            {
+                (byte)BlkStatus.Ok => length >= 1 ? IoStatus.Ok : IoStatus.BadStatus,
+                (byte)BlkStatus.IoError => IoStatus.IoError,
+                (byte)BlkStatus.Unsupported => IoStatus.Unsupported,
+                _ => IoStatus.BadStatus,
+            };
+            if (r.Status == IoStatus.BadStatus) r.FailureDetail = $"status byte 0x{status:x2}, used length {length}";
+            _requests++;
+            _bytes += r.DataBytes;
+            Complete(r);
+            reaped++;
+        }
+        if (_ring.IsBroken) HandleBroken();
+        return reaped;
+    }
+
+    private void Complete(BlockRequest r)
+    {
+        if (r.Status != IoStatus.Ok) _errors++;
+        if (r.Bounce is { } bounce)
+        {
+            _bounces++;
+            if (r.Status == IoStatus.Ok && r.Type == BlkRequestType.In)
+                bounce.Span[..r.BounceReadTarget.Length].CopyTo(r.BounceReadTarget.Span);
+        }
+        if (r.Handler is { } handler)
+        {
+            long tag = r.Tag;
+            var status = r.Status;
+            r.Handler = null;
+            _localFree[_localFreeCount++] = r;     // back first, so the handler can submit again at once
+            handler.OnCompleted(tag, status);
+        }
+        else r.CompleteAwaiter();
+    }
+
+    /// <summary>
+    /// The device broke the ring: fail everything in flight and pending with the queue's named error. The slots of
+    /// in-flight requests stay reserved, since the device might still write into them, until a reset (issue 6)
+    /// reclaims them.
+    /// </summary>
+    private void HandleBroken()
+    {
+        if (!_brokenHandled)
+        {
+            _brokenHandled = true;
+            string detail = $"{_ring.Error}: {_ring.ErrorMessage}";
+            for (int s = 0; s < _slotRequest.Length; s++)
+            {
+                if (_slotRequest[s] is not { } r) continue;
+                _slotRequest[s] = null;
+                Fail(r, IoStatus.QueueBroken, detail);
+            }
+        }
+        while (_pendingHead is { } p)
+        {
+            _pendingHead = p.Next;
+            _pendingCount--;
+            Fail(p, IoStatus.QueueBroken, $"{_ring.Error}: {_ring.ErrorMessage}");
+        }
+        _pendingTail = null;
+    }
+
+    private void Fail(BlockRequest r, IoStatus status, string detail)
+    {
+        r.Status = status;
+        r.FailureDetail = detail;
+        r.Next = null;
+        _requests++;
+        Complete(r);
+    }
+
+    /// <summary>Reactor thread only: fail every pending request (the engine is stopping and the queue will not drain).</summary>
+    public void AbortPending()
+    {
+        while (_submissions.TryDequeue(out var r)) Enqueue(r);
+        while (_pendingHead is { } p)
+        {
+            _pendingHead = p.Next;
+            _pendingCount--;
+            Fail(p, IoStatus.Aborted, "engine stopped");
+        }
+        _pendingTail = null;
+    }
+
+    /// <summary>Requests in flight at the device plus those waiting for the ring.</summary>
+    public int Outstanding => _ring.InFlight + Volatile.Read(ref _pendingCount) + _submissions.Count;
+
+    // ------------------------------------------------------------------ monitor handoff
+
+    /// <summary>
+    /// Takes the latency histogram recorded since the last call, leaving an empty one in its place. The reactor
+    /// performs the swap between polls, so the histogram is never read while being written. When the reactor does
+    /// not run (manual mode or stopped), the caller swaps directly.
+    /// </summary>
+    public LongHistogram TakeLatency(bool reactorRunning, TimeSpan timeout)
+    {
+        if (!reactorRunning || Reactor.IsCurrent)
+        {
+            SwapHistograms();
+        }
+        else
+        {
+            _swapDone = false;
+            _swapRequested = true;
+            long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+            var spin = new SpinWait();
+            while (!_swapDone)
+            {
+                if (Stopwatch.GetTimestamp() > deadline)
+                    throw new TimeoutException($"reactor of queue {Index} did not hand over its histogram within {timeout.TotalMilliseconds} ms");
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+        _swapDone = false;
+        var taken = _spare;
+        return taken;
+    }
+
+    /// <summary>Gives back an emptied histogram for the next swap.</summary>
+    public void ReturnSpare(LongHistogram emptied) => _spare = emptied;
+
+    private void SwapHistograms()
+    {
+        var full = _latency;
+        _latency = _spare;
+        _spare = full;
+        _swapRequested = false;
+        _swapDone = true;
+    }
+
+    public QueueCounters Counters => new()
+    {
+        Requests = Volatile.Read(ref _requests),
+        Bytes = Volatile.Read(ref _bytes),
+        Batches = Volatile.Read(ref _batches),
+        Kicks = Volatile.Read(ref _kicks),
+        KicksSuppressed = Volatile.Read(ref _kicksSuppressed),
+        Polls = Volatile.Read(ref _polls),
+        IdlePolls = Volatile.Read(ref _idlePolls),
+        Errors = Volatile.Read(ref _errors),
+        Bounces = Volatile.Read(ref _bounces),
+        InFlight = _ring.InFlight,
+        Pending = Volatile.Read(ref _pendingCount),
+    };
+}

@@ -1,0 +1,77 @@
+using Orion.Pmd.Device;
+using Orion.Pmd.Linux;
+using Orion.Pmd.Virtio;
+using Orion.Pmd.Virtio.Memory;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Engine.Transport;
+
+/// <summary>
+/// Transport to the in-process software device. It only forwards the operations of the seam: the device gets the
+/// memfds and guest addresses, as an external back-end would, and doorbells go through the kick eventfd when the
+/// device sleeps on one.
+/// </summary>
+public sealed class EmbeddedTransport : IVirtioTransport
+{
+    private readonly SoftBlkDevice _device;
+    private EventFd?[] _kicks;
+
+    /// <summary>Wraps <paramref name="device"/>, which the transport owns.</summary>
+    public EmbeddedTransport(SoftBlkDevice device)
+    {
+        _device = device;
+        _kicks = new EventFd?[device.NumQueues];
+    }
+
+    /// <summary>The device behind the transport (tests inspect it).</summary>
+    public SoftBlkDevice Device => _device;
+
+    /// <inheritdoc />
+    public string Description => $"embedded {_device.Backend.Description}";
+    /// <inheritdoc />
+    public DeviceStatus GetStatus() => _device.Status;
+    /// <inheritdoc />
+    public void SetStatus(DeviceStatus status) => _device.SetStatus(status);
+    /// <inheritdoc />
+    public VirtioFeatures GetDeviceFeatures() => _device.OfferedFeatures;
+    /// <inheritdoc />
+    public void SetDriverFeatures(VirtioFeatures features) => _device.SetDriverFeatures(features);
+    /// <inheritdoc />
+    public int ConfigSize => _device.ConfigSize;
+    /// <inheritdoc />
+    public int ReadConfig(int offset, Span<byte> destination) => _device.ReadConfig(offset, destination);
+    /// <inheritdoc />
+    public int MaxQueues => _device.NumQueues;
+    /// <inheritdoc />
+    public int MaxQueueSize => _device.MaxQueueSize;
+    /// <inheritdoc />
+    public void SetMemoryTable(ReadOnlySpan<MemoryRegion> regions) => _device.SetMemoryTable(regions);
+
+    /// <inheritdoc />
+    public void SetupQueue(int index, int size, SplitRingAddresses addresses, EventFd? kick, EventFd? call)
+    {
+        _device.SetupQueue(index, size, addresses, kick, call);
+        _kicks[index] = kick;
+    }
+
+    /// <inheritdoc />
+    public void Notify(int index)
+    {
+        var kick = _kicks[index];
+        if (kick is not null) kick.Signal();
+        else _device.Notify(index);
+    }
+
+    /// <inheritdoc />
+    public int PollDevice() => _device.Poll();
+
+    /// <inheritdoc />
+    public long DeviceThreadAllocatedBytes => _device.DeviceThreadAllocatedBytes;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _device.Dispose();
+        _kicks = [];
+    }
+}

@@ -1,0 +1,58 @@
+using Orion.Pmd.Linux;
+using Orion.Pmd.Virtio;
+using Orion.Pmd.Virtio.Memory;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Engine.Transport;
+
+/// <summary>
+/// The seam between the driver and any device, in the spirit of SPDK's <c>virtio_dev_ops</c>: the embedded
+/// device, vhost-user and (later) virtio-pci all sit behind it. The driver never reaches a device another way.
+/// </summary>
+public interface IVirtioTransport : IDisposable
+{
+    /// <summary>What the transport is connected to, for reports.</summary>
+    string Description { get; }
+
+    /// <summary>Reads the device status field.</summary>
+    DeviceStatus GetStatus();
+
+    /// <summary>Writes the device status field (0 resets the device).</summary>
+    void SetStatus(DeviceStatus status);
+
+    /// <summary>Reads the features the device offers.</summary>
+    VirtioFeatures GetDeviceFeatures();
+
+    /// <summary>Writes the features the driver accepted.</summary>
+    void SetDriverFeatures(VirtioFeatures features);
+
+    /// <summary>Bytes of configuration space the device serves.</summary>
+    int ConfigSize { get; }
+
+    /// <summary>Reads configuration space at <paramref name="offset"/>; returns the bytes read.</summary>
+    int ReadConfig(int offset, Span<byte> destination);
+
+    /// <summary>Number of request queues the device can serve.</summary>
+    int MaxQueues { get; }
+
+    /// <summary>Largest queue size the device accepts.</summary>
+    int MaxQueueSize { get; }
+
+    /// <summary>Registers the memory the device may touch (every region carries its memfd).</summary>
+    void SetMemoryTable(ReadOnlySpan<MemoryRegion> regions);
+
+    /// <summary>Sets up a split queue: size, guest addresses of its parts, and the kick and call eventfds (either may be null).</summary>
+    void SetupQueue(int index, int size, SplitRingAddresses addresses, EventFd? kick, EventFd? call);
+
+    /// <summary>
+    /// Rings the doorbell of queue <paramref name="index"/>. Called at most once per batch, and only when the
+    /// device asked for it; it is the one syscall on the data path.
+    /// </summary>
+    void Notify(int index);
+
+    /// <summary>Manual (deterministic) mode: lets the device serve its queues once on the calling thread.</summary>
+    int PollDevice();
+
+    /// <summary>Bytes allocated so far by the device's own threads (0 when it has none in this process).</summary>
+    long DeviceThreadAllocatedBytes { get; }
+}

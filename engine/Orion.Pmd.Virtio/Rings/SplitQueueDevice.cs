@@ -1,0 +1,231 @@
+using System.Runtime.CompilerServices;
+using Orion.Pmd.Virtio.Memory;
+
+namespace Orion.Pmd.Virtio.Rings;
+
+/// <summary>
+/// Device side of a split virtqueue: pops descriptor chains from the avail ring and publishes used entries,
+/// through a <see cref="MemoryRegionTable"/> of its own mappings. Everything the driver wrote is checked before
+/// use (indices, chain links, indirect tables, addresses); an inconsistency latches the queue broken and nothing
+/// outside registered memory is ever touched. Single-threaded: one device thread per queue.
+/// </summary>
+public sealed unsafe class SplitQueueDevice
+{
+    private readonly MemoryRegionTable _memory;
+    private readonly VirtqDescriptor* _desc;
+    private readonly byte* _avail;
+    private readonly byte* _used;
+    private readonly ushort _size;
+    private readonly ushort _mask;
+    private readonly bool _eventIdx;
+    private readonly bool _indirect;
+
+    private ushort _nextAvail;          // next avail entry to pop
+    private ushort _cachedAvailIdx;     // last avail->idx read
+    private ushort _usedIdx;            // shadow of used->idx (entries pushed)
+    private ushort _lastSignalledUsed;  // used->idx at the last interrupt decision
+    private bool _kicksSuppressed;
+
+    /// <summary>
+    /// Attaches to a queue whose parts are at <paramref name="addresses"/> in guest memory. Throws
+    /// <see cref="ArgumentException"/> when the size is invalid, a part is misaligned or lies outside registered memory.
+    /// </summary>
+    public SplitQueueDevice(MemoryRegionTable memory, SplitRingAddresses addresses, int size, bool eventIdx, bool indirect, ushort initialIndex = 0)
+    {
+        if (!SplitRingLayout.IsValidSize(size))
+            throw new ArgumentException($"queue size {size} is not a power of two between 1 and {SplitRingLayout.MaxQueueSize}", nameof(size));
+        _memory = memory;
+        _size = (ushort)size;
+        _mask = (ushort)(size - 1);
+        _eventIdx = eventIdx;
+        _indirect = indirect;
+        _desc = (VirtqDescriptor*)Map(addresses.DescriptorTable, (ulong)SplitRingLayout.DescriptorTableBytes(size), 16, "descriptor table");
+        _avail = Map(addresses.AvailRing, (ulong)SplitRingLayout.AvailBytes(size), 2, "driver area (avail ring)");
+        _used = Map(addresses.UsedRing, (ulong)SplitRingLayout.UsedBytes(size), 4, "device area (used ring)");
+        _nextAvail = _cachedAvailIdx = _usedIdx = _lastSignalledUsed = initialIndex;
+    }
+
+    private byte* Map(ulong address, ulong length, ulong alignment, string what)
+    {
+        if ((address & (alignment - 1)) != 0)
+            throw new ArgumentException($"{what} at 0x{address:x} is not {alignment}-byte aligned");
+        if (!_memory.TryTranslate(address, length, out var host))
+            throw new ArgumentException($"{what} [0x{address:x}, +{length}) lies outside registered memory");
+        return host;
+    }
+
+    /// <summary>Number of ring entries.</summary>
+    public ushort Size => _size;
+    /// <summary>True once the driver wrote something inconsistent.</summary>
+    public bool IsBroken => Error != VirtqueueError.None;
+    /// <summary>Why the queue is broken.</summary>
+    public VirtqueueError Error { get; private set; }
+    /// <summary>Human description of the error.</summary>
+    public string? ErrorMessage { get; private set; }
+    /// <summary>The next avail index the device will pop (the vhost-user "vring base").</summary>
+    public ushort NextAvailIndex => _nextAvail;
+
+    private ref ushort AvailFlagsRef => ref Unsafe.AsRef<ushort>(_avail + SplitRingLayout.AvailFlags);
+    private ref ushort AvailIdxRef => ref Unsafe.AsRef<ushort>(_avail + SplitRingLayout.AvailIdx);
+    private ref ushort UsedEventRef => ref Unsafe.AsRef<ushort>(_avail + SplitRingLayout.UsedEventOffset(_size));
+    private ref ushort UsedFlagsRef => ref Unsafe.AsRef<ushort>(_used + SplitRingLayout.UsedFlags);
+    private ref ushort UsedIdxRef => ref Unsafe.AsRef<ushort>(_used + SplitRingLayout.UsedIdx);
+    private ref ushort AvailEventRef => ref Unsafe.AsRef<ushort>(_used + SplitRingLayout.AvailEventOffset(_size));
+
+    /// <summary>Whether the driver has made chains available that the device has not popped (no validation).</summary>
+    public bool HasAvailable => _nextAvail != _cachedAvailIdx || _nextAvail != Volatile.Read(ref AvailIdxRef);
+
+    /// <summary>
+    /// Pops and validates the next chain into <paramref name="chain"/>. Returns false when none is available or
+    /// the queue is (or just became) broken.
+    /// </summary>
+    public bool TryPopAvail(DescriptorChain chain)
+    {
+        if (IsBroken) return false;
+        if (_nextAvail == _cachedAvailIdx)
+        {
+            ushort availIdx = Volatile.Read(ref AvailIdxRef);       // acquire: ring slots after the index
+            if (availIdx == _nextAvail) return false;
+            int ahead = RingIndex.Distance(_nextAvail, availIdx);
+            if (ahead > _size)
+            {
+                Break(VirtqueueError.AvailIndexRunsAhead,
+                    $"avail index moved from {_nextAvail} to {availIdx} ({ahead} entries), more than the queue size {_size}");
+                return false;
+            }
+            _cachedAvailIdx = availIdx;
+        }
+        ushort head = Unsafe.AsRef<ushort>(_avail + SplitRingLayout.AvailRing + 2 * (_nextAvail & _mask));
+        _nextAvail++;
+        if (_kicksSuppressed && _eventIdx) AvailEventRef = RingIndex.Add(_nextAvail, -1);
+        return WalkChain(head, chain);
+    }
+
+    private bool WalkChain(ushort head, DescriptorChain chain)
+    {
+        chain.Reset(head);
+        if (head >= _size) return Break(VirtqueueError.DescriptorIndexOutOfRange, $"avail ring names head {head}, out of range for a {_size}-entry queue");
+        ushort index = head;
+        bool sawWritable = false;
+        ulong total = 0;
+        for (int ttl = _size; ; ttl--)
+        {
+            if (ttl == 0) return Break(VirtqueueError.DescriptorChainLoop, $"descriptor chain from head {head} is longer than the {_size}-entry table: it loops");
+            VirtqDescriptor d = _desc[index];                      // one copy: the driver may change it under us
+            if ((d.Flags & VirtqDescriptorFlags.Indirect) != 0)
+            {
+                if (!_indirect) return Break(VirtqueueError.IndirectNotAllowed, $"descriptor {index} is indirect but INDIRECT_DESC was not negotiated");
+                if ((d.Flags & VirtqDescriptorFlags.Next) != 0) return Break(VirtqueueError.IndirectNotAllowed, $"indirect descriptor {index} also has NEXT set");
+                if (chain.Count != 0) return Break(VirtqueueError.IndirectNotAllowed, $"indirect descriptor {index} is not alone in its chain");
+                return WalkIndirect(head, d, chain);
+            }
+            if (!AddSegment(head, d, chain, ref sawWritable, ref total)) return false;
+            if ((d.Flags & VirtqDescriptorFlags.Next) == 0) return true;
+            index = d.Next;
+            if (index >= _size) return Break(VirtqueueError.DescriptorIndexOutOfRange, $"descriptor chain from head {head} links to {index}, out of range for a {_size}-entry table");
+        }
+    }
+
+    private bool WalkIndirect(ushort head, VirtqDescriptor table, DescriptorChain chain)
+    {
+        if (table.Length == 0 || table.Length % VirtqDescriptor.Size != 0 || table.Length / VirtqDescriptor.Size > 65535)
+            return Break(VirtqueueError.IndirectTableInvalid, $"indirect table of head {head} has length {table.Length}: not a non-zero multiple of 16");
+        if (!_memory.TryTranslate(table.Address, table.Length, out var hostTable))
+            return Break(VirtqueueError.AddressOutOfRange, $"indirect table of head {head} at [0x{table.Address:x}, +{table.Length}) lies outside registered memory");
+        var entries = (VirtqDescriptor*)hostTable;
+        int count = (int)(table.Length / VirtqDescriptor.Size);
+        bool sawWritable = false;
+        ulong total = 0;
+        int i = 0;
+        for (int ttl = count; ; ttl--)
+        {
+            if (ttl == 0) return Break(VirtqueueError.DescriptorChainLoop, $"indirect table of head {head} links in a loop");
+            VirtqDescriptor d = entries[i];
+            if ((d.Flags & VirtqDescriptorFlags.Indirect) != 0)
+                return Break(VirtqueueError.NestedIndirect, $"indirect table of head {head} holds another indirect descriptor at entry {i}");
+            if (!AddSegment(head, d, chain, ref sawWritable, ref total)) return false;
+            if ((d.Flags & VirtqDescriptorFlags.Next) == 0) return true;
+            i = d.Next;
+            if (i >= count) return Break(VirtqueueError.DescriptorIndexOutOfRange, $"indirect table of head {head} links to entry {i} of {count}");
+        }
+    }
+
+    private bool AddSegment(ushort head, in VirtqDescriptor d, DescriptorChain chain, ref bool sawWritable, ref ulong total)
+    {
+        bool writable = (d.Flags & VirtqDescriptorFlags.Write) != 0;
+        if (!writable && sawWritable)
+            return Break(VirtqueueError.ReadableAfterWritable, $"chain of head {head} has a device-readable buffer after a device-writable one");
+        sawWritable |= writable;
+        if (!_memory.TryTranslate(d.Address, d.Length, out var host))
+            return Break(VirtqueueError.AddressOutOfRange, $"buffer [0x{d.Address:x}, +{d.Length}) of head {head} lies outside registered memory");
+        total += d.Length;
+        if (total > uint.MaxValue)
+            return Break(VirtqueueError.ChainTooLong, $"chain of head {head} is longer than 4 GiB");
+        if (!chain.TryAdd(new ChainSegment((nint)host, d.Length, writable)))
+            return Break(VirtqueueError.ChainTooLong, $"chain of head {head} has more than {chain.Capacity} buffers");
+        return true;
+    }
+
+    /// <summary>Writes a used element for <paramref name="head"/>; visible to the driver after <see cref="PublishUsed"/>.</summary>
+    public void PushUsed(ushort head, uint length)
+    {
+        byte* elem = _used + SplitRingLayout.UsedRing + SplitRingLayout.UsedElementSize * (_usedIdx & _mask);
+        Unsafe.WriteUnaligned(elem, (uint)head);
+        Unsafe.WriteUnaligned(elem + 4, length);
+        _usedIdx++;
+    }
+
+    /// <summary>
+    /// Publishes pushed used entries with one release store, and reports whether the driver asked for an
+    /// interrupt about them (<c>used_event</c> with EVENT_IDX, else the absence of <c>NO_INTERRUPT</c>).
+    /// </summary>
+    public bool PublishUsed()
+    {
+        ushort newIdx = _usedIdx;
+        ushort oldIdx = _lastSignalledUsed;
+        if (newIdx == oldIdx) return false;
+        Volatile.Write(ref UsedIdxRef, newIdx);
+        _lastSignalledUsed = newIdx;
+        Interlocked.MemoryBarrier();
+        if (_eventIdx) return RingIndex.NeedEvent(Volatile.Read(ref UsedEventRef), newIdx, oldIdx);
+        return (Volatile.Read(ref AvailFlagsRef) & SplitRingLayout.AvailFlagNoInterrupt) == 0;
+    }
+
+    /// <summary>
+    /// Tells the driver not to kick (the device polls): <c>VRING_USED_F_NO_NOTIFY</c>, or with EVENT_IDX an
+    /// <c>avail_event</c> kept just behind the device's position.
+    /// </summary>
+    public void SuppressKicks()
+    {
+        _kicksSuppressed = true;
+        if (_eventIdx) Volatile.Write(ref AvailEventRef, RingIndex.Add(_nextAvail, -1));
+        else Volatile.Write(ref UsedFlagsRef, SplitRingLayout.UsedFlagNoNotify);
+    }
+
+    /// <summary>
+    /// Asks for a kick on the next available chain, then re-checks the ring to close the race with a driver that
+    /// published just before the request became visible (rust-vmm's <c>enable_notification</c>). Returns true when
+    /// work is already available, in which case the caller must not sleep.
+    /// </summary>
+    public bool EnableKicksAndRecheck()
+    {
+        _kicksSuppressed = false;
+        if (_eventIdx) Volatile.Write(ref AvailEventRef, _nextAvail);
+        else Volatile.Write(ref UsedFlagsRef, 0);
+        Interlocked.MemoryBarrier();
+        return Volatile.Read(ref AvailIdxRef) != _nextAvail;
+    }
+
+    /// <summary>Latches the queue broken.</summary>
+    public void MarkBroken(VirtqueueError error, string message) => Break(error, message);
+
+    private bool Break(VirtqueueError error, string message)
+    {
+        if (!IsBroken)
+        {
+            Error = error;
+            ErrorMessage = message;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds Orion.Pmd from clean and runs every test project one at a time (a 2-core machine cannot afford two
+# engines spinning at once), then a benchmark dry run. The last line is "N passed, N failed, N skipped",
+# summed from the TRX results, and the exit code is non-zero on any failure, crashed test host or build error.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 MSBUILDTERMINALLOGGER=off
+
+# ---- what the tests need -------------------------------------------------------------------------------------
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "dotnet (SDK 10) is not installed; see README.md" >&2
+  echo "0 passed, 1 failed"; exit 1
+fi
+results="$(mktemp -d)"; trap 'rm -rf "$results"' EXIT
+fail_extra=0
+
+# ---- build from clean ------------------------------------------------------------------------------------------
+echo "== clean build"
+find . -type d \( -name bin -o -name obj \) -path '*/Orion.*' -prune -exec rm -rf {} + 2>/dev/null
+if ! dotnet build Orion.Pmd.sln -c Release -nologo -v:minimal; then
+  echo "0 passed, 1 failed"; exit 1
+fi
+
+# ---- tests, one project at a time --------------------------------------------------------------------------------
+test_rc=0
+for proj in tests/*/*.csproj; do
+  name="$(basename "$proj" .csproj)"
+  echo "== $name"
+  dotnet test "$proj" -c Release --no-build --nologo \
+    --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
+    --blame-hang-timeout 5m -- NUnit.NumberOfTestWorkers=1 || test_rc=1
+done
+
+# ---- benchmark dry runs: the CLI end to end, and the BenchmarkDotNet suite once each -------------------------------
+echo "== orion-perf dry run"
+if ! timeout 120 dotnet tools/Orion.Perf/bin/Release/net10.0/orion-perf.dll --rw=randread --bs=4k --iodepth=8 \
+      --runtime=1 --time_based --device=null:64M --output-format=json > "$results/perf.json"; then
+  echo "orion-perf dry run FAILED"; fail_extra=$((fail_extra + 1))
+elif ! grep -q '"iops"' "$results/perf.json"; then
+  echo "orion-perf dry run printed no iops"; fail_extra=$((fail_extra + 1))
+fi
+echo "== BenchmarkDotNet dry run"
+if ! (cd "$results" && timeout 600 dotnet "$OLDPWD/perf/Orion.Pmd.Benchmarks/bin/Release/net10.0/Orion.Pmd.Benchmarks.dll" \
+      --filter '*' --job dry --inProcess --artifacts "$results/bdn" > "$results/bdn.log" 2>&1); then
+  tail -20 "$results/bdn.log"; echo "BenchmarkDotNet dry run FAILED"; fail_extra=$((fail_extra + 1))
+fi
+
+# ---- summary from TRX --------------------------------------------------------------------------------------------
+attr() { local v; v="$(sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$2")"; echo "${v:-0}"; }
+passed=0 failed=0 total=0 executed=0
+shopt -s nullglob; trx_files=("$results"/*.trx)
+for f in "${trx_files[@]}"; do
+  c="$(grep -o '<Counters [^>]*>' "$f" | head -n1)"
+  total=$((total + $(attr total "$c"))); executed=$((executed + $(attr executed "$c")))
+  passed=$((passed + $(attr passed "$c")))
+  failed=$((failed + $(attr failed "$c") + $(attr error "$c") + $(attr timeout "$c") + $(attr aborted "$c")))
+done
+skipped=$((total - executed))
+# A crashed test host leaves an all-zero TRX (or none): count it as a failure.
+if (( test_rc != 0 )) && (( failed == 0 )); then failed=1; fi
+n_proj=$(ls tests/*/*.csproj | wc -l)
+if (( ${#trx_files[@]} < n_proj )) && (( failed == 0 )); then failed=1; fi
+failed=$((failed + fail_extra))
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+(( test_rc == 0 && failed == 0 )) || exit 1

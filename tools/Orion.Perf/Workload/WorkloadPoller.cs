@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using HdrHistogram;
+using Orion.Pmd.Engine;
+using Orion.Pmd.Engine.Memory;
+using Orion.Pmd.Engine.Requests;
+using Orion.Pmd.Reactors;
+
+namespace Orion.Perf.Workload;
+
+/// <summary>
+/// The benchmark workload, run as a poller on the queue's own reactor (as SPDK's bdevperf does): it keeps
+/// <c>iodepth</c> requests in flight through the allocation-free callback form, resubmits from the completion
+/// callback so a completion and its replacement share one reactor iteration, and records completion latency
+/// per direction in single-writer histograms on the reactor thread.
+/// </summary>
+internal sealed class WorkloadPoller : IPoller, IBlockCompletion
+{
+    private readonly BlockQueue _queue;
+    private readonly WorkloadPlan _plan;
+    private readonly DmaBuffer[] _buffers;
+    private readonly long[] _startTicks;
+    private readonly bool[] _isRead;
+    private readonly int[] _freeSlots;
+    private int _freeCount;
+    private ulong _rng;
+    private long _nextSequentialBlock;
+
+    private enum Phase { NotStarted, Ramp, Measure, Draining, Done }
+    private Phase _phase;
+    private long _phaseStart, _measureStart, _measureEnd, _endAt;
+    private long _bytesIssuedInMeasure;
+    private int _inFlight;
+    private volatile bool _done;
+
+    public WorkloadPoller(BlockQueue queue, WorkloadPlan plan, DmaBuffer[] buffers)
+    {
+        _queue = queue;
+        _plan = plan;
+        _buffers = buffers;
+        int depth = plan.IoDepth;
+        _startTicks = new long[depth];
+        _isRead = new bool[depth];
+        _freeSlots = new int[depth];
+        for (int i = 0; i < depth; i++) _freeSlots[i] = i;
+        _freeCount = depth;
+        _rng = plan.Seed | 1;
+        Read = new DirectionCounters();
+        Write = new DirectionCounters();
+    }
+
+    internal sealed class DirectionCounters
+    {
+        public long Ios, Bytes, Errors;
+        public readonly LongHistogram ClatNs = new(1, 60_000_000_000L, 3);
+        public void Reset()
+        {
+            Ios = Bytes = Errors = 0;
+            ClatNs.Reset();
+        }
+    }
+
+    public DirectionCounters Read { get; }
+    public DirectionCounters Write { get; }
+
+    /// <summary>True once the measured phase ended and every request came back (read the results only then).</summary>
+    public bool IsDone => _done;
+
+    /// <summary>Ticks of the measured window.</summary>
+    public long MeasuredTicks => _measureEnd - _measureStart;
+
+    /// <summary>Fraction of the work done, for the live status line (0..1).</summary>
+    public double Progress
+    {
+        get
+        {
+            long now = Stopwatch.GetTimestamp();
+            long total = _plan.RampTicks + _plan.RuntimeTicks;
+            if (_plan.RuntimeTicks > 0 && total > 0) return Math.Clamp((double)(now - Volatile.Read(ref _phaseStart0)) / total, 0, 1);
+            return _plan.SizeBytes > 0 ? Math.Clamp((double)Volatile.Read(ref _bytesIssuedInMeasure) / _plan.SizeBytes, 0, 1) : 0;
+        }
+    }
+    private long _phaseStart0;
+
+    /// <summary>Raised on the reactor thread when the measured phase starts (the ramp is over).</summary>
+    public event Action? MeasureStarted;
+
+    public int Poll()
+    {
+        switch (_phase)
+        {
+            case Phase.Done:
+                return 0;
+            case Phase.NotStarted:
+                _phaseStart = _phaseStart0 = Stopwatch.GetTimestamp();
+                if (_plan.RampTicks > 0)
+                {
+                    _phase = Phase.Ramp;
+                    _endAt = _phaseStart + _plan.RampTicks;
+                }
+                else StartMeasure(_phaseStart);
+                break;
+        }
+        long now = Stopwatch.GetTimestamp();
+        if (_phase == Phase.Ramp && now >= _endAt) StartMeasure(now);
+        if (_phase == Phase.Measure && _plan.RuntimeTicks > 0 && now >= _endAt) StopIssuing(now);
+        if (_phase == Phase.Draining && _inFlight == 0)
+        {
+            _measureEnd = now;     // the window closes when the last measured request is back
+            _phase = Phase.Done;
+            _done = true;
+            return 0;
+        }
+        return IssueUpToDepth(now);
+    }
+
+    private void StartMeasure(long now)
+    {
+        Read.Reset();
+        Write.Reset();
+        _phase = Phase.Measure;
+        _measureStart = now;
+        _endAt = _plan.RuntimeTicks > 0 ? now + _plan.RuntimeTicks : long.MaxValue;
+        _bytesIssuedInMeasure = 0;
+        MeasureStarted?.Invoke();
+    }
+
+    private void StopIssuing(long now)
+    {
+        _phase = Phase.Draining;
+        _measureEnd = now;
+    }
+
+
+    private int IssueUpToDepth(long now)
+    {
+        if (_phase is not (Phase.Ramp or Phase.Measure)) return 0;
+        int issued = 0;
+        while (_freeCount > 0)
+        {
+            if (!_plan.TimeBased && _phase == Phase.Measure && _bytesIssuedInMeasure >= _plan.SizeBytes)
+            {
+                StopIssuing(now);
+                break;
+            }
+            if (!IssueOne(now)) break;
+            issued++;
+        }
+        return issued;
+    }
+
+    private bool IssueOne(long now)
+    {
+        int slot = _freeSlots[_freeCount - 1];
+        bool read = _plan.ReadPercent >= 100 || (_plan.ReadPercent > 0 && (int)(NextRandom() % 100) < _plan.ReadPercent);
+        long lba = NextLba();
+        var buffer = _buffers[slot];
+        bool ok = read
+            ? _queue.TrySubmitRead(lba, buffer, 0, _plan.BlockBytes, this, slot)
+            : _queue.TrySubmitWrite(lba, buffer, 0, _plan.BlockBytes, this, slot);
+        if (!ok) return false;     // out of request objects: retry on the next poll
+        _freeCount--;
+        _startTicks[slot] = now;
+        _isRead[slot] = read;
+        _inFlight++;
+        if (_phase == Phase.Measure) _bytesIssuedInMeasure += _plan.BlockBytes;
+        return true;
+    }
+
+    private long NextLba()
+    {
+        long ios = _plan.RegionBlocks / _plan.BlocksPerIo;
+        long index;
+        if (_plan.Random) index = (long)(NextRandom() % (ulong)ios);
+        else
+        {
+            index = _nextSequentialBlock;
+            _nextSequentialBlock = index + 1 == ios ? 0 : index + 1;
+        }
+        return _plan.RegionStartLba + index * _plan.BlocksPerIo;
+    }
+
+    private ulong NextRandom()
+    {
+        // xorshift64*: a few cycles, no allocation, good enough to spread offsets.
+        ulong x = _rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        _rng = x;
+        return x * 0x2545F4914F6CDD1DUL;
+    }
+
+    public void OnCompleted(long tag, IoStatus status)
+    {
+        int slot = (int)tag;
+        long now = Stopwatch.GetTimestamp();
+        var dir = _isRead[slot] ? Read : Write;
+        if (_phase == Phase.Measure || (_phase == Phase.Draining && _startTicks[slot] >= _measureStart))
+        {
+            dir.Ios++;
+            dir.Bytes += _plan.BlockBytes;
+            if (status != IoStatus.Ok) dir.Errors++;
+            dir.ClatNs.RecordValue(Math.Clamp(now - _startTicks[slot], 1, 60_000_000_000L));
+        }
+        _inFlight--;
+        _freeSlots[_freeCount++] = slot;
+        // Replace it at once so it joins the batch the queue is about to submit.
+        if (_phase is Phase.Ramp or Phase.Measure) IssueUpToDepth(now);
+    }
+}
