@@ -1,0 +1,11 @@
+namespace Orion.Pmd.Reactors;
+
+/// <summary>
+/// A registered poller. The reactor's poller list is a copy-on-write array of these; removal also sets
+/// <see cref="Removed"/>, so an iteration walking the old array skips a poller removed halfway through it.
+/// </summary>
+internal sealed class PollerEntry(IPoller poller)
+{
+    public readonly IPoller Poller = poller;
+    public bool Removed;
+}

@@ -1,0 +1,146 @@
+using System.Diagnostics;
+
+namespace Orion.Pmd.Reactors;
+
+public sealed partial class Reactor
+{
+    /// <summary>
+    /// Messages run per iteration before the pollers get their turn, so a flood of posts cannot starve
+    /// completion polling (SPDK drains its event ring in batches for the same reason).
+    /// </summary>
+    public const int MessageBatch = 64;
+
+    private LoopCounters _counters;
+
+    /// <summary>
+    /// Runs one loop iteration on the calling thread: a batch of messages, then each poller once. Returns the
+    /// work done (messages count as work). Only for a reactor that was never started; <see cref="Current"/> is
+    /// this reactor for the duration.
+    /// </summary>
+    public int RunOnce()
+    {
+        int state = Volatile.Read(ref _state);
+        if (state != Created)
+            throw new InvalidOperationException(state == Running
+                ? $"{Name} runs on its own thread; RunOnce is for reactors that were not started"
+                : $"{Name} is stopped");
+
+        Reactor? previous = t_current;
+        t_current = this;
+        try
+        {
+            long start = Stopwatch.GetTimestamp();
+            int work = RunIteration();
+            Account(work, Stopwatch.GetTimestamp() - start);
+            return work;
+        }
+        finally
+        {
+            t_current = previous;
+        }
+    }
+
+    /// <summary>A snapshot of the loop counters, safe from any thread.</summary>
+    public ReactorStats GetStats() => new(
+        Volatile.Read(ref _counters.Iterations),
+        Volatile.Read(ref _counters.BusyIterations),
+        Volatile.Read(ref _counters.BusyTicks),
+        Volatile.Read(ref _counters.IdleTicks),
+        Volatile.Read(ref _counters.MessagesProcessed));
+
+    private void RunLoop()
+    {
+        bool yieldWhenIdle = IdlePolicy == IdlePolicy.Yield;
+        var backoff = new IdleBackoff();
+        long start = Stopwatch.GetTimestamp();
+        while (Volatile.Read(ref _state) == Running)
+        {
+            int work = RunIteration();
+            long end = Stopwatch.GetTimestamp();
+            Account(work, end - start);
+            start = end;
+            if (work > 0)
+            {
+                backoff.Reset();
+            }
+            else if (yieldWhenIdle)
+            {
+                backoff.Idle();
+                // Time given away is idle time too, so busy + idle covers the thread's whole life.
+                start = Stopwatch.GetTimestamp();
+                Volatile.Write(ref _counters.IdleTicks, _counters.IdleTicks + (start - end));
+            }
+        }
+    }
+
+    private int RunIteration()
+    {
+        int work = DrainMessages(MessageBatch);
+        PollerEntry[] pollers = _pollers;
+        for (int i = 0; i < pollers.Length; i++)
+        {
+            PollerEntry entry = pollers[i];
+            if (entry.Removed) continue;
+            int done;
+            try
+            {
+                done = entry.Poller.Poll();
+            }
+            catch (Exception e)
+            {
+                RemoveEntry(entry);
+                Raise(PollerFaulted, e);
+                continue;
+            }
+            if (done > 0) work += done;
+        }
+        return work;
+    }
+
+    private int DrainMessages(int max)
+    {
+        int count = 0;
+        while (count < max && _messages.TryDequeue(out ReactorMessage message))
+        {
+            count++;
+            try
+            {
+                message.Action(message.State);
+            }
+            catch (Exception e)
+            {
+                Raise(MessageFaulted, e);
+            }
+        }
+        if (count > 0) Volatile.Write(ref _counters.MessagesProcessed, _counters.MessagesProcessed + count);
+        return count;
+    }
+
+    // Single writer (the loop thread, or RunOnce's caller); Volatile.Write so GetStats on another thread sees whole values.
+    private void Account(int work, long ticks)
+    {
+        Volatile.Write(ref _counters.Iterations, _counters.Iterations + 1);
+        if (work > 0)
+        {
+            Volatile.Write(ref _counters.BusyIterations, _counters.BusyIterations + 1);
+            Volatile.Write(ref _counters.BusyTicks, _counters.BusyTicks + ticks);
+        }
+        else
+        {
+            Volatile.Write(ref _counters.IdleTicks, _counters.IdleTicks + ticks);
+        }
+    }
+
+    private static void Raise(Action<Exception>? handler, Exception error)
+    {
+        if (handler is null) return;
+        try
+        {
+            handler(error);
+        }
+        catch
+        {
+            // A throwing fault handler must not end the loop thread: that would take the process with it.
+        }
+    }
+}
