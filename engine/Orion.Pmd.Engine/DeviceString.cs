@@ -14,9 +14,11 @@ public enum DeviceKind
 
 /// <summary>
 /// A parsed device string: <c>mem:1G</c>, <c>null:64G</c>, optionally followed by <c>,bs=4096</c> (logical block
-/// size) and <c>,ro</c> (read-only), e.g. <c>mem:256M,bs=4096,ro</c>.
+/// size), <c>,ro</c> (read-only) and, for <c>mem:</c>, <c>,prefill</c> (write every page at start, as fio lays out a
+/// file before reading it, so that reads touch real memory rather than the kernel's shared zero page),
+/// e.g. <c>mem:256M,bs=4096,ro</c>.
 /// </summary>
-public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize, bool ReadOnly)
+public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize, bool ReadOnly, bool Prefill = false)
 {
     /// <summary>Parses <paramref name="text"/>; throws <see cref="FormatException"/> with what was wrong and what would be right.</summary>
     public static DeviceString Parse(string text)
@@ -49,23 +51,24 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             return false;
         }
         int bs = 512;
-        bool ro = false;
+        bool ro = false, prefill = false;
         foreach (var opt in parts.Skip(1))
         {
             if (opt.Equals("ro", StringComparison.OrdinalIgnoreCase) || opt.Equals("readonly", StringComparison.OrdinalIgnoreCase)) ro = true;
+            else if (opt.Equals("prefill", StringComparison.OrdinalIgnoreCase) && kind == DeviceKind.Memory) prefill = true;
             else if (opt.StartsWith("bs=", StringComparison.OrdinalIgnoreCase) && SizeText.TryParse(opt.AsSpan(3), out long b) && b is >= 512 and <= 65536 && (b & (b - 1)) == 0) bs = (int)b;
-            else { error = $"device '{text}': unknown or invalid option '{opt}'; valid options are bs=SIZE (a power of two from 512 to 64K) and ro"; return false; }
+            else { error = $"device '{text}': unknown or invalid option '{opt}'; valid options are bs=SIZE (a power of two from 512 to 64K), ro, and prefill (mem: only)"; return false; }
         }
         if (size % bs != 0)
         {
             error = $"device '{text}': size {size.ToString(CultureInfo.InvariantCulture)} is not a multiple of the {bs}-byte block size";
             return false;
         }
-        device = new DeviceString(kind, size, bs, ro);
+        device = new DeviceString(kind, size, bs, ro, prefill);
         error = "";
         return true;
     }
 
     /// <summary>Creates the backend this string describes.</summary>
-    public IBlockBackend CreateBackend() => Kind == DeviceKind.Memory ? new MemoryBackend(SizeBytes) : new NullBackend(SizeBytes);
+    public IBlockBackend CreateBackend() => Kind == DeviceKind.Memory ? new MemoryBackend(SizeBytes, Prefill) : new NullBackend(SizeBytes);
 }

@@ -10,13 +10,22 @@ public sealed unsafe class MemoryBackend : IBlockBackend
 {
     private byte* _data;
 
-    /// <summary>Creates a RAM disk of <paramref name="capacity"/> bytes, all zero.</summary>
-    public MemoryBackend(long capacity)
+    /// <summary>
+    /// Creates a RAM disk of <paramref name="capacity"/> bytes. All zero, or with <paramref name="prefill"/> every
+    /// byte written with a pattern first, so that reads measure real memory traffic (untouched pages all map the
+    /// kernel's one zero page, which is always in cache).
+    /// </summary>
+    public MemoryBackend(long capacity, bool prefill = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
         if (capacity % 512 != 0) throw new ArgumentException($"capacity {capacity} is not a multiple of 512 bytes", nameof(capacity));
         _data = (byte*)NativeMemory.AllocZeroed((nuint)capacity);
         Capacity = capacity;
+        if (prefill)
+        {
+            for (long off = 0; off < capacity; off += 1 << 20)
+                new Span<byte>(_data + off, (int)Math.Min(1 << 20, capacity - off)).Fill((byte)(0xA5 ^ (off >> 20)));
+        }
     }
 
     /// <inheritdoc />

@@ -71,6 +71,7 @@ public sealed unsafe class SplitQueueDriver : IDriverQueue
             if (eventIdx) UsedEventRef = UnreachableUsedEvent();
             else AvailFlagsRef = SplitRingLayout.AvailFlagNoInterrupt;
         }
+        else if (eventIdx) UsedEventRef = initialIndex;     // interrupt on the first used entry
     }
 
     /// <inheritdoc />
@@ -213,6 +214,12 @@ public sealed unsafe class SplitQueueDriver : IDriverQueue
         }
 
         _lastUsedIdx++;
+        // Interrupt-driven with EVENT_IDX: ask for an interrupt on the next used entry (Linux virtqueue_get_buf_ctx_split).
+        if (_eventIdx && !_suppressInterrupts)
+        {
+            Volatile.Write(ref UsedEventRef, _lastUsedIdx);
+            Interlocked.MemoryBarrier();
+        }
         _isHead[head] = false;
         _inFlight--;
         FreeChain(head);
@@ -243,6 +250,9 @@ public sealed unsafe class SplitQueueDriver : IDriverQueue
 
     /// <summary>The avail index the driver has published last (for tests and diagnostics).</summary>
     public ushort PublishedAvailIndex => _lastPublishedIdx;
+
+    /// <summary>The used ring in this process's mapping, for tests that play a hostile device.</summary>
+    internal byte* UsedRingForTests => _used;
 
     /// <summary>The next used index the driver will consume (for tests and diagnostics).</summary>
     public ushort LastUsedIndex => _lastUsedIdx;

@@ -1,0 +1,54 @@
+using System.Runtime.CompilerServices;
+using Orion.Pmd.Engine;
+using Orion.Pmd.Engine.Requests;
+using Orion.Pmd.Virtio;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Engine.Tests;
+
+/// <summary>
+/// A device that writes garbage into the used ring: the engine latches the queue broken with the named error and
+/// fails the requests that were in flight, without touching memory it does not own or completing anything twice.
+/// </summary>
+public unsafe class HostileDeviceTests
+{
+    [TestCase(300u, VirtqueueError.UsedIdOutOfRange)]
+    [TestCase(5u, VirtqueueError.UsedIdNotHead)]
+    public void GarbageUsedIdBreaksTheQueueAndFailsInFlightRequests(uint badId, VirtqueueError expected)
+    {
+        using var engine = ManualEngine.Start(queueSize: 64);
+        var dev = engine.Device;
+        using var buf = dev.Rent(4096);
+        var first = dev.ReadAsync(0, buf.Memory);
+        // Let the reactor publish it, but do not let the device run: forge a used element instead.
+        engine.Reactors[0].RunOnce();
+        var pair = engine.Pairs[0];
+        ForgeUsed(pair.Ring, engine, badId, 1);
+        engine.Reactors[0].RunOnce();
+
+        Assert.That(pair.Ring.IsBroken, Is.True);
+        Assert.That(pair.Ring.Error, Is.EqualTo(expected));
+        Assert.That(first.IsCompleted, Is.True);
+        var e = Assert.Throws<BlockDeviceException>(() => first.GetAwaiter().GetResult());
+        Assert.That(e!.Status, Is.EqualTo(IoStatus.QueueBroken));
+        Assert.That(e.Message, Does.Contain(expected.ToString()));
+
+        // New requests on the broken queue fail too; they never hang.
+        var second = dev.ReadAsync(8, buf.Memory);
+        engine.PollOnce();
+        Assert.That(second.IsCompleted, Is.True);
+        Assert.That(() => second.GetAwaiter().GetResult(), Throws.TypeOf<BlockDeviceException>());
+    }
+
+    /// <summary>Writes one used element with the given id and length and bumps used->idx, as a hostile device would.</summary>
+    private static void ForgeUsed(IDriverQueue ring, PmdEngine engine, uint id, uint length)
+    {
+        var driver = (SplitQueueDriver)ring;
+        byte* used = driver.UsedRingForTests;
+        ushort idx = Unsafe.AsRef<ushort>(used + SplitRingLayout.UsedIdx);
+        byte* elem = used + SplitRingLayout.UsedRing + SplitRingLayout.UsedElementSize * (idx & (ring.Size - 1));
+        Unsafe.WriteUnaligned(elem, id);
+        Unsafe.WriteUnaligned(elem + 4, length);
+        Volatile.Write(ref Unsafe.AsRef<ushort>(used + SplitRingLayout.UsedIdx), (ushort)(idx + 1));
+    }
+}
