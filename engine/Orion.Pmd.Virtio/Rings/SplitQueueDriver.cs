@@ -164,10 +164,11 @@ public sealed unsafe class SplitQueueDriver : IDriverQueue
     }
 
     /// <summary>
-    /// A <c>used_event</c> the device can never cross: more than a queue's worth behind what the driver has consumed,
-    /// so no window of new used entries contains it (the trick SPDK uses to keep interrupts off with EVENT_IDX).
+    /// A <c>used_event</c> the device can never cross: just behind what the driver has consumed. Every used entry the
+    /// device can publish before the next publish lies in [consumed, consumed + size), and size ≤ 32768 keeps
+    /// consumed − 1 out of that window (SPDK's consumed − size − 1 is reached by a full 32768-entry queue).
     /// </summary>
-    private ushort UnreachableUsedEvent() => RingIndex.Add(_lastUsedIdx, -_size - 1);
+    private ushort UnreachableUsedEvent() => RingIndex.Add(_lastUsedIdx, -1);
 
     /// <inheritdoc />
     public bool HasPendingUsed => _lastUsedIdx != _cachedUsedIdx || _lastUsedIdx != Volatile.Read(ref UsedIdxRef);
