@@ -1,1 +1,3 @@
-System.Console.WriteLine("orion-perf");
+using Orion.Perf;
+
+return PerfCommand.Run(args, Console.Out, Console.Error);

@@ -28,4 +28,18 @@ public readonly record struct QueueCounters
     public long InFlight { get; init; }
     /// <summary>Requests waiting for a slot or a descriptor.</summary>
     public long Pending { get; init; }
+
+    /// <summary>The change between two snapshots (gauges such as <see cref="InFlight"/> keep the later value).</summary>
+    public static QueueCounters operator -(QueueCounters later, QueueCounters earlier) => later with
+    {
+        Requests = later.Requests - earlier.Requests,
+        Bytes = later.Bytes - earlier.Bytes,
+        Batches = later.Batches - earlier.Batches,
+        Kicks = later.Kicks - earlier.Kicks,
+        KicksSuppressed = later.KicksSuppressed - earlier.KicksSuppressed,
+        Polls = later.Polls - earlier.Polls,
+        IdlePolls = later.IdlePolls - earlier.IdlePolls,
+        Errors = later.Errors - earlier.Errors,
+        Bounces = later.Bounces - earlier.Bounces,
+    };
 }

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Numerics;
+using Orion.Perf.Options;
+using Orion.Perf.Reporting;
+using Orion.Pmd.Engine;
+using Orion.Pmd.Linux;
+
+namespace Orion.Perf.Workload;
+
+/// <summary>Turns parsed fio-style options into an engine configuration and a workload plan, runs them, and shapes the report.</summary>
+internal static class JobExecution
+{
+    public static JobResult Execute(JobOptions options, TextWriter? status, CancellationToken cancel)
+    {
+        var engineOptions = EngineOptionsFor(options);
+        var measurement = JobRunner.Run(engineOptions, device => PlanFor(options, device), status, cancel);
+        return ToResult(options, measurement);
+    }
+
+    /// <summary>The engine a job needs: one queue deep enough for its iodepth, and buffers for every request in flight.</summary>
+    internal static EngineOptions EngineOptionsFor(JobOptions o)
+    {
+        var device = DeviceString.Parse(o.Device);
+        string deviceText = o.Device;
+        // Like fio laying out a file before reading it: a RAM disk that is read gets real pages first, otherwise
+        // every read would hit the kernel's single shared zero page and measure nothing.
+        if (device.Kind == DeviceKind.Memory && !device.Prefill && o.Rw.HasReads()) deviceText += ",prefill";
+        int queueSize = (int)Math.Min(32768, Math.Max(256, BitOperations.RoundUpToPowerOf2((uint)o.IoDepth)));
+        int bufferClass = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(o.BlockSize, 4096));
+        long bufferMemory = Math.Max(16L << 20, (long)bufferClass * o.IoDepth + (4L << 20));
+        return new EngineOptions
+        {
+            Device = deviceText,
+            Queues = 1,
+            QueueSize = queueSize,
+            MaxBufferBytes = Math.Max(1 << 20, bufferClass),
+            BufferMemoryBytes = bufferMemory,
+        };
+    }
+
+    internal static WorkloadPlan PlanFor(JobOptions o, BlockDevice device)
+    {
+        long regionBytes = o.Size ?? device.CapacityBytes - o.Offset;
+        return new WorkloadPlan
+        {
+            BlockBytes = o.BlockSize,
+            IoDepth = o.IoDepth,
+            RegionStartLba = o.Offset / device.BlockSize,
+            RegionBlocks = regionBytes / device.BlockSize,
+            BlocksPerIo = o.BlockSize / device.BlockSize,
+            Random = o.Rw.IsRandom(),
+            ReadPercent = o.Rw switch
+            {
+                ReadWriteMode.Read or ReadWriteMode.RandRead => 100,
+                ReadWriteMode.Write or ReadWriteMode.RandWrite => 0,
+                _ => o.RwMixRead,
+            },
+            RampTicks = (long)(o.RampTime.TotalSeconds * Stopwatch.Frequency),
+            RuntimeTicks = o.Runtime is { } rt ? (long)(rt.TotalSeconds * Stopwatch.Frequency) : 0,
+            TimeBased = o.TimeBased,
+            // fio without --time_based transfers the region once (io_size defaults to size), or stops at --runtime.
+            SizeBytes = regionBytes,
+        };
+    }
+
+    private static JobResult ToResult(JobOptions o, JobMeasurement m)
+    {
+        static DirectionResult Direction(WorkloadPoller.DirectionCounters c) => new()
+        {
+            TotalIos = c.Ios,
+            Bytes = c.Bytes,
+            Errors = c.Errors,
+            ClatNs = c.Ios > 0 ? c.ClatNs : null,
+        };
+        var pool = m.Engine;
+        return new JobResult
+        {
+            Name = o.Name,
+            Options = o,
+            Device = m.DeviceDescription,
+            Runtime = m.Runtime,
+            Read = Direction(m.Read),
+            Write = Direction(m.Write),
+            UserCpuSeconds = m.Cpu.User.TotalSeconds,
+            SystemCpuSeconds = m.Cpu.System.TotalSeconds,
+            CpuCount = Environment.ProcessorCount,
+            Start = m.Start,
+            Error = m.Read.Errors + m.Write.Errors > 0 ? 5 : 0,      // fio reports EIO (5) when I/O failed
+            Queues = m.Engine.Queues.Select(q => (q, c: q.Counters - m.AtMeasureStart.Queues[q.Queue].Counters)).Select(x => new QueueReport
+            {
+                Queue = x.q.Queue,
+                Core = x.q.Core,
+                Requests = x.c.Requests,
+                Bytes = x.c.Bytes,
+                Batches = x.c.Batches,
+                Kicks = x.c.Kicks,
+                Polls = x.c.Polls,
+                IdlePolls = x.c.IdlePolls,
+                Errors = x.c.Errors,
+                Bounces = x.c.Bounces,
+                BufferPoolInUse = pool.BufferPoolInUseBytes,
+                BufferPoolCapacity = pool.BufferPoolCapacityBytes,
+                ReactorIdleFraction = (x.q.Reactor - m.AtMeasureStart.Queues[x.q.Queue].Reactor).IdleFraction,
+            }).ToList(),
+        };
+    }
+}
