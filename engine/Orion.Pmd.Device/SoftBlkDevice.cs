@@ -40,6 +40,8 @@ public sealed class SoftBlkDevice : IDisposable
             throw new ArgumentException($"capacity {backend.Capacity} is not a multiple of the {bs}-byte block size", nameof(backend));
         if (_options.NumQueues is < 1 or > 256)
             throw new ArgumentException($"{_options.NumQueues} queues requested; 1 to 256 are supported", nameof(options));
+        if (_options.MaxBatch < 1)
+            throw new ArgumentException($"a batch of {_options.MaxBatch} chains would never serve a request; at least 1 is needed", nameof(options));
         _offered = (_options.OfferedFeatures ?? SoftBlkDeviceOptions.SupportedFeatures) & SoftBlkDeviceOptions.SupportedFeatures;
         if (!_options.ReadOnly) _offered &= ~VirtioFeatures.BlkReadOnly;
         else _offered |= VirtioFeatures.BlkReadOnly;
@@ -133,7 +135,17 @@ public sealed class SoftBlkDevice : IDisposable
             if (!status.HasFlag(DeviceStatus.FeaturesOk))
                 throw new InvalidOperationException("DRIVER_OK written before features were accepted (FEATURES_OK)");
             Volatile.Write(ref _status, (int)status);
-            Start();
+            try
+            {
+                Start();
+            }
+            catch
+            {
+                // A queue that cannot be served (bad ring addresses) leaves the device not running, and says so.
+                Volatile.Write(ref _status, (int)(old | DeviceStatus.DeviceNeedsReset));
+                _queues = [];
+                throw;
+            }
             return;
         }
         Volatile.Write(ref _status, (int)(status | (old & DeviceStatus.DeviceNeedsReset)));
@@ -172,11 +184,14 @@ public sealed class SoftBlkDevice : IDisposable
     /// <summary>The driver's doorbell for queue <paramref name="index"/>.</summary>
     public void Notify(int index)
     {
-        var queues = _queues;
-        if ((uint)index >= (uint)queues.Length) return;
-        var q = queues[index];
-        if (q.Kick is not null) q.Kick.Signal();
-        else q.CountKick();
+        // _queues holds only the queues that were set up, so a queue's position is not its index: look it up.
+        foreach (var q in _queues)
+        {
+            if (q.Index != index) continue;
+            if (q.Kick is not null) q.Kick.Signal();
+            else q.CountKick();
+            return;
+        }
     }
 
     private void Start()

@@ -102,7 +102,8 @@ public sealed class BlkRequestExecutor
 
     private BlkStatus Flush()
     {
-        if (!_settings.Negotiated.HasFlag(VirtioFeatures.BlkFlush)) return BlkStatus.Unsupported;
+        // A bit test, not Enum.HasFlag: unoptimized (tier-0) code boxes HasFlag's operands, an allocation per request.
+        if ((_settings.Negotiated & VirtioFeatures.BlkFlush) == 0) return BlkStatus.Unsupported;
         _backend.Flush();
         return BlkStatus.Ok;
     }
@@ -119,7 +120,7 @@ public sealed class BlkRequestExecutor
     private BlkStatus Ranges(DescriptorChain chain, ulong length, bool discard)
     {
         var feature = discard ? VirtioFeatures.BlkDiscard : VirtioFeatures.BlkWriteZeroes;
-        if (!_settings.Negotiated.HasFlag(feature)) return BlkStatus.Unsupported;
+        if ((_settings.Negotiated & feature) == 0) return BlkStatus.Unsupported;
         if (_settings.ReadOnly) return BlkStatus.IoError;
         uint maxSegments = discard ? _settings.MaxDiscardSegments : _settings.MaxWriteZeroesSegments;
         uint maxSectors = discard ? _settings.MaxDiscardSectors : _settings.MaxWriteZeroesSectors;

@@ -97,7 +97,7 @@ public sealed unsafe class SplitQueueDevice
         }
         ushort head = Unsafe.AsRef<ushort>(_avail + SplitRingLayout.AvailRing + 2 * (_nextAvail & _mask));
         _nextAvail++;
-        if (_kicksSuppressed && _eventIdx) AvailEventRef = RingIndex.Add(_nextAvail, -1);
+        if (_kicksSuppressed && _eventIdx) AvailEventRef = UnreachableAvailEvent();
         return WalkChain(head, chain);
     }
 
@@ -198,9 +198,16 @@ public sealed unsafe class SplitQueueDevice
     public void SuppressKicks()
     {
         _kicksSuppressed = true;
-        if (_eventIdx) Volatile.Write(ref AvailEventRef, RingIndex.Add(_nextAvail, -1));
+        if (_eventIdx) Volatile.Write(ref AvailEventRef, UnreachableAvailEvent());
         else Volatile.Write(ref UsedFlagsRef, SplitRingLayout.UsedFlagNoNotify);
     }
+
+    /// <summary>
+    /// An <c>avail_event</c> no publication window can contain. The driver asks whether it lies in [old, new) of its
+    /// batch; by the time it looks, the device may already have popped part of that batch, so the value must stay
+    /// more than a queue behind the device's position (just behind is not enough: the device can overtake it).
+    /// </summary>
+    private ushort UnreachableAvailEvent() => RingIndex.Add(_nextAvail, -_size - 1);
 
     /// <summary>
     /// Asks for a kick on the next available chain, then re-checks the ring to close the race with a driver that
