@@ -1,0 +1,128 @@
+using System.Globalization;
+
+namespace Orion.Perf.Options;
+
+/// <summary>
+/// One benchmark job, with fio's option names and meanings. Defaults are fio's where fio has one, except
+/// <see cref="Rw"/> (randread, the usual latency question) and <see cref="Device"/>.
+/// </summary>
+public sealed record JobOptions
+{
+    /// <summary>The largest block size accepted: the engine's default largest transfer (EngineOptions.MaxBufferBytes).</summary>
+    public const int MaxBlockSize = 1 << 20;
+
+    /// <summary>The largest queue depth accepted.</summary>
+    public const int MaxIoDepth = 4096;
+
+    /// <summary>Job name (fio <c>name</c>); it heads the report.</summary>
+    public string Name { get; init; } = "orion";
+
+    /// <summary>I/O pattern (fio <c>rw</c>/<c>readwrite</c>).</summary>
+    public ReadWriteMode Rw { get; init; } = ReadWriteMode.RandRead;
+
+    /// <summary>Bytes per I/O (fio <c>bs</c>/<c>blocksize</c>); a multiple of 512.</summary>
+    public int BlockSize { get; init; } = 4096;
+
+    /// <summary>I/Os kept in flight (fio <c>iodepth</c>).</summary>
+    public int IoDepth { get; init; } = 1;
+
+    /// <summary>Time limit of the measured window (fio <c>runtime</c>); null means none: one pass over <see cref="Size"/>.</summary>
+    public TimeSpan? Runtime { get; init; }
+
+    /// <summary>Run for the whole <see cref="Runtime"/>, wrapping around <see cref="Size"/> (fio <c>time_based</c>).</summary>
+    public bool TimeBased { get; init; }
+
+    /// <summary>Warm-up before measuring; its I/O is not counted (fio <c>ramp_time</c>).</summary>
+    public TimeSpan RampTime { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Bytes of the device the job covers, starting at <see cref="Offset"/> (fio <c>size</c>); null means up to the end of the device.</summary>
+    public long? Size { get; init; }
+
+    /// <summary>Byte offset where the job's region starts (fio <c>offset</c>).</summary>
+    public long Offset { get; init; }
+
+    /// <summary>Percentage of reads in mixed workloads (fio <c>rwmixread</c>; <c>rwmixwrite=N</c> sets 100-N).</summary>
+    public int RwMixRead { get; init; } = 50;
+
+    /// <summary>The device to create (<c>mem:SIZE</c> or <c>null:SIZE</c>, see <see cref="DeviceSpec"/>).</summary>
+    public string Device { get; init; } = "mem:1G";
+
+    /// <summary>Report format (fio <c>--output-format</c>).</summary>
+    public OutputFormat OutputFormat { get; init; } = OutputFormat.Normal;
+
+    /// <summary>File to write the report to instead of standard output (fio <c>--output</c>); null means standard output.</summary>
+    public string? OutputPath { get; init; }
+
+    /// <summary>
+    /// fio's <c>direct</c>, reported as given. It changes nothing: the engine always bypasses any page cache, so our
+    /// I/O is always direct.
+    /// </summary>
+    public bool Direct { get; init; } = true;
+
+    /// <summary>The parsed <see cref="Device"/>, or null when it does not parse (<see cref="Validate"/> says why).</summary>
+    public DeviceSpec? DeviceSpec => DeviceSpec.TryParse(Device, out var spec, out _) ? spec : null;
+
+    /// <summary>Checks the options together; returns one clear message per problem, empty when the job can run.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(Name)) errors.Add("--name: the job name must not be empty");
+        if (!Enum.IsDefined(Rw)) errors.Add($"--rw: unknown I/O pattern {(int)Rw}");
+
+        if (BlockSize <= 0 || BlockSize % 512 != 0)
+            errors.Add($"--bs={FioSize.Format(BlockSize)}: block size must be a multiple of 512 bytes (for example 4k)");
+        else if (BlockSize > MaxBlockSize)
+            errors.Add($"--bs={FioSize.Format(BlockSize)}: block size must be at most {FioSize.Format(MaxBlockSize)}");
+
+        if (IoDepth is < 1 or > MaxIoDepth)
+            errors.Add($"--iodepth={Num(IoDepth)}: queue depth must be from 1 to {Num(MaxIoDepth)}");
+        if (RwMixRead is < 0 or > 100)
+            errors.Add($"--rwmixread={Num(RwMixRead)}: the read percentage must be from 0 to 100");
+
+        if (Runtime is TimeSpan rt && rt < TimeSpan.Zero)
+            errors.Add($"--runtime={FioTime.Format(rt)}: runtime must not be negative");
+        if (RampTime < TimeSpan.Zero)
+            errors.Add($"--ramp_time={FioTime.Format(RampTime)}: ramp time must not be negative");
+        if (TimeBased && (Runtime is null || Runtime.Value <= TimeSpan.Zero))
+            errors.Add("--time_based needs a --runtime (for example --runtime=10 --time_based)");
+
+        if (Offset < 0) errors.Add($"--offset={Num(Offset)}: offset must not be negative");
+        if (Size is long sz && sz <= 0) errors.Add($"--size={FioSize.Format(sz)}: size must be positive");
+
+        if (!DeviceSpec.TryParse(Device, out var device, out var deviceError))
+        {
+            errors.Add(deviceError);
+        }
+        else
+        {
+            ValidateAgainstDevice(device, errors);
+        }
+
+        if (OutputPath is not null && string.IsNullOrWhiteSpace(OutputPath)) errors.Add("--output: the file name must not be empty");
+        return errors;
+    }
+
+    /// <summary>Checks the region, alignment and write permission against the device the job will run on.</summary>
+    private void ValidateAgainstDevice(DeviceSpec device, List<string> errors)
+    {
+        int lbs = device.LogicalBlockSize;
+        if (BlockSize > 0 && BlockSize % 512 == 0 && BlockSize % lbs != 0)
+            errors.Add($"--bs={FioSize.Format(BlockSize)}: block size must be a multiple of the device's {Num(lbs)}-byte logical block size");
+        if (Offset >= 0 && Offset % lbs != 0)
+            errors.Add($"--offset={FioSize.Format(Offset)}: offset must be a multiple of the device's {Num(lbs)}-byte logical block size");
+        if (Offset >= device.SizeBytes && Offset > 0)
+            errors.Add($"--offset={FioSize.Format(Offset)}: offset is at or beyond the end of the {FioSize.Format(device.SizeBytes)} device");
+        else if (Offset >= 0)
+        {
+            long region = Size ?? device.SizeBytes - Offset;
+            if (Size is long sz && sz > 0 && Offset + sz > device.SizeBytes)
+                errors.Add($"--size={FioSize.Format(sz)} --offset={FioSize.Format(Offset)}: the region ends beyond the {FioSize.Format(device.SizeBytes)} device");
+            else if (BlockSize > 0 && region > 0 && region < BlockSize)
+                errors.Add($"--size={FioSize.Format(region)}: the region is smaller than one {FioSize.Format(BlockSize)} block");
+        }
+        if (device.ReadOnly && Rw.HasWrites())
+            errors.Add($"--rw={Rw.FioName()}: the device {Device} is read-only");
+    }
+
+    private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
+}

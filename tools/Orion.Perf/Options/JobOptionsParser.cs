@@ -1,0 +1,145 @@
+using System.Text;
+
+namespace Orion.Perf.Options;
+
+/// <summary>
+/// Parses fio-style command lines: <c>--opt=value</c> or <c>--opt value</c>, flags such as <c>--time_based</c>,
+/// fio's size and time suffixes, and fio's option names.
+/// </summary>
+public static class JobOptionsParser
+{
+    /// <summary>The version string, also written as JSON's <c>"fio version"</c>.</summary>
+    public const string ToolVersion = "orion-perf-0.1";
+
+    /// <summary>Parses <paramref name="args"/> and validates the resulting job.</summary>
+    public static ParseOutcome Parse(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var errors = new List<string>();
+        var options = new JobOptions();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (arg is "-h" or "--help" or "-help" or "--usage") return ParseOutcome.Help(Usage());
+            if (arg is "--version" or "-V") return ParseOutcome.VersionText(ToolVersion);
+            if (arg == "--")
+            {
+                // Everything after "--" is positional, which only job files would be.
+                if (i + 1 < args.Count) errors.Add(PositionalError(args[i + 1]));
+                break;
+            }
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                if (arg.Length > 1 && arg[0] == '-')
+                    errors.Add($"unknown option '{arg}'; options start with '--' as in fio (for example --bs=4k); run orion-perf --help for the list");
+                else if (i > 0 && IsBareFlag(args[i - 1]) is { } flag && arg is "0" or "1")
+                    errors.Add($"a flag takes its value after '=': write --{flag}={arg}");
+                else
+                    errors.Add(PositionalError(arg));
+                continue;
+            }
+
+            int eq = arg.IndexOf('=');
+            string typed = eq < 0 ? arg[2..] : arg[2..eq];
+            string? value = eq < 0 ? null : arg[(eq + 1)..];
+            string key = NormalizeName(typed);
+
+            if (!OptionTable.ByName.TryGetValue(key, out var spec))
+            {
+                errors.Add(UnsupportedFioOptions.MessageFor(key, typed) ?? UnknownOptionError(typed));
+                // "--numjobs 4": the 4 belongs to the option, not a job file, so don't report it twice.
+                if (value is null && i + 1 < args.Count && !args[i + 1].StartsWith('-')) i++;
+                continue;
+            }
+
+            if (value is null)
+            {
+                if (spec.IsFlag)
+                {
+                    value = "1";
+                }
+                else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    value = args[++i];
+                }
+                else
+                {
+                    errors.Add($"--{typed} needs a value (for example {Example(spec)})");
+                    continue;
+                }
+            }
+
+            try
+            {
+                options = spec.Apply(options, value);
+            }
+            catch (OptionValueException e)
+            {
+                errors.Add(e.Message);
+            }
+        }
+
+        // Validation reads the job as a whole; after a parse error it would report on defaults the user never chose.
+        if (errors.Count == 0) errors.AddRange(options.Validate());
+        return errors.Count == 0 ? ParseOutcome.Success(options) : ParseOutcome.Failure(errors);
+    }
+
+    /// <summary>The usage text: every option on one line.</summary>
+    public static string Usage()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("usage: orion-perf [--option=value ...]");
+        sb.AppendLine("A fio-like benchmark of the Orion engine. Options have fio's names and meanings; --opt=value and --opt value both work.");
+        sb.AppendLine();
+        int width = OptionTable.All.Max(s => s.Usage.Length) + 2;
+        foreach (var spec in OptionTable.All)
+        {
+            string aliases = spec.Aliases.Length == 0 ? "" : $" (also --{string.Join(", --", spec.Aliases)})";
+            sb.Append("  ").Append(spec.Usage.PadRight(width)).Append(spec.Help).AppendLine(aliases);
+        }
+        sb.Append("  ").Append("--help".PadRight(width)).AppendLine("print this help");
+        sb.Append("  ").Append("--version".PadRight(width)).AppendLine("print the version");
+        sb.AppendLine();
+        sb.AppendLine("SIZE: a number with an optional k, m, g or t suffix, powers of 1024 as in fio (4k = 4096; 4KiB is also 4096).");
+        sb.AppendLine("TIME: seconds, or a number with a us, ms, s, m (minutes) or h suffix (10, 500ms, 2m).");
+        sb.AppendLine("Example: orion-perf --rw=randread --bs=4k --iodepth=32 --runtime=10 --time_based --device=null:64G");
+        return sb.ToString();
+    }
+
+    /// <summary>Option names compare case-insensitively with '-' and '_' equal (fio mixes both styles).</summary>
+    internal static string NormalizeName(string name) => name.Trim().ToLowerInvariant().Replace('-', '_');
+
+    private static string UnknownOptionError(string typed)
+    {
+        var nearest = Levenshtein.Nearest(NormalizeName(typed), OptionTable.ByName.Keys);
+        if (nearest is null) return $"unknown option '--{typed}'; run orion-perf --help for the list of options";
+        // Suggest the name as help spells it, not the normalized lookup key.
+        var spec = OptionTable.ByName[nearest];
+        string shown = spec.Names.First(n => NormalizeName(n) == nearest);
+        return $"unknown option '--{typed}'; did you mean '--{shown}'?";
+    }
+
+    /// <summary>The typed name when <paramref name="arg"/> is a flag given without '=' (<c>--time_based</c>), else null.</summary>
+    private static string? IsBareFlag(string arg) =>
+        arg.StartsWith("--", StringComparison.Ordinal) && !arg.Contains('=')
+        && OptionTable.ByName.TryGetValue(NormalizeName(arg[2..]), out var spec) && spec.IsFlag ? arg[2..] : null;
+
+    private static string PositionalError(string arg)
+    {
+        int eq = arg.IndexOf('=');
+        if (eq > 0 && OptionTable.ByName.ContainsKey(NormalizeName(arg[..eq])))
+            return $"'{arg}' looks like a job file line; job files are not supported yet, write it as --{arg}";
+        return $"job files are not supported yet ('{arg}'); give the job as options, for example --rw=randread --bs=4k --iodepth=32";
+    }
+
+    private static string Example(OptionSpec spec) => spec.Name switch
+    {
+        "bs" or "size" or "offset" => $"--{spec.Name}=4k",
+        "runtime" or "ramp_time" => $"--{spec.Name}=10",
+        "iodepth" => "--iodepth=32",
+        "rw" => "--rw=randread",
+        "device" => "--device=mem:1G",
+        "output-format" => "--output-format=json",
+        _ => spec.Usage,
+    };
+}

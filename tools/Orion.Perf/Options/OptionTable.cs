@@ -1,0 +1,94 @@
+using System.Globalization;
+
+namespace Orion.Perf.Options;
+
+/// <summary>The options <c>orion-perf</c> supports, in help order, and the value parsers they share.</summary>
+internal static class OptionTable
+{
+    public static readonly IReadOnlyList<OptionSpec> All =
+    [
+        new("name", [], "STR", "job name, printed in the report (default orion)",
+            (o, v) => o with { Name = v }),
+        new("rw", ["readwrite"], "MODE", "read, write, randread, randwrite, rw (= readwrite) or randrw (default randread)",
+            (o, v) => ReadWriteModeExtensions.TryParse(v, out var m, out var e) ? o with { Rw = m } : throw new OptionValueException(e)),
+        new("bs", ["blocksize"], "SIZE", "bytes per I/O, a multiple of 512 (default 4k)",
+            (o, v) => o with { BlockSize = BlockSizeValue(v) }),
+        new("iodepth", [], "INT", "I/Os kept in flight, 1 to 4096 (default 1)",
+            (o, v) => o with { IoDepth = Int("iodepth", v) }),
+        new("runtime", ["timeout"], "TIME", "stop after this long; 0 or absent = one pass over --size (default none)",
+            (o, v) => o with { Runtime = RuntimeValue(v) }),
+        new("time_based", [], null, "keep going for the whole --runtime, wrapping around --size (default off)",
+            (o, v) => o with { TimeBased = Bool("time_based", v) }),
+        new("ramp_time", [], "TIME", "warm up this long before measuring; not counted (default 0)",
+            (o, v) => o with { RampTime = Time("ramp_time", v) }),
+        new("size", [], "SIZE", "bytes of the device to cover from --offset (default: to the end of the device)",
+            (o, v) => o with { Size = Size("size", v) }),
+        new("offset", [], "SIZE", "where the job's region starts (default 0)",
+            (o, v) => o with { Offset = Size("offset", v) }),
+        new("rwmixread", [], "INT", "percentage of reads for rw/randrw (default 50)",
+            (o, v) => o with { RwMixRead = Int("rwmixread", v) }),
+        new("rwmixwrite", [], "INT", "percentage of writes for rw/randrw; sets rwmixread to 100 minus it",
+            (o, v) => o with { RwMixRead = 100 - Percent("rwmixwrite", v) }),
+        new("device", [], "DEV", "mem:SIZE (RAM disk) or null:SIZE, optionally ,bs=4096 and ,ro (default mem:1G)",
+            (o, v) => DeviceSpec.TryParse(v, out _, out var e) ? o with { Device = v.Trim() } : throw new OptionValueException(e)),
+        new("output-format", [], "FMT", "normal, json or json+ (default normal)",
+            (o, v) => OutputFormatExtensions.TryParse(v, out var f, out var e) ? o with { OutputFormat = f } : throw new OptionValueException(e)),
+        new("output", [], "FILE", "write the report to FILE instead of standard output",
+            (o, v) => o with { OutputPath = v }),
+        new("direct", [], null, "accepted for fio compatibility; no effect, our I/O is always direct",
+            (o, v) => o with { Direct = Bool("direct", v) }),
+        new("eta", [], "WHEN", "accepted for fio compatibility (always, never, auto); no effect",
+            (o, v) => v.Trim().ToLowerInvariant() is "always" or "never" or "auto" ? o : throw new OptionValueException($"--eta={v}: use always, never or auto")),
+        new("group_reporting", [], null, "accepted for fio compatibility; no effect with one job",
+            (o, v) => { _ = Bool("group_reporting", v); return o; }),
+    ];
+
+    /// <summary>Looks options up by every normalized name and alias.</summary>
+    public static readonly IReadOnlyDictionary<string, OptionSpec> ByName =
+        All.SelectMany(s => s.Names.Select(n => (Key: JobOptionsParser.NormalizeName(n), Spec: s)))
+           .ToDictionary(x => x.Key, x => x.Spec, StringComparer.Ordinal);
+
+    private static int BlockSizeValue(string v)
+    {
+        if (v.Contains(','))
+            throw new OptionValueException($"--bs={v}: separate read and write block sizes are not supported yet; give one size (for example --bs=4k)");
+        long bytes = Size("bs", v);
+        if (bytes > JobOptions.MaxBlockSize)
+            throw new OptionValueException($"--bs={v}: block size must be at most {FioSize.Format(JobOptions.MaxBlockSize)}");
+        return (int)bytes;
+    }
+
+    /// <summary>fio reads runtime=0 as "no limit".</summary>
+    private static TimeSpan? RuntimeValue(string v)
+    {
+        var t = Time("runtime", v);
+        return t == TimeSpan.Zero ? null : t;
+    }
+
+    private static long Size(string name, string v)
+    {
+        if (v.TrimEnd().EndsWith('%'))
+            throw new OptionValueException($"--{name}={v}: percentages of the device are not supported yet; give a size ({FioSize.Hint})");
+        return FioSize.TryParse(v, out long bytes) ? bytes : throw new OptionValueException($"--{name}={v}: '{v}' is not a size; {FioSize.Hint}");
+    }
+
+    private static TimeSpan Time(string name, string v) =>
+        FioTime.TryParse(v, out var t) ? t : throw new OptionValueException($"--{name}={v}: '{v}' is not a time; {FioTime.Hint}");
+
+    private static int Int(string name, string v) =>
+        int.TryParse(v.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int n)
+            ? n : throw new OptionValueException($"--{name}={v}: '{v}' is not a whole number");
+
+    private static int Percent(string name, string v)
+    {
+        int n = Int(name, v);
+        return n is >= 0 and <= 100 ? n : throw new OptionValueException($"--{name}={v}: the percentage must be from 0 to 100");
+    }
+
+    private static bool Bool(string name, string v) => v.Trim().ToLowerInvariant() switch
+    {
+        "1" or "true" or "yes" or "on" => true,
+        "0" or "false" or "no" or "off" => false,
+        _ => throw new OptionValueException($"--{name}={v}: use 1 or 0 (or just --{name} to turn it on)"),
+    };
+}

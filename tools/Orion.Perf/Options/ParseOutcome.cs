@@ -1,0 +1,42 @@
+namespace Orion.Perf.Options;
+
+/// <summary>What the command line asked for.</summary>
+public enum ParseOutcomeKind
+{
+    /// <summary>Run a job: <see cref="ParseOutcome.Options"/> is set and valid.</summary>
+    Success,
+    /// <summary><c>--help</c>: print <see cref="ParseOutcome.Message"/> (the usage text) and exit 0.</summary>
+    Help,
+    /// <summary><c>--version</c>: print <see cref="ParseOutcome.Message"/> and exit 0.</summary>
+    Version,
+    /// <summary>The command line is wrong: print <see cref="ParseOutcome.Message"/> to standard error and exit non-zero.</summary>
+    Error,
+}
+
+/// <summary>The result of <see cref="JobOptionsParser.Parse"/>.</summary>
+public sealed record ParseOutcome
+{
+    /// <summary>What was asked for.</summary>
+    public required ParseOutcomeKind Kind { get; init; }
+
+    /// <summary>The job to run, when <see cref="Kind"/> is <see cref="ParseOutcomeKind.Success"/>.</summary>
+    public JobOptions? Options { get; init; }
+
+    /// <summary>The text to print for help, version and errors (errors one per line); empty on success.</summary>
+    public string Message { get; init; } = "";
+
+    /// <summary>Each problem found, when <see cref="Kind"/> is <see cref="ParseOutcomeKind.Error"/>.</summary>
+    public IReadOnlyList<string> Errors { get; init; } = [];
+
+    /// <summary>Whether the job can run.</summary>
+    public bool IsSuccess => Kind == ParseOutcomeKind.Success;
+
+    internal static ParseOutcome Success(JobOptions options) => new() { Kind = ParseOutcomeKind.Success, Options = options };
+
+    internal static ParseOutcome Help(string usage) => new() { Kind = ParseOutcomeKind.Help, Message = usage };
+
+    internal static ParseOutcome VersionText(string text) => new() { Kind = ParseOutcomeKind.Version, Message = text };
+
+    internal static ParseOutcome Failure(IReadOnlyList<string> errors) =>
+        new() { Kind = ParseOutcomeKind.Error, Errors = errors, Message = string.Join(Environment.NewLine, errors) };
+}

@@ -1,0 +1,173 @@
+using System.Globalization;
+using Orion.Perf.Options;
+
+namespace Orion.Perf.Reporting;
+
+/// <summary>fio's human-readable report (<c>--output-format=normal</c>), plus an engine section per queue.</summary>
+public static class HumanReport
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>
+    /// fio's start banner (<c>orion: (g=0): rw=randread, bs=(R) 4096B-4096B, ...</c>, the version, <c>Starting 1 process</c>),
+    /// printed before the job runs in the normal format.
+    /// </summary>
+    public static void WriteBanner(TextWriter w, JobOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(options);
+        string bs = FioFormat.Num2Str((ulong)Math.Max(0, options.BlockSize), FioFormat.SigFigs, pow2: true, FioFormat.Unit.Byte);
+        w.WriteLine($"{options.Name}: (g=0): rw={options.Rw.FioName()}, bs=(R) {bs}-{bs}, (W) {bs}-{bs}, (T) {bs}-{bs}, " +
+                    $"ioengine=orion, device={options.Device}, iodepth={options.IoDepth.ToString(Inv)}");
+        w.WriteLine(JobOptionsParser.ToolVersion);
+        w.WriteLine("Starting 1 process");
+    }
+
+    /// <summary>Writes each job's report, then the group summary, in fio's layout.</summary>
+    public static void Write(TextWriter w, IReadOnlyList<JobResult> jobs)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(jobs);
+        foreach (var job in jobs) WriteJob(w, job);
+        WriteGroup(w, jobs);
+    }
+
+    private static void WriteJob(TextWriter w, JobResult job)
+    {
+        w.WriteLine($"{job.Name}: (groupid=0, jobs=1): err={job.Error.ToString(Inv),2}: pid={job.ProcessId.ToString(Inv)}: {FioFormat.CTime(job.End)}");
+        foreach (var (name, d) in job.Directions)
+        {
+            if (d.HasIo) WriteDirection(w, name, d, job.Runtime);
+        }
+        WriteLatencyBuckets(w, LatencyBuckets.From(job));
+        WriteCpu(w, job);
+        WriteDepths(w, job);
+        WriteEngine(w, job);
+    }
+
+    private static void WriteDirection(TextWriter w, string name, DirectionResult d, TimeSpan runtime)
+    {
+        long runt = Math.Max(1, FioFormat.Ms(runtime));
+        ulong bw = (ulong)(1000m * d.Bytes / runt);
+        ulong iops = (ulong)(1000m * d.TotalIos / runt);
+        string iopsText = FioFormat.Num2Str(iops, FioFormat.SigFigs, pow2: false, FioFormat.Unit.None);
+        string bwText = FioFormat.Num2Str(bw, FioFormat.SigFigs, pow2: true, FioFormat.Unit.BytePerSec);
+        string bwAlt = FioFormat.Num2Str(bw, FioFormat.SigFigs, pow2: false, FioFormat.Unit.BytePerSec);
+        string io = FioFormat.Num2Str((ulong)d.Bytes, FioFormat.SigFigs, pow2: true, FioFormat.Unit.Byte);
+        w.WriteLine($"  {name}: IOPS={iopsText}, BW={bwText} ({bwAlt})({io}/{runt.ToString(Inv)}msec)");
+
+        var lat = LatencySummary.From(d.ClatNs);
+        if (lat.Count == 0) return;
+        WriteLatLine(w, "clat", lat);
+        PercentileBlock.Write(w, "clat", lat);
+    }
+
+    /// <summary>fio's display_lat: <c>    clat (usec): min=1, max=1234, avg= 2.10, stdev= 0.50</c>.</summary>
+    private static void WriteLatLine(TextWriter w, string label, LatencySummary lat)
+    {
+        ulong min = (ulong)lat.Min, max = (ulong)lat.Max;
+        double mean = lat.Mean, dev = lat.StdDev;
+        string unit = "nsec";
+        double div = 1;
+        if (min > 2_000_000 && max > 99_999_999) { unit = "msec"; div = 1_000_000; }
+        else if (min > 2_000 && max > 99_999) { unit = "usec"; div = 1_000; }
+        min = (ulong)(min / div);
+        max = (ulong)(max / div);
+        string minText = FioFormat.Num2Str(min, 6, pow2: false, FioFormat.Unit.None);
+        string maxText = FioFormat.Num2Str(max, 6, pow2: false, FioFormat.Unit.None);
+        w.WriteLine($"    {label} ({unit}): min={minText}, max={maxText}, avg={FioFormat.F(mean / div, 5, 2)}, stdev={FioFormat.F(dev / div, 5, 2)}");
+    }
+
+    /// <summary>fio's show_lat: only non-empty buckets, five to a line.</summary>
+    private static void WriteLatencyBuckets(TextWriter w, LatencyBuckets b)
+    {
+        WriteBucketLines(w, "nsec", b, b.Ns, LatencyBuckets.SubMsLabels);
+        WriteBucketLines(w, "usec", b, b.Us, LatencyBuckets.SubMsLabels);
+        WriteBucketLines(w, "msec", b, b.Ms, LatencyBuckets.MsLabels);
+    }
+
+    private static void WriteBucketLines(TextWriter w, string unit, LatencyBuckets b, long[] counts, string[] labels)
+    {
+        int onLine = 0;
+        bool any = false;
+        for (int i = 0; i < counts.Length; i++)
+        {
+            double pct = b.Percent(counts[i]);
+            if (pct <= 0) continue;
+            if (onLine == 0)
+            {
+                if (any) w.WriteLine();
+                w.Write($"  lat ({unit})   : ");
+            }
+            else
+            {
+                w.Write(", ");
+            }
+            w.Write($"{labels[i]}={FioFormat.F(pct, 3, 2)}%");
+            any = true;
+            onLine = onLine == 4 ? 0 : onLine + 1;
+        }
+        if (any) w.WriteLine();
+    }
+
+    private static void WriteCpu(TextWriter w, JobResult job)
+    {
+        w.WriteLine($"  cpu          : usr={FioFormat.F(job.UserCpuPercent, 3, 2)}%, sys={FioFormat.F(job.SystemCpuPercent, 3, 2)}%, " +
+                    $"ctx={job.ContextSwitches.ToString(Inv)}, majf={job.MajorFaults.ToString(Inv)}, minf={job.MinorFaults.ToString(Inv)}");
+        if (job.CpuNsPerIo is double ns)
+        {
+            long ios = job.TotalIos;
+            w.WriteLine($"  cpu per io   : {FioFormat.F(ns / 1000, 0, 3)} usec (usr={FioFormat.F(job.UserCpuSeconds * 1e6 / ios, 0, 3)}, " +
+                        $"sys={FioFormat.F(job.SystemCpuSeconds * 1e6 / ios, 0, 3)}; whole process on {job.CpuCount.ToString(Inv)} cpus, device thread included)");
+        }
+    }
+
+    /// <summary>fio's IO depths, issued and latency-target lines. The workload keeps the queue full, so all I/O is at --iodepth.</summary>
+    private static void WriteDepths(TextWriter w, JobResult job)
+    {
+        var levels = JsonReport.DepthLevels(job);
+        w.WriteLine("  IO depths    : " + string.Join(", ", levels.Select(l => $"{l.Label}={FioFormat.F(l.Percent, 0, 1)}%")));
+        string Rwts(Func<DirectionResult, long> f) => $"{f(job.Read).ToString(Inv)},{f(job.Write).ToString(Inv)},{f(job.Trim).ToString(Inv)},0";
+        w.WriteLine($"     issued rwts: total={Rwts(d => d.TotalIos)} short=0,0,0,0 dropped=0,0,0,0");
+        w.WriteLine($"     latency   : target=0, window=0, percentile=100.00%, depth={job.Options.IoDepth.ToString(Inv)}");
+    }
+
+    private static void WriteEngine(TextWriter w, JobResult job)
+    {
+        string errors = job.Read.Errors + job.Write.Errors + job.Trim.Errors == 0 ? ""
+            : $", io errors: read={job.Read.Errors.ToString(Inv)}, write={job.Write.Errors.ToString(Inv)}, trim={job.Trim.Errors.ToString(Inv)}";
+        w.WriteLine($"  engine       : device={job.Device}, queues={job.Queues.Count.ToString(Inv)}{errors}");
+        foreach (var q in job.Queues)
+        {
+            string label = $"queue {q.Queue.ToString(Inv)}".PadRight(13);
+            string core = q.Core is int c ? c.ToString(Inv) : "any";
+            w.WriteLine($"  {label}: core={core}, requests={q.Requests.ToString(Inv)}, kicks/io={FioFormat.F(q.KicksPerIo, 0, 3)}, " +
+                        $"polls/io={FioFormat.F(q.PollsPerIo, 0, 2)}, batches={q.Batches.ToString(Inv)} ({FioFormat.F(q.RequestsPerBatch, 0, 1)} req/batch), " +
+                        $"idle={FioFormat.F(q.ReactorIdleFraction * 100, 0, 1)}%, bounces={q.Bounces.ToString(Inv)}, errors={q.Errors.ToString(Inv)}, " +
+                        $"buffers={q.BufferPoolInUse.ToString(Inv)}/{q.BufferPoolCapacity.ToString(Inv)}");
+        }
+    }
+
+    /// <summary>fio's <c>Run status group 0 (all jobs):</c> block: aggregate and per-job bandwidth, I/O and runtimes.</summary>
+    private static void WriteGroup(TextWriter w, IReadOnlyList<JobResult> jobs)
+    {
+        w.WriteLine();
+        w.WriteLine("Run status group 0 (all jobs):");
+        string[] labels = ["   READ", "  WRITE", "   TRIM"];
+        for (int i = 0; i < 3; i++)
+        {
+            var withIo = jobs.Select(j => (Job: j, D: j.Directions.ElementAt(i).Result)).Where(x => x.D.HasIo).ToList();
+            if (withIo.Count == 0) continue;
+            long minRun = withIo.Min(x => Math.Max(1, FioFormat.Ms(x.Job.Runtime)));
+            long maxRun = withIo.Max(x => Math.Max(1, FioFormat.Ms(x.Job.Runtime)));
+            long bytes = withIo.Sum(x => x.D.Bytes);
+            ulong agg = (ulong)(1000m * bytes / maxRun);
+            var perJob = withIo.Select(x => (ulong)(1000m * x.D.Bytes / Math.Max(1, FioFormat.Ms(x.Job.Runtime)))).ToList();
+            string B(ulong v, bool pow2) => FioFormat.Num2Str(v, FioFormat.SigFigs, pow2, FioFormat.Unit.BytePerSec);
+            string io = FioFormat.Num2Str((ulong)bytes, FioFormat.SigFigs, pow2: true, FioFormat.Unit.Byte);
+            string ioAlt = FioFormat.Num2Str((ulong)bytes, FioFormat.SigFigs, pow2: false, FioFormat.Unit.Byte);
+            w.WriteLine($"{labels[i]}: bw={B(agg, true)} ({B(agg, false)}), {B(perJob.Min(), true)}-{B(perJob.Max(), true)} " +
+                        $"({B(perJob.Min(), false)}-{B(perJob.Max(), false)}), io={io} ({ioAlt}), run={minRun.ToString(Inv)}-{maxRun.ToString(Inv)}msec");
+        }
+    }
+}

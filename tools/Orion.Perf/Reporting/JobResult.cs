@@ -1,0 +1,76 @@
+using Orion.Perf.Options;
+
+namespace Orion.Perf.Reporting;
+
+/// <summary>Everything the reports need about one finished job.</summary>
+public sealed class JobResult
+{
+    /// <summary>Job name (usually <see cref="JobOptions.Name"/>).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The options the job ran with.</summary>
+    public required JobOptions Options { get; init; }
+
+    /// <summary>A description of the device (for example <c>mem:1g (RAM disk, 1 GiB, 512-byte blocks)</c>).</summary>
+    public required string Device { get; init; }
+
+    /// <summary>The measured window; excludes the ramp.</summary>
+    public TimeSpan Runtime { get; set; }
+
+    /// <summary>Reads.</summary>
+    public DirectionResult Read { get; set; } = new();
+
+    /// <summary>Writes.</summary>
+    public DirectionResult Write { get; set; } = new();
+
+    /// <summary>Trims (discards).</summary>
+    public DirectionResult Trim { get; set; } = new();
+
+    /// <summary>User CPU time of the whole process over the window, device thread included.</summary>
+    public double UserCpuSeconds { get; set; }
+
+    /// <summary>System CPU time of the whole process over the window.</summary>
+    public double SystemCpuSeconds { get; set; }
+
+    /// <summary>CPUs the process could use.</summary>
+    public int CpuCount { get; set; }
+
+    /// <summary>Per-queue engine counters.</summary>
+    public IReadOnlyList<QueueReport> Queues { get; set; } = [];
+
+    /// <summary>When the job started (before the ramp).</summary>
+    public DateTimeOffset Start { get; set; }
+
+    /// <summary>fio's <c>err=</c>: the first error code the job stopped on, 0 if none.</summary>
+    public int Error { get; set; }
+
+    /// <summary>The process id printed as fio's <c>pid=</c>.</summary>
+    public int ProcessId { get; set; } = Environment.ProcessId;
+
+    /// <summary>Context switches over the window (fio <c>ctx</c>: voluntary plus involuntary).</summary>
+    public long ContextSwitches { get; set; }
+
+    /// <summary>Major page faults over the window (fio <c>majf</c>).</summary>
+    public long MajorFaults { get; set; }
+
+    /// <summary>Minor page faults over the window (fio <c>minf</c>).</summary>
+    public long MinorFaults { get; set; }
+
+    /// <summary>The three directions in fio's order (read, write, trim).</summary>
+    public IEnumerable<(string Name, DirectionResult Result)> Directions => [("read", Read), ("write", Write), ("trim", Trim)];
+
+    /// <summary>I/Os of all directions.</summary>
+    public long TotalIos => Read.TotalIos + Write.TotalIos + Trim.TotalIos;
+
+    /// <summary>When the measured window ended.</summary>
+    public DateTimeOffset End => Start + Options.RampTime + Runtime;
+
+    /// <summary>Process CPU time per I/O in nanoseconds (device thread included); null when there was no I/O.</summary>
+    public double? CpuNsPerIo => TotalIos == 0 ? null : (UserCpuSeconds + SystemCpuSeconds) * 1e9 / TotalIos;
+
+    /// <summary>User CPU as fio's <c>usr_cpu</c>: percent of the window (can exceed 100 with several busy threads).</summary>
+    public double UserCpuPercent => Runtime <= TimeSpan.Zero ? 0 : UserCpuSeconds * 100 / Runtime.TotalSeconds;
+
+    /// <summary>System CPU as fio's <c>sys_cpu</c>.</summary>
+    public double SystemCpuPercent => Runtime <= TimeSpan.Zero ? 0 : SystemCpuSeconds * 100 / Runtime.TotalSeconds;
+}

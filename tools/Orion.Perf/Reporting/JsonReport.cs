@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Orion.Perf.Options;
+
+namespace Orion.Perf.Reporting;
+
+/// <summary>
+/// fio 3.33's <c>--output-format=json</c> (and <c>json+</c>) layout, so fio's JSON tooling reads our results. Engine
+/// counters go under an extra per-job <c>"orion"</c> key. Latencies are in nanoseconds, as in fio.
+/// </summary>
+/// <remarks>
+/// What we do not measure is written the way fio writes a metric it did not collect: <c>slat_ns</c> with N=0, no
+/// <c>iodepth_submit</c>/<c>iodepth_complete</c>. <c>lat_ns</c> equals <c>clat_ns</c> because our completion latency
+/// is timed from submission. Bandwidth and IOPS "samples" are the whole window as one sample.
+/// </remarks>
+public static class JsonReport
+{
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        Indented = true,
+        // fio's keys include "json+"-style characters such as ">=64"; the default encoder would write \u003E.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Writes the report for <paramref name="jobs"/>; <paramref name="plus"/> adds json+'s latency bins.</summary>
+    public static void Write(TextWriter w, IReadOnlyList<JobResult> jobs, bool plus)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(jobs);
+        using var stream = new MemoryStream();
+        using (var j = new Utf8JsonWriter(stream, WriterOptions))
+        {
+            var now = jobs.Count == 0 ? DateTimeOffset.Now : jobs.Max(x => x.End);
+            j.WriteStartObject();
+            j.WriteString("fio version", JobOptionsParser.ToolVersion);
+            j.WriteNumber("timestamp", now.ToUnixTimeSeconds());
+            j.WriteNumber("timestamp_ms", now.ToUnixTimeMilliseconds());
+            j.WriteString("time", FioFormat.CTime(now));
+            j.WriteStartObject("global options");
+            j.WriteEndObject();
+            j.WriteStartArray("jobs");
+            var groupBytes = GroupBytes(jobs);
+            foreach (var job in jobs) WriteJob(j, job, plus, groupBytes);
+            j.WriteEndArray();
+            j.WriteStartArray("disk_util");
+            j.WriteEndArray();
+            j.WriteEndObject();
+        }
+        w.WriteLine(Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length));
+    }
+
+    /// <summary>
+    /// fio's IO depths distribution. The workload refills each completion at once, so every I/O is issued at
+    /// --iodepth; all of it falls in that depth's bucket.
+    /// </summary>
+    internal static IReadOnlyList<(string Label, double Percent)> DepthLevels(JobResult job)
+    {
+        string[] labels = ["1", "2", "4", "8", "16", "32", ">=64"];
+        int d = job.Options.IoDepth;
+        int index = d switch { <= 1 => 0, < 4 => 1, < 8 => 2, < 16 => 3, < 32 => 4, < 64 => 5, _ => 6 };
+        return labels.Select((l, i) => (l, i == index && job.TotalIos > 0 ? 100.0 : 0.0)).ToList();
+    }
+
+    private static long[] GroupBytes(IReadOnlyList<JobResult> jobs) =>
+        [jobs.Sum(x => x.Read.Bytes), jobs.Sum(x => x.Write.Bytes), jobs.Sum(x => x.Trim.Bytes)];
+
+    private static void WriteJob(Utf8JsonWriter j, JobResult job, bool plus, long[] groupBytes)
+    {
+        j.WriteStartObject();
+        j.WriteString("jobname", job.Name);
+        j.WriteNumber("groupid", 0);
+        j.WriteNumber("error", job.Error);
+        j.WriteNumber("eta", 0);
+        j.WriteNumber("elapsed", (long)Math.Ceiling((job.Options.RampTime + job.Runtime).TotalSeconds));
+        WriteJobOptions(j, job.Options);
+        int i = 0;
+        foreach (var (name, d) in job.Directions)
+            JsonSections.WriteDirection(j, name, d, job.Runtime, groupBytes[i++], plus);
+        JsonSections.WriteSync(j);
+        j.WriteNumber("job_runtime", FioFormat.Ms(job.Runtime));
+        JsonSections.WriteFloat(j, "usr_cpu", job.UserCpuPercent);
+        JsonSections.WriteFloat(j, "sys_cpu", job.SystemCpuPercent);
+        j.WriteNumber("ctx", job.ContextSwitches);
+        j.WriteNumber("majf", job.MajorFaults);
+        j.WriteNumber("minf", job.MinorFaults);
+        j.WriteStartObject("iodepth_level");
+        foreach (var (label, pct) in DepthLevels(job)) JsonSections.WriteFloat(j, label, pct);
+        j.WriteEndObject();
+        JsonSections.WriteLatencyBuckets(j, LatencyBuckets.From(job));
+        j.WriteNumber("latency_depth", job.Options.IoDepth);
+        j.WriteNumber("latency_target", 0);
+        JsonSections.WriteFloat(j, "latency_percentile", 100);
+        j.WriteNumber("latency_window", 0);
+        JsonSections.WriteOrion(j, job);
+        j.WriteEndObject();
+    }
+
+    /// <summary>The effective options as fio prints them: strings, sizes and times the way a user types them.</summary>
+    private static void WriteJobOptions(Utf8JsonWriter j, JobOptions o)
+    {
+        static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
+        j.WriteStartObject("job options");
+        j.WriteString("name", o.Name);
+        j.WriteString("rw", o.Rw.FioName());
+        j.WriteString("bs", FioSize.Format(o.BlockSize));
+        j.WriteString("iodepth", N(o.IoDepth));
+        if (o.Runtime is TimeSpan rt) j.WriteString("runtime", FioTime.Format(rt));
+        if (o.TimeBased) j.WriteString("time_based", "1");
+        if (o.RampTime != TimeSpan.Zero) j.WriteString("ramp_time", FioTime.Format(o.RampTime));
+        if (o.Size is long size) j.WriteString("size", FioSize.Format(size));
+        if (o.Offset != 0) j.WriteString("offset", FioSize.Format(o.Offset));
+        if (o.Rw.IsMixed()) j.WriteString("rwmixread", N(o.RwMixRead));
+        j.WriteString("direct", o.Direct ? "1" : "0");
+        j.WriteString("device", o.Device);
+        j.WriteEndObject();
+    }
+}

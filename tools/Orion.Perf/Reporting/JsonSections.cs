@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Orion.Perf.Reporting;
+
+/// <summary>The parts of <see cref="JsonReport"/> below the job: directions, latency statistics, buckets, engine counters.</summary>
+internal static class JsonSections
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>fio writes floating-point values with C's <c>%f</c> (six decimals); doing the same keeps diffs against fio quiet.</summary>
+    public static void WriteFloat(Utf8JsonWriter j, string name, double value)
+    {
+        j.WritePropertyName(name);
+        j.WriteRawValue((double.IsFinite(value) ? value : 0).ToString("F6", Inv));
+    }
+
+    /// <summary>One of fio's <c>read</c>/<c>write</c>/<c>trim</c> objects.</summary>
+    public static void WriteDirection(Utf8JsonWriter j, string name, DirectionResult d, TimeSpan runtime, long groupBytes, bool plus)
+    {
+        bool io = d.HasIo;
+        double seconds = runtime.TotalSeconds;
+        // fio reports runtime 0 for a direction that did nothing, and derives the rates from the exact window.
+        long runtimeMs = io ? Math.Max(1, FioFormat.Ms(runtime)) : 0;
+        double iops = io && seconds > 0 ? d.TotalIos / seconds : 0;
+        long bwBytes = io && seconds > 0 ? (long)(d.Bytes / seconds) : 0;
+        long bwKiB = bwBytes / 1024;
+        var lat = LatencySummary.From(d.ClatNs);
+
+        j.WriteStartObject(name);
+        j.WriteNumber("io_bytes", d.Bytes);
+        j.WriteNumber("io_kbytes", d.Bytes / 1024);
+        j.WriteNumber("bw_bytes", bwBytes);
+        j.WriteNumber("bw", bwKiB);
+        WriteFloat(j, "iops", iops);
+        j.WriteNumber("runtime", runtimeMs);
+        j.WriteNumber("total_ios", d.TotalIos);
+        j.WriteNumber("short_ios", 0);
+        j.WriteNumber("drop_ios", 0);
+        WriteStats(j, "slat_ns", LatencySummary.From(null), percentiles: false, plus: false);
+        WriteStats(j, "clat_ns", lat, percentiles: true, plus);
+        WriteStats(j, "lat_ns", lat, percentiles: false, plus: false);
+        // One sample covering the whole window: we keep no per-interval bandwidth log.
+        int samples = io ? 1 : 0;
+        j.WriteNumber("bw_min", bwKiB);
+        j.WriteNumber("bw_max", bwKiB);
+        WriteFloat(j, "bw_agg", groupBytes > 0 ? d.Bytes * 100.0 / groupBytes : 0);
+        WriteFloat(j, "bw_mean", bwKiB);
+        WriteFloat(j, "bw_dev", 0);
+        j.WriteNumber("bw_samples", samples);
+        j.WriteNumber("iops_min", (long)iops);
+        j.WriteNumber("iops_max", (long)iops);
+        WriteFloat(j, "iops_mean", iops);
+        WriteFloat(j, "iops_stddev", 0);
+        j.WriteNumber("iops_samples", samples);
+        j.WriteEndObject();
+    }
+
+    /// <summary>fio's <c>{min, max, mean, stddev, N}</c>, with <c>percentile</c> when N &gt; 0 and json+'s <c>bins</c>.</summary>
+    public static void WriteStats(Utf8JsonWriter j, string name, LatencySummary s, bool percentiles, bool plus)
+    {
+        j.WriteStartObject(name);
+        j.WriteNumber("min", s.Min);
+        j.WriteNumber("max", s.Max);
+        WriteFloat(j, "mean", s.Mean);
+        WriteFloat(j, "stddev", s.StdDev);
+        j.WriteNumber("N", s.Count);
+        if (percentiles && s.Count > 0)
+        {
+            j.WriteStartObject("percentile");
+            foreach (var p in LatencySummary.FioPercentiles) j.WriteNumber(p.ToString("F6", Inv), s.ValueAt(p));
+            j.WriteEndObject();
+            if (plus)
+            {
+                j.WriteStartObject("bins");
+                foreach (var (value, count) in s.Bins()) j.WriteNumber(value.ToString(Inv), count);
+                j.WriteEndObject();
+            }
+        }
+        j.WriteEndObject();
+    }
+
+    /// <summary>fio's <c>sync</c> object: we issue no flushes in a job.</summary>
+    public static void WriteSync(Utf8JsonWriter j)
+    {
+        j.WriteStartObject("sync");
+        j.WriteNumber("total_ios", 0);
+        WriteStats(j, "lat_ns", LatencySummary.From(null), percentiles: false, plus: false);
+        j.WriteEndObject();
+    }
+
+    /// <summary>fio's <c>latency_ns</c>, <c>latency_us</c>, <c>latency_ms</c> percentages.</summary>
+    public static void WriteLatencyBuckets(Utf8JsonWriter j, LatencyBuckets b)
+    {
+        void Group(string name, long[] counts, string[] labels)
+        {
+            j.WriteStartObject(name);
+            for (int i = 0; i < counts.Length; i++) WriteFloat(j, labels[i], b.Percent(counts[i]));
+            j.WriteEndObject();
+        }
+        Group("latency_ns", b.Ns, LatencyBuckets.SubMsLabels);
+        Group("latency_us", b.Us, LatencyBuckets.SubMsLabels);
+        Group("latency_ms", b.Ms, LatencyBuckets.MsLabels);
+    }
+
+    /// <summary>The engine's own counters, under a key fio tools ignore.</summary>
+    public static void WriteOrion(Utf8JsonWriter j, JobResult job)
+    {
+        j.WriteStartObject("orion");
+        j.WriteString("device", job.Device);
+        j.WritePropertyName("cpu_ns_per_io");
+        if (job.CpuNsPerIo is double ns) j.WriteRawValue(ns.ToString("F3", Inv)); else j.WriteNullValue();
+        WriteFloat(j, "usr_cpu_seconds", job.UserCpuSeconds);
+        WriteFloat(j, "sys_cpu_seconds", job.SystemCpuSeconds);
+        j.WriteNumber("cpu_count", job.CpuCount);
+        j.WriteString("cpu_scope", "process");
+        j.WriteStartObject("errors");
+        j.WriteNumber("read", job.Read.Errors);
+        j.WriteNumber("write", job.Write.Errors);
+        j.WriteNumber("trim", job.Trim.Errors);
+        j.WriteEndObject();
+        j.WriteStartArray("queues");
+        foreach (var q in job.Queues) WriteQueue(j, q);
+        j.WriteEndArray();
+        j.WriteEndObject();
+    }
+
+    private static void WriteQueue(Utf8JsonWriter j, QueueReport q)
+    {
+        j.WriteStartObject();
+        j.WriteNumber("queue", q.Queue);
+        if (q.Core is int core) j.WriteNumber("core", core); else j.WriteNull("core");
+        j.WriteNumber("requests", q.Requests);
+        j.WriteNumber("bytes", q.Bytes);
+        j.WriteNumber("batches", q.Batches);
+        j.WriteNumber("kicks", q.Kicks);
+        j.WriteNumber("polls", q.Polls);
+        j.WriteNumber("idle_polls", q.IdlePolls);
+        j.WriteNumber("errors", q.Errors);
+        j.WriteNumber("bounces", q.Bounces);
+        j.WriteNumber("buffer_pool_in_use", q.BufferPoolInUse);
+        j.WriteNumber("buffer_pool_capacity", q.BufferPoolCapacity);
+        WriteFloat(j, "reactor_idle_fraction", q.ReactorIdleFraction);
+        WriteFloat(j, "kicks_per_io", q.KicksPerIo);
+        WriteFloat(j, "polls_per_io", q.PollsPerIo);
+        WriteFloat(j, "requests_per_batch", q.RequestsPerBatch);
+        j.WriteEndObject();
+    }
+}
