@@ -84,15 +84,7 @@ public sealed class BlockDevice
     {
         CheckRange("read", lba, buffer.Length);
         var r = NewRequest(BlkRequestType.In, lba);
-        if (MemoryMarshal.TryGetMemoryManager<byte, DmaBuffer>(buffer, out var dma, out int start, out int length))
-            r.AddSegment(dma!.GuestAddress + (ulong)start, (uint)length);
-        else
-        {
-            var bounce = Pool.Rent(buffer.Length);
-            r.Bounce = bounce;
-            r.BounceReadTarget = buffer;
-            r.AddSegment(bounce.GuestAddress, (uint)buffer.Length);
-        }
+        AddDataBuffer(r, buffer, isRead: true);
         return Submit(r);
     }
 
@@ -102,15 +94,7 @@ public sealed class BlockDevice
         ThrowIfReadOnly("write");
         CheckRange("write", lba, buffer.Length);
         var r = NewRequest(BlkRequestType.Out, lba);
-        if (MemoryMarshal.TryGetMemoryManager<byte, DmaBuffer>(buffer, out var dma, out int start, out int length))
-            r.AddSegment(dma!.GuestAddress + (ulong)start, (uint)length);
-        else
-        {
-            var bounce = Pool.Rent(buffer.Length);
-            buffer.Span.CopyTo(bounce.Span);
-            r.Bounce = bounce;
-            r.AddSegment(bounce.GuestAddress, (uint)buffer.Length);
-        }
+        AddDataBuffer(r, buffer, isRead: false);
         return Submit(r);
     }
 
@@ -215,6 +199,21 @@ public sealed class BlockDevice
         if (count == 0) throw new ArgumentException("a vectored request needs at least one buffer");
         if (count > MaxSegments) throw new ArgumentException($"{count} buffers exceed the device's limit of {MaxSegments} per request");
         return 0;
+    }
+
+    /// <summary>A DMA buffer travels as is; any other memory goes through a bounce buffer (copied in now for a write, out at completion for a read).</summary>
+    private void AddDataBuffer(BlockRequest r, ReadOnlyMemory<byte> buffer, bool isRead)
+    {
+        if (MemoryMarshal.TryGetMemoryManager<byte, DmaBuffer>(buffer, out var dma, out int start, out int length))
+        {
+            r.AddSegment(dma!.GuestAddress + (ulong)start, (uint)length);
+            return;
+        }
+        var bounce = Pool.Rent(buffer.Length);
+        if (isRead) r.BounceReadTarget = MemoryMarshal.AsMemory(buffer);
+        else buffer.Span.CopyTo(bounce.Span);
+        r.Bounce = bounce;
+        r.AddSegment(bounce.GuestAddress, (uint)buffer.Length);
     }
 
     private static void AddDmaSegment(BlockRequest r, ReadOnlyMemory<byte> b)
