@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side 4 KiB random-read measurement of orion-perf and fio, the table in perf/RESULTS.md.
 #
-#   perf/compare-fio.sh [--runtime S] [--ramp S] [--quick] [--no-pin] [--out DIR]
+#   perf/compare-fio.sh [--runtime S] [--ramp S] [--quick] [--no-pin] [--depths "1 32 128"] [--out DIR]
 #
 # In one run, for each queue depth (1, then 32), it runs back to back: orion-perf on a null: and a mem: device,
 # fio --ioengine=null, and fio --ioengine=io_uring on a 1 GiB file in /dev/shm. Figures on this machine kind swing
@@ -18,7 +18,7 @@ runtime=10
 ramp=1
 out=""
 pin=1
-depths=(1 32)
+depths=(1 32)   # --depths "1 32 128" adds more
 while (($#)); do
   case "$1" in
     --runtime) runtime="${2:?--runtime needs seconds}"; shift 2 ;;
@@ -27,6 +27,8 @@ while (($#)); do
     --ramp=*) ramp="${1#*=}"; shift ;;
     --quick) runtime=2; ramp=1; shift ;;
     --no-pin) pin=0; shift ;;
+    --depths) read -r -a depths <<<"${2:?--depths needs a list such as \"1 32 128\"}"; shift 2 ;;
+    --depths=*) read -r -a depths <<<"${1#*=}"; shift ;;
     --out) out="${2:?--out needs a directory}"; shift 2 ;;
     --out=*) out="${1#*=}"; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
