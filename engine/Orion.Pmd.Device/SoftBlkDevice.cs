@@ -24,6 +24,7 @@ public sealed class SoftBlkDevice : IDisposable
     private DeviceQueue[] _queues = [];
     private readonly List<DeviceWorker> _workers = [];
     private int _status;
+    private readonly WriteCacheState _writeCache = new();
     private bool _disposed;
 
     private sealed record QueueSetup(int Size, SplitRingAddresses Addresses, EventFd? Kick, EventFd? Call);
@@ -48,6 +49,7 @@ public sealed class SoftBlkDevice : IDisposable
         _setups = new QueueSetup?[_options.NumQueues];
         Settings = BuildConfig();
         Settings.WriteTo(_config);
+        _writeCache.Enabled = _options.WriteCache;
     }
 
     private BlkConfig BuildConfig() => new()
@@ -65,6 +67,7 @@ public sealed class SoftBlkDevice : IDisposable
         MaxWriteZeroesSectors = 1u << 22,
         MaxWriteZeroesSeg = 16,
         WriteZeroesMayUnmap = 1,
+        Writeback = (byte)(_options.WriteCache ? 1 : 0),
     };
 
     /// <summary>The configuration this device serves.</summary>
@@ -102,6 +105,25 @@ public sealed class SoftBlkDevice : IDisposable
         _config.AsSpan(offset, n).CopyTo(destination);
         return n;
     }
+
+    /// <summary>
+    /// Writes configuration space. Only <c>writeback</c> is writable, and only with CONFIG_WCE negotiated (VirtIO 1.2
+    /// §5.2.5.1); writes to other fields are ignored, as the driver must not make them.
+    /// </summary>
+    public void WriteConfig(int offset, ReadOnlySpan<byte> source)
+    {
+        if (!DriverFeatures.HasFlag(VirtioFeatures.BlkConfigWce)) return;
+        int wb = BlkConfig.Offsets.Writeback;
+        if (offset <= wb && wb < offset + source.Length)
+        {
+            byte value = source[wb - offset] != 0 ? (byte)1 : (byte)0;
+            _config[wb] = value;
+            _writeCache.Enabled = value != 0;
+        }
+    }
+
+    /// <summary>Whether the device currently runs with a volatile write cache.</summary>
+    public bool WriteCacheEnabled => _writeCache.Enabled;
 
     /// <summary>Writes the driver's accepted features; only valid before FEATURES_OK.</summary>
     public void SetDriverFeatures(VirtioFeatures features)
@@ -206,6 +228,7 @@ public sealed class SoftBlkDevice : IDisposable
             MaxDiscardSectors = Settings.MaxDiscardSectors,
             MaxWriteZeroesSegments = Settings.MaxWriteZeroesSeg,
             MaxWriteZeroesSectors = Settings.MaxWriteZeroesSectors,
+            WriteCache = _writeCache,
         };
         bool eventIdx = DriverFeatures.HasFlag(VirtioFeatures.RingEventIdx);
         bool indirect = DriverFeatures.HasFlag(VirtioFeatures.RingIndirectDesc);
@@ -286,6 +309,8 @@ public sealed class SoftBlkDevice : IDisposable
         Array.Clear(_setups);
         UnmapMemory();
         DriverFeatures = VirtioFeatures.None;
+        _writeCache.Enabled = _options.WriteCache;
+        _config[BlkConfig.Offsets.Writeback] = (byte)(_options.WriteCache ? 1 : 0);
         Volatile.Write(ref _status, 0);
     }
 

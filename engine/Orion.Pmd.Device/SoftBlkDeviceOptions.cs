@@ -38,6 +38,11 @@ public sealed record SoftBlkDeviceOptions
     public IReadOnlyList<int>? Cores { get; init; }
     /// <summary>Yield the core when a polling pass found nothing (for machines with fewer cores than spinning threads).</summary>
     public bool YieldWhenIdle { get; init; }
+    /// <summary>
+    /// Whether the device starts with a volatile write cache (<c>writeback</c> = 1). With CONFIG_WCE the driver may
+    /// switch it; in write-through mode every write is flushed to the backend before it completes.
+    /// </summary>
+    public bool WriteCache { get; init; } = true;
     /// <summary>Most chains a queue pops per pass before publishing used entries.</summary>
     public int MaxBatch { get; init; } = 64;
 
@@ -45,5 +50,6 @@ public sealed record SoftBlkDeviceOptions
     public const VirtioFeatures SupportedFeatures =
         VirtioFeatures.Version1 | VirtioFeatures.RingIndirectDesc | VirtioFeatures.RingEventIdx |
         VirtioFeatures.BlkSegMax | VirtioFeatures.BlkBlockSize | VirtioFeatures.BlkFlush | VirtioFeatures.BlkTopology |
-        VirtioFeatures.BlkMultiQueue | VirtioFeatures.BlkDiscard | VirtioFeatures.BlkWriteZeroes | VirtioFeatures.BlkReadOnly;
+        VirtioFeatures.BlkMultiQueue | VirtioFeatures.BlkDiscard | VirtioFeatures.BlkWriteZeroes | VirtioFeatures.BlkReadOnly |
+        VirtioFeatures.BlkConfigWce;
 }

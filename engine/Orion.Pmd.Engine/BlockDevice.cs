@@ -25,8 +25,12 @@ public sealed class BlockDevice
     private readonly int _sectorsPerBlock;
     private volatile bool _closed;
 
-    internal BlockDevice(QueuePair[] pairs, DmaBufferPool pool, BlkConfig config, NegotiatedFeatures features, int blockSize, int maxSegments, string description)
+    private readonly Transport.IVirtioTransport _transport;
+
+    internal BlockDevice(QueuePair[] pairs, DmaBufferPool pool, BlkConfig config, NegotiatedFeatures features, int blockSize, int maxSegments,
+                         string description, Transport.IVirtioTransport transport)
     {
+        _transport = transport;
         _pairs = pairs;
         Pool = pool;
         Config = config;
@@ -66,6 +70,32 @@ public sealed class BlockDevice
     public VirtioFeatures Features { get; }
     /// <summary>The device's configuration space as read at start.</summary>
     public BlkConfig Config { get; }
+    /// <summary>
+    /// Whether completed writes may sit in a volatile cache until <see cref="FlushAsync"/>: the device offers FLUSH
+    /// and, with CONFIG_WCE, its <c>writeback</c> field is 1. When false, a write is durable once it completes.
+    /// </summary>
+    public bool WriteCacheEnabled
+    {
+        get
+        {
+            if (!Features.HasFlag(VirtioFeatures.BlkFlush)) return false;
+            if (!Features.HasFlag(VirtioFeatures.BlkConfigWce)) return true;
+            Span<byte> wb = stackalloc byte[1];
+            return _transport.ReadConfig(BlkConfig.Offsets.Writeback, wb) == 1 && wb[0] != 0;
+        }
+    }
+
+    /// <summary>Switches the device's write cache (CONFIG_WCE): off makes every write durable before it completes.</summary>
+    public void SetWriteCache(bool enabled)
+    {
+        ThrowIfClosed();
+        if (!Features.HasFlag(VirtioFeatures.BlkConfigWce))
+            throw new NotSupportedException($"{Description} did not negotiate CONFIG_WCE: its write-cache mode cannot be changed");
+        _transport.WriteConfig(BlkConfig.Offsets.Writeback, [enabled ? (byte)1 : (byte)0]);
+        if (WriteCacheEnabled != enabled)
+            throw new IOException($"{Description} did not accept write-cache mode {(enabled ? "writeback" : "writethrough")}");
+    }
+
     /// <summary>The device, for reports.</summary>
     public string Description { get; }
     /// <summary>The zero-copy buffer pool.</summary>

@@ -92,7 +92,7 @@ public sealed unsafe class PmdEngine : IDisposable
         {
             var wanted = VirtioFeatures.Version1 | VirtioFeatures.BlkSegMax | VirtioFeatures.BlkSizeMax | VirtioFeatures.BlkBlockSize |
                          VirtioFeatures.BlkFlush | VirtioFeatures.BlkTopology | VirtioFeatures.BlkMultiQueue | VirtioFeatures.BlkDiscard |
-                         VirtioFeatures.BlkWriteZeroes | VirtioFeatures.BlkReadOnly |
+                         VirtioFeatures.BlkWriteZeroes | VirtioFeatures.BlkReadOnly | VirtioFeatures.BlkConfigWce |
                          (options.UseIndirect ? VirtioFeatures.RingIndirectDesc : 0) | (options.UseEventIdx ? VirtioFeatures.RingEventIdx : 0);
             var (features, config) = DeviceInitializer.Initialize(transport, wanted, VirtioFeatures.Version1);
             int blockSize = ValidateConfig(features, config, transport);
@@ -134,7 +134,7 @@ public sealed unsafe class PmdEngine : IDisposable
             }
             transport.SetStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
 
-            Device = new BlockDevice(Pairs, pool, config, features, blockSize, maxSegments, transport.Description);
+            Device = new BlockDevice(Pairs, pool, config, features, blockSize, maxSegments, transport.Description, transport);
             Monitor = new PerformanceMonitor(this);
             if (options.Threading == EngineThreading.Threads)
             {

@@ -21,9 +21,9 @@ public class HandshakeTests
         device.SetStatus(AckDriver);
     }
 
-    [TestCase(VirtioFeatures.RingPacked)]
+    [TestCase(VirtioFeatures.BlkZoned)]
     [TestCase(VirtioFeatures.BlkReadOnly)]
-    [TestCase(VirtioFeatures.BlkConfigWce)]
+    [TestCase(VirtioFeatures.BlkLifetime)]
     [TestCase(VirtioFeatures.BlkSecureErase)]
     public void FeaturesOk_IsRefused_WhenTheDriverAcceptsAFeatureThatWasNotOffered(VirtioFeatures unoffered)
     {

@@ -21,6 +21,21 @@ public sealed record BlkDeviceSettings
     public uint MaxWriteZeroesSegments { get; init; } = 16;
     /// <summary>Most sectors in one WRITE_ZEROES range.</summary>
     public uint MaxWriteZeroesSectors { get; init; } = 1u << 22;
+    /// <summary>The device's write-cache switch, shared with the device so that a CONFIG_WCE change applies at once.</summary>
+    public WriteCacheState WriteCache { get; init; } = new();
     /// <summary>Whether WRITE_ZEROES with the unmap flag may deallocate.</summary>
     public bool WriteZeroesMayUnmap { get; init; } = true;
+}
+
+/// <summary>Whether the device runs with a volatile write cache; read by device threads on every write.</summary>
+public sealed class WriteCacheState
+{
+    private volatile bool _enabled = true;
+
+    /// <summary>True: writes complete when in the cache and FLUSH makes them durable. False: write-through.</summary>
+    public bool Enabled
+    {
+        get => _enabled;
+        set => _enabled = value;
+    }
 }

@@ -97,6 +97,7 @@ public sealed class BlkRequestExecutor
         var state = new TransferState { Backend = _backend, Offset = (long)(sector * BlkConstants.SectorSize) };
         ChainData.ForEachReadable(chain, BlkRequestHeader.Size, length, ref state,
             static (ref TransferState s, ulong position, Span<byte> bytes) => s.Backend.Write(s.Offset + (long)position, bytes));
+        if (!_settings.WriteCache.Enabled) _backend.Flush();     // write-through: durable before it completes
         return BlkStatus.Ok;
     }
 

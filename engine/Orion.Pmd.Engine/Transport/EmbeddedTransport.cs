@@ -41,6 +41,8 @@ public sealed class EmbeddedTransport : IVirtioTransport
     /// <inheritdoc />
     public int ReadConfig(int offset, Span<byte> destination) => _device.ReadConfig(offset, destination);
     /// <inheritdoc />
+    public void WriteConfig(int offset, ReadOnlySpan<byte> source) => _device.WriteConfig(offset, source);
+    /// <inheritdoc />
     public int MaxQueues => _device.NumQueues;
     /// <inheritdoc />
     public int MaxQueueSize => _device.MaxQueueSize;

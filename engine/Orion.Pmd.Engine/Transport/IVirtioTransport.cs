@@ -32,6 +32,9 @@ public interface IVirtioTransport : IDisposable
     /// <summary>Reads configuration space at <paramref name="offset"/>; returns the bytes read.</summary>
     int ReadConfig(int offset, Span<byte> destination);
 
+    /// <summary>Writes configuration space at <paramref name="offset"/> (only fields the device documents as writable).</summary>
+    void WriteConfig(int offset, ReadOnlySpan<byte> source);
+
     /// <summary>Number of request queues the device can serve.</summary>
     int MaxQueues { get; }
 

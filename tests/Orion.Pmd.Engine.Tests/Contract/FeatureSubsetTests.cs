@@ -13,7 +13,7 @@ public class FeatureSubsetTests
     [
         VirtioFeatures.RingIndirectDesc, VirtioFeatures.RingEventIdx, VirtioFeatures.BlkMultiQueue, VirtioFeatures.BlkFlush,
         VirtioFeatures.BlkDiscard, VirtioFeatures.BlkWriteZeroes, VirtioFeatures.BlkBlockSize, VirtioFeatures.BlkTopology,
-        VirtioFeatures.BlkSegMax,
+        VirtioFeatures.BlkSegMax, VirtioFeatures.BlkConfigWce,
     ];
 
     private static IEnumerable<TestCaseData> Subsets()
@@ -68,6 +68,27 @@ public class FeatureSubsetTests
         {
             foreach (var b in buffers) b.Dispose();
         }
+    }
+
+    [Test]
+    public void WriteCacheModeFollowsConfigWce()
+    {
+        using var engine = ManualEngine.Start();
+        var dev = engine.Device;
+        var device = ((Transport.EmbeddedTransport)engine.Transport).Device;
+        Assert.That(dev.WriteCacheEnabled, Is.True, "FLUSH and writeback=1: a volatile cache");
+        dev.SetWriteCache(false);
+        Assert.That(dev.WriteCacheEnabled, Is.False);
+        Assert.That(device.WriteCacheEnabled, Is.False, "the device switched to write-through");
+        dev.SetWriteCache(true);
+        Assert.That(device.WriteCacheEnabled, Is.True);
+
+        using var noWce = ManualEngine.Start(tweak: o => o with { DeviceFeatures = VirtioFeatures.Version1 | VirtioFeatures.BlkFlush });
+        Assert.That(noWce.Device.WriteCacheEnabled, Is.True, "FLUSH without CONFIG_WCE: the cache is there and fixed");
+        Assert.That(() => noWce.Device.SetWriteCache(false), Throws.TypeOf<NotSupportedException>().With.Message.Contains("CONFIG_WCE"));
+
+        using var noFlush = ManualEngine.Start(tweak: o => o with { DeviceFeatures = VirtioFeatures.Version1 });
+        Assert.That(noFlush.Device.WriteCacheEnabled, Is.False, "no FLUSH: writes are durable when they complete");
     }
 
     [Test]
