@@ -3,8 +3,8 @@ using Orion.Pmd.Linux;
 namespace Orion.Pmd.Device;
 
 /// <summary>
-/// A device thread serving a fixed set of queues: busy-polling (kicks suppressed) or sleeping on the kick eventfd
-/// between bursts. It never calls into the driver; it only reads and writes shared memory and signals eventfds.
+/// A device thread serving a fixed set of queues: busy-polling (kicks suppressed), sleeping on the kick eventfd
+/// between bursts, or both (adaptive: poll while work flows, sleep after an idle budget). It never calls into the driver; it only reads and writes shared memory and signals eventfds.
 /// </summary>
 internal sealed class DeviceWorker
 {
@@ -16,10 +16,14 @@ internal sealed class DeviceWorker
     private readonly Thread _thread;
     private volatile bool _stop;
 
-    public DeviceWorker(string name, DeviceQueue[] queues, DeviceServiceMode mode, int? core, bool yieldWhenIdle, Action<DeviceQueue> onBroken)
+    private readonly long _sleepAfterTicks;
+
+    public DeviceWorker(string name, DeviceQueue[] queues, DeviceServiceMode mode, int? core, bool yieldWhenIdle, Action<DeviceQueue> onBroken,
+                        TimeSpan sleepAfter = default)
     {
-        if (mode == DeviceServiceMode.KickDriven && queues.Length != 1)
-            throw new ArgumentException("a kick-driven device thread serves exactly one queue", nameof(queues));
+        if (mode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive && queues.Length != 1)
+            throw new ArgumentException($"a {mode} device thread serves exactly one queue", nameof(queues));
+        _sleepAfterTicks = (long)(sleepAfter.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         _queues = queues;
         _mode = mode;
         _core = core;
@@ -44,9 +48,10 @@ internal sealed class DeviceWorker
     private void Run()
     {
         if (_core is int core) CpuAffinity.PinCurrentThread(core);
-        if (_mode == DeviceServiceMode.Polled)
+        if (_mode is DeviceServiceMode.Polled or DeviceServiceMode.Adaptive)
             foreach (var q in _queues) q.Ring.SuppressKicks();
         var spinner = new SpinWait();
+        long idleSince = 0;
         while (!_stop)
         {
             int work = 0;
@@ -60,9 +65,20 @@ internal sealed class DeviceWorker
             if (work > 0)
             {
                 spinner.Reset();
+                idleSince = 0;
                 continue;
             }
             if (_mode == DeviceServiceMode.KickDriven) SleepUntilKick(_queues[0]);
+            else if (_mode == DeviceServiceMode.Adaptive)
+            {
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (idleSince == 0) idleSince = now;
+                else if (now - idleSince >= _sleepAfterTicks)
+                {
+                    SleepUntilKick(_queues[0]);
+                    idleSince = 0;
+                }
+            }
             else if (_yieldWhenIdle)
             {
                 // SpinWait escalates from spinning to Thread.Yield and Sleep(0)/Sleep(1); reset on every piece of work.

@@ -246,13 +246,14 @@ public sealed class SoftBlkDevice : IDisposable
             foreach (var q in _queues) q.Ring.SuppressKicks();
             return;
         }
-        int threads = _options.Mode == DeviceServiceMode.KickDriven ? _queues.Length : Math.Clamp(_options.Threads, 1, Math.Max(1, _queues.Length));
+        bool oneQueueEach = _options.Mode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive;
+        int threads = oneQueueEach ? _queues.Length : Math.Clamp(_options.Threads, 1, Math.Max(1, _queues.Length));
         for (int t = 0; t < threads; t++)
         {
             var mine = _queues.Where((_, i) => i % threads == t).ToArray();
             if (mine.Length == 0) continue;
             int? core = _options.Cores is { Count: > 0 } cores ? cores[t % cores.Count] : null;
-            var w = new DeviceWorker($"orion-dev-{t}", mine, _options.Mode, core, _options.YieldWhenIdle, OnQueueBroken);
+            var w = new DeviceWorker($"orion-dev-{t}", mine, _options.Mode, core, _options.YieldWhenIdle, OnQueueBroken, _options.AdaptiveSleepAfter);
             _workers.Add(w);
             w.Start();
         }

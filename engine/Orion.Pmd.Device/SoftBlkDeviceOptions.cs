@@ -9,6 +9,11 @@ public enum DeviceServiceMode
     Polled,
     /// <summary>Device threads sleep on the kick eventfd and re-enable notifications before sleeping, so the driver's doorbell logic is exercised.</summary>
     KickDriven,
+    /// <summary>
+    /// Busy-poll with kicks suppressed while requests flow; after <see cref="SoftBlkDeviceOptions.AdaptiveSleepAfter"/>
+    /// without work, re-enable kicks, re-check, and sleep on the kick eventfd until the driver rings.
+    /// </summary>
+    Adaptive,
     /// <summary>No threads: the owner calls <see cref="SoftBlkDevice.Poll"/> (deterministic tests drive both sides on one thread).</summary>
     Manual,
 }
@@ -32,7 +37,9 @@ public sealed record SoftBlkDeviceOptions
     public VirtioFeatures? OfferedFeatures { get; init; }
     /// <summary>How queues are served.</summary>
     public DeviceServiceMode Mode { get; init; } = DeviceServiceMode.Polled;
-    /// <summary>Device threads; queues are spread over them round-robin. Kick-driven mode uses one thread per queue.</summary>
+    /// <summary>Adaptive mode: how long a device thread polls without finding work before it sleeps.</summary>
+    public TimeSpan AdaptiveSleepAfter { get; init; } = TimeSpan.FromMicroseconds(50);
+    /// <summary>Device threads; queues are spread over them round-robin. Kick-driven and adaptive modes use one thread per queue.</summary>
     public int Threads { get; init; } = 1;
     /// <summary>Cores to pin device threads to (thread i on Cores[i % Count]); null or empty leaves them unpinned.</summary>
     public IReadOnlyList<int>? Cores { get; init; }

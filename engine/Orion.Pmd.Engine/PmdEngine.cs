@@ -23,6 +23,13 @@ public sealed unsafe class PmdEngine : IDisposable
     private readonly Reactor[] _reactors;
     private readonly EngineOptions _options;
     private bool _running;
+    private readonly List<Linux.EventFd> _eventFds = [];
+
+    private Linux.EventFd Track(Linux.EventFd fd)
+    {
+        _eventFds.Add(fd);
+        return fd;
+    }
     private bool _disposed;
 
     internal QueuePair[] Pairs { get; }
@@ -125,7 +132,8 @@ public sealed unsafe class PmdEngine : IDisposable
                 var ring = new SplitQueueDriver(ringHost, layout, eventIdx, suppressInterrupts: true);
                 var addresses = new SplitRingAddresses(ringGuest + (ulong)layout.DescriptorTableOffset, ringGuest + (ulong)layout.AvailOffset, ringGuest + (ulong)layout.UsedOffset);
                 // A kick eventfd only where the device sleeps on one; a polled device asks for no kicks at all.
-                var kick = options.DeviceMode == DeviceServiceMode.KickDriven && options.Threading == EngineThreading.Threads ? new Linux.EventFd() : null;
+                bool deviceSleeps = options.DeviceMode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive;
+                var kick = deviceSleeps && options.Threading == EngineThreading.Threads ? Track(new Linux.EventFd()) : null;
                 transport.SetupQueue(q, options.QueueSize, addresses, kick, call: null);
                 _reactors[q] = new Reactor(new ReactorOptions { Id = q, Core = plan.Reactors[q], IdlePolicy = idle, Name = $"orion-reactor-{q}" });
                 var slots = new RequestSlots(slotHost, slotGuest, options.QueueSize, stride);
@@ -146,6 +154,7 @@ public sealed unsafe class PmdEngine : IDisposable
         {
             foreach (var r in _reactors ?? []) r?.Dispose();
             transport.Dispose();
+            foreach (var fd in _eventFds) fd.Dispose();
             _memory.Dispose();
             throw;
         }
@@ -222,6 +231,7 @@ public sealed unsafe class PmdEngine : IDisposable
         foreach (var r in _reactors) r.Dispose();
         _transport.SetStatus(DeviceStatus.Reset);      // stops and joins the device threads
         _transport.Dispose();
+        foreach (var fd in _eventFds) fd.Dispose();
         _memory.Dispose();                              // nothing can touch the memory any more
     }
 }

@@ -22,6 +22,8 @@ public class ThreadedEngineTests
 
     [TestCase(DeviceServiceMode.Polled, 1)]
     [TestCase(DeviceServiceMode.KickDriven, 1)]
+    [TestCase(DeviceServiceMode.Adaptive, 1)]
+    [TestCase(DeviceServiceMode.Adaptive, 2)]
     [TestCase(DeviceServiceMode.Polled, 2)]
     [CancelAfter(60_000)]
     public async Task ConcurrentWritersThenReadersSeeTheirData(DeviceServiceMode mode, int queues)
@@ -51,7 +53,7 @@ public class ThreadedEngineTests
         })));
         long requests = Enumerable.Range(0, queues).Sum(q => dev.GetQueue(q).Counters.Requests);
         Assert.That(requests, Is.EqualTo(2 * Tasks * PerTask));
-        if (mode == DeviceServiceMode.KickDriven)
+        if (mode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive)
         {
             var device = ((Transport.EmbeddedTransport)engine.Transport).Device;
             Assert.That(dev.GetQueue(0).Counters.Kicks, Is.GreaterThan(0), "a sleeping device needs doorbells");
