@@ -14,7 +14,7 @@ internal sealed class DeviceQueue
     private readonly int _maxBatch;
     private long _requests, _batches, _kicks, _interrupts, _sleeps;
 
-    public DeviceQueue(int index, SplitQueueDevice ring, BlkRequestExecutor executor, EventFd? kick, EventFd? call, int maxSegments, int maxBatch)
+    public DeviceQueue(int index, IDeviceQueue ring, BlkRequestExecutor executor, EventFd? kick, EventFd? call, int maxSegments, int maxBatch)
     {
         Index = index;
         Ring = ring;
@@ -26,7 +26,7 @@ internal sealed class DeviceQueue
     }
 
     public int Index { get; }
-    public SplitQueueDevice Ring { get; }
+    public IDeviceQueue Ring { get; }
     public BlkRequestExecutor Executor { get; }
     public EventFd? Kick { get; }
     public EventFd? Call { get; }

@@ -196,8 +196,11 @@ public sealed class SoftBlkDevice : IDisposable
     {
         if ((uint)index >= (uint)_setups.Length)
             throw new ArgumentOutOfRangeException(nameof(index), index, $"the device has {_setups.Length} queues");
-        if (size > _options.MaxQueueSize || !SplitRingLayout.IsValidSize(size))
-            throw new ArgumentOutOfRangeException(nameof(size), size, $"queue size must be a power of two up to {_options.MaxQueueSize}");
+        bool packed = DriverFeatures.HasFlag(VirtioFeatures.RingPacked);
+        if (size > _options.MaxQueueSize || !(packed ? PackedRingLayout.IsValidSize(size) : SplitRingLayout.IsValidSize(size)))
+            throw new ArgumentOutOfRangeException(nameof(size), size, packed
+                ? $"packed queue size must be from 1 to {_options.MaxQueueSize}"
+                : $"split queue size must be a power of two up to {_options.MaxQueueSize}");
         if (Status.HasFlag(DeviceStatus.DriverOk))
             throw new InvalidOperationException("queues are set up before DRIVER_OK");
         _setups[index] = new QueueSetup(size, addresses, kick, call);
@@ -237,7 +240,9 @@ public sealed class SoftBlkDevice : IDisposable
         for (int i = 0; i < _setups.Length; i++)
         {
             if (_setups[i] is not { } s) continue;
-            var ring = new SplitQueueDevice(_memory, s.Addresses, s.Size, eventIdx, indirect);
+            IDeviceQueue ring = DriverFeatures.HasFlag(VirtioFeatures.RingPacked)
+                ? new PackedQueueDevice(_memory, s.Addresses, s.Size, eventIdx, indirect)
+                : new SplitQueueDevice(_memory, s.Addresses, s.Size, eventIdx, indirect);
             queues.Add(new DeviceQueue(i, ring, new BlkRequestExecutor(Backend, settings), s.Kick, s.Call, maxSegments, _options.MaxBatch));
         }
         _queues = [.. queues];

@@ -55,7 +55,7 @@ public sealed record SoftBlkDeviceOptions
 
     /// <summary>Everything the software device implements.</summary>
     public const VirtioFeatures SupportedFeatures =
-        VirtioFeatures.Version1 | VirtioFeatures.RingIndirectDesc | VirtioFeatures.RingEventIdx |
+        VirtioFeatures.Version1 | VirtioFeatures.RingIndirectDesc | VirtioFeatures.RingEventIdx | VirtioFeatures.RingPacked |
         VirtioFeatures.BlkSegMax | VirtioFeatures.BlkBlockSize | VirtioFeatures.BlkFlush | VirtioFeatures.BlkTopology |
         VirtioFeatures.BlkMultiQueue | VirtioFeatures.BlkDiscard | VirtioFeatures.BlkWriteZeroes | VirtioFeatures.BlkReadOnly |
         VirtioFeatures.BlkConfigWce;

@@ -12,6 +12,26 @@ public enum EngineThreading
     Manual,
 }
 
+/// <summary>The virtqueue layout (VirtIO 1.1 §2.6 and §2.7).</summary>
+public enum RingFormat
+{
+    /// <summary>Split rings: descriptor table, avail ring, used ring. Every VirtIO device supports them.</summary>
+    Split,
+    /// <summary>Packed rings: one descriptor ring with wrap counters; needs VIRTIO_F_RING_PACKED from the device.</summary>
+    Packed,
+}
+
+/// <summary>How a queue's reactor waits for completions.</summary>
+public enum NotificationMode
+{
+    /// <summary>Device interrupts off; the reactor busy-polls (the lowest latency; burns its core).</summary>
+    Polled,
+    /// <summary>Busy-poll while there is work; after <see cref="EngineOptions.AdaptiveIdleBudget"/> idle, enable interrupts, re-check, and sleep.</summary>
+    Adaptive,
+    /// <summary>Sleep whenever idle: the device signals a call eventfd on completion.</summary>
+    Interrupt,
+}
+
 /// <summary>Options to start an engine. Every property has a usable default: <c>new EngineOptions()</c> is a 1 GiB RAM disk on one queue.</summary>
 public sealed record EngineOptions
 {
@@ -41,6 +61,14 @@ public sealed record EngineOptions
     public DeviceServiceMode DeviceMode { get; init; } = DeviceServiceMode.Polled;
     /// <summary>Threads of the embedded device.</summary>
     public int DeviceThreads { get; init; } = 1;
+    /// <summary>Ring layout; <see cref="RingFormat.Packed"/> fails clearly on a device that does not offer it.</summary>
+    public RingFormat Ring { get; init; } = RingFormat.Split;
+    /// <summary>How reactors wait for completions. Adaptive and interrupt also let the embedded device sleep (adaptive device mode).</summary>
+    public NotificationMode Notifications { get; init; } = NotificationMode.Polled;
+    /// <summary>Adaptive mode: how long a reactor polls without work before it sleeps.</summary>
+    public TimeSpan AdaptiveIdleBudget { get; init; } = TimeSpan.FromMicroseconds(50);
+    /// <summary>With EVENT_IDX, ask for one interrupt per this many completions while requests are in flight (1 = every completion).</summary>
+    public int InterruptCoalescing { get; init; } = 1;
     /// <summary>Use indirect descriptors when the device offers them (one ring slot per request).</summary>
     public bool UseIndirect { get; init; } = true;
     /// <summary>Use EVENT_IDX when the device offers it.</summary>

@@ -81,8 +81,10 @@ public sealed unsafe class PmdEngine : IDisposable
     private static void Validate(EngineOptions o)
     {
         if (o.Queues < 1) throw new ArgumentOutOfRangeException(nameof(o.Queues), o.Queues, "at least one queue is needed");
-        if (!SplitRingLayout.IsValidSize(o.QueueSize))
-            throw new ArgumentOutOfRangeException(nameof(o.QueueSize), o.QueueSize, "queue size must be a power of two from 1 to 32768 (256 is the default)");
+        if (o.Ring == RingFormat.Split ? !SplitRingLayout.IsValidSize(o.QueueSize) : !PackedRingLayout.IsValidSize(o.QueueSize))
+            throw new ArgumentOutOfRangeException(nameof(o.QueueSize), o.QueueSize, o.Ring == RingFormat.Split
+                ? "a split queue size must be a power of two from 1 to 32768 (256 is the default)"
+                : "a packed queue size must be from 1 to 32768 (256 is the default)");
         if (o.MaxSegments is < 1 or > 1024)
             throw new ArgumentOutOfRangeException(nameof(o.MaxSegments), o.MaxSegments, "1 to 1024 segments per request");
         if (o.BufferMemoryBytes < o.MaxBufferBytes)
@@ -101,7 +103,9 @@ public sealed unsafe class PmdEngine : IDisposable
                          VirtioFeatures.BlkFlush | VirtioFeatures.BlkTopology | VirtioFeatures.BlkMultiQueue | VirtioFeatures.BlkDiscard |
                          VirtioFeatures.BlkWriteZeroes | VirtioFeatures.BlkReadOnly | VirtioFeatures.BlkConfigWce |
                          (options.UseIndirect ? VirtioFeatures.RingIndirectDesc : 0) | (options.UseEventIdx ? VirtioFeatures.RingEventIdx : 0);
-            var (features, config) = DeviceInitializer.Initialize(transport, wanted, VirtioFeatures.Version1);
+            var required = VirtioFeatures.Version1 | (options.Ring == RingFormat.Packed ? VirtioFeatures.RingPacked : 0);
+            var (features, config) = DeviceInitializer.Initialize(transport, wanted, required);
+            bool packed = features.Has(VirtioFeatures.RingPacked);
             int blockSize = ValidateConfig(features, config, transport);
             int deviceQueues = features.Has(VirtioFeatures.BlkMultiQueue) ? Math.Max((int)config.NumQueues, 1) : 1;
             if (options.Queues > deviceQueues)
@@ -114,9 +118,9 @@ public sealed unsafe class PmdEngine : IDisposable
             bool eventIdx = features.Has(VirtioFeatures.RingEventIdx);
 
             // Memory: region 0 holds every queue's ring and request slots, region 1 the buffer pool.
-            var layout = SplitRingLayout.Compute(options.QueueSize);
+            var rings = new RingFactory(packed, options.QueueSize, eventIdx);
             int stride = RequestSlots.StrideFor(maxSegments);
-            long perQueue = AlignUp(layout.TotalBytes, 4096) + AlignUp((long)options.QueueSize * stride, 4096);
+            long perQueue = AlignUp(rings.TotalBytes, 4096) + AlignUp((long)options.QueueSize * stride, 4096);
             var control = _memory.AddRegion("orion-rings", perQueue * options.Queues);
             var buffers = _memory.AddRegion("orion-buffers", options.BufferMemoryBytes);
             var pool = new DmaBufferPool(buffers, options.MaxBufferBytes);
@@ -127,10 +131,9 @@ public sealed unsafe class PmdEngine : IDisposable
             var idle = plan.Pinned ? options.IdlePolicy : IdlePolicy.Yield;
             for (int q = 0; q < options.Queues; q++)
             {
-                control.TryCarve(layout.TotalBytes, 4096, out byte* ringHost, out ulong ringGuest);
+                control.TryCarve(rings.TotalBytes, 4096, out byte* ringHost, out ulong ringGuest);
                 control.TryCarve((long)options.QueueSize * stride, 4096, out byte* slotHost, out ulong slotGuest);
-                var ring = new SplitQueueDriver(ringHost, layout, eventIdx, suppressInterrupts: true);
-                var addresses = new SplitRingAddresses(ringGuest + (ulong)layout.DescriptorTableOffset, ringGuest + (ulong)layout.AvailOffset, ringGuest + (ulong)layout.UsedOffset);
+                var (ring, addresses) = rings.Create(ringHost, ringGuest);
                 // A kick eventfd only where the device sleeps on one; a polled device asks for no kicks at all.
                 bool deviceSleeps = options.DeviceMode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive;
                 var kick = deviceSleeps && options.Threading == EngineThreading.Threads ? Track(new Linux.EventFd()) : null;

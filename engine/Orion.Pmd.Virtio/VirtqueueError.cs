@@ -33,6 +33,10 @@ public enum VirtqueueError
     ChainTooLong,
     /// <summary>A packed-ring wrap counter or flag combination is inconsistent.</summary>
     WrapCounterInvalid,
+    /// <summary>A packed-ring available descriptor carries a buffer id at or beyond the queue size.</summary>
+    BufferIdOutOfRange,
+    /// <summary>A packed-ring available buffer reuses the id of a buffer the device has not completed yet.</summary>
+    BufferIdInUse,
 }
 
 /// <summary>Thrown (or reported) when a virtqueue is latched broken: the other side wrote something inconsistent.</summary>

@@ -95,7 +95,7 @@ public class HandshakeTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(d.Device.Status, Is.EqualTo(AckDriver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk));
-            Assert.That(d.Device.DriverFeatures, Is.EqualTo(d.Device.OfferedFeatures));
+            Assert.That(d.Device.DriverFeatures, Is.EqualTo(d.Device.OfferedFeatures & ~VirtioFeatures.RingPacked), "everything but the packed layout the mini driver does not build");
             Assert.That(d.Read(0, 512).BlkStatus, Is.EqualTo(BlkStatus.Ok));
         }
     }
@@ -244,7 +244,7 @@ public class HandshakeTests
     public void OfferedFeatures_AreTheRequestedSubset()
     {
         var subset = VirtioFeatures.Version1 | VirtioFeatures.BlkFlush | VirtioFeatures.RingEventIdx;
-        using var device = ManualDevice(options: new SoftBlkDeviceOptions { Mode = DeviceServiceMode.Manual, OfferedFeatures = subset | VirtioFeatures.RingPacked });
+        using var device = ManualDevice(options: new SoftBlkDeviceOptions { Mode = DeviceServiceMode.Manual, OfferedFeatures = subset | VirtioFeatures.BlkZoned });
         Assert.That(device.OfferedFeatures, Is.EqualTo(subset), "only the subset, and nothing the device does not implement");
 
         AckAndDriver(device);

@@ -141,13 +141,11 @@ public class DataPathTests
             Throws.TypeOf<NotSupportedException>().With.Message.Contains("Version1"));
     }
 
-    [TestCase(false, false)]
-    [TestCase(false, true)]
-    [TestCase(true, false)]
-    [TestCase(true, true)]
-    public void EveryRingFeatureCombinationMovesData(bool indirect, bool eventIdx)
+    [Test]
+    public void EveryRingFeatureCombinationMovesData(
+        [Values] RingFormat ring, [Values] bool indirect, [Values] bool eventIdx)
     {
-        using var engine = ManualEngine.Start(queueSize: 16, tweak: o => o with { UseIndirect = indirect, UseEventIdx = eventIdx });
+        using var engine = ManualEngine.Start(queueSize: 16, tweak: o => o with { Ring = ring, UseIndirect = indirect, UseEventIdx = eventIdx });
         var dev = engine.Device;
         var buffers = Enumerable.Range(0, 40).Select(_ => dev.Rent(4096)).ToArray();
         try

@@ -161,13 +161,11 @@ internal sealed unsafe class QueuePair : IPoller
         _slots.Header(slot) = new BlkRequestHeader(r.Type, r.Sector);
         _slots.StatusByte(slot) = 0xFF;          // not a valid status: a device that never writes it is caught
         int n = 0;
-        uint writable = 1;
         _chain[n++] = new BufferSegment(_slots.Guest(slot, RequestSlots.HeaderOffset), BlkRequestHeader.Size, false);
         bool dataWritable = r.IsDeviceWritable;
         for (int i = 0; i < r.SegmentCount; i++)
         {
             _chain[n++] = new BufferSegment(r.SegmentAddress[i], r.SegmentLength[i], dataWritable);
-            if (dataWritable) writable += r.SegmentLength[i];
         }
         if (r.Type is BlkRequestType.Discard or BlkRequestType.WriteZeroes)
         {
@@ -177,19 +175,14 @@ internal sealed unsafe class QueuePair : IPoller
         else if (r.Type == BlkRequestType.GetId)
         {
             _chain[n++] = new BufferSegment(_slots.Guest(slot, RequestSlots.PayloadOffset), BlkConstants.IdBytes, true);
-            writable += BlkConstants.IdBytes;
         }
         _chain[n++] = new BufferSegment(_slots.Guest(slot, RequestSlots.StatusOffset), BlkConstants.StatusBytes, true);
 
         if (!_indirect) return _ring.AddChain(_chain.AsSpan(0, n));
-        var table = _slots.Table(slot);
-        for (int i = 0; i < n; i++)
-        {
-            var s = _chain[i];
-            var flags = (s.DeviceWritable ? VirtqDescriptorFlags.Write : 0) | (i + 1 < n ? VirtqDescriptorFlags.Next : 0);
-            table[i] = new VirtqDescriptor(s.GuestAddress, s.Length, flags, (ushort)(i + 1));
-        }
-        return _ring.AddIndirect(_slots.Guest(slot, RequestSlots.TableOffset), n, writable);
+        // The ring writes the table: split and packed tables differ inside each entry.
+        var table = new Span<byte>(_slots.Table(slot), n * VirtqDescriptor.Size);
+        uint tableWritable = _ring.WriteIndirectTable(table, _chain.AsSpan(0, n));
+        return _ring.AddIndirect(_slots.Guest(slot, RequestSlots.TableOffset), n, tableWritable);
     }
 
     // ------------------------------------------------------------------ completion

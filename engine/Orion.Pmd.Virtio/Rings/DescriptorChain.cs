@@ -8,7 +8,7 @@ public readonly record struct ChainSegment(nint Host, uint Length, bool DeviceWr
 
 /// <summary>
 /// A descriptor chain popped by the device side, already validated and translated. Reused from request to
-/// request (no allocation on the device's hot path): <see cref="SplitQueueDevice.TryPopAvail"/> fills it.
+/// request (no allocation on the device's hot path): <see cref="IDeviceQueue.TryPopAvail"/> fills it.
 /// </summary>
 public sealed class DescriptorChain
 {
@@ -21,8 +21,8 @@ public sealed class DescriptorChain
         _segments = new ChainSegment[maxSegments];
     }
 
-    /// <summary>The head descriptor index: the id to put in the used ring.</summary>
-    public ushort Head { get; private set; }
+    /// <summary>The id to complete the chain with: split, the head descriptor index; packed, the buffer id.</summary>
+    public ushort Head { get; internal set; }
 
     /// <summary>Number of buffers.</summary>
     public int Count { get; private set; }

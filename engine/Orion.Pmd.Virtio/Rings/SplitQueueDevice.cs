@@ -9,7 +9,7 @@ namespace Orion.Pmd.Virtio.Rings;
 /// use (indices, chain links, indirect tables, addresses); an inconsistency latches the queue broken and nothing
 /// outside registered memory is ever touched. Single-threaded: one device thread per queue.
 /// </summary>
-public sealed unsafe class SplitQueueDevice
+public sealed unsafe class SplitQueueDevice : IDeviceQueue
 {
     private readonly MemoryRegionTable _memory;
     private readonly VirtqDescriptor* _desc;

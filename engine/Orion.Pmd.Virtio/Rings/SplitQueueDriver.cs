@@ -21,7 +21,7 @@ public sealed unsafe class SplitQueueDriver : IDriverQueue
     private readonly ushort _size;
     private readonly ushort _mask;
     private readonly bool _eventIdx;
-    private readonly bool _suppressInterrupts;
+    private InterruptMode _interrupts;
 
     private readonly ushort[] _shadowNext;       // free-list links and chain links, private copy
     private readonly ushort[] _chainLength;      // descriptors per in-flight head
@@ -42,7 +42,8 @@ public sealed unsafe class SplitQueueDriver : IDriverQueue
     /// <param name="ring">Host pointer to the start of the ring block.</param>
     /// <param name="layout">The block's layout.</param>
     /// <param name="eventIdx">Whether <see cref="VirtioFeatures.RingEventIdx"/> was negotiated.</param>
-    /// <param name="suppressInterrupts">Polled mode: ask the device never to interrupt.</param>
+    /// <param name="suppressInterrupts">Initial interrupt state. True: polled mode, as <see cref="DisableInterrupts"/>. False: an
+    /// interrupt for every completion, as <see cref="EnableInterruptsAndRecheck"/>.</param>
     /// <param name="initialIndex">Starting value of the free-running indices (tests start near 65535 to exercise wrap-around; a real device starts at 0).</param>
     public SplitQueueDriver(byte* ring, SplitRingLayout layout, bool eventIdx, bool suppressInterrupts, ushort initialIndex = 0)
     {
@@ -52,7 +53,7 @@ public sealed unsafe class SplitQueueDriver : IDriverQueue
         _avail = ring + layout.AvailOffset;
         _used = ring + layout.UsedOffset;
         _eventIdx = eventIdx;
-        _suppressInterrupts = suppressInterrupts;
+        _interrupts = suppressInterrupts ? InterruptMode.Disabled : InterruptMode.Next;
         new Span<byte>(ring, layout.TotalBytes).Clear();
 
         _shadowNext = new ushort[_size];
@@ -93,6 +94,9 @@ public sealed unsafe class SplitQueueDriver : IDriverQueue
     private ref ushort UsedFlagsRef => ref Unsafe.AsRef<ushort>(_used + SplitRingLayout.UsedFlags);
     private ref ushort UsedIdxRef => ref Unsafe.AsRef<ushort>(_used + SplitRingLayout.UsedIdx);
     private ref ushort AvailEventRef => ref Unsafe.AsRef<ushort>(_used + SplitRingLayout.AvailEventOffset(_size));
+
+    /// <inheritdoc />
+    public uint WriteIndirectTable(Span<byte> table, ReadOnlySpan<BufferSegment> segments) => IndirectTable.WriteSplit(table, segments);
 
     /// <inheritdoc />
     public int AddIndirect(ulong tableAddress, int entries, uint deviceWritableBytes)
@@ -153,7 +157,7 @@ public sealed unsafe class SplitQueueDriver : IDriverQueue
         ushort newIdx = _availIdx;
         ushort oldIdx = _lastPublishedIdx;
         if (newIdx == oldIdx) return false;
-        if (_suppressInterrupts && _eventIdx) UsedEventRef = UnreachableUsedEvent();
+        if (_interrupts == InterruptMode.Disabled && _eventIdx) UsedEventRef = UnreachableUsedEvent();
         Volatile.Write(ref AvailIdxRef, newIdx);                       // release: descriptors and ring slots first
         _lastPublishedIdx = newIdx;
         // Store (avail idx) then load (avail_event / flags) must not be reordered: a full fence, as Linux's virtio_mb.
@@ -216,7 +220,7 @@ public sealed unsafe class SplitQueueDriver : IDriverQueue
 
         _lastUsedIdx++;
         // Interrupt-driven with EVENT_IDX: ask for an interrupt on the next used entry (Linux virtqueue_get_buf_ctx_split).
-        if (_eventIdx && !_suppressInterrupts)
+        if (_eventIdx && _interrupts == InterruptMode.Next)
         {
             Volatile.Write(ref UsedEventRef, _lastUsedIdx);
             Interlocked.MemoryBarrier();
@@ -237,6 +241,48 @@ public sealed unsafe class SplitQueueDriver : IDriverQueue
         _shadowNext[last] = _freeCount == 0 ? ChainEnd : _freeHead;
         _freeHead = head;
         _freeCount += _chainLength[head];
+    }
+
+    /// <inheritdoc />
+    public void DisableInterrupts()
+    {
+        if (IsBroken) return;
+        _interrupts = InterruptMode.Disabled;
+        // With EVENT_IDX the flags field must stay 0 (§2.6.7.1); used_event does the job and is refreshed on every publish.
+        if (_eventIdx) Volatile.Write(ref UsedEventRef, UnreachableUsedEvent());
+        else Volatile.Write(ref AvailFlagsRef, SplitRingLayout.AvailFlagNoInterrupt);
+    }
+
+    /// <inheritdoc />
+    public bool EnableInterruptsAndRecheck()
+    {
+        if (IsBroken) return false;
+        _interrupts = InterruptMode.Next;
+        if (_eventIdx) Volatile.Write(ref UsedEventRef, _lastUsedIdx);
+        else Volatile.Write(ref AvailFlagsRef, 0);
+        return Recheck();
+    }
+
+    /// <inheritdoc />
+    public bool EnableInterruptsCoalesced(int completions)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(completions, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(completions, (int)_size);
+        if (!_eventIdx) return EnableInterruptsAndRecheck();
+        if (IsBroken) return false;
+        _interrupts = InterruptMode.Coalesced;
+        Volatile.Write(ref UsedEventRef, RingIndex.Add(_lastUsedIdx, completions - 1));
+        return Recheck();
+    }
+
+    /// <summary>
+    /// Store (the request) then load (used idx) must not be reordered, or a completion published in between is missed
+    /// by both sides: a full fence, as Linux's <c>virtqueue_poll</c>.
+    /// </summary>
+    private bool Recheck()
+    {
+        Interlocked.MemoryBarrier();
+        return Volatile.Read(ref UsedIdxRef) != _lastUsedIdx;
     }
 
     /// <inheritdoc />

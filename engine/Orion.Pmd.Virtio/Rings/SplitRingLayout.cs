@@ -62,8 +62,13 @@ public readonly record struct SplitRingLayout(ushort QueueSize, int DescriptorTa
     private static int Align(int value, int alignment) => (value + alignment - 1) & ~(alignment - 1);
 }
 
-/// <summary>Guest addresses of the three parts of a split queue, as a transport hands them to the device.</summary>
-/// <param name="DescriptorTable">Guest address of the descriptor table.</param>
-/// <param name="AvailRing">Guest address of the driver area (avail ring).</param>
-/// <param name="UsedRing">Guest address of the device area (used ring).</param>
+/// <summary>Guest addresses of the three areas of a queue (descriptor, driver, device), as a transport hands them to the device.</summary>
+/// <remarks>
+/// Used for both formats, named after the split one. For a packed queue (VirtIO 1.1 §2.7) <see cref="DescriptorTable"/>
+/// is the descriptor ring, <see cref="AvailRing"/> the driver event suppression structure and <see cref="UsedRing"/> the
+/// device event suppression structure.
+/// </remarks>
+/// <param name="DescriptorTable">Guest address of the descriptor area (split: descriptor table; packed: descriptor ring).</param>
+/// <param name="AvailRing">Guest address of the driver area (split: avail ring; packed: driver event suppression).</param>
+/// <param name="UsedRing">Guest address of the device area (split: used ring; packed: device event suppression).</param>
 public readonly record struct SplitRingAddresses(ulong DescriptorTable, ulong AvailRing, ulong UsedRing);

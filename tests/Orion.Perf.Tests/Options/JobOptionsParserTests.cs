@@ -164,7 +164,6 @@ public class JobOptionsParserTests
     public void UnknownOptionFarFromAnyHasNoSuggestion() =>
         Assert.That(Error("--frobnicate=1"), Is.EqualTo("unknown option '--frobnicate'; run orion-perf --help for the list of options"));
 
-    [TestCase("numjobs")]
     [TestCase("bssplit")]
     [TestCase("verify")]
     [TestCase("rate_iops")]
@@ -187,8 +186,21 @@ public class JobOptionsParserTests
     [Test]
     public void UnsupportedOptionWithSpaceValueIsOneError()
     {
-        var outcome = JobOptionsParser.Parse(["--numjobs", "4", "--bs=4k"]);
-        Assert.That(outcome.Errors, Is.EqualTo(new[] { "fio option '--numjobs' is not supported yet" }));
+        var outcome = JobOptionsParser.Parse(["--bssplit", "4k/50:8k/50", "--bs=4k"]);
+        Assert.That(outcome.Errors, Is.EqualTo(new[] { "fio option '--bssplit' is not supported yet" }));
+    }
+
+    [Test]
+    public void EngineOptionsPassThrough()
+    {
+        var outcome = JobOptionsParser.Parse(["--numjobs=2", "--ring=packed", "--indirect=0", "--event_idx=0", "--poll_mode=adaptive"]);
+        Assert.That(outcome.IsSuccess, Is.True, outcome.Message);
+        var o = outcome.Options!;
+        Assert.That(o.NumJobs, Is.EqualTo(2));
+        Assert.That(o.Ring, Is.EqualTo(Orion.Pmd.Engine.RingFormat.Packed));
+        Assert.That(o.Indirect, Is.False);
+        Assert.That(o.EventIdx, Is.False);
+        Assert.That(o.PollMode, Is.EqualTo(Orion.Pmd.Engine.NotificationMode.Adaptive));
     }
 
     [Test]
@@ -211,7 +223,7 @@ public class JobOptionsParserTests
     [Test]
     public void AllErrorsAreReportedTogether()
     {
-        var outcome = JobOptionsParser.Parse(["--iodepht=4", "--numjobs=2", "--bs=abc"]);
+        var outcome = JobOptionsParser.Parse(["--iodepht=4", "--bssplit=2", "--bs=abc"]);
         Assert.That(outcome.Errors, Has.Count.EqualTo(3));
         Assert.That(outcome.Message.Split(Environment.NewLine), Has.Length.EqualTo(3));
     }

@@ -131,7 +131,7 @@ internal sealed unsafe partial class MiniDriver : IDisposable
         Device.SetStatus(DeviceStatus.Reset);
         Device.SetStatus(DeviceStatus.Acknowledge);
         Device.SetStatus(basic);
-        Negotiated = exactly ?? (Device.OfferedFeatures & _options.Accept);
+        Negotiated = exactly ?? (Device.OfferedFeatures & _options.Accept & ~VirtioFeatures.RingPacked);   // the mini driver builds split rings only
         Device.SetDriverFeatures(Negotiated);
         Device.SetStatus(basic | DeviceStatus.FeaturesOk);
         return Device.Status.HasFlag(DeviceStatus.FeaturesOk);

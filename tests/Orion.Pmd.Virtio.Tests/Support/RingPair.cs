@@ -3,28 +3,16 @@ using Orion.Pmd.Virtio.Rings;
 namespace Orion.Pmd.Virtio.Tests.Support;
 
 /// <summary>
-/// A split queue in a <see cref="GuardedRegion"/>: laid out with <see cref="SplitRingLayout.Compute"/>, the driver
-/// built on the host pointer, the device built only from guest addresses and the region table (so it must
-/// translate), plus a data area cut into fixed-size slots for request buffers and indirect tables.
+/// A split queue in a <see cref="GuardedRegion"/>, laid out with <see cref="SplitRingLayout.Compute"/>; see
+/// <see cref="RingHarness"/> for the region layout and the shared helpers.
 /// </summary>
-/// <remarks>
-/// Region layout: [ring (TotalBytes, rounded up to 4 KiB)] [slot 0] [slot 1] ... Each slot starts with room for an
-/// indirect table of <see cref="TableEntries"/> descriptors; buffers follow it, 16-byte aligned.
-/// </remarks>
-internal sealed unsafe class RingPair : IDisposable
+internal sealed unsafe class RingPair : RingHarness
 {
-    public const int TableEntries = 32;
-    public const int TableBytes = TableEntries * VirtqDescriptor.Size;
-
     public RingPair(int size, bool eventIdx = false, bool indirect = true, bool suppressInterrupts = true,
         ushort initialIndex = 0, int slots = -1, int slotBytes = 8192, int maxSegments = 1024)
+        : base(SplitRingLayout.Compute(size).TotalBytes, size, slots, slotBytes, maxSegments)
     {
         Layout = SplitRingLayout.Compute(size);
-        SlotCount = slots < 0 ? size : slots;
-        SlotBytes = slotBytes;
-        DataOffset = (Layout.TotalBytes + 4095) & ~4095;
-        Region = new GuardedRegion(DataOffset + SlotCount * slotBytes);
-        RingHost = Region.Host;
         Addresses = new SplitRingAddresses(
             Region.GuestOf(RingHost + Layout.DescriptorTableOffset),
             Region.GuestOf(RingHost + Layout.AvailOffset),
@@ -33,130 +21,17 @@ internal sealed unsafe class RingPair : IDisposable
         Indirect = indirect;
         Driver = new SplitQueueDriver(RingHost, Layout, eventIdx, suppressInterrupts, initialIndex);
         Device = new SplitQueueDevice(Region.Table, Addresses, size, eventIdx, indirect, initialIndex);
-        Chain = new DescriptorChain(maxSegments);
+        Attach(Driver, Device);
         HostileDevice = new HostileDevice(RingHost, Layout);
         HostileDriver = new HostileDriver(Region, RingHost, Layout);
     }
 
-    public GuardedRegion Region { get; }
     public SplitRingLayout Layout { get; }
-    public byte* RingHost { get; }
     public SplitRingAddresses Addresses { get; }
     public bool EventIdx { get; }
     public bool Indirect { get; }
-    public SplitQueueDriver Driver { get; }
-    public SplitQueueDevice Device { get; }
-    public DescriptorChain Chain { get; }
+    public new SplitQueueDriver Driver { get; }
+    public new SplitQueueDevice Device { get; }
     public HostileDevice HostileDevice { get; }
     public HostileDriver HostileDriver { get; }
-    public int Size => Layout.QueueSize;
-
-    public int DataOffset { get; }
-    public int SlotCount { get; }
-    public int SlotBytes { get; }
-
-    /// <summary>Guest address of the start of a slot (its indirect table area).</summary>
-    public ulong SlotGuest(int slot) => Region.GuestBase + (ulong)(DataOffset + slot * SlotBytes);
-
-    /// <summary>
-    /// Places buffers of the given lengths one after another in <paramref name="slot"/>, after its table area.
-    /// Returns the segments in the order given.
-    /// </summary>
-    public BufferSegment[] Buffers(int slot, params ReadOnlySpan<(int Length, bool Writable)> parts)
-    {
-        var result = new BufferSegment[parts.Length];
-        ulong at = SlotGuest(slot) + TableBytes;
-        ulong end = SlotGuest(slot) + (ulong)SlotBytes;
-        for (int i = 0; i < parts.Length; i++)
-        {
-            result[i] = new BufferSegment(at, (uint)parts[i].Length, parts[i].Writable);
-            at += ((ulong)parts[i].Length + 15UL) & ~15UL;
-            if (at > end) throw new ArgumentException("test setup: buffers do not fit in a slot");
-        }
-        return result;
-    }
-
-    /// <summary>
-    /// Writes <paramref name="segments"/> as an indirect table at the start of <paramref name="slot"/>, linked in
-    /// order with NEXT; returns the table's guest address.
-    /// </summary>
-    public ulong WriteIndirectTable(int slot, ReadOnlySpan<BufferSegment> segments)
-    {
-        if (segments.Length > TableEntries) throw new ArgumentException("test setup: too many entries for a slot's table");
-        ulong table = SlotGuest(slot);
-        for (int i = 0; i < segments.Length; i++)
-        {
-            bool last = i == segments.Length - 1;
-            var flags = (segments[i].DeviceWritable ? VirtqDescriptorFlags.Write : 0) | (last ? 0 : VirtqDescriptorFlags.Next);
-            HostileDriver.WriteTableEntry(table, i, segments[i].GuestAddress, segments[i].Length, flags, last ? (ushort)0 : (ushort)(i + 1));
-        }
-        return table;
-    }
-
-    /// <summary>Adds <paramref name="segments"/> as one indirect request whose table lives in <paramref name="slot"/>.</summary>
-    public int AddIndirect(int slot, ReadOnlySpan<BufferSegment> segments)
-        => Driver.AddIndirect(WriteIndirectTable(slot, segments), segments.Length, WritableBytes(segments));
-
-    public static uint WritableBytes(ReadOnlySpan<BufferSegment> segments)
-    {
-        uint sum = 0;
-        foreach (var s in segments) if (s.DeviceWritable) sum += s.Length;
-        return sum;
-    }
-
-    public byte* HostOf(ulong guest) => Region.HostOf(guest);
-
-    /// <summary>Asserts that a popped chain is exactly <paramref name="expected"/>, translated into this region.</summary>
-    public void AssertChain(DescriptorChain chain, int expectedHead, ReadOnlySpan<BufferSegment> expected)
-    {
-        using (Assert.EnterMultipleScope())
-        {
-            Assert.That(chain.Head, Is.EqualTo(expectedHead), "head");
-            Assert.That(chain.Count, Is.EqualTo(expected.Length), "segment count");
-        }
-        ulong readable = 0, writable = 0;
-        int readableCount = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            var seg = chain.Segments[i];
-            var want = expected[i];
-            using (Assert.EnterMultipleScope())
-            {
-                Assert.That(seg.Host, Is.EqualTo((nint)HostOf(want.GuestAddress)), $"segment {i}: host pointer is the translation of guest 0x{want.GuestAddress:x}");
-                Assert.That((ulong)seg.Host, Is.Not.EqualTo(want.GuestAddress), $"segment {i}: the guest address was not used as a pointer");
-                Assert.That(seg.Length, Is.EqualTo(want.Length), $"segment {i}: length");
-                Assert.That(seg.DeviceWritable, Is.EqualTo(want.DeviceWritable), $"segment {i}: direction");
-            }
-            if (want.DeviceWritable) writable += want.Length;
-            else
-            {
-                readable += want.Length;
-                readableCount++;
-            }
-        }
-        using (Assert.EnterMultipleScope())
-        {
-            Assert.That(chain.ReadableBytes, Is.EqualTo(readable), "readable bytes");
-            Assert.That(chain.WritableBytes, Is.EqualTo(writable), "writable bytes");
-            Assert.That(chain.ReadableCount, Is.EqualTo(readableCount), "readable count");
-        }
-    }
-
-    /// <summary>
-    /// A well-behaved device step: pops everything available, completes each chain with its full writable length,
-    /// publishes once. Returns the number of chains completed.
-    /// </summary>
-    public int ServiceAll()
-    {
-        int n = 0;
-        while (Device.TryPopAvail(Chain))
-        {
-            Device.PushUsed(Chain.Head, (uint)Chain.WritableBytes);
-            n++;
-        }
-        if (n > 0) Device.PublishUsed();
-        return n;
-    }
-
-    public void Dispose() => Region.Dispose();
 }

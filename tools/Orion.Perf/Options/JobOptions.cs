@@ -59,6 +59,21 @@ public sealed record JobOptions
     /// </summary>
     public bool Direct { get; init; } = true;
 
+    /// <summary>Jobs run together, each on its own reactor and queue (fio <c>numjobs</c>); every job covers the same region.</summary>
+    public int NumJobs { get; init; } = 1;
+
+    /// <summary>Virtqueue layout (<c>--ring=split|packed</c>).</summary>
+    public Orion.Pmd.Engine.RingFormat Ring { get; init; } = Orion.Pmd.Engine.RingFormat.Split;
+
+    /// <summary>Use indirect descriptors when the device offers them (<c>--indirect=1|0</c>).</summary>
+    public bool Indirect { get; init; } = true;
+
+    /// <summary>Use EVENT_IDX when the device offers it (<c>--event_idx=1|0</c>).</summary>
+    public bool EventIdx { get; init; } = true;
+
+    /// <summary>How reactors wait for completions (<c>--poll_mode=polled|adaptive|interrupt</c>).</summary>
+    public Orion.Pmd.Engine.NotificationMode PollMode { get; init; } = Orion.Pmd.Engine.NotificationMode.Polled;
+
     /// <summary>The parsed <see cref="Device"/>, or null when it does not parse (<see cref="Validate"/> says why).</summary>
     public DeviceSpec? DeviceSpec => DeviceSpec.TryParse(Device, out var spec, out _) ? spec : null;
 
@@ -76,6 +91,8 @@ public sealed record JobOptions
 
         if (IoDepth is < 1 or > MaxIoDepth)
             errors.Add($"--iodepth={Num(IoDepth)}: queue depth must be from 1 to {Num(MaxIoDepth)}");
+        if (NumJobs is < 1 or > 256)
+            errors.Add($"--numjobs={Num(NumJobs)}: from 1 to 256 jobs (one reactor and queue each)");
         if (RwMixRead is < 0 or > 100)
             errors.Add($"--rwmixread={Num(RwMixRead)}: the read percentage must be from 0 to 100");
 

@@ -31,6 +31,27 @@ internal static class OptionTable
             (o, v) => o with { RwMixRead = 100 - Percent("rwmixwrite", v) }),
         new("device", [], "DEV", "mem:SIZE (RAM disk) or null:SIZE, optionally ,bs=4096 and ,ro (default mem:1G)",
             (o, v) => DeviceSpec.TryParse(v, out _, out var e) ? o with { Device = v.Trim() } : throw new OptionValueException(e)),
+        new("numjobs", [], "INT", "jobs run together, each on its own reactor and queue (default 1)",
+            (o, v) => o with { NumJobs = Int("numjobs", v) }),
+        new("ring", [], "FORMAT", "virtqueue layout: split or packed (default split)",
+            (o, v) => v.Trim().ToLowerInvariant() switch
+            {
+                "split" => o with { Ring = Orion.Pmd.Engine.RingFormat.Split },
+                "packed" => o with { Ring = Orion.Pmd.Engine.RingFormat.Packed },
+                _ => throw new OptionValueException($"--ring={v}: use split or packed"),
+            }),
+        new("indirect", [], null, "one indirect table per request when the device offers it (default 1)",
+            (o, v) => o with { Indirect = Bool("indirect", v) }),
+        new("event_idx", [], null, "use EVENT_IDX notification suppression when offered (default 1)",
+            (o, v) => o with { EventIdx = Bool("event_idx", v) }),
+        new("poll_mode", [], "MODE", "polled (busy-poll), adaptive (poll, then sleep when idle) or interrupt (default polled)",
+            (o, v) => v.Trim().ToLowerInvariant() switch
+            {
+                "polled" or "poll" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Polled },
+                "adaptive" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Adaptive },
+                "interrupt" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Interrupt },
+                _ => throw new OptionValueException($"--poll_mode={v}: use polled, adaptive or interrupt"),
+            }),
         new("output-format", [], "FMT", "normal, json or json+ (default normal)",
             (o, v) => OutputFormatExtensions.TryParse(v, out var f, out var e) ? o with { OutputFormat = f } : throw new OptionValueException(e)),
         new("output", [], "FILE", "write the report to FILE instead of standard output",

@@ -11,7 +11,7 @@ internal static class UnsupportedFioOptions
     private static readonly string[] Names =
     [
         // jobs and grouping
-        "numjobs", "stonewall", "wait_for", "new_group", "startdelay", "loops", "exitall", "exit_what", "unified_rw_reporting",
+        "stonewall", "wait_for", "new_group", "startdelay", "loops", "exitall", "exit_what", "unified_rw_reporting",
         // block sizes and patterns
         "bssplit", "bsrange", "blocksize_range", "ba", "blockalign", "blocksize_unaligned", "bs_unaligned", "bs_is_seq_rand",
         "random_distribution", "norandommap", "randrepeat", "randseed", "random_generator", "percentage_random", "softrandommap",

@@ -27,11 +27,15 @@ internal static class JobExecution
         if (device.Kind == DeviceKind.Memory && !device.Prefill && o.Rw.HasReads()) deviceText += ",prefill";
         int queueSize = (int)Math.Min(32768, Math.Max(256, BitOperations.RoundUpToPowerOf2((uint)o.IoDepth)));
         int bufferClass = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(o.BlockSize, 4096));
-        long bufferMemory = Math.Max(16L << 20, (long)bufferClass * o.IoDepth + (4L << 20));
+        long bufferMemory = Math.Max(16L << 20, (long)bufferClass * o.IoDepth * o.NumJobs + (4L << 20));
         return new EngineOptions
         {
             Device = deviceText,
-            Queues = 1,
+            Queues = o.NumJobs,
+            Ring = o.Ring,
+            UseIndirect = o.Indirect,
+            UseEventIdx = o.EventIdx,
+            Notifications = o.PollMode,
             QueueSize = queueSize,
             MaxBufferBytes = Math.Max(1 << 20, bufferClass),
             BufferMemoryBytes = bufferMemory,

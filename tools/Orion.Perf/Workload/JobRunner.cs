@@ -29,7 +29,7 @@ internal static class JobRunner
         using var engine = PmdEngine.Start(engineOptions);
         var device = engine.Device;
         var workloadPlan = plan(device);
-        var buffers = new DmaBuffer[workloadPlan.IoDepth];
+        var buffers = new DmaBuffer[workloadPlan.IoDepth * device.QueueCount];
         var fill = new Random(1234);
         for (int i = 0; i < buffers.Length; i++)
         {
@@ -38,23 +38,30 @@ internal static class JobRunner
         }
         try
         {
-            var queue = device.GetQueue(0);
-            var workload = new WorkloadPoller(queue, workloadPlan, buffers);
+            // One workload per queue, each a poller on its queue's own reactor (fio's numjobs).
+            int jobs = device.QueueCount;
+            var workloads = new WorkloadPoller[jobs];
+            for (int j = 0; j < jobs; j++)
+            {
+                var queue = device.GetQueue(j);
+                var plan_j = workloadPlan with { Seed = workloadPlan.Seed + (ulong)j * 0x9E3779B97F4A7C15UL };
+                workloads[j] = new WorkloadPoller(queue, plan_j, buffers.AsSpan(j * workloadPlan.IoDepth, workloadPlan.IoDepth).ToArray());
+            }
             CpuTimes cpuAtStart = ResourceUsage.Process();
             EngineSnapshot? atStart = null;
-            long measureStarted = 0;
-            // The ramp ends on the reactor thread; the engine's interval histograms restart there too.
-            workload.MeasureStarted += () => Volatile.Write(ref measureStarted, 1);
+            int measuring = 0;
+            foreach (var w in workloads) w.MeasureStarted += () => Interlocked.Increment(ref measuring);
             var start = DateTimeOffset.UtcNow;
             bool sawMeasure = false;
-            queue.Reactor.Post(static s => { var (q, w) = ((BlockQueue, WorkloadPoller))s!; q.Reactor.AddPoller(w); }, (queue, workload));
+            for (int j = 0; j < jobs; j++)
+                device.GetQueue(j).Reactor.Post(static s => { var (q, w) = ((BlockQueue, WorkloadPoller))s!; q.Reactor.AddPoller(w); }, (device.GetQueue(j), workloads[j]));
 
             long deadline = Stopwatch.GetTimestamp() + workloadPlan.RampTicks + workloadPlan.RuntimeTicks + Stopwatch.Frequency * 3600;
             var lastStatus = Stopwatch.GetTimestamp();
-            while (!workload.IsDone)
+            while (!workloads.All(w => w.IsDone))
             {
                 Thread.Sleep(sawMeasure ? 20 : 1);
-                if (!sawMeasure && Volatile.Read(ref measureStarted) != 0)
+                if (!sawMeasure && Volatile.Read(ref measuring) == jobs)
                 {
                     sawMeasure = true;
                     cpuAtStart = ResourceUsage.Process();
@@ -64,18 +71,20 @@ internal static class JobRunner
                 if (status is not null && Stopwatch.GetElapsedTime(lastStatus) > TimeSpan.FromMilliseconds(500))
                 {
                     lastStatus = Stopwatch.GetTimestamp();
-                    var c = queue.Counters;
-                    status.Write($"\rJobs: 1 (f=1): [{(workloadPlan.ReadPercent == 100 ? 'r' : workloadPlan.ReadPercent == 0 ? 'w' : 'm')}(1)][{workload.Progress * 100,5:0.0}%][{c.Requests,12:N0} ios]   ");
+                    long ios = Enumerable.Range(0, jobs).Sum(j => device.GetQueue(j).Counters.Requests);
+                    char kind = workloadPlan.ReadPercent == 100 ? 'r' : workloadPlan.ReadPercent == 0 ? 'w' : 'm';
+                    status.Write($"\rJobs: {jobs} (f={jobs}): [{new string(kind, Math.Min(jobs, 16))}][{workloads.Min(w => w.Progress) * 100,5:0.0}%][{ios,12:N0} ios]   ");
                 }
             }
             if (status is not null) status.Write("\r" + new string(' ', 60) + "\r");
-            if (!workload.IsDone)
+            if (!workloads.All(w => w.IsDone))
                 throw new TimeoutException(cancel.IsCancellationRequested ? "interrupted" : "the workload did not finish in time");
             var cpu = ResourceUsage.Process() - cpuAtStart;
             var snapshot = engine.Monitor.TakeSnapshot();
-            return new JobMeasurement(workload.Read, workload.Write, Stopwatch.GetElapsedTime(0, workload.MeasuredTicks), cpu, snapshot,
-                                      atStart ?? snapshot,
-                                      device.Description, engine.Pinned, start);
+            var read = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Read));
+            var write = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Write));
+            var runtime = Stopwatch.GetElapsedTime(0, workloads.Max(w => w.MeasuredTicks));
+            return new JobMeasurement(read, write, runtime, cpu, snapshot, atStart ?? snapshot, device.Description, engine.Pinned, start);
         }
         finally
         {

@@ -57,6 +57,20 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
             Ios = Bytes = Errors = 0;
             ClatNs.Reset();
         }
+
+        /// <summary>Sums several jobs' counters (read after every job is done).</summary>
+        public static DirectionCounters Merge(IEnumerable<DirectionCounters> parts)
+        {
+            var total = new DirectionCounters();
+            foreach (var p in parts)
+            {
+                total.Ios += p.Ios;
+                total.Bytes += p.Bytes;
+                total.Errors += p.Errors;
+                total.ClatNs.Add(p.ClatNs);
+            }
+            return total;
+        }
     }
 
     public DirectionCounters Read { get; }
