@@ -66,7 +66,11 @@ public sealed unsafe class PmdEngine : IDisposable
             NumQueues = options.Queues,
             MaxQueueSize = Math.Max(1024, options.QueueSize),
             OfferedFeatures = options.DeviceFeatures,
-            Mode = manual ? DeviceServiceMode.Manual : options.DeviceMode,
+            // A reactor that sleeps is wasted if the device beside it keeps spinning: let the device sleep too.
+            Mode = manual ? DeviceServiceMode.Manual
+                 : options.Notifications != NotificationMode.Polled && options.DeviceMode == DeviceServiceMode.Polled ? DeviceServiceMode.Adaptive
+                 : options.DeviceMode,
+            AdaptiveSleepAfter = options.AdaptiveIdleBudget,
             Threads = options.DeviceThreads,
             Cores = plan.Device,
             YieldWhenIdle = !plan.Pinned,
@@ -128,19 +132,26 @@ public sealed unsafe class PmdEngine : IDisposable
 
             _reactors = new Reactor[options.Queues];
             Pairs = new QueuePair[options.Queues];
-            var idle = plan.Pinned ? options.IdlePolicy : IdlePolicy.Yield;
+            bool sleeps = options.Notifications != NotificationMode.Polled && options.Threading == EngineThreading.Threads;
+            var idle = sleeps ? IdlePolicy.Park : plan.Pinned ? options.IdlePolicy : IdlePolicy.Yield;
+            var parkAfter = options.Notifications == NotificationMode.Interrupt ? TimeSpan.Zero : options.AdaptiveIdleBudget;
             for (int q = 0; q < options.Queues; q++)
             {
                 control.TryCarve(rings.TotalBytes, 4096, out byte* ringHost, out ulong ringGuest);
                 control.TryCarve((long)options.QueueSize * stride, 4096, out byte* slotHost, out ulong slotGuest);
                 var (ring, addresses) = rings.Create(ringHost, ringGuest);
                 // A kick eventfd only where the device sleeps on one; a polled device asks for no kicks at all.
-                bool deviceSleeps = options.DeviceMode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive;
+                bool deviceSleeps = options.DeviceMode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive || sleeps;
                 var kick = deviceSleeps && options.Threading == EngineThreading.Threads ? Track(new Linux.EventFd()) : null;
-                transport.SetupQueue(q, options.QueueSize, addresses, kick, call: null);
-                _reactors[q] = new Reactor(new ReactorOptions { Id = q, Core = plan.Reactors[q], IdlePolicy = idle, Name = $"orion-reactor-{q}" });
+                var call = sleeps ? Track(new Linux.EventFd()) : null;
+                transport.SetupQueue(q, options.QueueSize, addresses, kick, call);
+                _reactors[q] = new Reactor(new ReactorOptions { Id = q, Core = plan.Reactors[q], IdlePolicy = idle, ParkAfter = parkAfter, Name = $"orion-reactor-{q}" });
+                if (call is not null) _reactors[q].AddWakeSource(call);
                 var slots = new RequestSlots(slotHost, slotGuest, options.QueueSize, stride);
-                Pairs[q] = new QueuePair(q, _reactors[q], ring, slots, transport, indirect, maxSegments, options.SubmissionRingSize, localRequests: options.QueueSize * 2);
+                Pairs[q] = new QueuePair(q, _reactors[q], ring, slots, transport, indirect, maxSegments, options.SubmissionRingSize, localRequests: options.QueueSize * 2)
+                {
+                    InterruptCoalescing = Math.Max(1, options.InterruptCoalescing),
+                };
                 _reactors[q].AddPoller(Pairs[q]);
             }
             transport.SetStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);

@@ -2,7 +2,10 @@ using BenchmarkDotNet.Running;
 
 // Run all: dotnet run -c Release --project perf/Orion.Pmd.Benchmarks -- --filter '*'
 // CI smoke check: ... -- --filter '*' --job dry --inProcess
+// Idle CPU per notification mode: ... -- idle-cpu [seconds]
+if (args.Length > 0 && args[0] == "idle-cpu") return Orion.Pmd.Benchmarks.IdleCpuProbe.Run(args);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
 
 /// <summary>Entry point holder for BenchmarkSwitcher.</summary>
 public partial class Program;

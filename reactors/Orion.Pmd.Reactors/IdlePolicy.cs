@@ -11,4 +11,13 @@ public enum IdlePolicy
     /// streak grows. For unpinned reactors and tests on machines with fewer cores than spinning threads.
     /// </summary>
     Yield,
+
+    /// <summary>
+    /// Busy-poll while there is work; once idle for <see cref="ReactorOptions.ParkAfter"/>, sleep in poll(2) on
+    /// the reactor's wake eventfd and its wake sources until a message, <see cref="Reactor.Wake"/> or a wake
+    /// source arrives (or <see cref="ReactorOptions.MaxPark"/> passes). Near-zero CPU when idle, at the price of
+    /// a wake-up (a few to tens of microseconds) on the first request after a quiet spell. A ParkAfter of zero
+    /// parks at the first idle iteration: SPDK's and Seastar's "interrupt mode".
+    /// </summary>
+    Park,
 }

@@ -15,7 +15,7 @@ public sealed partial class Reactor
     /// <summary>
     /// Runs one loop iteration on the calling thread: a batch of messages, then each poller once. Returns the
     /// work done (messages count as work). Only for a reactor that was never started; <see cref="Current"/> is
-    /// this reactor for the duration.
+    /// this reactor for the duration. The idle policy does not apply: RunOnce never yields or parks.
     /// </summary>
     public int RunOnce()
     {
@@ -46,30 +46,52 @@ public sealed partial class Reactor
         Volatile.Read(ref _counters.BusyIterations),
         Volatile.Read(ref _counters.BusyTicks),
         Volatile.Read(ref _counters.IdleTicks),
-        Volatile.Read(ref _counters.MessagesProcessed));
+        Volatile.Read(ref _counters.MessagesProcessed),
+        Volatile.Read(ref _counters.Parks),
+        Volatile.Read(ref _counters.ParkTicks),
+        Volatile.Read(ref _counters.ParkAborts),
+        Volatile.Read(ref _counters.ParkTimeouts),
+        Volatile.Read(ref _counters.Wakeups),
+        Volatile.Read(ref _counters.WakeLatencySamples),
+        Volatile.Read(ref _counters.WakeLatencyTicks),
+        Volatile.Read(ref _counters.MaxWakeLatencyTicks));
 
     private void RunLoop()
     {
-        bool yieldWhenIdle = IdlePolicy == IdlePolicy.Yield;
         var backoff = new IdleBackoff();
+        long idleSince = 0;   // start of the current idle streak (Park's budget runs from it); 0 while busy
         long start = Stopwatch.GetTimestamp();
         while (Volatile.Read(ref _state) == Running)
         {
             int work = RunIteration();
             long end = Stopwatch.GetTimestamp();
             Account(work, end - start);
-            start = end;
             if (work > 0)
             {
                 backoff.Reset();
+                idleSince = 0;
+                start = end;
+                continue;
             }
-            else if (yieldWhenIdle)
+            if (idleSince == 0) idleSince = start;
+            start = end;
+
+            // The policy is re-read every idle iteration: SetIdlePolicy's message changes it between iterations.
+            switch ((IdlePolicy)_idlePolicy)
             {
-                backoff.Idle();
-                // Time given away is idle time too, so busy + idle covers the thread's whole life.
-                start = Stopwatch.GetTimestamp();
-                Volatile.Write(ref _counters.IdleTicks, _counters.IdleTicks + (start - end));
+                case IdlePolicy.Yield:
+                    backoff.Idle();
+                    break;
+                case IdlePolicy.Park when end - idleSince >= _parkAfterTicks:
+                    // The streak goes on: if nothing turns up the next idle iteration parks again at once.
+                    TryPark();
+                    break;
+                default:
+                    continue;   // busy-polling, or still inside Park's budget
             }
+            // Time given away is idle time too, so busy + idle covers the thread's whole life.
+            start = Stopwatch.GetTimestamp();
+            Volatile.Write(ref _counters.IdleTicks, _counters.IdleTicks + (start - end));
         }
     }
 

@@ -9,8 +9,9 @@ public sealed partial class Reactor
     private PaddedCounter _posters;
 
     /// <summary>
-    /// Queues <paramref name="action"/>(<paramref name="state"/>) to run on the reactor thread. Any thread; lock-free
-    /// and allocation-free (pass a cached delegate and put the context in <paramref name="state"/>).
+    /// Queues <paramref name="action"/>(<paramref name="state"/>) to run on the reactor thread, waking it if it is
+    /// parked. Any thread; lock-free and allocation-free (pass a cached delegate and put the context in
+    /// <paramref name="state"/>).
     /// </summary>
     /// <returns>False when the message ring is full: retry later.</returns>
     /// <exception cref="InvalidOperationException">The reactor is stopping or stopped.</exception>
@@ -18,16 +19,20 @@ public sealed partial class Reactor
     public bool TryPost(Action<object?> action, object? state)
     {
         ArgumentNullException.ThrowIfNull(action);
+        bool accepted;
         Interlocked.Increment(ref _posters.Value);   // full fence before reading _state (pairs with Stop's exchange)
         try
         {
             if (Volatile.Read(ref _state) >= Stopping) ThrowNotAccepting();
-            return _messages.TryEnqueue(new ReactorMessage(action, state));
+            accepted = _messages.TryEnqueue(new ReactorMessage(action, state));
         }
         finally
         {
             Interlocked.Decrement(ref _posters.Value);
         }
+        // The decrement is a full fence after the publish, the one the park handshake needs (see Reactor.Park.cs).
+        if (accepted && Volatile.Read(ref _park.Parking) != 0) SignalParked();
+        return accepted;
     }
 
     /// <summary>

@@ -10,7 +10,9 @@ namespace Orion.Pmd.Reactors;
 /// <remarks>
 /// Not started, a reactor can be driven one iteration at a time with <see cref="RunOnce"/> (tests, and
 /// <see cref="PollerHarness"/>). Pollers and messages that throw are reported, never allowed to end the thread.
-/// This file holds construction, pollers and the lifecycle; the loop and the messages live beside it.
+/// Under <see cref="IdlePolicy.Park"/> an idle reactor sleeps in poll(2) until a post, <see cref="Wake"/> or a
+/// wake source rouses it. This file holds construction, pollers and the lifecycle; the loop, the messages and
+/// parking live beside it.
 /// </remarks>
 public sealed partial class Reactor : IDisposable
 {
@@ -36,9 +38,13 @@ public sealed partial class Reactor : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         if (options.Core is int core) ArgumentOutOfRangeException.ThrowIfNegative(core, nameof(options.Core));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.MessageCapacity, nameof(options.MessageCapacity));
+        ValidatePolicy(options.IdlePolicy, options.ParkAfter, nameof(options.IdlePolicy), nameof(options.ParkAfter));
+        _maxParkMs = ToPollTimeout(options.MaxPark);
         Id = options.Id;
         Core = options.Core;
-        IdlePolicy = options.IdlePolicy;
+        MaxPark = options.MaxPark;
+        _idlePolicy = (int)options.IdlePolicy;
+        _parkAfterTicks = ToStopwatchTicks(options.ParkAfter);
         Name = options.Name ?? $"reactor-{options.Id}";
         _messages = new MpscRing<ReactorMessage>(options.MessageCapacity);
     }
@@ -49,8 +55,14 @@ public sealed partial class Reactor : IDisposable
     /// <summary>The cpu its thread is pinned to, or null when unpinned.</summary>
     public int? Core { get; }
 
-    /// <summary>What the loop does after an idle iteration.</summary>
-    public IdlePolicy IdlePolicy { get; }
+    /// <summary>What the loop does after an idle iteration; changed at run time by <see cref="SetIdlePolicy"/>.</summary>
+    public IdlePolicy IdlePolicy => (IdlePolicy)Volatile.Read(ref _idlePolicy);
+
+    /// <summary>Under <see cref="IdlePolicy.Park"/>, the idle time before parking (see <see cref="ReactorOptions.ParkAfter"/>).</summary>
+    public TimeSpan ParkAfter => FromStopwatchTicks(Volatile.Read(ref _parkAfterTicks));
+
+    /// <summary>The longest single park (see <see cref="ReactorOptions.MaxPark"/>).</summary>
+    public TimeSpan MaxPark { get; }
 
     /// <summary>The loop thread's name.</summary>
     public string Name { get; }
@@ -142,6 +154,12 @@ public sealed partial class Reactor : IDisposable
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             if (_state != Created) throw new InvalidOperationException($"{Name} was already started");
 
+            // Created here rather than in the constructor so a reactor that never runs holds no fd; Stop closes
+            // it after the join, when nothing can signal it any more.
+            var wakeFd = new EventFd();
+            _wakeFd = wakeFd;
+            _pollSet[WakeFdIndex] = wakeFd.Fd;
+
             // Not disposed: the loop thread may still be inside Set when Wait returns; it holds no OS handle.
             var ready = new ManualResetEventSlim();
             Exception? pinError = null;
@@ -171,15 +189,16 @@ public sealed partial class Reactor : IDisposable
             {
                 thread.Join();
                 StopNotStarted();   // run whatever was posted meanwhile, as Stop does for an un-started reactor
+                CloseWakeFd();
                 throw new InvalidOperationException($"{Name} could not be pinned to cpu {Core}: {pinError.Message}", pinError);
             }
         }
     }
 
     /// <summary>
-    /// Stops the loop after its current iteration, runs every message still queued, and joins the thread. On a
-    /// reactor never started, the remaining messages run on the calling thread. Idempotent; call it from any
-    /// thread but the reactor's own. Afterwards posting throws.
+    /// Stops the loop after its current iteration (waking it if parked), runs every message still queued, and
+    /// joins the thread. On a reactor never started, the remaining messages run on the calling thread.
+    /// Idempotent; call it from any thread but the reactor's own. Afterwards posting throws.
     /// </summary>
     public void Stop()
     {
@@ -194,8 +213,12 @@ public sealed partial class Reactor : IDisposable
                 case Running:
                     // A full fence, so posters that count themselves in either see Stopping or are waited for.
                     Interlocked.Exchange(ref _state, Stopping);
+                    // Unconditionally: a parked loop must see Stopping now, not after MaxPark; a loop that is not
+                    // parked just finds a stale count that nobody reads. Stop owns the fd, so it is still open.
+                    _wakeFd!.Signal();
                     _thread!.Join();
                     Volatile.Write(ref _state, Stopped);
+                    CloseWakeFd();
                     break;
             }
         }
@@ -226,4 +249,12 @@ public sealed partial class Reactor : IDisposable
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name} (core {Core?.ToString() ?? "unpinned"}, {IdlePolicy})";
+
+    // Only after the loop thread is gone: posters that could still signal were waited for by DrainAfterStop,
+    // and later ones see Stopping and do not signal.
+    private void CloseWakeFd()
+    {
+        _pollSet[WakeFdIndex] = -1;
+        _wakeFd?.Dispose();
+    }
 }

@@ -40,6 +40,26 @@ internal static class Wait
         return true;
     }
 
+    /// <summary>
+    /// A reactor that parks when idle: as cheap on a 2-core machine as a yielding one. An infinite MaxPark by
+    /// default, so that a lost wake-up shows as a message that never runs instead of one that runs late.
+    /// </summary>
+    public static Reactor ParkingReactor(TimeSpan? parkAfter = null, TimeSpan? maxPark = null, int messageCapacity = 1024) =>
+        new(new ReactorOptions
+        {
+            IdlePolicy = IdlePolicy.Park,
+            ParkAfter = parkAfter ?? TimeSpan.Zero,
+            MaxPark = maxPark ?? Timeout.InfiniteTimeSpan,
+            MessageCapacity = messageCapacity,
+        });
+
+    /// <summary>
+    /// Waits until the reactor has slept at least once and is parked (or just about to park) now: best effort,
+    /// since it may still find work and go on; the tests' assertions hold either way.
+    /// </summary>
+    public static bool UntilParked(Reactor reactor, int timeoutMs = 5000) =>
+        Until(() => reactor.IsParking && reactor.GetStats().Parks > 0, timeoutMs);
+
     /// <summary>Starts a reactor that yields when idle, the only kind real-thread tests may run on 2 cores.</summary>
     public static Reactor YieldingReactor(int id = 0, int? core = null, int messageCapacity = 1024) =>
         new(new ReactorOptions { Id = id, Core = core, IdlePolicy = IdlePolicy.Yield, MessageCapacity = messageCapacity });

@@ -24,6 +24,8 @@ public readonly record struct QueueCounters
     public long Errors { get; init; }
     /// <summary>Requests whose data went through a bounce buffer (the caller's memory was not from the DMA pool).</summary>
     public long Bounces { get; init; }
+    /// <summary>Times the reactor asked the device for an interrupt before sleeping with requests in flight.</summary>
+    public long InterruptsArmed { get; init; }
     /// <summary>Requests in flight at the device.</summary>
     public long InFlight { get; init; }
     /// <summary>Requests waiting for a slot or a descriptor.</summary>
@@ -41,5 +43,6 @@ public readonly record struct QueueCounters
         IdlePolls = later.IdlePolls - earlier.IdlePolls,
         Errors = later.Errors - earlier.Errors,
         Bounces = later.Bounces - earlier.Bounces,
+        InterruptsArmed = later.InterruptsArmed - earlier.InterruptsArmed,
     };
 }

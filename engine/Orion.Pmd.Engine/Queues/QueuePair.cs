@@ -15,7 +15,7 @@ namespace Orion.Pmd.Engine.Queues;
 /// this iteration into the ring, publish the avail index once and kick at most once, only if the device asks.
 /// No locks, no allocation, no syscall but the kick.
 /// </summary>
-internal sealed unsafe class QueuePair : IPoller
+internal sealed unsafe class QueuePair : IParkablePoller
 {
     private readonly IDriverQueue _ring;
     private readonly RequestSlots _slots;
@@ -81,10 +81,37 @@ internal sealed unsafe class QueuePair : IPoller
             Enqueue(request);
             return;
         }
-        if (_submissions.TryEnqueue(request)) return;
-        var spin = new SpinWait();
-        while (!_submissions.TryEnqueue(request)) spin.SpinOnce(sleep1Threshold: -1);
+        if (!_submissions.TryEnqueue(request))
+        {
+            var spin = new SpinWait();
+            while (!_submissions.TryEnqueue(request)) spin.SpinOnce(sleep1Threshold: -1);
+        }
+        // A reactor that may sleep must be told (Wake costs a fence); a busy-polling one will see the ring anyway.
+        if (Reactor.IdlePolicy == IdlePolicy.Park) Reactor.Wake();
     }
+
+    /// <summary>With EVENT_IDX, completions per interrupt while requests are in flight (1 = every completion).</summary>
+    public int InterruptCoalescing { get; set; } = 1;
+
+    private long _interruptsArmed;
+
+    /// <summary>
+    /// Before the reactor sleeps: with requests in flight, ask the device for an interrupt and re-check the ring (a
+    /// completion published before the request became visible would otherwise be slept through). With nothing in
+    /// flight there is nothing to wait for: a new submission wakes the reactor.
+    /// </summary>
+    public bool PrepareToPark()
+    {
+        if (_pendingHead is not null || !_submissions.IsEmpty) return false;
+        if (_ring.InFlight == 0 || _ring.IsBroken) return true;
+        _interruptsArmed++;
+        int n = Math.Min(InterruptCoalescing, _ring.InFlight);
+        bool pending = n > 1 ? _ring.EnableInterruptsCoalesced(n) : _ring.EnableInterruptsAndRecheck();
+        return !pending;
+    }
+
+    /// <summary>Awake again: back to busy polling with interrupts off.</summary>
+    public void Unparked() => _ring.DisableInterrupts();
 
     /// <summary>Reactor thread only: a request from the local pool for the callback form, or null when all are in use.</summary>
     public BlockRequest? RentLocal() => _localFreeCount == 0 ? null : _localFree[--_localFreeCount];
@@ -347,6 +374,7 @@ internal sealed unsafe class QueuePair : IPoller
         IdlePolls = Volatile.Read(ref _idlePolls),
         Errors = Volatile.Read(ref _errors),
         Bounces = Volatile.Read(ref _bounces),
+        InterruptsArmed = Volatile.Read(ref _interruptsArmed),
         InFlight = _ring.InFlight,
         Pending = Volatile.Read(ref _pendingCount),
     };

@@ -22,6 +22,9 @@ internal static unsafe partial class LibC
     internal const int EFD_NONBLOCK = 0x800;
     internal const int EFD_CLOEXEC = 0x80000;
     internal const short POLLIN = 0x001;
+    internal const short POLLERR = 0x008;
+    internal const short POLLHUP = 0x010;
+    internal const short POLLNVAL = 0x020;
     internal const int RUSAGE_SELF = 0;
     internal const int RUSAGE_THREAD = 1;
 

@@ -7,5 +7,9 @@ namespace Orion.Pmd.Reactors;
 internal sealed class PollerEntry(IPoller poller)
 {
     public readonly IPoller Poller = poller;
+
+    /// <summary>The same poller when it takes part in parking; resolved once so parking does no type tests.</summary>
+    public readonly IParkablePoller? Parkable = poller as IParkablePoller;
+
     public bool Removed;
 }

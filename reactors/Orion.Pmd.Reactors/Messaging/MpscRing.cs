@@ -87,6 +87,20 @@ public sealed class MpscRing<T>
     }
 
     /// <summary>
+    /// True when <see cref="TryDequeue"/> would succeed now: the oldest item is published. Consumer only. A
+    /// reactor about to park asks this rather than <see cref="IsEmpty"/>: an item claimed but not yet published
+    /// cannot be dequeued anyway, and its producer checks for a parked consumer after publishing it.
+    /// </summary>
+    internal bool IsNextReady
+    {
+        get
+        {
+            long head = _indices.Head;
+            return Volatile.Read(ref _slots[head & _mask].Sequence) == head + 1;
+        }
+    }
+
+    /// <summary>
     /// Removes the oldest published item; false when none is ready. Only one thread may dequeue (the ring's
     /// consumer); concurrent dequeuers corrupt it.
     /// </summary>
