@@ -26,7 +26,7 @@ internal sealed class DeviceQueue
     }
 
     public int Index { get; }
-    public IDeviceQueue Ring { get; }
+    public IDeviceQueue Ring { get; private set; }
     public BlkRequestExecutor Executor { get; }
     public EventFd? Kick { get; }
     public EventFd? Call { get; }
@@ -34,11 +34,67 @@ internal sealed class DeviceQueue
     /// <summary>Set once the ring is broken and the device has flagged NEEDS_RESET; the queue is no longer served.</summary>
     public bool Stopped { get; private set; }
 
+    private int _paused;
+    private int _busy;
+
+    /// <summary>
+    /// Stops the device thread from touching the ring and waits until a pass in progress has finished (a Dekker
+    /// handshake with <see cref="Process"/>), so the ring can be replaced safely from another thread.
+    /// </summary>
+    public void Pause()
+    {
+        Interlocked.Exchange(ref _paused, 1);
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _busy) != 0) spin.SpinOnce(sleep1Threshold: -1);
+    }
+
+    /// <summary>Replaces a paused queue's ring (a queue reset: the driver re-initialized its side) and serves it again.</summary>
+    public void ResumeWith(IDeviceQueue ring, bool suppressKicks)
+    {
+        Ring = ring;
+        Stopped = false;
+        if (suppressKicks) ring.SuppressKicks();
+        Volatile.Write(ref _paused, 0);
+    }
+
     /// <summary>
     /// One pass: pop up to a batch of chains, execute them, publish the used entries with one index store, and
     /// interrupt only if the driver asked. Returns the number of requests completed.
     /// </summary>
     public int Process()
+    {
+        Interlocked.Exchange(ref _busy, 1);
+        try
+        {
+            return Volatile.Read(ref _paused) != 0 ? 0 : ProcessRing();
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    /// <summary>Asks the driver for kicks and re-checks the ring (true: work is there, do not sleep); false while paused.</summary>
+    public bool EnableKicksAndRecheck() => Guarded(static r => r.EnableKicksAndRecheck());
+
+    /// <summary>Tells the driver not to kick (the thread is about to poll).</summary>
+    public void SuppressKicks() => Guarded(static r => { r.SuppressKicks(); return false; });
+
+    /// <summary>Runs a ring operation unless the queue is paused, under the same handshake as <see cref="Process"/>.</summary>
+    private bool Guarded(Func<IDeviceQueue, bool> action)
+    {
+        Interlocked.Exchange(ref _busy, 1);
+        try
+        {
+            return Volatile.Read(ref _paused) == 0 && action(Ring);
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    private int ProcessRing()
     {
         if (Stopped) return 0;
         int done = 0, unpublished = 0;

@@ -49,7 +49,7 @@ internal sealed class DeviceWorker
     {
         if (_core is int core) CpuAffinity.PinCurrentThread(core);
         if (_mode is DeviceServiceMode.Polled or DeviceServiceMode.Adaptive)
-            foreach (var q in _queues) q.Ring.SuppressKicks();
+            foreach (var q in _queues) q.SuppressKicks();
         var spinner = new SpinWait();
         long idleSince = 0;
         while (!_stop)
@@ -95,10 +95,10 @@ internal sealed class DeviceWorker
             return;
         }
         // Ask for a kick, then look once more: a chain published before the request became visible would otherwise be missed.
-        if (q.Ring.EnableKicksAndRecheck()) return;
+        if (q.EnableKicksAndRecheck()) return;
         q.CountSleep();
         if (q.Kick.Wait(100)) q.CountKick();
         // Kicks stay off while the burst is drained and come back on just before the next sleep (rust-vmm's loop).
-        q.Ring.SuppressKicks();
+        q.SuppressKicks();
     }
 }

@@ -273,6 +273,41 @@ public sealed class SoftBlkDevice : IDisposable
         QueueBroken?.Invoke(q.Index, q.Ring.Error, q.Ring.ErrorMessage ?? "");
     }
 
+    /// <summary>
+    /// Resets one queue while the device runs (VirtIO 1.2 queue reset, step one): the device stops touching the
+    /// queue's rings (a pass in progress finishes first) and forgets their state, including a broken latch. The driver
+    /// then re-initializes its side and calls <see cref="EnableQueue"/>.
+    /// </summary>
+    public void ResetQueue(int index) => RunningQueue(index).Pause();
+
+    /// <summary>
+    /// Serves a reset queue again from index 0 at the addresses it was set up with (VirtIO 1.2 queue reset, step two).
+    /// </summary>
+    public void EnableQueue(int index)
+    {
+        var q = RunningQueue(index);
+        var s = _setups[index]!;
+        bool eventIdx = DriverFeatures.HasFlag(VirtioFeatures.RingEventIdx);
+        bool indirect = DriverFeatures.HasFlag(VirtioFeatures.RingIndirectDesc);
+        IDeviceQueue ring = DriverFeatures.HasFlag(VirtioFeatures.RingPacked)
+            ? new PackedQueueDevice(_memory, s.Addresses, s.Size, eventIdx, indirect)
+            : new SplitQueueDevice(_memory, s.Addresses, s.Size, eventIdx, indirect);
+        q.ResumeWith(ring, suppressKicks: _options.Mode is DeviceServiceMode.Polled or DeviceServiceMode.Adaptive or DeviceServiceMode.Manual);
+        if (!_queues.Any(x => x.Stopped))
+        {
+            int st;
+            do st = Volatile.Read(ref _status);
+            while (Interlocked.CompareExchange(ref _status, st & ~(int)DeviceStatus.DeviceNeedsReset, st) != st);
+        }
+    }
+
+    private DeviceQueue RunningQueue(int index)
+    {
+        foreach (var q in _queues)
+            if (q.Index == index) return q;
+        throw new ArgumentOutOfRangeException(nameof(index), index, "no such running queue");
+    }
+
     /// <summary>Raised on a device thread when a queue is found broken (index, error, message).</summary>
     public event Action<int, VirtqueueError, string>? QueueBroken;
 

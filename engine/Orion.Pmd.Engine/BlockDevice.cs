@@ -27,6 +27,8 @@ public sealed class BlockDevice
 
     private readonly Transport.IVirtioTransport _transport;
 
+    internal PmdEngine? Engine { get; set; }
+
     internal BlockDevice(QueuePair[] pairs, DmaBufferPool pool, BlkConfig config, NegotiatedFeatures features, int blockSize, int maxSegments,
                          string description, Transport.IVirtioTransport transport)
     {
@@ -220,8 +222,14 @@ public sealed class BlockDevice
         // Code on one of our reactors submits to its own queue, with no hop; other threads spread by thread id.
         if (Reactor.Current is { } current)
             foreach (var p in _pairs)
-                if (p.Reactor == current) return p;
-        return _pairs[(uint)Environment.CurrentManagedThreadId % (uint)_pairs.Length];
+                if (p.Reactor == current && !p.Disabled) return p;
+        uint start = (uint)Environment.CurrentManagedThreadId % (uint)_pairs.Length;
+        for (uint i = 0; i < (uint)_pairs.Length; i++)
+        {
+            var p = _pairs[(start + i) % (uint)_pairs.Length];
+            if (!p.Disabled) return p;
+        }
+        throw new InvalidOperationException("every queue of the device is disabled; enable one with BlockQueue.Enable()");
     }
 
     private long CheckVector(int count)

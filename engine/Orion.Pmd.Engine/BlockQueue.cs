@@ -80,11 +80,39 @@ public sealed class BlockQueue
         return true;
     }
 
+    /// <summary>Whether the queue takes new requests.</summary>
+    public bool IsEnabled => !_pair.Disabled;
+
+    /// <summary>
+    /// Stops giving this queue new work: <see cref="BlockDevice"/> callers go to the other queues and the callback
+    /// form refuses; requests already on the queue finish normally. Any thread.
+    /// </summary>
+    public void Disable() => _pair.Disabled = true;
+
+    /// <summary>Takes new work again. Any thread.</summary>
+    public void Enable() => _pair.Disabled = false;
+
+    /// <summary>
+    /// Resets the queue (VirtIO 1.2 per-queue reset): the device stops serving it, both sides start over from index 0
+    /// on fresh rings, and a queue latched broken works again. The queue must be disabled and have nothing in flight,
+    /// unless it is broken, in which case its requests were already failed. Any thread but the queue's reactor; the
+    /// queue stays disabled afterwards until <see cref="Enable"/>.
+    /// </summary>
+    public void Reset(TimeSpan? timeout = null) => (_device.Engine ?? throw new InvalidOperationException("no engine")).ResetQueue(_pair, timeout ?? TimeSpan.FromSeconds(10));
+
+    /// <summary>
+    /// Changes how this queue's reactor waits for completions, at run time: busy-poll, adaptive (poll, then sleep after
+    /// <paramref name="adaptiveBudget"/> idle) or interrupt (sleep whenever idle). Any thread.
+    /// </summary>
+    public void SetNotificationMode(NotificationMode mode, TimeSpan? adaptiveBudget = null)
+        => (_device.Engine ?? throw new InvalidOperationException("no engine")).SetNotificationMode(_pair, mode, adaptiveBudget);
+
     private void CheckThread()
     {
         if (!_pair.Reactor.IsCurrent)
             throw new InvalidOperationException(
                 $"the callback form of queue {Index} must be used on its reactor thread; from other threads use BlockDevice.ReadAsync/WriteAsync");
         if (_pair.Closed) throw new ObjectDisposedException(nameof(BlockQueue), "the engine is stopping");
+        if (_pair.Disabled) throw new InvalidOperationException($"queue {Index} is disabled; enable it with BlockQueue.Enable()");
     }
 }

@@ -33,6 +33,8 @@ public sealed unsafe class PmdEngine : IDisposable
     private bool _disposed;
 
     internal QueuePair[] Pairs { get; }
+    private readonly RingFactory _rings = null!;
+    private readonly (nint Host, ulong Guest)[] _ringMemory = [];
     internal bool ReactorsRunning => _running;
 
     /// <summary>The block device API.</summary>
@@ -122,7 +124,8 @@ public sealed unsafe class PmdEngine : IDisposable
             bool eventIdx = features.Has(VirtioFeatures.RingEventIdx);
 
             // Memory: region 0 holds every queue's ring and request slots, region 1 the buffer pool.
-            var rings = new RingFactory(packed, options.QueueSize, eventIdx);
+            var rings = _rings = new RingFactory(packed, options.QueueSize, eventIdx);
+            _ringMemory = new (nint, ulong)[options.Queues];
             int stride = RequestSlots.StrideFor(maxSegments);
             long perQueue = AlignUp(rings.TotalBytes, 4096) + AlignUp((long)options.QueueSize * stride, 4096);
             var control = _memory.AddRegion("orion-rings", perQueue * options.Queues);
@@ -140,10 +143,13 @@ public sealed unsafe class PmdEngine : IDisposable
                 control.TryCarve(rings.TotalBytes, 4096, out byte* ringHost, out ulong ringGuest);
                 control.TryCarve((long)options.QueueSize * stride, 4096, out byte* slotHost, out ulong slotGuest);
                 var (ring, addresses) = rings.Create(ringHost, ringGuest);
+                _ringMemory[q] = ((nint)ringHost, ringGuest);
                 // A kick eventfd only where the device sleeps on one; a polled device asks for no kicks at all.
                 bool deviceSleeps = options.DeviceMode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive || sleeps;
                 var kick = deviceSleeps && options.Threading == EngineThreading.Threads ? Track(new Linux.EventFd()) : null;
-                var call = sleeps ? Track(new Linux.EventFd()) : null;
+                // Every queue gets a call eventfd with real threads, so its mode can change at run time; a polled
+                // queue keeps interrupts off and the device never signals it.
+                var call = options.Threading == EngineThreading.Threads ? Track(new Linux.EventFd()) : null;
                 transport.SetupQueue(q, options.QueueSize, addresses, kick, call);
                 _reactors[q] = new Reactor(new ReactorOptions { Id = q, Core = plan.Reactors[q], IdlePolicy = idle, ParkAfter = parkAfter, Name = $"orion-reactor-{q}" });
                 if (call is not null) _reactors[q].AddWakeSource(call);
@@ -156,7 +162,7 @@ public sealed unsafe class PmdEngine : IDisposable
             }
             transport.SetStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
 
-            Device = new BlockDevice(Pairs, pool, config, features, blockSize, maxSegments, transport.Description, transport);
+            Device = new BlockDevice(Pairs, pool, config, features, blockSize, maxSegments, transport.Description, transport) { Engine = this };
             Monitor = new PerformanceMonitor(this);
             if (options.Threading == EngineThreading.Threads)
             {
@@ -212,6 +218,56 @@ public sealed unsafe class PmdEngine : IDisposable
             PollOnce();
         }
         return condition();
+    }
+
+    internal void SetNotificationMode(QueuePair pair, NotificationMode mode, TimeSpan? adaptiveBudget)
+    {
+        if (!_running) throw new InvalidOperationException("notification modes apply to engines with real threads");
+        var polled = Pinned ? _options.IdlePolicy : IdlePolicy.Yield;
+        switch (mode)
+        {
+            case NotificationMode.Polled: pair.Reactor.SetIdlePolicy(polled); break;
+            case NotificationMode.Adaptive: pair.Reactor.SetIdlePolicy(IdlePolicy.Park, adaptiveBudget ?? _options.AdaptiveIdleBudget); break;
+            case NotificationMode.Interrupt: pair.Reactor.SetIdlePolicy(IdlePolicy.Park, TimeSpan.Zero); break;
+            default: throw new ArgumentOutOfRangeException(nameof(mode), mode, "polled, adaptive or interrupt");
+        }
+    }
+
+    internal void ResetQueue(QueuePair pair, TimeSpan timeout)
+    {
+        if (!pair.Disabled) throw new InvalidOperationException($"disable queue {pair.Index} before resetting it");
+        if (pair.Reactor.IsCurrent) throw new InvalidOperationException("a queue cannot be reset from its own reactor");
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (pair.Outstanding > 0 && !pair.Ring.IsBroken)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+                throw new TimeoutException($"queue {pair.Index} still has {pair.Outstanding} requests outstanding after {timeout.TotalMilliseconds} ms");
+            if (_running) Thread.Sleep(1);
+            else PollOnce();
+        }
+        void Replace()
+        {
+            _transport.ResetQueue(pair.Index);                        // the device lets go of the rings first
+            var (host, guest) = _ringMemory[pair.Index];
+            var (ring, _) = _rings.Create((byte*)host, guest);        // zeroes and re-initializes the driver side
+            pair.ReplaceRing(ring);
+            _transport.EnableQueue(pair.Index);                       // the device starts over from index 0
+        }
+        if (!_running)
+        {
+            Replace();
+            return;
+        }
+        using var done = new ManualResetEventSlim();
+        Exception? failure = null;
+        pair.Reactor.Post(_ =>
+        {
+            try { Replace(); }
+            catch (Exception e) { failure = e; }
+            finally { done.Set(); }
+        }, null);
+        if (!done.Wait(timeout)) throw new TimeoutException($"queue {pair.Index} reset did not finish within {timeout.TotalMilliseconds} ms");
+        if (failure is not null) throw new IOException($"queue {pair.Index} reset failed: {failure.Message}", failure);
     }
 
     /// <summary>Requests in flight or waiting, over all queues.</summary>

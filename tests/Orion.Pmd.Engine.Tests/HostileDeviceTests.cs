@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Orion.Pmd.Engine;
 using Orion.Pmd.Engine.Requests;
 using Orion.Pmd.Virtio;
@@ -10,7 +9,7 @@ namespace Orion.Pmd.Engine.Tests;
 /// A device that writes garbage into the used ring: the engine latches the queue broken with the named error and
 /// fails the requests that were in flight, without touching memory it does not own or completing anything twice.
 /// </summary>
-public unsafe class HostileDeviceTests
+public class HostileDeviceTests
 {
     [TestCase(300u, VirtqueueError.UsedIdOutOfRange)]
     [TestCase(5u, VirtqueueError.UsedIdNotHead)]
@@ -23,7 +22,7 @@ public unsafe class HostileDeviceTests
         // Let the reactor publish it, but do not let the device run: forge a used element instead.
         engine.Reactors[0].RunOnce();
         var pair = engine.Pairs[0];
-        ForgeUsed(pair.Ring, engine, badId, 1);
+        HostileUsedRing.Forge(pair.Ring, badId);
         engine.Reactors[0].RunOnce();
 
         Assert.That(pair.Ring.IsBroken, Is.True);
@@ -38,17 +37,5 @@ public unsafe class HostileDeviceTests
         engine.PollOnce();
         Assert.That(second.IsCompleted, Is.True);
         Assert.That(() => second.GetAwaiter().GetResult(), Throws.TypeOf<BlockDeviceException>());
-    }
-
-    /// <summary>Writes one used element with the given id and length and bumps used->idx, as a hostile device would.</summary>
-    private static void ForgeUsed(IDriverQueue ring, PmdEngine engine, uint id, uint length)
-    {
-        var driver = (SplitQueueDriver)ring;
-        byte* used = driver.UsedRingForTests;
-        ushort idx = Unsafe.AsRef<ushort>(used + SplitRingLayout.UsedIdx);
-        byte* elem = used + SplitRingLayout.UsedRing + SplitRingLayout.UsedElementSize * (idx & (ring.Size - 1));
-        Unsafe.WriteUnaligned(elem, id);
-        Unsafe.WriteUnaligned(elem + 4, length);
-        Volatile.Write(ref Unsafe.AsRef<ushort>(used + SplitRingLayout.UsedIdx), (ushort)(idx + 1));
     }
 }

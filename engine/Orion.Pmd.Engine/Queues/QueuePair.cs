@@ -17,7 +17,7 @@ namespace Orion.Pmd.Engine.Queues;
 /// </summary>
 internal sealed unsafe class QueuePair : IParkablePoller
 {
-    private readonly IDriverQueue _ring;
+    private IDriverQueue _ring;
     private readonly RequestSlots _slots;
     private readonly IVirtioTransport _transport;
     private readonly MpscRing<BlockRequest> _submissions;
@@ -70,6 +70,22 @@ internal sealed unsafe class QueuePair : IParkablePoller
 
     /// <summary>Set when the engine is stopping: further submissions are refused.</summary>
     public volatile bool Closed;
+
+    /// <summary>Set while the queue is disabled: new work goes to other queues; what is in flight finishes.</summary>
+    public volatile bool Disabled;
+
+    /// <summary>
+    /// Reactor thread only: after the device side of the queue was paused, replace the ring with a freshly
+    /// initialized one at the same memory. Every slot comes back (the device holds none now), including those of
+    /// requests that were failed when the old ring broke.
+    /// </summary>
+    public void ReplaceRing(IDriverQueue ring)
+    {
+        _ring = ring;
+        Array.Clear(_slotRequest);
+        _slots.ReleaseAll();
+        _brokenHandled = false;
+    }
 
     // ------------------------------------------------------------------ submission
 

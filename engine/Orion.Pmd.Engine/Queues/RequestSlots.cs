@@ -52,6 +52,13 @@ internal sealed unsafe class RequestSlots
 
     public void Release(int slot) => _free[_freeCount++] = slot;
 
+    /// <summary>Every slot free again (a queue reset: the device holds none of them any more).</summary>
+    public void ReleaseAll()
+    {
+        for (int i = 0; i < Count; i++) _free[i] = Count - 1 - i;
+        _freeCount = Count;
+    }
+
     public byte* Host(int slot, int offset) => _host + (long)slot * Stride + offset;
     public ulong Guest(int slot, int offset) => _guest + (ulong)((long)slot * Stride + offset);
 

@@ -65,6 +65,12 @@ public sealed class EmbeddedTransport : IVirtioTransport
     }
 
     /// <inheritdoc />
+    public void ResetQueue(int index) => _device.ResetQueue(index);
+
+    /// <inheritdoc />
+    public void EnableQueue(int index) => _device.EnableQueue(index);
+
+    /// <inheritdoc />
     public int PollDevice() => _device.Poll();
 
     /// <inheritdoc />

@@ -53,6 +53,12 @@ public interface IVirtioTransport : IDisposable
     /// </summary>
     void Notify(int index);
 
+    /// <summary>VirtIO 1.2 per-queue reset, step one: the device stops using the queue and forgets its ring state.</summary>
+    void ResetQueue(int index);
+
+    /// <summary>Step two, after the driver re-initialized its rings at the same addresses: the device serves the queue again from index 0.</summary>
+    void EnableQueue(int index);
+
     /// <summary>Manual (deterministic) mode: lets the device serve its queues once on the calling thread.</summary>
     int PollDevice();
 
