@@ -144,7 +144,9 @@ public static class HumanReport
             w.WriteLine($"  {label}: core={core}, requests={q.Requests.ToString(Inv)}, kicks/io={FioFormat.F(q.KicksPerIo, 0, 3)}, " +
                         $"polls/io={FioFormat.F(q.PollsPerIo, 0, 2)}, batches={q.Batches.ToString(Inv)} ({FioFormat.F(q.RequestsPerBatch, 0, 1)} req/batch), " +
                         $"idle={FioFormat.F(q.ReactorIdleFraction * 100, 0, 1)}%, bounces={q.Bounces.ToString(Inv)}, errors={q.Errors.ToString(Inv)}, " +
-                        $"buffers={q.BufferPoolInUse.ToString(Inv)}/{q.BufferPoolCapacity.ToString(Inv)}");
+                        $"buffers={q.BufferPoolInUse.ToString(Inv)}/{q.BufferPoolCapacity.ToString(Inv)}" +
+                        (q.Sleeps > 0 ? $", sleeps={q.Sleeps.ToString(Inv)}, interrupts armed={q.InterruptsArmed.ToString(Inv)}" : "") +
+                        (q.MeanWakeLatencyNs > 0 ? $", wake-on-submit={FioFormat.F(q.MeanWakeLatencyNs / 1000, 0, 1)}us" : ""));
         }
     }
 

@@ -134,6 +134,10 @@ internal static class JsonSections
         j.WriteNumber("bytes", q.Bytes);
         j.WriteNumber("batches", q.Batches);
         j.WriteNumber("kicks", q.Kicks);
+        j.WriteNumber("kicks_suppressed", q.KicksSuppressed);
+        j.WriteNumber("sleeps", q.Sleeps);
+        j.WriteNumber("interrupts_armed", q.InterruptsArmed);
+        WriteFloat(j, "mean_wake_latency_ns", q.MeanWakeLatencyNs);
         j.WriteNumber("polls", q.Polls);
         j.WriteNumber("idle_polls", q.IdlePolls);
         j.WriteNumber("errors", q.Errors);

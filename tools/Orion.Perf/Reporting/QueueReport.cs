@@ -42,6 +42,21 @@ public sealed class QueueReport
     /// <summary>Fraction (0..1) of the reactor's time spent in pollers that found no work.</summary>
     public double ReactorIdleFraction { get; set; }
 
+    /// <summary>Doorbells the device said it did not need.</summary>
+    public long KicksSuppressed { get; set; }
+
+    /// <summary>Times the reactor slept (adaptive and interrupt modes).</summary>
+    public long Sleeps { get; set; }
+
+    /// <summary>Times the reactor armed a device interrupt before sleeping with requests in flight.</summary>
+    public long InterruptsArmed { get; set; }
+
+    /// <summary>
+    /// Mean time from a wake-up signal by a submitter or message to the reactor running again, in nanoseconds (0 when
+    /// none was measured). Wake-ups by a completion's call eventfd are counted in <see cref="Sleeps"/> but not timed.
+    /// </summary>
+    public double MeanWakeLatencyNs { get; set; }
+
     /// <summary>Kicks per request: 0 means the device never needed waking.</summary>
     public double KicksPerIo => Requests == 0 ? 0 : (double)Kicks / Requests;
 

@@ -105,6 +105,10 @@ internal static class JobExecution
                 BufferPoolInUse = pool.BufferPoolInUseBytes,
                 BufferPoolCapacity = pool.BufferPoolCapacityBytes,
                 ReactorIdleFraction = (x.q.Reactor - m.AtMeasureStart.Queues[x.q.Queue].Reactor).IdleFraction,
+                KicksSuppressed = x.c.KicksSuppressed,
+                Sleeps = (x.q.Reactor - m.AtMeasureStart.Queues[x.q.Queue].Reactor).Parks,
+                InterruptsArmed = x.c.InterruptsArmed,
+                MeanWakeLatencyNs = (x.q.Reactor - m.AtMeasureStart.Queues[x.q.Queue].Reactor).MeanWakeLatencyTicks * 1e9 / System.Diagnostics.Stopwatch.Frequency,
             }).ToList(),
         };
     }
