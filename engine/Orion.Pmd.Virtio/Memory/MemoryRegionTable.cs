@@ -71,6 +71,20 @@ public sealed unsafe class MemoryRegionTable
         return false;
     }
 
+    /// <summary>
+    /// Translates a ring area a transport handed over (descriptor table or ring, driver area, device area): it must be
+    /// aligned as the format requires and lie wholly inside one region. Throws <see cref="ArgumentException"/> naming
+    /// <paramref name="what"/> otherwise; the device refuses to set up such a queue.
+    /// </summary>
+    public byte* TranslateRingArea(ulong address, ulong length, ulong alignment, string what)
+    {
+        if ((address & (alignment - 1)) != 0)
+            throw new ArgumentException($"{what} at 0x{address:x} is not {alignment}-byte aligned");
+        if (!TryTranslate(address, length, out var host))
+            throw new ArgumentException($"{what} [0x{address:x}, +{length}) lies outside registered memory");
+        return host;
+    }
+
     /// <summary>Translates a host pointer inside a region back to its guest address.</summary>
     public bool TryGetGuestAddress(void* host, out ulong guestAddress)
     {

@@ -53,14 +53,7 @@ public sealed unsafe partial class PackedQueueDevice : IDeviceQueue
         _chainLength = new ushort[size];
     }
 
-    private byte* Map(ulong address, ulong length, ulong alignment, string what)
-    {
-        if ((address & (alignment - 1)) != 0)
-            throw new ArgumentException($"{what} at 0x{address:x} is not {alignment}-byte aligned");
-        if (!_memory.TryTranslate(address, length, out var host))
-            throw new ArgumentException($"{what} [0x{address:x}, +{length}) lies outside registered memory");
-        return host;
-    }
+    private byte* Map(ulong address, ulong length, ulong alignment, string what) => _memory.TranslateRingArea(address, length, alignment, what);
 
     /// <inheritdoc />
     public ushort Size => _size;

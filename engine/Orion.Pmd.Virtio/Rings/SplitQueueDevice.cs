@@ -45,14 +45,7 @@ public sealed unsafe class SplitQueueDevice : IDeviceQueue
         _nextAvail = _cachedAvailIdx = _usedIdx = _lastSignalledUsed = initialIndex;
     }
 
-    private byte* Map(ulong address, ulong length, ulong alignment, string what)
-    {
-        if ((address & (alignment - 1)) != 0)
-            throw new ArgumentException($"{what} at 0x{address:x} is not {alignment}-byte aligned");
-        if (!_memory.TryTranslate(address, length, out var host))
-            throw new ArgumentException($"{what} [0x{address:x}, +{length}) lies outside registered memory");
-        return host;
-    }
+    private byte* Map(ulong address, ulong length, ulong alignment, string what) => _memory.TranslateRingArea(address, length, alignment, what);
 
     /// <summary>Number of ring entries.</summary>
     public ushort Size => _size;
