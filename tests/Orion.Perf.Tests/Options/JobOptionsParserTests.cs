@@ -249,7 +249,7 @@ public class JobOptionsParserTests
     }
 
     [Test]
-    public void DeviceErrorsComeFromDeviceSpec() => Assert.That(Error("--device=disk:1G"), Does.Contain("unknown device kind 'disk'"));
+    public void DeviceErrorsComeFromTheEngineParser() => Assert.That(Error("--device=disk:1G"), Does.Contain("unknown device kind 'disk'"));
 
     [TestCase("--help")]
     [TestCase("-h")]

@@ -9,7 +9,7 @@ public class JobOptionsValidationTests
     public void DefaultsAreValid() => Assert.That(new JobOptions().Validate(), Is.Empty);
 
     [Test]
-    public void DefaultDeviceParses() => Assert.That(new JobOptions().DeviceSpec, Is.EqualTo(new DeviceSpec(DeviceSpecKind.Memory, 1L << 30)));
+    public void DefaultDeviceParses() => Assert.That(new JobOptions().DeviceString, Is.EqualTo(new Orion.Pmd.Engine.DeviceString(Orion.Pmd.Engine.DeviceKind.Memory, 1L << 30, 512, false)));
 
     private static IReadOnlyList<string> Errors(JobOptions o) => o.Validate();
 
@@ -81,7 +81,7 @@ public class JobOptionsValidationTests
     public void BadDeviceIsReported()
     {
         var o = new JobOptions { Device = "mem:lots" };
-        Assert.That(o.DeviceSpec, Is.Null);
+        Assert.That(o.DeviceString, Is.Null);
         Assert.That(Errors(o), Has.Some.StartsWith("--device=mem:lots"));
     }
 

@@ -44,7 +44,7 @@ public sealed record JobOptions
     /// <summary>Percentage of reads in mixed workloads (fio <c>rwmixread</c>; <c>rwmixwrite=N</c> sets 100-N).</summary>
     public int RwMixRead { get; init; } = 50;
 
-    /// <summary>The device to create (<c>mem:SIZE</c> or <c>null:SIZE</c>, see <see cref="DeviceSpec"/>).</summary>
+    /// <summary>The device to create (<c>mem:SIZE</c> or <c>null:SIZE</c>, see <see cref="Orion.Pmd.Engine.DeviceString"/>).</summary>
     public string Device { get; init; } = "mem:1G";
 
     /// <summary>Report format (fio <c>--output-format</c>).</summary>
@@ -75,7 +75,7 @@ public sealed record JobOptions
     public Orion.Pmd.Engine.NotificationMode PollMode { get; init; } = Orion.Pmd.Engine.NotificationMode.Polled;
 
     /// <summary>The parsed <see cref="Device"/>, or null when it does not parse (<see cref="Validate"/> says why).</summary>
-    public DeviceSpec? DeviceSpec => DeviceSpec.TryParse(Device, out var spec, out _) ? spec : null;
+    public Orion.Pmd.Engine.DeviceString? DeviceString => Orion.Pmd.Engine.DeviceString.TryParse(Device, out var d, out _) ? d : null;
 
     /// <summary>Checks the options together; returns one clear message per problem, empty when the job can run.</summary>
     public IReadOnlyList<string> Validate()
@@ -106,9 +106,9 @@ public sealed record JobOptions
         if (Offset < 0) errors.Add($"--offset={Num(Offset)}: offset must not be negative");
         if (Size is long sz && sz <= 0) errors.Add($"--size={FioSize.Format(sz)}: size must be positive");
 
-        if (!DeviceSpec.TryParse(Device, out var device, out var deviceError))
+        if (!Orion.Pmd.Engine.DeviceString.TryParse(Device, out var device, out var deviceError))
         {
-            errors.Add(deviceError);
+            errors.Add($"--device={Device}: {deviceError}");
         }
         else
         {
@@ -120,9 +120,9 @@ public sealed record JobOptions
     }
 
     /// <summary>Checks the region, alignment and write permission against the device the job will run on.</summary>
-    private void ValidateAgainstDevice(DeviceSpec device, List<string> errors)
+    private void ValidateAgainstDevice(Orion.Pmd.Engine.DeviceString device, List<string> errors)
     {
-        int lbs = device.LogicalBlockSize;
+        int lbs = device.BlockSize;
         if (BlockSize > 0 && BlockSize % 512 == 0 && BlockSize % lbs != 0)
             errors.Add($"--bs={FioSize.Format(BlockSize)}: block size must be a multiple of the device's {Num(lbs)}-byte logical block size");
         if (Offset >= 0 && Offset % lbs != 0)
