@@ -4,46 +4,110 @@ using Orion.Pmd.Engine;
 namespace Orion.Pmd.Engine.Tests;
 
 /// <summary>The one parser of device strings, used by the engine options and orion-perf's --device alike.</summary>
+[TestFixture]
 public class DeviceStringTests
 {
     [TestCase("mem:1G", DeviceKind.Memory, 1L << 30, 512, false, false)]
     [TestCase("null:64G", DeviceKind.Null, 64L << 30, 512, false, false)]
     [TestCase("NULL:64g", DeviceKind.Null, 64L << 30, 512, false, false)]
     [TestCase("memory:512m", DeviceKind.Memory, 512L << 20, 512, false, false)]
+    [TestCase("mem:1t", DeviceKind.Memory, 1L << 40, 512, false, false)]
     [TestCase(" mem:4k ", DeviceKind.Memory, 4096L, 512, false, false)]
     [TestCase("null:1G,bs=4096", DeviceKind.Null, 1L << 30, 4096, false, false)]
     [TestCase("mem:256M,ro,bs=4k", DeviceKind.Memory, 256L << 20, 4096, true, false)]
+    [TestCase("mem:16M,readonly", DeviceKind.Memory, 16L << 20, 512, true, false)]
     [TestCase("mem:16M,prefill", DeviceKind.Memory, 16L << 20, 512, false, true)]
+    [TestCase("mem:16M,PREFILL,bs=4096,ro", DeviceKind.Memory, 16L << 20, 4096, true, true)]
     public void Parses(string text, DeviceKind kind, long size, int blockSize, bool readOnly, bool prefill)
         => Assert.That(DeviceString.Parse(text), Is.EqualTo(new DeviceString(kind, size, blockSize, readOnly, prefill)));
 
-    [TestCase("", "empty device string")]
-    [TestCase("disk:1G", "unknown device kind 'disk'")]
-    [TestCase("mem", "has no size")]
-    [TestCase("mem:lots", "'lots' is not a size")]
-    [TestCase("mem:0", "is not a size")]
-    [TestCase("null:1G,bs=1000", "unknown or invalid option 'bs=1000'")]
-    [TestCase("null:1G,bs=128k", "unknown or invalid option 'bs=128k'")]
-    [TestCase("null:1G,fast", "unknown or invalid option 'fast'")]
-    [TestCase("null:1G,prefill", "unknown or invalid option 'prefill'")]
-    [TestCase("mem:1000", "not a multiple of the 512-byte block size")]
-    [TestCase("mem:6k,bs=4096", "not a multiple of the 4096-byte block size")]
-    [TestCase("vhost-user:/tmp/sock", "not supported yet")]
-    public void ErrorsSayWhatIsWrongAndWhatWouldBeRight(string text, string fragment)
+    [Test]
+    public void TheDefaultBlockSizeIsVirtioBlksSector()
+        => Assert.That(DeviceString.Parse("mem:1G").BlockSize, Is.EqualTo(DeviceString.DefaultBlockSize).And.EqualTo(512));
+
+    [TestCase("mem:1G", "mem:1g")]
+    [TestCase("NULL:64G", "null:64g")]
+    [TestCase("null:1G,bs=4096", "null:1g,bs=4096")]
+    [TestCase("mem:256M,ro,bs=4k", "mem:256m,bs=4096,ro")]
+    [TestCase("mem:1G,bs=512", "mem:1g")]
+    [TestCase("memory:1536k", "mem:1536k")]
+    [TestCase("mem:1536,bs=512,prefill", "mem:1536,prefill")]
+    public void ToStringIsCanonicalAndParsesBack(string text, string canonical)
     {
-        Assert.That(DeviceString.TryParse(text, out _, out var error), Is.False);
+        var d = DeviceString.Parse(text);
+        Assert.That(d.ToString(), Is.EqualTo(canonical));
+        Assert.That(DeviceString.Parse(d.ToString()), Is.EqualTo(d));
+    }
+
+    [TestCase("mem:1G", "RAM disk, 1 GiB, 512-byte blocks")]
+    [TestCase("null:64G,bs=4096,ro", "null device, 64 GiB, 4096-byte blocks, read-only")]
+    [TestCase("mem:1536k,prefill", "RAM disk, 1.5 MiB, 512-byte blocks, prefilled")]
+    [TestCase("mem:512", "RAM disk, 512 B, 512-byte blocks")]
+    public void DescribeIsForPeople(string text, string description)
+        => Assert.That(DeviceString.Parse(text).Describe(), Is.EqualTo(description));
+
+    [TestCase("", "empty device string")]
+    [TestCase("   ", "empty device string")]
+    [TestCase("disk:1G", "unknown device kind 'disk'")]
+    [TestCase("1G", "missing the device kind")]
+    [TestCase("mem", "missing the size")]
+    [TestCase("mem:", "'' is not a device size")]
+    [TestCase("mem:lots", "'lots' is not a device size")]
+    [TestCase("mem:0", "'0' is not a device size")]
+    [TestCase("null:1G,bs=1000", "'bs=1000' is not a valid logical block size")]
+    [TestCase("null:1G,bs=128k", "'bs=128k' is not a valid logical block size")]
+    [TestCase("null:1G,bs=256", "'bs=256' is not a valid logical block size")]
+    [TestCase("null:1G,fast", "unknown device option 'fast'")]
+    [TestCase("null:1G,prefill", "'prefill' applies only to mem: devices")]
+    [TestCase("mem:1000", "size 1000 is not a multiple of the 512-byte logical block size")]
+    [TestCase("mem:6k,bs=4096", "size 6144 is not a multiple of the 4096-byte logical block size")]
+    [TestCase("vhost-user:/tmp/sock", "vhost-user devices are not supported yet")]
+    public void ErrorsSayWhatIsWrong(string text, string fragment)
+    {
+        Assert.That(DeviceString.TryParse(text, out var device, out var error), Is.False);
+        Assert.That(device, Is.Null);
         Assert.That(error, Does.Contain(fragment));
+        Assert.That(error, Does.Not.Contain("--device"), "the engine is used from code too: the caller says where the text came from");
         Assert.That(() => DeviceString.Parse(text), Throws.TypeOf<FormatException>().With.Message.EqualTo(error));
+    }
+
+    [TestCase("disk:1G")]
+    [TestCase("1G")]
+    [TestCase("mem")]
+    [TestCase("")]
+    public void ErrorsShowTheSyntax(string text)
+    {
+        DeviceString.TryParse(text, out _, out var error);
+        Assert.That(error, Does.Contain("mem:SIZE or null:SIZE"));
+    }
+
+    [Test]
+    public void SizeErrorsShowWhatASizeLooksLike()
+    {
+        DeviceString.TryParse("mem:lots", out _, out var error);
+        Assert.That(error, Does.Contain("k, m, g or t suffix"));
+    }
+
+    [Test]
+    public void SuccessLeavesNoError()
+    {
+        Assert.That(DeviceString.TryParse("mem:1G", out var device, out var error), Is.True);
+        Assert.That(device, Is.Not.Null);
+        Assert.That(error, Is.Empty);
     }
 
     [Test]
     public void CreatesTheBackendItDescribes()
     {
         using var mem = DeviceString.Parse("mem:1M,prefill").CreateBackend();
+        using var plain = DeviceString.Parse("mem:3M,bs=4096").CreateBackend();
         using var nul = DeviceString.Parse("null:2M").CreateBackend();
         Assert.That(mem, Is.TypeOf<MemoryBackend>());
         Assert.That(mem.Capacity, Is.EqualTo(1L << 20));
         Assert.That(((MemoryBackend)mem).Peek(0, 16).ToArray(), Is.All.Not.Zero, "prefilled pages hold a pattern");
+        Assert.That(plain, Is.TypeOf<MemoryBackend>());
+        Assert.That(plain.Capacity, Is.EqualTo(3L << 20));
+        Assert.That(((MemoryBackend)plain).Peek(0, 16).ToArray(), Is.All.Zero, "without prefill the pages start empty");
         Assert.That(nul, Is.TypeOf<NullBackend>());
         Assert.That(nul.Capacity, Is.EqualTo(2L << 20));
     }

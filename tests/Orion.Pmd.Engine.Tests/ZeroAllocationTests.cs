@@ -46,6 +46,23 @@ public class ZeroAllocationTests
         }
     }
 
+    /// <summary>
+    /// Bytes the calling thread allocated in the best of three runs of <paramref name="window"/>. A per-I/O allocation
+    /// shows in every window (thousands of I/Os × at least 24 bytes); a one-off by the runtime on a loaded machine
+    /// (tiering, a timer) does not, and must not fail the test.
+    /// </summary>
+    private static long BestOfWindows(Action window)
+    {
+        long best = long.MaxValue;
+        for (int i = 0; i < 3 && best != 0; i++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            window();
+            best = Math.Min(best, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return best;
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public void CallbackFormAllocatesNothingPerIo(bool writes)
@@ -57,13 +74,14 @@ public class ZeroAllocationTests
         engine.Reactors[0].AddPoller(loop);
 
         while (loop.Completed < 5_000) engine.PollOnce();            // warm-up: JIT, tiering, first-touch
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        long startCount = loop.Completed;
-        while (loop.Completed < startCount + 20_000) engine.PollOnce();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = BestOfWindows(() =>
+        {
+            long startCount = loop.Completed;
+            while (loop.Completed < startCount + 20_000) engine.PollOnce();
+        });
 
         Assert.That(loop.Failed, Is.Zero);
-        Assert.That(allocated, Is.Zero, $"{allocated} bytes allocated over 20,000 I/Os");
+        Assert.That(allocated, Is.Zero, $"{allocated} bytes allocated over 20,000 I/Os in the best of three windows");
         foreach (var b in buffers) b.Dispose();
     }
 
@@ -86,10 +104,8 @@ public class ZeroAllocationTests
             }
         }
         Cycle(3_000);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Cycle(5_000);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.That(allocated, Is.Zero, $"{allocated} bytes allocated over 10,000 ValueTask I/Os");
+        long allocated = BestOfWindows(() => Cycle(5_000));
+        Assert.That(allocated, Is.Zero, $"{allocated} bytes allocated over 10,000 ValueTask I/Os in the best of three windows");
     }
 
     [Test]
@@ -105,15 +121,22 @@ public class ZeroAllocationTests
         {
             for (int i = 0; i < 2_000; i++) await dev.ReadAsync(i * 8, buffer.Memory);
         });
-        long deviceBefore = engine.Transport.DeviceThreadAllocatedBytes;
-        long reactorBefore = ReactorAllocated(engine);
-        await Task.Run(async () =>
+        // Best of three windows, as above: a per-I/O allocation shows in every one.
+        long deviceBest = long.MaxValue, reactorBest = long.MaxValue;
+        for (int w = 0; w < 3 && (deviceBest != 0 || reactorBest != 0); w++)
         {
-            for (int i = 0; i < 5_000; i++) await dev.ReadAsync(i * 8, buffer.Memory);
-        });
-        await Task.Delay(50);     // let the device thread publish its counter once more
-        Assert.That(engine.Transport.DeviceThreadAllocatedBytes - deviceBefore, Is.Zero, "device thread allocated");
-        Assert.That(ReactorAllocated(engine) - reactorBefore, Is.Zero, "reactor thread allocated");
+            long deviceBefore = engine.Transport.DeviceThreadAllocatedBytes;
+            long reactorBefore = ReactorAllocated(engine);
+            await Task.Run(async () =>
+            {
+                for (int i = 0; i < 5_000; i++) await dev.ReadAsync(i * 8, buffer.Memory);
+            });
+            await Task.Delay(50);     // let the device thread publish its counter once more
+            deviceBest = Math.Min(deviceBest, engine.Transport.DeviceThreadAllocatedBytes - deviceBefore);
+            reactorBest = Math.Min(reactorBest, ReactorAllocated(engine) - reactorBefore);
+        }
+        Assert.That(deviceBest, Is.Zero, "device thread allocated");
+        Assert.That(reactorBest, Is.Zero, "reactor thread allocated");
     }
 
     [Test]
@@ -125,10 +148,15 @@ public class ZeroAllocationTests
         var loop = new ClosedLoop(dev.GetQueue(0), buffers, dev.BlockCount);
         engine.Reactors[0].Post(_ => engine.Reactors[0].AddPoller(loop), null);
         SpinUntil(() => Volatile.Read(ref loop.Completed) > 20_000);
-        long before = ReactorAllocated(engine);
-        long start = Volatile.Read(ref loop.Completed);
-        SpinUntil(() => Volatile.Read(ref loop.Completed) > start + 50_000);
-        Assert.That(ReactorAllocated(engine) - before, Is.Zero, "reactor thread allocated");
+        long best = long.MaxValue;
+        for (int w = 0; w < 3 && best != 0; w++)
+        {
+            long before = ReactorAllocated(engine);
+            long start = Volatile.Read(ref loop.Completed);
+            SpinUntil(() => Volatile.Read(ref loop.Completed) > start + 50_000);
+            best = Math.Min(best, ReactorAllocated(engine) - before);
+        }
+        Assert.That(best, Is.Zero, "reactor thread allocated (best of three windows)");
         engine.Reactors[0].Post(_ => engine.Reactors[0].RemovePoller(loop), null);
     }
 

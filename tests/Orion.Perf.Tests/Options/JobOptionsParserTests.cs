@@ -251,6 +251,25 @@ public class JobOptionsParserTests
     [Test]
     public void DeviceErrorsComeFromTheEngineParser() => Assert.That(Error("--device=disk:1G"), Does.Contain("unknown device kind 'disk'"));
 
+    [TestCase("--device=disk:1G", "--device=disk:1G: unknown device kind 'disk'; expected mem:SIZE or null:SIZE")]
+    [TestCase("--device=1G", "--device=1G: missing the device kind")]
+    [TestCase("--device=mem", "--device=mem: missing the size")]
+    [TestCase("--device=mem:lots", "--device=mem:lots: 'lots' is not a device size")]
+    [TestCase("--device=null:1G,bs=1000", "--device=null:1G,bs=1000: 'bs=1000' is not a valid logical block size")]
+    [TestCase("--device=null:1G,fast", "--device=null:1G,fast: unknown device option 'fast'")]
+    [TestCase("--device=null:1G,prefill", "--device=null:1G,prefill: 'prefill' applies only to mem: devices")]
+    [TestCase("--device=mem:1000", "--device=mem:1000: size 1000 is not a multiple of the 512-byte logical block size")]
+    [TestCase("--device=", "--device: empty device string")]
+    public void DeviceErrorsNameTheOption(string arg, string start) => Assert.That(Error(arg), Does.StartWith(start));
+
+    [Test]
+    public void DeviceOptionsAreKept()
+    {
+        Assert.That(Ok("--device=mem:256M,ro,bs=4k").DeviceString, Is.EqualTo(new Orion.Pmd.Engine.DeviceString(Orion.Pmd.Engine.DeviceKind.Memory, 256L << 20, 4096, true)));
+        Assert.That(Ok("--device=mem:16M,prefill").DeviceString!.Prefill, Is.True);
+        Assert.That(Ok("--device= null:64G ").Device, Is.EqualTo("null:64G"));
+    }
+
     [TestCase("--help")]
     [TestCase("-h")]
     public void HelpListsEveryOption(string arg)

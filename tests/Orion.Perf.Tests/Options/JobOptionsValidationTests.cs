@@ -9,6 +9,10 @@ public class JobOptionsValidationTests
     public void DefaultsAreValid() => Assert.That(new JobOptions().Validate(), Is.Empty);
 
     [Test]
+    public void EmptyDeviceIsReported()
+        => Assert.That(Errors(new JobOptions { Device = "" }), Has.Some.StartsWith("--device: empty device string; expected mem:SIZE or null:SIZE"));
+
+    [Test]
     public void DefaultDeviceParses() => Assert.That(new JobOptions().DeviceString, Is.EqualTo(new Orion.Pmd.Engine.DeviceString(Orion.Pmd.Engine.DeviceKind.Memory, 1L << 30, 512, false)));
 
     private static IReadOnlyList<string> Errors(JobOptions o) => o.Validate();
@@ -82,7 +86,7 @@ public class JobOptionsValidationTests
     {
         var o = new JobOptions { Device = "mem:lots" };
         Assert.That(o.DeviceString, Is.Null);
-        Assert.That(Errors(o), Has.Some.StartsWith("--device=mem:lots"));
+        Assert.That(Errors(o), Has.Some.StartsWith("--device=mem:lots: 'lots' is not a device size"));
     }
 
     [Test]

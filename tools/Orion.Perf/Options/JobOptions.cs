@@ -108,7 +108,7 @@ public sealed record JobOptions
 
         if (!Orion.Pmd.Engine.DeviceString.TryParse(Device, out var device, out var deviceError))
         {
-            errors.Add($"--device={Device}: {deviceError}");
+            errors.Add(DeviceError(Device, deviceError));
         }
         else
         {
@@ -118,6 +118,13 @@ public sealed record JobOptions
         if (OutputPath is not null && string.IsNullOrWhiteSpace(OutputPath)) errors.Add("--output: the file name must not be empty");
         return errors;
     }
+
+    /// <summary>
+    /// A <see cref="Orion.Pmd.Engine.DeviceString"/> parse error as orion-perf reports it: <c>--device=TEXT: </c> in
+    /// front (<c>--device: </c> when the text is empty), since the engine's message does not say where the text came from.
+    /// </summary>
+    internal static string DeviceError(string? text, string error) =>
+        string.IsNullOrWhiteSpace(text) ? $"--device: {error}" : $"--device={text}: {error}";
 
     /// <summary>Checks the region, alignment and write permission against the device the job will run on.</summary>
     private void ValidateAgainstDevice(Orion.Pmd.Engine.DeviceString device, List<string> errors)
