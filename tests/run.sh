@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds Orion.Pmd from clean and runs every test project one at a time (a 2-core machine cannot afford two
-# engines spinning at once), then a benchmark dry run. The last line is "N passed, N failed, N skipped",
+# engines spinning at once), then an orion-perf dry run, the latency gate (compare and an interleaved gate with
+# tolerances wide enough for a noisy VM) and a BenchmarkDotNet dry run. The last line is "N passed, N failed, N skipped",
 # summed from the TRX results, and the exit code is non-zero on any failure, crashed test host or build error.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,19 @@ if ! timeout 120 dotnet tools/Orion.Perf/bin/Release/net10.0/orion-perf.dll --rw
   echo "orion-perf dry run FAILED"; fail_extra=$((fail_extra + 1))
 elif ! grep -q '"iops"' "$results/perf.json"; then
   echo "orion-perf dry run printed no iops"; fail_extra=$((fail_extra + 1))
+fi
+echo "== orion-perf compare smoke test (the committed baseline against itself)"
+if ! timeout 60 dotnet tools/Orion.Perf/bin/Release/net10.0/orion-perf.dll compare \
+      perf/baselines/ci-randread-null-qd8.json perf/baselines/ci-randread-null-qd8.json; then
+  echo "orion-perf compare smoke test FAILED"; fail_extra=$((fail_extra + 1))
+fi
+# Interleaved A/B of the same workload, judged on ratios: tolerances catch gross breakage, never a noisy shared VM.
+echo "== orion-perf latency gate"
+if ! timeout 60 dotnet tools/Orion.Perf/bin/Release/net10.0/orion-perf.dll gate --rounds 3 \
+      --reference "--rw=randread --bs=4k --iodepth=8 --runtime=1 --time_based --device=null:64M" \
+      --candidate "--rw=randread --bs=4k --iodepth=8 --runtime=1 --time_based --device=null:64M" \
+      --tolerance iops=70,p50=300,p99=1000; then
+  echo "orion-perf latency gate FAILED"; fail_extra=$((fail_extra + 1))
 fi
 echo "== BenchmarkDotNet dry run"
 if ! (cd "$results" && timeout 600 dotnet "$OLDPWD/perf/Orion.Pmd.Benchmarks/bin/Release/net10.0/Orion.Pmd.Benchmarks.dll" \

@@ -232,6 +232,7 @@ public sealed class SoftBlkDevice : IDisposable
             MaxWriteZeroesSegments = Settings.MaxWriteZeroesSeg,
             MaxWriteZeroesSectors = Settings.MaxWriteZeroesSectors,
             WriteCache = _writeCache,
+            InjectedLatency = _options.InjectedLatency,
         };
         bool eventIdx = DriverFeatures.HasFlag(VirtioFeatures.RingEventIdx);
         bool indirect = DriverFeatures.HasFlag(VirtioFeatures.RingIndirectDesc);

@@ -52,6 +52,13 @@ public sealed record SoftBlkDeviceOptions
     public bool WriteCache { get; init; } = true;
     /// <summary>Most chains a queue pops per pass before publishing used entries.</summary>
     public int MaxBatch { get; init; } = 64;
+    /// <summary>
+    /// Fault/latency injection for tests and CI gates: the device busy-waits this long on every request before
+    /// completing it (a Stopwatch spin on the device thread, no allocation). Requests in one queue are served one after
+    /// another, so a queue completes at most one request per delay. Zero (the default) injects nothing. Not a model of
+    /// any real device: use it to prove that a benchmark or a regression gate notices a slower device.
+    /// </summary>
+    public TimeSpan InjectedLatency { get; init; }
 
     /// <summary>Everything the software device implements.</summary>
     public const VirtioFeatures SupportedFeatures =

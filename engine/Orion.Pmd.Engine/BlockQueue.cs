@@ -2,6 +2,7 @@ using Orion.Pmd.Engine.Memory;
 using Orion.Pmd.Engine.Queues;
 using Orion.Pmd.Engine.Requests;
 using Orion.Pmd.Reactors;
+using Orion.Pmd.Virtio;
 using Orion.Pmd.Virtio.Blk;
 
 namespace Orion.Pmd.Engine;
@@ -56,6 +57,37 @@ public sealed class BlockQueue
         var r = _pair.RentLocal();
         if (r is null) return false;
         r.Prepare(BlkRequestType.Flush, 0);
+        r.Handler = handler;
+        r.Tag = tag;
+        _pair.Enqueue(r);
+        return true;
+    }
+
+    /// <summary>
+    /// Discards <paramref name="blocks"/> blocks from <paramref name="lba"/> (the callback form of
+    /// <see cref="BlockDevice.DiscardAsync"/>, with its checks). False when out of request objects.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The device is read-only.</exception>
+    /// <exception cref="NotSupportedException">The device did not negotiate discard.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">No blocks, a range outside the device, or more than the device's per-range limit.</exception>
+    public bool TrySubmitDiscard(long lba, long blocks, IBlockCompletion handler, long tag)
+    {
+        CheckThread();
+        ArgumentNullException.ThrowIfNull(handler);
+        _device.ThrowIfReadOnly("discard");
+        if (!_device.Features.HasFlag(VirtioFeatures.BlkDiscard))
+            throw new NotSupportedException($"{_device.Description} did not negotiate {VirtioFeatures.BlkDiscard}: discard is not available on this device");
+        if (blocks <= 0) throw new ArgumentOutOfRangeException(nameof(blocks), blocks, "a discard needs at least one block");
+        _device.CheckRange("discard", lba, blocks * _device.BlockSize);
+        long sectors = blocks * (_device.BlockSize / BlkConstants.SectorSize);
+        uint maxSectors = _device.Config.MaxDiscardSectors;
+        if (maxSectors != 0 && sectors > maxSectors)
+            throw new ArgumentOutOfRangeException(nameof(blocks), blocks,
+                $"a discard of {blocks} blocks ({sectors} sectors) exceeds the device's limit of {maxSectors} sectors per range; split it");
+        var r = _pair.RentLocal();
+        if (r is null) return false;
+        r.Prepare(BlkRequestType.Discard, _device.SectorOf(lba));
+        r.Range = new BlkDiscardWriteZeroes(_device.SectorOf(lba), (uint)sectors, 0);
         r.Handler = handler;
         r.Tag = tag;
         _pair.Enqueue(r);

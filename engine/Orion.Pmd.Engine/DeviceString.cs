@@ -16,7 +16,10 @@ public enum DeviceKind
 /// A parsed device string: <c>mem:1G</c>, <c>null:64G</c>, optionally followed by <c>,bs=4096</c> (logical block
 /// size), <c>,ro</c> (read-only) and, for <c>mem:</c>, <c>,prefill</c> (write every page at start, as fio lays out a
 /// file before reading it, so that reads touch real memory rather than the kernel's shared zero page),
-/// e.g. <c>mem:256M,bs=4096,ro</c>. This is the one parser of device strings: the engine's options and orion-perf's
+/// e.g. <c>mem:256M,bs=4096,ro</c>. <c>,delay=DURATION</c> (<c>20us</c>, <c>1ms</c>; a plain number is microseconds)
+/// is fault/latency injection for tests and CI gates: the device busy-waits that long on every request before
+/// completing it (<see cref="Orion.Pmd.Device.SoftBlkDeviceOptions.InjectedLatency"/>), e.g. <c>null:1G,delay=20us</c>
+/// is a null device that serves at most one request per 20 µs per queue. This is the one parser of device strings: the engine's options and orion-perf's
 /// <c>--device</c> both use it.
 /// </summary>
 /// <param name="Kind">The kind of device.</param>
@@ -24,13 +27,17 @@ public enum DeviceKind
 /// <param name="BlockSize">The logical block size in bytes (<see cref="DefaultBlockSize"/> unless <c>,bs=</c> says otherwise).</param>
 /// <param name="ReadOnly">Whether <c>,ro</c> was given.</param>
 /// <param name="Prefill">Whether <c>,prefill</c> was given (<c>mem:</c> only).</param>
-public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize, bool ReadOnly, bool Prefill = false)
+/// <param name="Delay">Latency injected per request (<c>,delay=</c>); zero when none.</param>
+public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize, bool ReadOnly, bool Prefill = false, TimeSpan Delay = default)
 {
+    /// <summary>The longest <c>,delay=</c> accepted: a second per request is already far beyond any test's need.</summary>
+    public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
+
     /// <summary>The logical block size when none is given: virtio-blk's sector.</summary>
     public const int DefaultBlockSize = 512;
 
     private const string Expected =
-        "expected mem:SIZE or null:SIZE, optionally followed by ,bs=512|4096, ,ro and (mem: only) ,prefill " +
+        "expected mem:SIZE or null:SIZE, optionally followed by ,bs=512|4096, ,ro, ,delay=DURATION and (mem: only) ,prefill " +
         "(for example mem:1G, null:64G or null:1G,bs=4096)";
 
     private const string SizeHint = "use a number with an optional k, m, g or t suffix (powers of 1024, for example 4k or 1g)";
@@ -77,6 +84,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         }
         int bs = DefaultBlockSize;
         bool ro = false, prefill = false;
+        TimeSpan delay = TimeSpan.Zero;
         foreach (var opt in parts.Skip(1))
         {
             if (opt.Equals("ro", StringComparison.OrdinalIgnoreCase) || opt.Equals("readonly", StringComparison.OrdinalIgnoreCase))
@@ -102,9 +110,17 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
                 }
                 bs = (int)b;
             }
+            else if (opt.StartsWith("delay=", StringComparison.OrdinalIgnoreCase))
+            {
+                if (!TryParseDelay(opt.AsSpan(6), out delay) || delay <= TimeSpan.Zero || delay > MaxDelay)
+                {
+                    error = $"'{opt}' is not a valid injected latency; use a duration above 0 and at most 1s in us or ms, a plain number being microseconds (for example delay=20us or delay=1ms)";
+                    return false;
+                }
+            }
             else
             {
-                error = $"unknown device option '{opt}'; valid options are bs=SIZE, ro and (mem: only) prefill";
+                error = $"unknown device option '{opt}'; valid options are bs=SIZE, ro, delay=DURATION and (mem: only) prefill";
                 return false;
             }
         }
@@ -113,9 +129,30 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             error = $"size {size.ToString(CultureInfo.InvariantCulture)} is not a multiple of the {bs.ToString(CultureInfo.InvariantCulture)}-byte logical block size";
             return false;
         }
-        device = new DeviceString(kind, size, bs, ro, prefill);
+        device = new DeviceString(kind, size, bs, ro, prefill, delay);
         return true;
     }
+
+    /// <summary><c>20us</c>, <c>1.5ms</c>, <c>20</c> (microseconds), <c>1s</c>, <c>500ns</c>.</summary>
+    private static bool TryParseDelay(ReadOnlySpan<char> text, out TimeSpan delay)
+    {
+        delay = TimeSpan.Zero;
+        text = text.Trim();
+        double scaleUs = 1;
+        if (text.EndsWith("us", StringComparison.OrdinalIgnoreCase)) text = text[..^2];
+        else if (text.EndsWith("µs", StringComparison.Ordinal)) text = text[..^2];
+        else if (text.EndsWith("ns", StringComparison.OrdinalIgnoreCase)) { text = text[..^2]; scaleUs = 1e-3; }
+        else if (text.EndsWith("ms", StringComparison.OrdinalIgnoreCase)) { text = text[..^2]; scaleUs = 1e3; }
+        else if (text.EndsWith("s", StringComparison.OrdinalIgnoreCase)) { text = text[..^1]; scaleUs = 1e6; }
+        if (text.IsEmpty || !double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double value)) return false;
+        double us = value * scaleUs;
+        if (!double.IsFinite(us) || us > MaxDelay.TotalMicroseconds * 2) return false;
+        delay = TimeSpan.FromTicks((long)Math.Round(us * TimeSpan.TicksPerMicrosecond));
+        return true;
+    }
+
+    /// <summary><c>20us</c>, <c>1500us</c>, <c>0.5us</c>: microseconds, which parse back exactly to 100 ns.</summary>
+    private static string FormatDelay(TimeSpan delay) => $"{delay.TotalMicroseconds.ToString("0.#", CultureInfo.InvariantCulture)}us";
 
     /// <summary>Creates the backend this string describes.</summary>
     public IBlockBackend CreateBackend() => Kind == DeviceKind.Memory ? new MemoryBackend(SizeBytes, Prefill) : new NullBackend(SizeBytes);
@@ -127,12 +164,13 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
     public override string ToString() =>
         $"{(Kind == DeviceKind.Memory ? "mem" : "null")}:{SizeText.Format(SizeBytes).ToLowerInvariant()}" +
         (BlockSize != DefaultBlockSize ? $",bs={BlockSize.ToString(CultureInfo.InvariantCulture)}" : "") +
-        (ReadOnly ? ",ro" : "") + (Prefill ? ",prefill" : "");
+        (ReadOnly ? ",ro" : "") + (Prefill ? ",prefill" : "") + (Delay > TimeSpan.Zero ? $",delay={FormatDelay(Delay)}" : "");
 
     /// <summary>A description for reports: <c>RAM disk, 1 GiB, 512-byte blocks</c>, <c>null device, 64 GiB, 4096-byte blocks, read-only</c>.</summary>
     public string Describe() =>
         $"{(Kind == DeviceKind.Memory ? "RAM disk" : "null device")}, {DescribeBytes(SizeBytes)}, " +
-        $"{BlockSize.ToString(CultureInfo.InvariantCulture)}-byte blocks{(ReadOnly ? ", read-only" : "")}{(Prefill ? ", prefilled" : "")}";
+        $"{BlockSize.ToString(CultureInfo.InvariantCulture)}-byte blocks{(ReadOnly ? ", read-only" : "")}{(Prefill ? ", prefilled" : "")}" +
+        (Delay > TimeSpan.Zero ? $", {FormatDelay(Delay)} injected latency per request" : "");
 
     /// <summary>Bytes for people: <c>1 GiB</c>, <c>1.5 MiB</c>, <c>512 B</c>.</summary>
     private static string DescribeBytes(long bytes)

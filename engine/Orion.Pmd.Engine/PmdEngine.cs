@@ -76,6 +76,7 @@ public sealed unsafe class PmdEngine : IDisposable
             Threads = options.DeviceThreads,
             Cores = plan.Device,
             YieldWhenIdle = !plan.Pinned,
+            InjectedLatency = spec.Delay,
         };
         var backend = spec.CreateBackend();
         SoftBlkDevice device;

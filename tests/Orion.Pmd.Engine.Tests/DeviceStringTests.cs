@@ -21,6 +21,42 @@ public class DeviceStringTests
     public void Parses(string text, DeviceKind kind, long size, int blockSize, bool readOnly, bool prefill)
         => Assert.That(DeviceString.Parse(text), Is.EqualTo(new DeviceString(kind, size, blockSize, readOnly, prefill)));
 
+    [TestCase("null:1G,delay=20us", 20.0)]
+    [TestCase("null:1G,delay=20", 20.0)]
+    [TestCase("null:1G,DELAY=1.5ms", 1500.0)]
+    [TestCase("mem:16M,delay=0.5us,ro", 0.5)]
+    [TestCase("null:1G,delay=1s", 1_000_000.0)]
+    [TestCase("null:1G,delay=500ns", 0.5)]
+    public void ParsesInjectedLatency(string text, double microseconds)
+        => Assert.That(DeviceString.Parse(text).Delay, Is.EqualTo(TimeSpan.FromMicroseconds(microseconds)));
+
+    [TestCase("null:1G,delay=")]
+    [TestCase("null:1G,delay=0")]
+    [TestCase("null:1G,delay=-5us")]
+    [TestCase("null:1G,delay=2s")]
+    [TestCase("null:1G,delay=fast")]
+    [TestCase("null:1G,delay=5h")]
+    public void RejectsBadInjectedLatency(string text)
+    {
+        Assert.That(DeviceString.TryParse(text, out _, out var error), Is.False);
+        Assert.That(error, Does.Contain("not a valid injected latency").And.Contain("delay=20us"));
+    }
+
+    [Test]
+    public void NoDelayUnlessAsked() => Assert.That(DeviceString.Parse("null:1G").Delay, Is.EqualTo(TimeSpan.Zero));
+
+    [Test]
+    [CancelAfter(30_000)]
+    public void TheDelayReachesTheDevice()
+    {
+        using var engine = ManualEngine.Start("null:1M,delay=2ms");
+        var dev = engine.Device;
+        using var buffer = dev.Rent(512);
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (int i = 0; i < 3; i++) engine.Wait(dev.ReadAsync(i, buffer.Memory));
+        Assert.That(System.Diagnostics.Stopwatch.GetElapsedTime(start), Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(6)));
+    }
+
     [Test]
     public void TheDefaultBlockSizeIsVirtioBlksSector()
         => Assert.That(DeviceString.Parse("mem:1G").BlockSize, Is.EqualTo(DeviceString.DefaultBlockSize).And.EqualTo(512));
@@ -32,6 +68,8 @@ public class DeviceStringTests
     [TestCase("mem:1G,bs=512", "mem:1g")]
     [TestCase("memory:1536k", "mem:1536k")]
     [TestCase("mem:1536,bs=512,prefill", "mem:1536,prefill")]
+    [TestCase("null:1G,delay=1ms", "null:1g,delay=1000us")]
+    [TestCase("null:1G,delay=2.5", "null:1g,delay=2.5us")]
     public void ToStringIsCanonicalAndParsesBack(string text, string canonical)
     {
         var d = DeviceString.Parse(text);
@@ -43,6 +81,7 @@ public class DeviceStringTests
     [TestCase("null:64G,bs=4096,ro", "null device, 64 GiB, 4096-byte blocks, read-only")]
     [TestCase("mem:1536k,prefill", "RAM disk, 1.5 MiB, 512-byte blocks, prefilled")]
     [TestCase("mem:512", "RAM disk, 512 B, 512-byte blocks")]
+    [TestCase("null:1G,delay=20us", "null device, 1 GiB, 512-byte blocks, 20us injected latency per request")]
     public void DescribeIsForPeople(string text, string description)
         => Assert.That(DeviceString.Parse(text).Describe(), Is.EqualTo(description));
 

@@ -5,14 +5,18 @@ using Orion.Perf.Workload;
 namespace Orion.Perf;
 
 /// <summary>
-/// <c>orion-perf</c>: parse fio-style options, run the job on the embedded device, print fio's normal or JSON output.
+/// <c>orion-perf</c>: parse fio-style options and job files, run the jobs on the embedded device one after another,
+/// print fio's normal or JSON output; or the <c>compare</c> and <c>gate</c> subcommands.
 /// Exit codes: 0 the job ran, 1 bad options or a failure to run it.
 /// </summary>
 internal static class PerfCommand
 {
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var outcome = JobOptionsParser.Parse(args);
+        // Subcommands: compare two reports, or gate a candidate workload against a reference (Gate/).
+        if (args.Length > 0 && args[0] == "compare") return Gate.CompareCommand.Run(args[1..], stdout, stderr);
+        if (args.Length > 0 && args[0] == "gate") return Gate.GateCommand.Run(args[1..], stdout, stderr);
+        var outcome = JobOptionsParser.ParseJobs(args);     // positional arguments are fio job files
         switch (outcome.Kind)
         {
             case ParseOutcomeKind.Help:
@@ -24,7 +28,9 @@ internal static class PerfCommand
                 stderr.WriteLine("run 'orion-perf --help' for the supported options");
                 return 1;
         }
-        var options = outcome.Options!;
+        foreach (var note in outcome.Notes) stderr.WriteLine($"orion-perf: {note}");
+        var jobs = outcome.Jobs.Count > 0 ? outcome.Jobs : [outcome.Options!];
+        var options = jobs[0];              // output format and file come from the first job, as in fio
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -37,11 +43,16 @@ internal static class PerfCommand
             bool normal = options.OutputFormat == OutputFormat.Normal;
             using var output = options.OutputPath is { } path ? new StreamWriter(path) : null;
             var writer = output ?? stdout;
-            if (normal) HumanReport.WriteBanner(writer, options);
             var status = normal && output is null && !Console.IsErrorRedirected ? stderr : null;
-            var result = JobExecution.Execute(options, status, cancel.Token);
-            if (normal) HumanReport.Write(writer, [result]);
-            else JsonReport.Write(writer, [result], plus: options.OutputFormat == OutputFormat.JsonPlus);
+            // Jobs run one after another (one engine at a time), and are reported together like fio's jobs[].
+            var results = new List<JobResult>(jobs.Count);
+            foreach (var job in jobs)
+            {
+                if (normal) HumanReport.WriteBanner(writer, job);
+                results.Add(JobExecution.Execute(job, status, cancel.Token));
+            }
+            if (normal) HumanReport.Write(writer, results);
+            else JsonReport.Write(writer, results, plus: options.OutputFormat == OutputFormat.JsonPlus);
             writer.Flush();
             return 0;
         }

@@ -25,6 +25,8 @@ public sealed record BlkDeviceSettings
     public WriteCacheState WriteCache { get; init; } = new();
     /// <summary>Whether WRITE_ZEROES with the unmap flag may deallocate.</summary>
     public bool WriteZeroesMayUnmap { get; init; } = true;
+    /// <summary>Latency injection for tests and gates: busy-wait this long per request before completing it (see <see cref="SoftBlkDeviceOptions.InjectedLatency"/>).</summary>
+    public TimeSpan InjectedLatency { get; init; }
 }
 
 /// <summary>Whether the device runs with a volatile write cache; read by device threads on every write.</summary>

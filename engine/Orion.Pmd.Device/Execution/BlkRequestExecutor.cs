@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using Orion.Pmd.Device.Backends;
@@ -20,6 +21,7 @@ public sealed class BlkRequestExecutor
     private readonly ulong _capacityBytes;
     private readonly byte[] _id = new byte[BlkConstants.IdBytes];
     private readonly BlkDiscardWriteZeroes[] _ranges;
+    private readonly long _delayTicks;
 
     /// <summary>Creates an executor for one queue.</summary>
     public BlkRequestExecutor(IBlockBackend backend, BlkDeviceSettings settings)
@@ -29,6 +31,9 @@ public sealed class BlkRequestExecutor
         _capacityBytes = (ulong)backend.Capacity;
         Encoding.ASCII.GetBytes(settings.Serial.AsSpan(0, Math.Min(settings.Serial.Length, BlkConstants.IdBytes)), _id);
         _ranges = new BlkDiscardWriteZeroes[Math.Max(settings.MaxDiscardSegments, settings.MaxWriteZeroesSegments)];
+        _delayTicks = settings.InjectedLatency > TimeSpan.Zero
+            ? Math.Max(1, (long)Math.Ceiling(settings.InjectedLatency.TotalSeconds * Stopwatch.Frequency))
+            : 0;
     }
 
     /// <summary>Requests whose chain was too malformed to carry a status byte.</summary>
@@ -37,6 +42,7 @@ public sealed class BlkRequestExecutor
     /// <summary>Executes the request in <paramref name="chain"/>; returns the used length.</summary>
     public uint Execute(DescriptorChain chain)
     {
+        if (_delayTicks != 0) SpinFor(_delayTicks);
         Span<byte> raw = stackalloc byte[BlkRequestHeader.Size];
         if (chain.WritableBytes < BlkConstants.StatusBytes || !ChainData.Gather(chain, 0, raw))
         {
@@ -61,6 +67,13 @@ public sealed class BlkRequestExecutor
         };
         ChainData.WriteStatus(chain, (byte)status);
         return written + BlkConstants.StatusBytes;
+    }
+
+    /// <summary>Latency injection: spins on the device thread, neither sleeping (too coarse) nor allocating.</summary>
+    private static void SpinFor(long ticks)
+    {
+        long until = Stopwatch.GetTimestamp() + ticks;
+        while (Stopwatch.GetTimestamp() < until) Thread.SpinWait(8);
     }
 
     private bool InRange(ulong sector, ulong bytes)

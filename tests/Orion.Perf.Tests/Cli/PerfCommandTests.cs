@@ -71,6 +71,45 @@ public class PerfCommandTests
 
     [Test]
     [CancelAfter(60_000)]
+    public void JobFileJobsRunOneAfterAnotherAndAreReportedTogether()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"orion-job-{Environment.ProcessId}.fio");
+        File.WriteAllText(path, """
+            ; a job file written for fio's null engine runs unchanged apart from the device
+            [global]
+            ioengine=null
+            bs=4k
+            runtime=200ms
+            time_based
+
+            [reads]
+            rw=randread
+            iodepth=4
+
+            [writes]
+            rw=randwrite
+            iodepth=2
+            """);
+        try
+        {
+            var (code, output, err) = Run(path, "--device=null:16M", "--output-format=json");
+            Assert.That(code, Is.Zero, err);
+            using var doc = JsonDocument.Parse(output);
+            var jobs = doc.RootElement.GetProperty("jobs");
+            Assert.That(jobs.GetArrayLength(), Is.EqualTo(2));
+            Assert.That(jobs[0].GetProperty("jobname").GetString(), Is.EqualTo("reads"));
+            Assert.That(jobs[0].GetProperty("read").GetProperty("total_ios").GetInt64(), Is.GreaterThan(0));
+            Assert.That(jobs[1].GetProperty("jobname").GetString(), Is.EqualTo("writes"));
+            Assert.That(jobs[1].GetProperty("write").GetProperty("total_ios").GetInt64(), Is.GreaterThan(0));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public void NormalOutputLooksLikeFio()
     {
         var (code, output, err) = Run("--rw=randread", "--iodepth=2", "--runtime=200ms", "--time_based", "--device=null:16M");

@@ -87,15 +87,24 @@ public class JobOptionsParserTests
         Assert.That(Ok($"--readwrite={name}").Rw, Is.EqualTo(mode));
     }
 
-    [TestCase("trim")]
-    [TestCase("randtrim")]
+    [TestCase("trim", ReadWriteMode.Trim)]
+    [TestCase("randtrim", ReadWriteMode.RandTrim)]
+    public void TrimModesAsFio(string name, ReadWriteMode mode)
+    {
+        Assert.That(Ok($"--rw={name}").Rw, Is.EqualTo(mode));
+        Assert.That(mode.FioName(), Is.EqualTo(name));
+        Assert.That(mode.IsTrim() && mode.HasWrites() && !mode.HasReads() && !mode.IsMixed(), Is.True);
+        Assert.That(mode.IsRandom(), Is.EqualTo(name == "randtrim"));
+    }
+
     [TestCase("trimwrite")]
-    public void TrimIsNotSupportedYet(string name) =>
-        Assert.That(Error($"--rw={name}"), Does.Contain("trim workloads are not supported yet"));
+    [TestCase("randtrimwrite")]
+    public void TrimWriteIsNotSupportedYet(string name) =>
+        Assert.That(Error($"--rw={name}"), Does.Contain("trim-then-write workloads are not supported yet"));
 
     [Test]
     public void UnknownRwListsTheChoices() =>
-        Assert.That(Error("--rw=random"), Does.Contain("use read, write, randread, randwrite, rw (readwrite) or randrw"));
+        Assert.That(Error("--rw=random"), Does.Contain("use read, write, randread, randwrite, rw (readwrite), randrw, trim or randtrim"));
 
     [Test]
     public void RwOffsetModifierIsRefused() => Assert.That(Error("--rw=randread:8"), Does.Contain("not supported yet"));
@@ -164,13 +173,13 @@ public class JobOptionsParserTests
     public void UnknownOptionFarFromAnyHasNoSuggestion() =>
         Assert.That(Error("--frobnicate=1"), Is.EqualTo("unknown option '--frobnicate'; run orion-perf --help for the list of options"));
 
-    [TestCase("bssplit")]
+    [TestCase("bsrange")]
     [TestCase("verify")]
     [TestCase("rate_iops")]
-    [TestCase("random_distribution")]
-    [TestCase("norandommap")]
+    [TestCase("random_generator")]
+    [TestCase("io_size")]
     [TestCase("cpus_allowed")]
-    [TestCase("number_ios")]
+    [TestCase("stonewall")]
     public void KnownFioOptionsAreNotSupportedYet(string name) =>
         Assert.That(Error($"--{name}=4"), Is.EqualTo($"fio option '--{name}' is not supported yet"));
 
@@ -186,8 +195,8 @@ public class JobOptionsParserTests
     [Test]
     public void UnsupportedOptionWithSpaceValueIsOneError()
     {
-        var outcome = JobOptionsParser.Parse(["--bssplit", "4k/50:8k/50", "--bs=4k"]);
-        Assert.That(outcome.Errors, Is.EqualTo(new[] { "fio option '--bssplit' is not supported yet" }));
+        var outcome = JobOptionsParser.Parse(["--bsrange", "4k-8k", "--bs=4k"]);
+        Assert.That(outcome.Errors, Is.EqualTo(new[] { "fio option '--bsrange' is not supported yet" }));
     }
 
     [Test]

@@ -23,6 +23,30 @@ public sealed record JobOptions
     /// <summary>Bytes per I/O (fio <c>bs</c>/<c>blocksize</c>); a multiple of 512.</summary>
     public int BlockSize { get; init; } = 4096;
 
+    /// <summary>Block sizes with the percentage of I/Os using each (fio <c>bssplit</c>); null means every I/O uses <see cref="BlockSize"/>.</summary>
+    public IReadOnlyList<BlockSizeShare>? BlockSizeSplit { get; init; }
+
+    /// <summary>The block sizes the job uses, with their shares: <see cref="BlockSizeSplit"/>, or <see cref="BlockSize"/> for all.</summary>
+    public IReadOnlyList<BlockSizeShare> BlockSizes => BlockSizeSplit ?? [new BlockSizeShare(BlockSize, 100)];
+
+    /// <summary>The largest block size the job uses; buffers are this big.</summary>
+    public int MaxBlockBytes => BlockSizes.Max(s => s.Bytes);
+
+    /// <summary>Stop after this many I/Os per job (fio <c>number_ios</c>); null means no such limit.</summary>
+    public long? NumberIos { get; init; }
+
+    /// <summary>fio's <c>norandommap</c>, reported as given. Our random offsets are always drawn with replacement, as with it.</summary>
+    public bool NoRandomMap { get; init; }
+
+    /// <summary>Seed the offset generator the same way every run (fio <c>randrepeat</c>, default on).</summary>
+    public bool RandRepeat { get; init; } = true;
+
+    /// <summary>The offset generator's seed (fio <c>randseed</c>); null means the fixed default, or a fresh one with randrepeat=0.</summary>
+    public ulong? RandSeed { get; init; }
+
+    /// <summary>How random offsets are spread over the region (fio <c>random_distribution</c>).</summary>
+    public RandomDistribution RandomDistribution { get; init; } = RandomDistribution.Uniform;
+
     /// <summary>I/Os kept in flight (fio <c>iodepth</c>).</summary>
     public int IoDepth { get; init; } = 1;
 
@@ -89,6 +113,8 @@ public sealed record JobOptions
         else if (BlockSize > MaxBlockSize)
             errors.Add($"--bs={FioSize.Format(BlockSize)}: block size must be at most {FioSize.Format(MaxBlockSize)}");
 
+        if (NumberIos is long n && n < 0) errors.Add($"--number_ios={Num(n)}: the number of I/Os must not be negative");
+
         if (IoDepth is < 1 or > MaxIoDepth)
             errors.Add($"--iodepth={Num(IoDepth)}: queue depth must be from 1 to {Num(MaxIoDepth)}");
         if (NumJobs is < 1 or > 256)
@@ -130,8 +156,11 @@ public sealed record JobOptions
     private void ValidateAgainstDevice(Orion.Pmd.Engine.DeviceString device, List<string> errors)
     {
         int lbs = device.BlockSize;
-        if (BlockSize > 0 && BlockSize % 512 == 0 && BlockSize % lbs != 0)
+        if (BlockSizeSplit is null && BlockSize > 0 && BlockSize % 512 == 0 && BlockSize % lbs != 0)
             errors.Add($"--bs={FioSize.Format(BlockSize)}: block size must be a multiple of the device's {Num(lbs)}-byte logical block size");
+        if (BlockSizeSplit is { } split)
+            foreach (var share in split.Where(x => x.Bytes % lbs != 0))
+                errors.Add($"--bssplit={Options.BlockSizeSplit.Format(split)}: {FioSize.Format(share.Bytes)} is not a multiple of the device's {Num(lbs)}-byte logical block size");
         if (Offset >= 0 && Offset % lbs != 0)
             errors.Add($"--offset={FioSize.Format(Offset)}: offset must be a multiple of the device's {Num(lbs)}-byte logical block size");
         if (Offset >= device.SizeBytes && Offset > 0)
@@ -141,8 +170,8 @@ public sealed record JobOptions
             long region = Size ?? device.SizeBytes - Offset;
             if (Size is long sz && sz > 0 && Offset + sz > device.SizeBytes)
                 errors.Add($"--size={FioSize.Format(sz)} --offset={FioSize.Format(Offset)}: the region ends beyond the {FioSize.Format(device.SizeBytes)} device");
-            else if (BlockSize > 0 && region > 0 && region < BlockSize)
-                errors.Add($"--size={FioSize.Format(region)}: the region is smaller than one {FioSize.Format(BlockSize)} block");
+            else if (MaxBlockBytes > 0 && region > 0 && region < MaxBlockBytes)
+                errors.Add($"--size={FioSize.Format(region)}: the region is smaller than one {FioSize.Format(MaxBlockBytes)} block");
         }
         if (device.ReadOnly && Rw.HasWrites())
             errors.Add($"--rw={Rw.FioName()}: the device {Device} is read-only");

@@ -11,12 +11,55 @@ public static class JobOptionsParser
     /// <summary>The version string, also written as JSON's <c>"fio version"</c>.</summary>
     public const string ToolVersion = "orion-perf-0.1";
 
-    /// <summary>Parses <paramref name="args"/> and validates the resulting job.</summary>
-    public static ParseOutcome Parse(IReadOnlyList<string> args)
+    /// <summary>Parses <paramref name="args"/> and validates the resulting job. Job files are refused here; see <see cref="ParseJobs"/>.</summary>
+    public static ParseOutcome Parse(IReadOnlyList<string> args) => ParseCore(args, jobFiles: null);
+
+    /// <summary>
+    /// Parses <paramref name="args"/> where positional arguments are fio job files (<see cref="JobFile"/>): the
+    /// command-line options are globals under each file's sections, and every job of every file is returned in
+    /// <see cref="ParseOutcome.Jobs"/>, in order. Without a job file it is <see cref="Parse"/>.
+    /// </summary>
+    /// <param name="args">The command line.</param>
+    /// <param name="readFile">Reads a job file's text (tests pass their own); by default the file system.</param>
+    public static ParseOutcome ParseJobs(IReadOnlyList<string> args, Func<string, string>? readFile = null)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var files = new List<string>();
+        var outcome = ParseCore(args, files);
+        if (outcome.Kind is ParseOutcomeKind.Help or ParseOutcomeKind.Version || files.Count == 0) return outcome;
+        // The command line alone is checked for syntax only; as globals it need not be a valid job by itself.
+        if (outcome.Kind == ParseOutcomeKind.Error && outcome.GlobalOptions is null) return outcome;
+        readFile ??= File.ReadAllText;
+        var jobs = new List<JobOptions>();
+        var notes = new List<string>();
+        var errors = new List<string>();
+        foreach (var path in files)
+        {
+            string text;
+            try
+            {
+                text = readFile(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                errors.Add($"{path}: cannot read the job file: {e.Message}");
+                continue;
+            }
+            var file = JobFile.Parse(path, text, outcome.GlobalOptions!, outcome.GlobalGiven);
+            jobs.AddRange(file.Jobs);
+            notes.AddRange(file.Notes);
+            errors.AddRange(file.Errors);
+        }
+        if (errors.Count == 0 && jobs.Count == 0) errors.Add($"{string.Join(", ", files)}: no job sections; add one, for example [job1]");
+        return errors.Count > 0 ? ParseOutcome.Failure(errors) : ParseOutcome.Success(jobs, notes);
+    }
+
+    private static ParseOutcome ParseCore(IReadOnlyList<string> args, List<string>? jobFiles)
     {
         ArgumentNullException.ThrowIfNull(args);
         var errors = new List<string>();
         var options = new JobOptions();
+        var given = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
@@ -25,7 +68,8 @@ public static class JobOptionsParser
             if (arg == "--")
             {
                 // Everything after "--" is positional, which only job files would be.
-                if (i + 1 < args.Count) errors.Add(PositionalError(args[i + 1]));
+                if (jobFiles is not null) jobFiles.AddRange(args.Skip(i + 1));
+                else if (i + 1 < args.Count) errors.Add(PositionalError(args[i + 1]));
                 break;
             }
             if (!arg.StartsWith("--", StringComparison.Ordinal))
@@ -34,6 +78,8 @@ public static class JobOptionsParser
                     errors.Add($"unknown option '{arg}'; options start with '--' as in fio (for example --bs=4k); run orion-perf --help for the list");
                 else if (i > 0 && IsBareFlag(args[i - 1]) is { } flag && arg is "0" or "1")
                     errors.Add($"a flag takes its value after '=': write --{flag}={arg}");
+                else if (jobFiles is not null && !LooksLikeOption(arg))
+                    jobFiles.Add(arg);
                 else
                     errors.Add(PositionalError(arg));
                 continue;
@@ -69,19 +115,50 @@ public static class JobOptionsParser
                 }
             }
 
-            try
-            {
-                options = spec.Apply(options, value);
-            }
-            catch (OptionValueException e)
-            {
-                errors.Add(e.Message);
-            }
+            options = Apply(options, spec, value, given, errors);
         }
 
+        if (jobFiles is { Count: > 0 })
+        {
+            // The command line is the job files' global section: each job is checked once complete.
+            return errors.Count == 0 ? ParseOutcome.Globals(options, given) : ParseOutcome.Failure(errors);
+        }
+        return errors.Count == 0 ? Finish(options, given, "") : ParseOutcome.Failure(errors);
+    }
+
+    /// <summary>Applies one option's value, recording its name in <paramref name="given"/> or its error in <paramref name="errors"/>.</summary>
+    internal static JobOptions Apply(JobOptions options, OptionSpec spec, string value, HashSet<string> given, List<string> errors)
+    {
+        try
+        {
+            var result = spec.Apply(options, value);
+            given.Add(spec.Name);
+            return result;
+        }
+        catch (OptionValueException e)
+        {
+            errors.Add(e.Message);
+            return options;
+        }
+    }
+
+    /// <summary>The checks of a complete job: options that depend on each other, then <see cref="JobOptions.Validate"/>. <paramref name="prefix"/> heads each error.</summary>
+    internal static ParseOutcome Finish(JobOptions options, IReadOnlySet<string> given, string prefix)
+    {
+        var errors = new List<string>();
+        // fio lets bssplit override bs; a --bs outside the split would mean the user expects sizes that never run.
+        if (given.Contains("bs") && options.BlockSizeSplit is { } split && !split.Any(x => x.Bytes == options.BlockSize))
+            errors.Add($"--bs={FioSize.Format(options.BlockSize)} --bssplit={BlockSizeSplit.Format(split)}: --bs must be one of the split's sizes, or left out");
         // Validation reads the job as a whole; after a parse error it would report on defaults the user never chose.
         if (errors.Count == 0) errors.AddRange(options.Validate());
-        return errors.Count == 0 ? ParseOutcome.Success(options) : ParseOutcome.Failure(errors);
+        return errors.Count == 0 ? ParseOutcome.Success(options) : ParseOutcome.Failure(errors.Select(e => prefix + e).ToList());
+    }
+
+    /// <summary>A positional argument that is an option written without its dashes (<c>rw=randread</c>) rather than a file name.</summary>
+    private static bool LooksLikeOption(string arg)
+    {
+        int eq = arg.IndexOf('=');
+        return eq > 0 && OptionTable.ByName.ContainsKey(NormalizeName(arg[..eq]));
     }
 
     /// <summary>The usage text: every option on one line.</summary>
@@ -109,7 +186,7 @@ public static class JobOptionsParser
     /// <summary>Option names compare case-insensitively with '-' and '_' equal (fio mixes both styles).</summary>
     internal static string NormalizeName(string name) => name.Trim().ToLowerInvariant().Replace('-', '_');
 
-    private static string UnknownOptionError(string typed)
+    internal static string UnknownOptionError(string typed)
     {
         var nearest = Levenshtein.Nearest(NormalizeName(typed), OptionTable.ByName.Keys);
         if (nearest is null) return $"unknown option '--{typed}'; run orion-perf --help for the list of options";

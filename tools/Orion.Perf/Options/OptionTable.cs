@@ -9,10 +9,12 @@ internal static class OptionTable
     [
         new("name", [], "STR", "job name, printed in the report (default orion)",
             (o, v) => o with { Name = v }),
-        new("rw", ["readwrite"], "MODE", "read, write, randread, randwrite, rw (= readwrite) or randrw (default randread)",
+        new("rw", ["readwrite"], "MODE", "read, write, randread, randwrite, rw (= readwrite), randrw, trim or randtrim (default randread)",
             (o, v) => ReadWriteModeExtensions.TryParse(v, out var m, out var e) ? o with { Rw = m } : throw new OptionValueException(e)),
         new("bs", ["blocksize"], "SIZE", "bytes per I/O, a multiple of 512 (default 4k)",
             (o, v) => o with { BlockSize = BlockSizeValue(v) }),
+        new("bssplit", [], "SPLIT", "block sizes with the percentage of I/Os for each, as SIZE/PCT:SIZE/PCT (for example 4k/50:64k/50); --bs, if given, must be one of them",
+            (o, v) => BlockSizeSplit.TryParse(v, out var split, out var e) ? o with { BlockSizeSplit = split } : throw new OptionValueException(e)),
         new("iodepth", [], "INT", "I/Os kept in flight, 1 to 4096 (default 1)",
             (o, v) => o with { IoDepth = Int("iodepth", v) }),
         new("runtime", ["timeout"], "TIME", "stop after this long; 0 or absent = one pass over --size (default none)",
@@ -25,6 +27,16 @@ internal static class OptionTable
             (o, v) => o with { Size = Size("size", v) }),
         new("offset", [], "SIZE", "where the job's region starts (default 0)",
             (o, v) => o with { Offset = Size("offset", v) }),
+        new("number_ios", [], "INT", "stop each job after this many measured I/Os (after --ramp_time), or at --size/--runtime if sooner; 0 = no limit (default 0)",
+            (o, v) => o with { NumberIos = NumberIosValue(v) }),
+        new("random_distribution", [], "DIST", "random offsets: random (uniform), zipf:THETA, pareto:H or normal:SIGMA (percent of the region) (default random)",
+            (o, v) => RandomDistribution.TryParse(v, out var d, out var e) ? o with { RandomDistribution = d } : throw new OptionValueException(e)),
+        new("norandommap", [], null, "accepted for fio compatibility; no effect: random offsets are always drawn with replacement, as with it",
+            (o, v) => o with { NoRandomMap = Bool("norandommap", v) }),
+        new("randrepeat", [], null, "seed the offset generator the same way every run, so runs repeat their offsets (default 1)",
+            (o, v) => o with { RandRepeat = Bool("randrepeat", v) }),
+        new("randseed", [], "INT", "seed of the offset generator: the same seed gives the same offsets (default: a fixed seed)",
+            (o, v) => o with { RandSeed = SeedValue(v) }),
         new("rwmixread", [], "INT", "percentage of reads for rw/randrw (default 50)",
             (o, v) => o with { RwMixRead = Int("rwmixread", v) }),
         new("rwmixwrite", [], "INT", "percentage of writes for rw/randrw; sets rwmixread to 100 minus it",
@@ -78,6 +90,19 @@ internal static class OptionTable
             throw new OptionValueException($"--bs={v}: block size must be at most {FioSize.Format(JobOptions.MaxBlockSize)}");
         return (int)bytes;
     }
+
+    /// <summary>fio reads number_ios=0 as "no limit".</summary>
+    private static long? NumberIosValue(string v)
+    {
+        if (!long.TryParse(v.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n))
+            throw new OptionValueException($"--number_ios={v}: '{v}' is not a whole number");
+        if (n < 0) throw new OptionValueException($"--number_ios={v}: the number of I/Os must not be negative");
+        return n == 0 ? null : n;
+    }
+
+    private static ulong SeedValue(string v) =>
+        ulong.TryParse(v.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed)
+            ? seed : throw new OptionValueException($"--randseed={v}: '{v}' is not a whole number from 0 to {ulong.MaxValue.ToString(CultureInfo.InvariantCulture)}");
 
     /// <summary>fio reads runtime=0 as "no limit".</summary>
     private static TimeSpan? RuntimeValue(string v)

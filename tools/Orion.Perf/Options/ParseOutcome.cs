@@ -22,6 +22,21 @@ public sealed record ParseOutcome
     /// <summary>The job to run, when <see cref="Kind"/> is <see cref="ParseOutcomeKind.Success"/>.</summary>
     public JobOptions? Options { get; init; }
 
+    /// <summary>
+    /// Every job to run, in order: the one job of a command line, or each section of the job files given to
+    /// <see cref="JobOptionsParser.ParseJobs"/>. <see cref="Options"/> is the first.
+    /// </summary>
+    public IReadOnlyList<JobOptions> Jobs { get; init; } = [];
+
+    /// <summary>Things worth telling the user that do not stop the run (job-file keys we accept but do not use), one per line.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>The command-line options as the job files' globals (before any file is read); internal to the parser.</summary>
+    internal JobOptions? GlobalOptions { get; init; }
+
+    /// <summary>The option names the command line set, alongside <see cref="GlobalOptions"/>.</summary>
+    internal IReadOnlySet<string> GlobalGiven { get; init; } = new HashSet<string>();
+
     /// <summary>The text to print for help, version and errors (errors one per line); empty on success.</summary>
     public string Message { get; init; } = "";
 
@@ -31,7 +46,14 @@ public sealed record ParseOutcome
     /// <summary>Whether the job can run.</summary>
     public bool IsSuccess => Kind == ParseOutcomeKind.Success;
 
-    internal static ParseOutcome Success(JobOptions options) => new() { Kind = ParseOutcomeKind.Success, Options = options };
+    internal static ParseOutcome Success(JobOptions options) => new() { Kind = ParseOutcomeKind.Success, Options = options, Jobs = [options] };
+
+    internal static ParseOutcome Success(IReadOnlyList<JobOptions> jobs, IReadOnlyList<string> notes) =>
+        new() { Kind = ParseOutcomeKind.Success, Options = jobs[0], Jobs = jobs, Notes = notes };
+
+    /// <summary>A syntactically good command line given with job files: its options are globals, not yet a job.</summary>
+    internal static ParseOutcome Globals(JobOptions globals, IReadOnlySet<string> given) =>
+        new() { Kind = ParseOutcomeKind.Error, GlobalOptions = globals, GlobalGiven = given };
 
     internal static ParseOutcome Help(string usage) => new() { Kind = ParseOutcomeKind.Help, Message = usage };
 

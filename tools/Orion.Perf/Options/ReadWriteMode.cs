@@ -15,6 +15,10 @@ public enum ReadWriteMode
     ReadWrite,
     /// <summary>Mixed random reads and writes (fio <c>randrw</c>); the mix is <see cref="JobOptions.RwMixRead"/>.</summary>
     RandRw,
+    /// <summary>Sequential discards (fio <c>trim</c>).</summary>
+    Trim,
+    /// <summary>Random discards (fio <c>randtrim</c>).</summary>
+    RandTrim,
 }
 
 /// <summary>fio names and properties of <see cref="ReadWriteMode"/>.</summary>
@@ -29,19 +33,24 @@ public static class ReadWriteModeExtensions
         ReadWriteMode.RandWrite => "randwrite",
         ReadWriteMode.ReadWrite => "rw",
         ReadWriteMode.RandRw => "randrw",
+        ReadWriteMode.Trim => "trim",
+        ReadWriteMode.RandTrim => "randtrim",
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, null),
     };
 
     /// <summary>Whether offsets are random rather than sequential.</summary>
-    public static bool IsRandom(this ReadWriteMode mode) => mode is ReadWriteMode.RandRead or ReadWriteMode.RandWrite or ReadWriteMode.RandRw;
+    public static bool IsRandom(this ReadWriteMode mode) => mode is ReadWriteMode.RandRead or ReadWriteMode.RandWrite or ReadWriteMode.RandRw or ReadWriteMode.RandTrim;
 
     /// <summary>Whether the mode mixes reads and writes (and so uses <see cref="JobOptions.RwMixRead"/>).</summary>
     public static bool IsMixed(this ReadWriteMode mode) => mode is ReadWriteMode.ReadWrite or ReadWriteMode.RandRw;
 
     /// <summary>Whether the mode issues any reads.</summary>
-    public static bool HasReads(this ReadWriteMode mode) => mode is not (ReadWriteMode.Write or ReadWriteMode.RandWrite);
+    public static bool HasReads(this ReadWriteMode mode) => mode is not (ReadWriteMode.Write or ReadWriteMode.RandWrite or ReadWriteMode.Trim or ReadWriteMode.RandTrim);
 
-    /// <summary>Whether the mode issues any writes.</summary>
+    /// <summary>Whether the mode discards (fio <c>trim</c>, <c>randtrim</c>).</summary>
+    public static bool IsTrim(this ReadWriteMode mode) => mode is ReadWriteMode.Trim or ReadWriteMode.RandTrim;
+
+    /// <summary>Whether the mode changes the device (writes or discards).</summary>
     public static bool HasWrites(this ReadWriteMode mode) => mode is not (ReadWriteMode.Read or ReadWriteMode.RandRead);
 
     /// <summary>Parses a fio <c>rw</c> value; <paramref name="error"/> explains a value fio knows but we do not support.</summary>
@@ -64,11 +73,13 @@ public static class ReadWriteModeExtensions
             case "randwrite": mode = ReadWriteMode.RandWrite; return true;
             case "rw": case "readwrite": mode = ReadWriteMode.ReadWrite; return true;
             case "randrw": mode = ReadWriteMode.RandRw; return true;
-            case "trim": case "randtrim": case "trimwrite": case "randtrimwrite":
-                error = $"--rw={text}: trim workloads are not supported yet; use read, write, randread, randwrite, rw (readwrite) or randrw";
+            case "trim": mode = ReadWriteMode.Trim; return true;
+            case "randtrim": mode = ReadWriteMode.RandTrim; return true;
+            case "trimwrite": case "randtrimwrite":
+                error = $"--rw={text}: trim-then-write workloads are not supported yet; use read, write, randread, randwrite, rw (readwrite), randrw, trim or randtrim";
                 return false;
             default:
-                error = $"--rw={text}: unknown I/O pattern; use read, write, randread, randwrite, rw (readwrite) or randrw";
+                error = $"--rw={text}: unknown I/O pattern; use read, write, randread, randwrite, rw (readwrite), randrw, trim or randtrim";
                 return false;
         }
     }

@@ -13,9 +13,9 @@ internal static class UnsupportedFioOptions
         // jobs and grouping
         "stonewall", "wait_for", "new_group", "startdelay", "loops", "exitall", "exit_what", "unified_rw_reporting",
         // block sizes and patterns
-        "bssplit", "bsrange", "blocksize_range", "ba", "blockalign", "blocksize_unaligned", "bs_unaligned", "bs_is_seq_rand",
-        "random_distribution", "norandommap", "randrepeat", "randseed", "random_generator", "percentage_random", "softrandommap",
-        "number_ios", "io_size", "io_limit", "offset_increment", "offset_align", "fill_device", "zonemode", "zonesize", "zonerange",
+        "bsrange", "blocksize_range", "ba", "blockalign", "blocksize_unaligned", "bs_unaligned", "bs_is_seq_rand",
+        "random_generator", "percentage_random", "softrandommap",
+        "io_size", "io_limit", "offset_increment", "offset_align", "fill_device", "zonemode", "zonesize", "zonerange",
         "zoneskip", "rw_sequencer", "unit_base", "kb_base", "trim_percentage", "trim_backlog", "trim_verify_zero",
         // queueing and rate
         "iodepth_batch", "iodepth_batch_submit", "iodepth_batch_complete", "iodepth_batch_complete_min",

@@ -16,8 +16,10 @@ public static class HumanReport
     {
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(options);
-        string bs = FioFormat.Num2Str((ulong)Math.Max(0, options.BlockSize), FioFormat.SigFigs, pow2: true, FioFormat.Unit.Byte);
-        w.WriteLine($"{options.Name}: (g=0): rw={options.Rw.FioName()}, bs=(R) {bs}-{bs}, (W) {bs}-{bs}, (T) {bs}-{bs}, " +
+        // fio's banner shows the smallest and largest block size of each direction (they differ with bssplit).
+        string Bs(int bytes) => FioFormat.Num2Str((ulong)Math.Max(0, bytes), FioFormat.SigFigs, pow2: true, FioFormat.Unit.Byte);
+        string bs = Bs(options.BlockSizes.Min(s => s.Bytes)) + "-" + Bs(options.MaxBlockBytes);
+        w.WriteLine($"{options.Name}: (g=0): rw={options.Rw.FioName()}, bs=(R) {bs}, (W) {bs}, (T) {bs}, " +
                     $"ioengine=orion, device={options.Device}, iodepth={options.IoDepth.ToString(Inv)}");
         w.WriteLine(JobOptionsParser.ToolVersion);
         w.WriteLine("Starting 1 process");

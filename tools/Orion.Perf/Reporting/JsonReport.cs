@@ -104,7 +104,13 @@ public static class JsonReport
         j.WriteStartObject("job options");
         j.WriteString("name", o.Name);
         j.WriteString("rw", o.Rw.FioName());
-        j.WriteString("bs", FioSize.Format(o.BlockSize));
+        if (o.BlockSizeSplit is { } split)
+        {
+            // fio's key for the split, and "bs" showing it too, so that a reader of "bs" sees the sizes were mixed.
+            j.WriteString("bs", BlockSizeSplit.Format(split));
+            j.WriteString("bssplit", BlockSizeSplit.Format(split));
+        }
+        else j.WriteString("bs", FioSize.Format(o.BlockSize));
         j.WriteString("iodepth", N(o.IoDepth));
         if (o.Runtime is TimeSpan rt) j.WriteString("runtime", FioTime.Format(rt));
         if (o.TimeBased) j.WriteString("time_based", "1");
@@ -112,6 +118,11 @@ public static class JsonReport
         if (o.Size is long size) j.WriteString("size", FioSize.Format(size));
         if (o.Offset != 0) j.WriteString("offset", FioSize.Format(o.Offset));
         if (o.Rw.IsMixed()) j.WriteString("rwmixread", N(o.RwMixRead));
+        if (o.NumberIos is long ios) j.WriteString("number_ios", N(ios));
+        if (o.RandomDistribution.Kind != RandomDistributionKind.Random) j.WriteString("random_distribution", o.RandomDistribution.ToString());
+        if (o.NoRandomMap) j.WriteString("norandommap", "1");
+        if (!o.RandRepeat) j.WriteString("randrepeat", "0");
+        if (o.RandSeed is ulong seed) j.WriteString("randseed", seed.ToString(CultureInfo.InvariantCulture));
         j.WriteString("direct", o.Direct ? "1" : "0");
         j.WriteString("device", o.Device);
         j.WriteEndObject();

@@ -26,7 +26,7 @@ internal static class JobExecution
         // every read would hit the kernel's single shared zero page and measure nothing.
         if (device.Kind == DeviceKind.Memory && !device.Prefill && o.Rw.HasReads()) deviceText += ",prefill";
         int queueSize = (int)Math.Min(32768, Math.Max(256, BitOperations.RoundUpToPowerOf2((uint)o.IoDepth)));
-        int bufferClass = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(o.BlockSize, 4096));
+        int bufferClass = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(o.MaxBlockBytes, 4096));
         long bufferMemory = Math.Max(16L << 20, (long)bufferClass * o.IoDepth * o.NumJobs + (4L << 20));
         return new EngineOptions
         {
@@ -45,18 +45,38 @@ internal static class JobExecution
     internal static WorkloadPlan PlanFor(JobOptions o, BlockDevice device)
     {
         long regionBytes = o.Size ?? device.CapacityBytes - o.Offset;
+        long regionBlocks = regionBytes / device.BlockSize;
+        var sizes = o.BlockSizes;
+        int maxBlocks = o.MaxBlockBytes / device.BlockSize;
+        int alignBlocks = sizes.Min(s => s.Bytes) / device.BlockSize;
+        if (o.Rw.IsTrim())
+        {
+            if (!device.Features.HasFlag(Orion.Pmd.Virtio.VirtioFeatures.BlkDiscard))
+                throw new NotSupportedException($"--rw={o.Rw.FioName()}: {device.Description} does not support discard");
+            long maxSectors = device.Config.MaxDiscardSectors;
+            if (maxSectors != 0 && (long)o.MaxBlockBytes / 512 > maxSectors)
+                throw new NotSupportedException($"--rw={o.Rw.FioName()}: a {FioSize.Format(o.MaxBlockBytes)} trim is above the device's limit of {maxSectors} sectors per discard");
+        }
+        int running = 0;
+        bool random = o.Rw.IsRandom();
         return new WorkloadPlan
         {
-            BlockBytes = o.BlockSize,
+            BlockBytes = o.MaxBlockBytes,
             IoDepth = o.IoDepth,
             RegionStartLba = o.Offset / device.BlockSize,
-            RegionBlocks = regionBytes / device.BlockSize,
-            BlocksPerIo = o.BlockSize / device.BlockSize,
-            Random = o.Rw.IsRandom(),
+            RegionBlocks = regionBlocks,
+            BlocksPerIo = maxBlocks,
+            SizeBlocks = sizes.Select(s => s.Bytes / device.BlockSize).ToArray(),
+            SizeCumulativePercent = sizes.Select(s => running += s.Percent).ToArray(),
+            AlignBlocks = alignBlocks,
+            // Slots leave room for the largest size at the last one, so every I/O fits in the region.
+            Offsets = random ? new OffsetDistribution(o.RandomDistribution, (regionBlocks - maxBlocks) / alignBlocks + 1) : null,
+            Random = random,
+            Trim = o.Rw.IsTrim(),
             ReadPercent = o.Rw switch
             {
                 ReadWriteMode.Read or ReadWriteMode.RandRead => 100,
-                ReadWriteMode.Write or ReadWriteMode.RandWrite => 0,
+                ReadWriteMode.Write or ReadWriteMode.RandWrite or ReadWriteMode.Trim or ReadWriteMode.RandTrim => 0,
                 _ => o.RwMixRead,
             },
             RampTicks = (long)(o.RampTime.TotalSeconds * Stopwatch.Frequency),
@@ -64,8 +84,14 @@ internal static class JobExecution
             TimeBased = o.TimeBased,
             // fio without --time_based transfers the region once (io_size defaults to size), or stops at --runtime.
             SizeBytes = regionBytes,
+            NumberIos = o.NumberIos ?? 0,
+            Seed = SeedFor(o),
         };
     }
+
+    /// <summary>fio's randseed, else a fixed seed (randrepeat=1, the default), else a fresh one each run.</summary>
+    internal static ulong SeedFor(JobOptions o) =>
+        o.RandSeed ?? (o.RandRepeat ? WorkloadPlan.DefaultSeed : (ulong)System.Random.Shared.NextInt64() ^ (ulong)Stopwatch.GetTimestamp());
 
     private static JobResult ToResult(JobOptions o, JobMeasurement m)
     {
@@ -85,11 +111,12 @@ internal static class JobExecution
             Runtime = m.Runtime,
             Read = Direction(m.Read),
             Write = Direction(m.Write),
+            Trim = Direction(m.Trim),
             UserCpuSeconds = m.Cpu.User.TotalSeconds,
             SystemCpuSeconds = m.Cpu.System.TotalSeconds,
             CpuCount = Environment.ProcessorCount,
             Start = m.Start,
-            Error = m.Read.Errors + m.Write.Errors > 0 ? 5 : 0,      // fio reports EIO (5) when I/O failed
+            Error = m.Read.Errors + m.Write.Errors + m.Trim.Errors > 0 ? 5 : 0,      // fio reports EIO (5) when I/O failed
             Queues = m.Engine.Queues.Select(q => (q, c: q.Counters - m.AtMeasureStart.Queues[q.Queue].Counters)).Select(x => new QueueReport
             {
                 Queue = x.q.Queue,

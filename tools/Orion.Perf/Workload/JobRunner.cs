@@ -10,6 +10,7 @@ namespace Orion.Perf.Workload;
 internal sealed record JobMeasurement(
     WorkloadPoller.DirectionCounters Read,
     WorkloadPoller.DirectionCounters Write,
+    WorkloadPoller.DirectionCounters Trim,
     TimeSpan Runtime,
     CpuTimes Cpu,
     EngineSnapshot Engine,
@@ -72,7 +73,7 @@ internal static class JobRunner
                 {
                     lastStatus = Stopwatch.GetTimestamp();
                     long ios = Enumerable.Range(0, jobs).Sum(j => device.GetQueue(j).Counters.Requests);
-                    char kind = workloadPlan.ReadPercent == 100 ? 'r' : workloadPlan.ReadPercent == 0 ? 'w' : 'm';
+                    char kind = workloadPlan.ReadPercent == 100 ? 'r' : workloadPlan.Trim ? 't' : workloadPlan.ReadPercent == 0 ? 'w' : 'm';
                     status.Write($"\rJobs: {jobs} (f={jobs}): [{new string(kind, Math.Min(jobs, 16))}][{workloads.Min(w => w.Progress) * 100,5:0.0}%][{ios,12:N0} ios]   ");
                 }
             }
@@ -83,8 +84,9 @@ internal static class JobRunner
             var snapshot = engine.Monitor.TakeSnapshot();
             var read = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Read));
             var write = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Write));
+            var trim = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Trim));
             var runtime = Stopwatch.GetElapsedTime(0, workloads.Max(w => w.MeasuredTicks));
-            return new JobMeasurement(read, write, runtime, cpu, snapshot, atStart ?? snapshot, device.Description, engine.Pinned, start);
+            return new JobMeasurement(read, write, trim, runtime, cpu, snapshot, atStart ?? snapshot, device.Description, engine.Pinned, start);
         }
         finally
         {

@@ -1,21 +1,45 @@
 namespace Orion.Perf.Workload;
 
+/// <summary>What an I/O of a job does to the device.</summary>
+internal enum IoDirection : byte { Read, Write, Trim }
+
 /// <summary>
-/// What one job does, in device terms, resolved from the fio-style options: direction mix, block size in bytes,
-/// the LBA region it covers, depth, and when it stops.
+/// What one job does, in device terms, resolved from the fio-style options: direction mix, block sizes in bytes,
+/// the LBA region it covers, how random offsets are spread, depth, and when it stops.
 /// </summary>
 internal sealed record WorkloadPlan
 {
-    public required int BlockBytes { get; init; }
+    public required int BlockBytes { get; init; }             // the largest block size: every buffer is this big
     public required int IoDepth { get; init; }
     public required long RegionStartLba { get; init; }
     public required long RegionBlocks { get; init; }          // device blocks in the region
-    public required int BlocksPerIo { get; init; }
+    public required int BlocksPerIo { get; init; }            // of the largest block size
     public required bool Random { get; init; }
-    public required int ReadPercent { get; init; }            // 100 = all reads, 0 = all writes
+    public required int ReadPercent { get; init; }            // 100 = all reads, 0 = all writes (or trims when Trim)
     public required long RampTicks { get; init; }             // Stopwatch ticks
     public required long RuntimeTicks { get; init; }          // 0 = no time limit
     public required bool TimeBased { get; init; }
     public required long SizeBytes { get; init; }             // bytes to transfer when not time based
-    public ulong Seed { get; init; } = 0x9E3779B97F4A7C15UL;
+    public ulong Seed { get; init; } = DefaultSeed;
+
+    /// <summary>The seed with fio's default randrepeat=1 and no randseed.</summary>
+    public const ulong DefaultSeed = 0x9E3779B97F4A7C15UL;
+
+    /// <summary>Discard instead of write (fio trim and randtrim); <see cref="ReadPercent"/> is then 0.</summary>
+    public bool Trim { get; init; }
+
+    /// <summary>Stop after this many I/Os in the measured phase (fio number_ios); 0 = no such limit.</summary>
+    public long NumberIos { get; init; }
+
+    /// <summary>Block sizes in device blocks, one per entry of <see cref="SizeCumulativePercent"/> (one entry without bssplit).</summary>
+    public int[] SizeBlocks { get; init; } = [];
+
+    /// <summary>Running totals of the bssplit percentages, the last 100: an I/O takes the first entry above a draw from 0 to 99.</summary>
+    public int[] SizeCumulativePercent { get; init; } = [];
+
+    /// <summary>Alignment of offsets in device blocks: the smallest block size (fio's blockalign default).</summary>
+    public int AlignBlocks { get; init; }
+
+    /// <summary>Where random I/Os go: slots of <see cref="AlignBlocks"/> blocks from the region start, each with room for the largest size.</summary>
+    public OffsetDistribution? Offsets { get; init; }
 }

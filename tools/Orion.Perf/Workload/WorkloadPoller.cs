@@ -19,11 +19,13 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
     private readonly WorkloadPlan _plan;
     private readonly DmaBuffer[] _buffers;
     private readonly long[] _startTicks;
-    private readonly bool[] _isRead;
+    private readonly IoDirection[] _direction;
+    private readonly int[] _bytes;
     private readonly int[] _freeSlots;
     private int _freeCount;
     private ulong _rng;
-    private long _nextSequentialBlock;
+    private long _nextSequentialBlock;      // relative to the region start
+    private long _iosIssuedInMeasure;
 
     private enum Phase { NotStarted, Ramp, Measure, Draining, Done }
     private Phase _phase;
@@ -39,13 +41,15 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
         _buffers = buffers;
         int depth = plan.IoDepth;
         _startTicks = new long[depth];
-        _isRead = new bool[depth];
+        _direction = new IoDirection[depth];
+        _bytes = new int[depth];
         _freeSlots = new int[depth];
         for (int i = 0; i < depth; i++) _freeSlots[i] = i;
         _freeCount = depth;
         _rng = plan.Seed | 1;
         Read = new DirectionCounters();
         Write = new DirectionCounters();
+        Trim = new DirectionCounters();
     }
 
     internal sealed class DirectionCounters
@@ -75,6 +79,7 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
 
     public DirectionCounters Read { get; }
     public DirectionCounters Write { get; }
+    public DirectionCounters Trim { get; }
 
     /// <summary>True once the measured phase ended and every request came back (read the results only then).</summary>
     public bool IsDone => _done;
@@ -131,10 +136,12 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
     {
         Read.Reset();
         Write.Reset();
+        Trim.Reset();
         _phase = Phase.Measure;
         _measureStart = now;
         _endAt = _plan.RuntimeTicks > 0 ? now + _plan.RuntimeTicks : long.MaxValue;
         _bytesIssuedInMeasure = 0;
+        _iosIssuedInMeasure = 0;
         MeasureStarted?.Invoke();
     }
 
@@ -151,7 +158,9 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
         int issued = 0;
         while (_freeCount > 0)
         {
-            if (!_plan.TimeBased && _phase == Phase.Measure && _bytesIssuedInMeasure >= _plan.SizeBytes)
+            if (_phase == Phase.Measure
+                && ((!_plan.TimeBased && _bytesIssuedInMeasure >= _plan.SizeBytes)
+                    || (_plan.NumberIos > 0 && _iosIssuedInMeasure >= _plan.NumberIos)))
             {
                 StopIssuing(now);
                 break;
@@ -165,54 +174,68 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
     private bool IssueOne(long now)
     {
         int slot = _freeSlots[_freeCount - 1];
-        bool read = _plan.ReadPercent >= 100 || (_plan.ReadPercent > 0 && (int)(NextRandom() % 100) < _plan.ReadPercent);
-        long lba = NextLba();
+        bool first = _plan.ReadPercent >= 100 || (_plan.ReadPercent > 0 && (int)(NextRandom() % 100) < _plan.ReadPercent);
+        var direction = first ? IoDirection.Read : _plan.Trim ? IoDirection.Trim : IoDirection.Write;
+        int blocks = NextBlocks();
+        long lba = NextLba(blocks);
+        int bytes = blocks * (_plan.BlockBytes / _plan.BlocksPerIo);
         var buffer = _buffers[slot];
-        bool ok = read
-            ? _queue.TrySubmitRead(lba, buffer, 0, _plan.BlockBytes, this, slot)
-            : _queue.TrySubmitWrite(lba, buffer, 0, _plan.BlockBytes, this, slot);
+        bool ok = direction switch
+        {
+            IoDirection.Read => _queue.TrySubmitRead(lba, buffer, 0, bytes, this, slot),
+            IoDirection.Write => _queue.TrySubmitWrite(lba, buffer, 0, bytes, this, slot),
+            _ => _queue.TrySubmitDiscard(lba, blocks, this, slot),
+        };
         if (!ok) return false;     // out of request objects: retry on the next poll
         _freeCount--;
         _startTicks[slot] = now;
-        _isRead[slot] = read;
+        _direction[slot] = direction;
+        _bytes[slot] = bytes;
         _inFlight++;
-        if (_phase == Phase.Measure) _bytesIssuedInMeasure += _plan.BlockBytes;
+        if (_phase == Phase.Measure)
+        {
+            _bytesIssuedInMeasure += bytes;
+            _iosIssuedInMeasure++;
+        }
         return true;
     }
 
-    private long NextLba()
+    /// <summary>The size of the next I/O in device blocks: the bssplit entry a draw from 0 to 99 falls in.</summary>
+    private int NextBlocks()
     {
-        long ios = _plan.RegionBlocks / _plan.BlocksPerIo;
-        long index;
-        if (_plan.Random) index = (long)(NextRandom() % (ulong)ios);
-        else
-        {
-            index = _nextSequentialBlock;
-            _nextSequentialBlock = index + 1 == ios ? 0 : index + 1;
-        }
-        return _plan.RegionStartLba + index * _plan.BlocksPerIo;
+        var sizes = _plan.SizeBlocks;
+        if (sizes.Length == 1) return sizes[0];
+        int draw = (int)(NextRandom() % 100);
+        var cumulative = _plan.SizeCumulativePercent;
+        for (int i = 0; i < cumulative.Length; i++)
+            if (draw < cumulative[i]) return sizes[i];
+        return sizes[^1];
     }
 
-    private ulong NextRandom()
+    private long NextLba(int blocks)
     {
-        // xorshift64*: a few cycles, no allocation, good enough to spread offsets.
-        ulong x = _rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        _rng = x;
-        return x * 0x2545F4914F6CDD1DUL;
+        long relative;
+        if (_plan.Random) relative = _plan.Offsets!.Next(ref _rng) * _plan.AlignBlocks;
+        else
+        {
+            relative = _nextSequentialBlock;
+            if (relative + blocks > _plan.RegionBlocks) relative = 0;      // wrap: the I/O would run past the region
+            _nextSequentialBlock = relative + blocks;
+        }
+        return _plan.RegionStartLba + relative;
     }
+
+    private ulong NextRandom() => OffsetDistribution.NextRandom(ref _rng);
 
     public void OnCompleted(long tag, IoStatus status)
     {
         int slot = (int)tag;
         long now = Stopwatch.GetTimestamp();
-        var dir = _isRead[slot] ? Read : Write;
+        var dir = _direction[slot] switch { IoDirection.Read => Read, IoDirection.Write => Write, _ => Trim };
         if (_phase == Phase.Measure || (_phase == Phase.Draining && _startTicks[slot] >= _measureStart))
         {
             dir.Ios++;
-            dir.Bytes += _plan.BlockBytes;
+            dir.Bytes += _bytes[slot];
             if (status != IoStatus.Ok) dir.Errors++;
             dir.ClatNs.RecordValue(Math.Clamp(now - _startTicks[slot], 1, 60_000_000_000L));
         }
