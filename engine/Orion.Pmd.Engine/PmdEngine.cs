@@ -122,6 +122,13 @@ public sealed unsafe class PmdEngine : IDisposable
             int maxSegments = options.MaxSegments;
             if (features.Has(VirtioFeatures.BlkSegMax) && config.SegMax > 0) maxSegments = (int)Math.Min((uint)maxSegments, config.SegMax);
             bool indirect = features.Has(VirtioFeatures.RingIndirectDesc);
+            if (!indirect)
+            {
+                // A direct chain (header, data buffers, payload, status) must fit the ring, or it would wait forever.
+                if (options.QueueSize < 4)
+                    throw new NotSupportedException($"without INDIRECT_DESC a request needs at least 4 descriptors; a queue of {options.QueueSize} is too small");
+                maxSegments = Math.Min(maxSegments, options.QueueSize - 3);
+            }
             bool eventIdx = features.Has(VirtioFeatures.RingEventIdx);
 
             // Memory: region 0 holds every queue's ring and request slots, region 1 the buffer pool.

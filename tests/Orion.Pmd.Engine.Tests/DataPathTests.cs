@@ -32,6 +32,25 @@ public class DataPathTests
     }
 
     [Test]
+    public void WithoutIndirectARequestNeverOutgrowsTheRing()
+    {
+        using var engine = ManualEngine.Start(queueSize: 8, tweak: o => o with { UseIndirect = false });
+        var dev = engine.Device;
+        Assert.That(dev.MaxSegments, Is.EqualTo(5), "8 descriptors less header, payload and status");
+        var buffers = Enumerable.Range(0, 6).Select(_ => dev.Rent(512)).ToArray();
+        try
+        {
+            var memories = buffers.Select(b => b.Memory).ToArray();
+            Assert.That(() => dev.ReadVectoredAsync(0, memories), Throws.ArgumentException.With.Message.Contains("limit of 5"));
+            engine.Wait(dev.ReadVectoredAsync(0, memories.AsSpan(0, 5)));
+        }
+        finally
+        {
+            foreach (var b in buffers) b.Dispose();
+        }
+    }
+
+    [Test]
     public void ManagedBuffersAreBouncedAndCounted()
     {
         using var engine = ManualEngine.Start();

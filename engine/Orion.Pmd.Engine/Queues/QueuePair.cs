@@ -118,7 +118,10 @@ internal sealed unsafe class QueuePair : IParkablePoller
     /// </summary>
     public bool PrepareToPark()
     {
-        if (_pendingHead is not null || !_submissions.IsEmpty) return false;
+        if (!_submissions.IsEmpty) return false;
+        // Requests still pending after an idle poll are waiting for ring space: with requests in flight a completion
+        // frees it (sleep with the interrupt armed); with none in flight they can go now, so do not sleep.
+        if (_pendingHead is not null && _ring.InFlight == 0 && !_ring.IsBroken) return false;
         if (_ring.InFlight == 0 || _ring.IsBroken) return true;
         _interruptsArmed++;
         int n = Math.Min(InterruptCoalescing, _ring.InFlight);
