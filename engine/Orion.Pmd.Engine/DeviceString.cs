@@ -168,17 +168,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
 
     /// <summary>A description for reports: <c>RAM disk, 1 GiB, 512-byte blocks</c>, <c>null device, 64 GiB, 4096-byte blocks, read-only</c>.</summary>
     public string Describe() =>
-        $"{(Kind == DeviceKind.Memory ? "RAM disk" : "null device")}, {DescribeBytes(SizeBytes)}, " +
+        $"{(Kind == DeviceKind.Memory ? "RAM disk" : "null device")}, {SizeText.Describe(SizeBytes)}, " +
         $"{BlockSize.ToString(CultureInfo.InvariantCulture)}-byte blocks{(ReadOnly ? ", read-only" : "")}{(Prefill ? ", prefilled" : "")}" +
         (Delay > TimeSpan.Zero ? $", {FormatDelay(Delay)} injected latency per request" : "");
-
-    /// <summary>Bytes for people: <c>1 GiB</c>, <c>1.5 MiB</c>, <c>512 B</c>.</summary>
-    private static string DescribeBytes(long bytes)
-    {
-        string[] units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-        double v = bytes;
-        int i = 0;
-        while (v >= 1024 && i < units.Length - 1) { v /= 1024; i++; }
-        return i == 0 ? $"{bytes.ToString(CultureInfo.InvariantCulture)} B" : $"{v.ToString("0.##", CultureInfo.InvariantCulture)} {units[i]}";
-    }
 }

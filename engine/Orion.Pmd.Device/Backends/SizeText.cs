@@ -15,6 +15,17 @@ public static class SizeText
         return bytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Bytes for people: <c>1 GiB</c>, <c>1.5 MiB</c>, <c>512 B</c>.</summary>
+    public static string Describe(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+        double v = bytes;
+        int i = 0;
+        while (v >= 1024 && i < units.Length - 1) { v /= 1024; i++; }
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        return i == 0 ? $"{bytes.ToString(inv)} B" : $"{v.ToString("0.##", inv)} {units[i]}";
+    }
+
     /// <summary>Parses <c>4096</c>, <c>4k</c>, <c>1G</c>, <c>2m</c>, <c>1t</c>, <c>4KiB</c> (binary units, fio's kb_base=1024).</summary>
     public static bool TryParse(ReadOnlySpan<char> text, out long bytes)
     {

@@ -58,14 +58,7 @@ public static class FioSize
     }
 
     /// <summary>Formats bytes for people: <c>1 GiB</c>, <c>1.5 MiB</c>, <c>512 B</c>.</summary>
-    public static string Describe(long bytes)
-    {
-        string[] units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-        double v = bytes;
-        int i = 0;
-        while (v >= 1024 && i < units.Length - 1) { v /= 1024; i++; }
-        return i == 0 ? $"{bytes.ToString(CultureInfo.InvariantCulture)} B" : $"{v.ToString("0.##", CultureInfo.InvariantCulture)} {units[i]}";
-    }
+    public static string Describe(long bytes) => Orion.Pmd.Device.Backends.SizeText.Describe(bytes);
 
     /// <summary>The power of two of a suffix (<c>k</c> → 10), or -1 when it is not a size suffix.</summary>
     private static int SuffixShift(string suffix)
