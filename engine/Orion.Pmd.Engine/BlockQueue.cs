@@ -32,6 +32,13 @@ public sealed class BlockQueue
     /// <summary>The queue's counters.</summary>
     public QueueCounters Counters => _pair.Counters;
 
+    /// <summary>
+    /// Inside <see cref="IBlockCompletion.OnCompleted"/>: the <see cref="System.Diagnostics.Stopwatch"/> timestamp the
+    /// queue took when it reaped this completion (shared by the batch), so a caller timing its I/O need not read the
+    /// clock again.
+    /// </summary>
+    public long CompletionTimestamp => _pair.CompletionTimestamp;
+
     /// <summary>Requests in flight or waiting on this queue.</summary>
     public int Outstanding => _pair.Outstanding;
 

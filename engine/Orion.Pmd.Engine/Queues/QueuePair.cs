@@ -65,6 +65,11 @@ internal sealed unsafe class QueuePair : IParkablePoller
     internal static LongHistogram NewHistogram() => new(1, MaxTrackedLatencyNs, 3);
 
     public int Index { get; }
+
+    private long _completionTimestamp;
+
+    /// <summary>Reactor thread only: the Stopwatch timestamp of the completion being delivered (one read per reaped batch).</summary>
+    public long CompletionTimestamp => _completionTimestamp;
     public Reactor Reactor { get; }
     public IDriverQueue Ring => _ring;
 
@@ -239,7 +244,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
         long now = 0;
         while (_ring.TryPopUsed(out ushort head, out uint length))
         {
-            if (now == 0) now = Stopwatch.GetTimestamp();
+            if (now == 0) _completionTimestamp = now = Stopwatch.GetTimestamp();
             int slot = _headToSlot[head];
             var r = _slotRequest[slot]!;
             _slotRequest[slot] = null;
@@ -316,6 +321,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
 
     private void Fail(BlockRequest r, IoStatus status, string detail)
     {
+        _completionTimestamp = Stopwatch.GetTimestamp();
         r.Status = status;
         r.FailureDetail = detail;
         r.Next = null;

@@ -230,7 +230,7 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
     public void OnCompleted(long tag, IoStatus status)
     {
         int slot = (int)tag;
-        long now = Stopwatch.GetTimestamp();
+        long now = _queue.CompletionTimestamp;      // the queue already read the clock for this reaped batch
         var dir = _direction[slot] switch { IoDirection.Read => Read, IoDirection.Write => Write, _ => Trim };
         if (_phase == Phase.Measure || (_phase == Phase.Draining && _startTicks[slot] >= _measureStart))
         {
