@@ -30,7 +30,7 @@ public sealed class BlockDevice
     internal PmdEngine? Engine { get; set; }
 
     internal BlockDevice(QueuePair[] pairs, DmaBufferPool pool, BlkConfig config, NegotiatedFeatures features, int blockSize, int maxSegments,
-                         string description, Transport.IVirtioTransport transport)
+                         string description, Transport.IVirtioTransport transport, bool openedReadOnly = false)
     {
         _transport = transport;
         _pairs = pairs;
@@ -41,7 +41,8 @@ public sealed class BlockDevice
         _sectorsPerBlock = blockSize / BlkConstants.SectorSize;
         BlockCount = (long)(config.Capacity / (ulong)_sectorsPerBlock);
         MaxSegments = maxSegments;
-        ReadOnly = features.Has(VirtioFeatures.BlkReadOnly);
+        ReadOnly = features.Has(VirtioFeatures.BlkReadOnly) || openedReadOnly;
+        _readOnlyReason = features.Has(VirtioFeatures.BlkReadOnly) ? "VIRTIO_BLK_F_RO" : "opened with ,ro";
         Description = description;
         _queues = pairs.Select(p => new BlockQueue(p, this)).ToArray();
         var recycle = new Action<BlockRequest>(r => _requests!.Return(r));
@@ -276,9 +277,11 @@ public sealed class BlockDevice
                 $"a {what} of {blocks} blocks at LBA {lba} is outside the device: it has {BlockCount} blocks of {BlockSize} bytes (LBA 0 to {BlockCount - 1})");
     }
 
+    private readonly string _readOnlyReason;
+
     internal void ThrowIfReadOnly(string what)
     {
-        if (ReadOnly) throw new InvalidOperationException($"{Description} is read-only (VIRTIO_BLK_F_RO): a {what} is refused");
+        if (ReadOnly) throw new InvalidOperationException($"{Description} is read-only ({_readOnlyReason}): a {what} is refused");
     }
 
     private void ThrowIfClosed()

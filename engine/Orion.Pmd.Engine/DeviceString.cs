@@ -3,13 +3,17 @@ using Orion.Pmd.Device.Backends;
 
 namespace Orion.Pmd.Engine;
 
-/// <summary>The kinds of embedded device.</summary>
+/// <summary>The kinds of device.</summary>
 public enum DeviceKind
 {
     /// <summary>A RAM disk (<c>mem:SIZE</c>): every request copies data.</summary>
     Memory,
     /// <summary>Completes every request without touching data (<c>null:SIZE</c>), like fio's null engine.</summary>
     Null,
+    /// <summary>An image file or block device behind the embedded device (<c>file:PATH</c>), optionally with O_DIRECT.</summary>
+    File,
+    /// <summary>A device served by another process over a vhost-user socket (<c>vhost-user:PATH</c>); it has no in-process backend.</summary>
+    VhostUser,
 }
 
 /// <summary>
@@ -19,16 +23,31 @@ public enum DeviceKind
 /// e.g. <c>mem:256M,bs=4096,ro</c>. <c>,delay=DURATION</c> (<c>20us</c>, <c>1ms</c>; a plain number is microseconds)
 /// is fault/latency injection for tests and CI gates: the device busy-waits that long on every request before
 /// completing it (<see cref="Orion.Pmd.Device.SoftBlkDeviceOptions.InjectedLatency"/>), e.g. <c>null:1G,delay=20us</c>
-/// is a null device that serves at most one request per 20 µs per queue. This is the one parser of device strings: the engine's options and orion-perf's
-/// <c>--device</c> both use it.
+/// is a null device that serves at most one request per 20 µs per queue.
+/// <para>
+/// <c>file:PATH</c> serves an image file or a block device (<see cref="FileBackend"/>), with <c>,direct</c> (O_DIRECT),
+/// <c>,ro</c>, <c>,bs=</c>, <c>,delay=</c> and <c>,size=SIZE</c>, which, like fio's <c>size=</c>, creates the file with
+/// that size when it is missing and extends it when it is smaller; without <c>,size=</c> the file must exist. The
+/// capacity is the file's size when the device starts. <c>vhost-user:PATH</c> names the Unix socket of a vhost-user
+/// back-end (at most 107 bytes, what <c>sun_path</c> holds), optionally with <c>,ro</c>; that device reports its own
+/// capacity and block size. A path may contain <c>:</c> but not <c>,</c>.
+/// </para>
+/// This is the one parser of device strings: the engine's options and orion-perf's <c>--device</c> both use it.
 /// </summary>
 /// <param name="Kind">The kind of device.</param>
-/// <param name="SizeBytes">The capacity in bytes, a multiple of <paramref name="BlockSize"/>.</param>
+/// <param name="SizeBytes">
+/// The capacity in bytes, a multiple of <paramref name="BlockSize"/>; for <c>file:</c> the <c>,size=</c> given (the
+/// least size the file is created or extended to; 0 when none was given, the file's own size then being the capacity);
+/// 0 for <c>vhost-user:</c>, whose device reports its own.
+/// </param>
 /// <param name="BlockSize">The logical block size in bytes (<see cref="DefaultBlockSize"/> unless <c>,bs=</c> says otherwise).</param>
 /// <param name="ReadOnly">Whether <c>,ro</c> was given.</param>
 /// <param name="Prefill">Whether <c>,prefill</c> was given (<c>mem:</c> only).</param>
 /// <param name="Delay">Latency injected per request (<c>,delay=</c>); zero when none.</param>
-public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize, bool ReadOnly, bool Prefill = false, TimeSpan Delay = default)
+/// <param name="Path">The file (<c>file:</c>) or socket (<c>vhost-user:</c>) path; null for the other kinds.</param>
+/// <param name="Direct">Whether <c>,direct</c> was given (<c>file:</c> only): the file is opened with O_DIRECT.</param>
+public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize, bool ReadOnly, bool Prefill = false, TimeSpan Delay = default,
+                                  string? Path = null, bool Direct = false)
 {
     /// <summary>The longest <c>,delay=</c> accepted: a second per request is already far beyond any test's need.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
@@ -36,9 +55,13 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
     /// <summary>The logical block size when none is given: virtio-blk's sector.</summary>
     public const int DefaultBlockSize = 512;
 
+    /// <summary>The longest Unix socket path in bytes: <c>sun_path</c> holds 108 with the terminating NUL.</summary>
+    public const int MaxSocketPathBytes = 107;
+
     private const string Expected =
-        "expected mem:SIZE or null:SIZE, optionally followed by ,bs=512|4096, ,ro, ,delay=DURATION and (mem: only) ,prefill " +
-        "(for example mem:1G, null:64G or null:1G,bs=4096)";
+        "expected mem:SIZE or null:SIZE (a RAM disk or a null device), file:PATH (an image file or block device) or vhost-user:PATH " +
+        "(a vhost-user socket), optionally followed by ,bs=512|4096, ,ro and ,delay=DURATION, for mem: ,prefill, and for file: ,direct and ,size=SIZE " +
+        "(for example mem:1G, null:64G, null:1G,bs=4096, file:/var/tmp/disk.img,size=1G,direct or vhost-user:/run/orion.sock)";
 
     private const string SizeHint = "use a number with an optional k, m, g or t suffix (powers of 1024, for example 4k or 1g)";
 
@@ -66,24 +89,31 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         {
             case "mem" or "memory": kind = DeviceKind.Memory; break;
             case "null": kind = DeviceKind.Null; break;
-            case "vhost-user" or "vhost":
-                error = $"vhost-user devices are not supported yet; {Expected}";
-                return false;
+            case "file": kind = DeviceKind.File; break;
+            case "vhost-user" or "vhost": kind = DeviceKind.VhostUser; break;
             default:
                 error = colon < 0 && SizeText.TryParse(parts[0], out _)
                     ? $"missing the device kind; {Expected}"
                     : $"unknown device kind '{kindText}'; {Expected}";
                 return false;
         }
-        if (colon < 0) { error = $"missing the size; {Expected}"; return false; }
-        string sizeText = parts[0][(colon + 1)..];
-        if (!SizeText.TryParse(sizeText, out long size) || size <= 0)
+        bool hasPath = kind is DeviceKind.File or DeviceKind.VhostUser;
+        string name = KindName(kind);
+        if (colon < 0) { error = hasPath ? $"missing the path after {name}:; {Expected}" : $"missing the size; {Expected}"; return false; }
+        string rest = parts[0][(colon + 1)..];
+        long size = 0;
+        string? path = null;
+        if (hasPath)
         {
-            error = $"'{sizeText}' is not a device size; {SizeHint}";
+            if (!TryParsePath(kind, rest, out path, out error)) return false;
+        }
+        else if (!SizeText.TryParse(rest, out size) || size <= 0)
+        {
+            error = $"'{rest}' is not a device size; {SizeHint}";
             return false;
         }
         int bs = DefaultBlockSize;
-        bool ro = false, prefill = false;
+        bool ro = false, prefill = false, direct = false;
         TimeSpan delay = TimeSpan.Zero;
         foreach (var opt in parts.Skip(1))
         {
@@ -95,13 +125,44 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             {
                 if (kind != DeviceKind.Memory)
                 {
-                    error = $"'{opt}' applies only to mem: devices; a null device holds no data to fill";
+                    error = kind == DeviceKind.Null
+                        ? $"'{opt}' applies only to mem: devices; a null device holds no data to fill"
+                        : $"'{opt}' applies only to mem: devices";
                     return false;
                 }
                 prefill = true;
             }
+            else if (opt.Equals("direct", StringComparison.OrdinalIgnoreCase))
+            {
+                if (kind != DeviceKind.File)
+                {
+                    error = $"'{opt}' applies only to file: devices (it opens the file with O_DIRECT)";
+                    return false;
+                }
+                direct = true;
+            }
+            else if (opt.StartsWith("size=", StringComparison.OrdinalIgnoreCase))
+            {
+                if (kind != DeviceKind.File)
+                {
+                    error = kind == DeviceKind.VhostUser
+                        ? $"'{opt}' does not apply to vhost-user devices: the device reports its own capacity"
+                        : $"'{opt}' applies only to file: devices; give a {name}: device's size after the colon (for example {name}:1G)";
+                    return false;
+                }
+                if (!SizeText.TryParse(opt.AsSpan(5), out size) || size <= 0)
+                {
+                    error = $"'{opt}' is not a device size; {SizeHint}";
+                    return false;
+                }
+            }
             else if (opt.StartsWith("bs=", StringComparison.OrdinalIgnoreCase))
             {
+                if (kind == DeviceKind.VhostUser)
+                {
+                    error = $"'{opt}' does not apply to vhost-user devices: the device reports its own block size";
+                    return false;
+                }
                 // virtio-blk's blk_size is a power of two; 512 B to 64 KiB covers every real device.
                 if (!SizeText.TryParse(opt.AsSpan(3), out long b) || b is < 512 or > 65536 || (b & (b - 1)) != 0)
                 {
@@ -112,6 +173,11 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             }
             else if (opt.StartsWith("delay=", StringComparison.OrdinalIgnoreCase))
             {
+                if (kind == DeviceKind.VhostUser)
+                {
+                    error = $"'{opt}' does not apply to vhost-user devices: latency injection is done by the embedded device";
+                    return false;
+                }
                 if (!TryParseDelay(opt.AsSpan(6), out delay) || delay <= TimeSpan.Zero || delay > MaxDelay)
                 {
                     error = $"'{opt}' is not a valid injected latency; use a duration above 0 and at most 1s in us or ms, a plain number being microseconds (for example delay=20us or delay=1ms)";
@@ -120,7 +186,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             }
             else
             {
-                error = $"unknown device option '{opt}'; valid options are bs=SIZE, ro, delay=DURATION and (mem: only) prefill";
+                error = $"unknown device option '{opt}'; valid options for {name}: devices are {ValidOptions(kind)}";
                 return false;
             }
         }
@@ -129,7 +195,59 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             error = $"size {size.ToString(CultureInfo.InvariantCulture)} is not a multiple of the {bs.ToString(CultureInfo.InvariantCulture)}-byte logical block size";
             return false;
         }
-        device = new DeviceString(kind, size, bs, ro, prefill, delay);
+        if (kind == DeviceKind.File && ro && size > 0)
+        {
+            error = "size= creates or extends the file, which a read-only (ro) device cannot do; drop one of them";
+            return false;
+        }
+        device = new DeviceString(kind, size, bs, ro, prefill, delay, path, direct);
+        return true;
+    }
+
+    private static string KindName(DeviceKind kind) => kind switch
+    {
+        DeviceKind.Memory => "mem",
+        DeviceKind.Null => "null",
+        DeviceKind.File => "file",
+        _ => "vhost-user",
+    };
+
+    private static string ValidOptions(DeviceKind kind) => kind switch
+    {
+        DeviceKind.Memory => "bs=SIZE, ro, delay=DURATION and prefill",
+        DeviceKind.Null => "bs=SIZE, ro and delay=DURATION",
+        DeviceKind.File => "size=SIZE, bs=SIZE, direct, ro and delay=DURATION (a path cannot contain ',')",
+        _ => "ro (a path cannot contain ',')",
+    };
+
+    private static bool TryParsePath(DeviceKind kind, string text, out string? path, out string error)
+    {
+        path = null;
+        error = "";
+        string name = KindName(kind);
+        string what = kind == DeviceKind.File ? "file" : "socket";
+        text = text.Trim();
+        if (text.Length == 0)
+        {
+            error = $"missing the {what} path after {name}:; {Expected}";
+            return false;
+        }
+        if (text.Contains('\0'))
+        {
+            error = $"the {what} path contains a NUL character";
+            return false;
+        }
+        if (kind == DeviceKind.VhostUser)
+        {
+            int bytes = System.Text.Encoding.UTF8.GetByteCount(text);
+            if (bytes > MaxSocketPathBytes)
+            {
+                error = $"the socket path '{text}' is {bytes.ToString(CultureInfo.InvariantCulture)} bytes long; a Unix socket path holds at most " +
+                        $"{MaxSocketPathBytes.ToString(CultureInfo.InvariantCulture)} bytes, so use a shorter one (for example in /run or /tmp)";
+                return false;
+            }
+        }
+        path = text;
         return true;
     }
 
@@ -154,21 +272,55 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
     /// <summary><c>20us</c>, <c>1500us</c>, <c>0.5us</c>: microseconds, which parse back exactly to 100 ns.</summary>
     private static string FormatDelay(TimeSpan delay) => $"{delay.TotalMicroseconds.ToString("0.#", CultureInfo.InvariantCulture)}us";
 
-    /// <summary>Creates the backend this string describes.</summary>
-    public IBlockBackend CreateBackend() => Kind == DeviceKind.Memory ? new MemoryBackend(SizeBytes, Prefill) : new NullBackend(SizeBytes);
+    /// <summary>
+    /// Creates the backend this string describes; for <c>file:</c> this opens (and with <c>,size=</c> creates or
+    /// extends) the file. A <c>vhost-user:</c> device has none: it lives in the process behind the socket.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The device is a vhost-user device.</exception>
+    public IBlockBackend CreateBackend() => Kind switch
+    {
+        DeviceKind.Memory => new MemoryBackend(SizeBytes, Prefill),
+        DeviceKind.Null => new NullBackend(SizeBytes),
+        DeviceKind.File => new FileBackend(new FileBackendOptions
+        {
+            Path = Path!,
+            Direct = Direct,
+            ReadOnly = ReadOnly,
+            CreateSize = SizeBytes,
+            LogicalBlockSize = BlockSize,
+        }),
+        _ => throw new InvalidOperationException($"a vhost-user device has no in-process backend: {this} is served by the process behind the socket"),
+    };
 
     /// <summary>
     /// The canonical device string, which parses back to an equal value: <c>mem:1g</c>, <c>mem:256m,bs=4096,ro</c>,
-    /// <c>null:64g</c>. <c>,bs=</c> appears only when the block size is not <see cref="DefaultBlockSize"/>.
+    /// <c>null:64g</c>, <c>file:/var/tmp/disk.img,size=1g,direct</c>, <c>vhost-user:/run/orion.sock,ro</c>. <c>,bs=</c>
+    /// appears only when the block size is not <see cref="DefaultBlockSize"/>.
     /// </summary>
     public override string ToString() =>
-        $"{(Kind == DeviceKind.Memory ? "mem" : "null")}:{SizeText.Format(SizeBytes).ToLowerInvariant()}" +
-        (BlockSize != DefaultBlockSize ? $",bs={BlockSize.ToString(CultureInfo.InvariantCulture)}" : "") +
+        Kind switch
+        {
+            DeviceKind.File => $"file:{Path}" + (SizeBytes > 0 ? $",size={SizeText.Format(SizeBytes).ToLowerInvariant()}" : ""),
+            DeviceKind.VhostUser => $"vhost-user:{Path}",
+            _ => $"{KindName(Kind)}:{SizeText.Format(SizeBytes).ToLowerInvariant()}",
+        } +
+        (BlockSize != DefaultBlockSize ? $",bs={BlockSize.ToString(CultureInfo.InvariantCulture)}" : "") + (Direct ? ",direct" : "") +
         (ReadOnly ? ",ro" : "") + (Prefill ? ",prefill" : "") + (Delay > TimeSpan.Zero ? $",delay={FormatDelay(Delay)}" : "");
 
-    /// <summary>A description for reports: <c>RAM disk, 1 GiB, 512-byte blocks</c>, <c>null device, 64 GiB, 4096-byte blocks, read-only</c>.</summary>
-    public string Describe() =>
-        $"{(Kind == DeviceKind.Memory ? "RAM disk" : "null device")}, {SizeText.Describe(SizeBytes)}, " +
-        $"{BlockSize.ToString(CultureInfo.InvariantCulture)}-byte blocks{(ReadOnly ? ", read-only" : "")}{(Prefill ? ", prefilled" : "")}" +
-        (Delay > TimeSpan.Zero ? $", {FormatDelay(Delay)} injected latency per request" : "");
+    /// <summary>
+    /// A description for reports: <c>RAM disk, 1 GiB, 512-byte blocks</c>, <c>null device, 64 GiB, 4096-byte blocks, read-only</c>,
+    /// <c>file /var/tmp/disk.img (created or extended to 1 GiB), 512-byte blocks, direct I/O</c>, <c>vhost-user device at /run/orion.sock</c>.
+    /// </summary>
+    public string Describe() => Kind switch
+    {
+        DeviceKind.VhostUser => $"vhost-user device at {Path}{(ReadOnly ? ", read-only" : "")}",
+        _ => Kind switch
+        {
+            DeviceKind.Memory => $"RAM disk, {SizeText.Describe(SizeBytes)}, ",
+            DeviceKind.Null => $"null device, {SizeText.Describe(SizeBytes)}, ",
+            _ => $"file {Path}{(SizeBytes > 0 ? $" (created or extended to {SizeText.Describe(SizeBytes)})" : "")}, ",
+        } +
+        $"{BlockSize.ToString(CultureInfo.InvariantCulture)}-byte blocks{(Direct ? ", direct I/O" : "")}{(ReadOnly ? ", read-only" : "")}{(Prefill ? ", prefilled" : "")}" +
+        (Delay > TimeSpan.Zero ? $", {FormatDelay(Delay)} injected latency per request" : ""),
+    };
 }

@@ -35,7 +35,11 @@ public enum NotificationMode
 /// <summary>Options to start an engine. Every property has a usable default: <c>new EngineOptions()</c> is a 1 GiB RAM disk on one queue.</summary>
 public sealed record EngineOptions
 {
-    /// <summary>The device: <c>mem:SIZE</c> (RAM disk) or <c>null:SIZE</c> (completes without touching data), with optional <c>,bs=4096</c>, <c>,ro</c>.</summary>
+    /// <summary>
+    /// The device: <c>mem:SIZE</c> (RAM disk), <c>null:SIZE</c> (completes without touching data), <c>file:PATH</c>
+    /// (an image file, optionally <c>,direct</c>) — all embedded, with optional <c>,bs=4096</c>, <c>,ro</c> — or
+    /// <c>vhost-user:SOCKET</c>, an external back-end such as qemu-storage-daemon or orion-vhost.
+    /// </summary>
     public string Device { get; init; } = "mem:1G";
     /// <summary>Queues, one reactor each.</summary>
     public int Queues { get; init; } = 1;
@@ -77,6 +81,8 @@ public sealed record EngineOptions
     public Virtio.VirtioFeatures? DeviceFeatures { get; init; }
     /// <summary>Capacity of each queue's cross-thread submission ring.</summary>
     public int SubmissionRingSize { get; init; } = 4096;
+    /// <summary>Timeouts of a <c>vhost-user:</c> device: connecting, replies, and how long to keep reconnecting after the back-end goes away.</summary>
+    public Transport.VhostUser.VhostUserOptions VhostUser { get; init; } = new();
     /// <summary>Longest an orderly stop waits for in-flight requests to drain before failing them.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

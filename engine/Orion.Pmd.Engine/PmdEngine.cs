@@ -4,6 +4,7 @@ using Orion.Pmd.Engine.Memory;
 using Orion.Pmd.Engine.Monitoring;
 using Orion.Pmd.Engine.Queues;
 using Orion.Pmd.Engine.Transport;
+using Orion.Pmd.Engine.Transport.VhostUser;
 using Orion.Pmd.Reactors;
 using Orion.Pmd.Virtio;
 using Orion.Pmd.Virtio.Blk;
@@ -16,7 +17,7 @@ namespace Orion.Pmd.Engine;
 /// Start it with <see cref="Start"/>; dispose it to stop in order (refuse new work, drain, join threads, reset the
 /// device, then unmap memory).
 /// </summary>
-public sealed unsafe class PmdEngine : IDisposable
+public sealed unsafe partial class PmdEngine : IDisposable
 {
     private readonly IVirtioTransport _transport;
     private readonly DmaMemory _memory;
@@ -59,6 +60,12 @@ public sealed unsafe class PmdEngine : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         var spec = DeviceString.Parse(options.Device);
         Validate(options);
+        if (spec.Kind == DeviceKind.VhostUser)
+        {
+            // The device is another process: no device threads here, and the back-end's own cores are its business.
+            var external = CorePlan.Make(options, 0);
+            return new PmdEngine(VhostUserTransport.Connect(spec.Path!, options.VhostUser), options, external);
+        }
         bool manual = options.Threading == EngineThreading.Manual;
         var plan = CorePlan.Make(options, options.DeviceThreads);
         var deviceOptions = new SoftBlkDeviceOptions
@@ -170,12 +177,19 @@ public sealed unsafe class PmdEngine : IDisposable
             }
             transport.SetStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
 
-            Device = new BlockDevice(Pairs, pool, config, features, blockSize, maxSegments, transport.Description, transport) { Engine = this };
+            // An external device opened with ,ro: the engine refuses writes itself (an embedded one sets RO in its features).
+            bool openedReadOnly = transport is VhostUserTransport && DeviceString.Parse(options.Device).ReadOnly;
+            Device = new BlockDevice(Pairs, pool, config, features, blockSize, maxSegments, transport.Description, transport, openedReadOnly) { Engine = this };
             Monitor = new PerformanceMonitor(this);
             if (options.Threading == EngineThreading.Threads)
             {
                 foreach (var r in _reactors) r.Start();
                 _running = true;
+            }
+            if (transport is VhostUserTransport vhost)
+            {
+                _supervisor = new LinkSupervisor(vhost, this);
+                _supervisor.Start();
             }
         }
         catch
@@ -289,9 +303,10 @@ public sealed unsafe class PmdEngine : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _supervisor?.Dispose();                         // our own hang-up below is not a crash to recover from
         Device.Close();
         var deadline = Stopwatch.GetTimestamp() + (long)(_options.DrainTimeout.TotalSeconds * Stopwatch.Frequency);
-        while (Outstanding > 0 && Stopwatch.GetTimestamp() < deadline && !Pairs.All(p => p.Ring.IsBroken))
+        while (Outstanding > 0 && Stopwatch.GetTimestamp() < deadline && !Pairs.All(p => p.Ring.IsBroken || p.Suspended))
         {
             if (_running) Thread.Sleep(1);
             else PollOnce();

@@ -52,6 +52,8 @@ public static class Errno
     public const int EMSGSIZE = 90;
     /// <summary>Operation not supported.</summary>
     public const int EOPNOTSUPP = 95;
+    /// <summary>Software caused connection abort.</summary>
+    public const int ECONNABORTED = 103;
     /// <summary>Connection reset by peer.</summary>
     public const int ECONNRESET = 104;
     /// <summary>Transport endpoint is not connected.</summary>
@@ -87,6 +89,7 @@ public static class Errno
         ENOTSOCK => nameof(ENOTSOCK),
         EMSGSIZE => nameof(EMSGSIZE),
         EOPNOTSUPP => nameof(EOPNOTSUPP),
+        ECONNABORTED => nameof(ECONNABORTED),
         ECONNRESET => nameof(ECONNRESET),
         ENOTCONN => nameof(ENOTCONN),
         ETIMEDOUT => nameof(ETIMEDOUT),

@@ -70,6 +70,13 @@ public class DeviceStringTests
     [TestCase("mem:1536,bs=512,prefill", "mem:1536,prefill")]
     [TestCase("null:1G,delay=1ms", "null:1g,delay=1000us")]
     [TestCase("null:1G,delay=2.5", "null:1g,delay=2.5us")]
+    [TestCase("file:/tmp/x.img", "file:/tmp/x.img")]
+    [TestCase("FILE:/tmp/X.img,DIRECT,Size=64M", "file:/tmp/X.img,size=64m,direct")]
+    [TestCase("file:/tmp/x.img,ro,direct,bs=4k,delay=1ms", "file:/tmp/x.img,bs=4096,direct,ro,delay=1000us")]
+    [TestCase("file:/srv/a:b/disk.img,size=1536k", "file:/srv/a:b/disk.img,size=1536k")]
+    [TestCase("file:relative.img,size=1g,bs=512", "file:relative.img,size=1g")]
+    [TestCase("vhost-user:/run/orion.sock", "vhost-user:/run/orion.sock")]
+    [TestCase("VHOST:/run/orion.sock,readonly", "vhost-user:/run/orion.sock,ro")]
     public void ToStringIsCanonicalAndParsesBack(string text, string canonical)
     {
         var d = DeviceString.Parse(text);
@@ -82,6 +89,11 @@ public class DeviceStringTests
     [TestCase("mem:1536k,prefill", "RAM disk, 1.5 MiB, 512-byte blocks, prefilled")]
     [TestCase("mem:512", "RAM disk, 512 B, 512-byte blocks")]
     [TestCase("null:1G,delay=20us", "null device, 1 GiB, 512-byte blocks, 20us injected latency per request")]
+    [TestCase("file:/tmp/x.img", "file /tmp/x.img, 512-byte blocks")]
+    [TestCase("file:/tmp/x.img,size=64M,direct,bs=4096", "file /tmp/x.img (created or extended to 64 MiB), 4096-byte blocks, direct I/O")]
+    [TestCase("file:/tmp/x.img,ro,delay=20us", "file /tmp/x.img, 512-byte blocks, read-only, 20us injected latency per request")]
+    [TestCase("vhost-user:/run/orion.sock", "vhost-user device at /run/orion.sock")]
+    [TestCase("vhost-user:/run/orion.sock,ro", "vhost-user device at /run/orion.sock, read-only")]
     public void DescribeIsForPeople(string text, string description)
         => Assert.That(DeviceString.Parse(text).Describe(), Is.EqualTo(description));
 
@@ -96,11 +108,30 @@ public class DeviceStringTests
     [TestCase("null:1G,bs=1000", "'bs=1000' is not a valid logical block size")]
     [TestCase("null:1G,bs=128k", "'bs=128k' is not a valid logical block size")]
     [TestCase("null:1G,bs=256", "'bs=256' is not a valid logical block size")]
-    [TestCase("null:1G,fast", "unknown device option 'fast'")]
+    [TestCase("null:1G,fast", "unknown device option 'fast'; valid options for null: devices are bs=SIZE, ro and delay=DURATION")]
+    [TestCase("mem:1G,fast", "unknown device option 'fast'; valid options for mem: devices are bs=SIZE, ro, delay=DURATION and prefill")]
     [TestCase("null:1G,prefill", "'prefill' applies only to mem: devices")]
     [TestCase("mem:1000", "size 1000 is not a multiple of the 512-byte logical block size")]
     [TestCase("mem:6k,bs=4096", "size 6144 is not a multiple of the 4096-byte logical block size")]
-    [TestCase("vhost-user:/tmp/sock", "vhost-user devices are not supported yet")]
+    [TestCase("null:1G,direct", "'direct' applies only to file: devices")]
+    [TestCase("mem:1G,size=2G", "'size=2G' applies only to file: devices; give a mem: device's size after the colon (for example mem:1G)")]
+    [TestCase("file", "missing the path after file:")]
+    [TestCase("file:", "missing the file path after file:")]
+    [TestCase("file:,size=1G", "missing the file path after file:")]
+    [TestCase("file:/tmp/a,b.img", "unknown device option 'b.img'; valid options for file: devices are size=SIZE, bs=SIZE, direct, ro and delay=DURATION (a path cannot contain ',')")]
+    [TestCase("file:/tmp/x.img,size=lots", "'size=lots' is not a device size")]
+    [TestCase("file:/tmp/x.img,size=0", "'size=0' is not a device size")]
+    [TestCase("file:/tmp/x.img,size=1000", "size 1000 is not a multiple of the 512-byte logical block size")]
+    [TestCase("file:/tmp/x.img,size=6k,bs=4096", "size 6144 is not a multiple of the 4096-byte logical block size")]
+    [TestCase("file:/tmp/x.img,size=1M,ro", "size= creates or extends the file, which a read-only (ro) device cannot do")]
+    [TestCase("file:/tmp/x.img,prefill", "'prefill' applies only to mem: devices")]
+    [TestCase("vhost-user", "missing the path after vhost-user:")]
+    [TestCase("vhost-user:", "missing the socket path after vhost-user:")]
+    [TestCase("vhost-user:/tmp/sock,bs=4096", "'bs=4096' does not apply to vhost-user devices: the device reports its own block size")]
+    [TestCase("vhost-user:/tmp/sock,size=1G", "'size=1G' does not apply to vhost-user devices: the device reports its own capacity")]
+    [TestCase("vhost-user:/tmp/sock,delay=20us", "'delay=20us' does not apply to vhost-user devices")]
+    [TestCase("vhost-user:/tmp/sock,direct", "'direct' applies only to file: devices")]
+    [TestCase("vhost-user:/tmp/a,b", "unknown device option 'b'; valid options for vhost-user: devices are ro (a path cannot contain ',')")]
     public void ErrorsSayWhatIsWrong(string text, string fragment)
     {
         Assert.That(DeviceString.TryParse(text, out var device, out var error), Is.False);
@@ -114,10 +145,60 @@ public class DeviceStringTests
     [TestCase("1G")]
     [TestCase("mem")]
     [TestCase("")]
+    [TestCase("file:")]
+    [TestCase("vhost-user")]
     public void ErrorsShowTheSyntax(string text)
     {
         DeviceString.TryParse(text, out _, out var error);
-        Assert.That(error, Does.Contain("mem:SIZE or null:SIZE"));
+        Assert.That(error, Does.Contain("mem:SIZE or null:SIZE").And.Contain("file:PATH").And.Contain("vhost-user:PATH")
+                               .And.Contain(",direct").And.Contain(",size=SIZE"));
+    }
+
+    [TestCase("file:/var/tmp/disk.img", "/var/tmp/disk.img", 0L, 512, false, false)]
+    [TestCase("file:/var/tmp/disk.img,size=1G,direct", "/var/tmp/disk.img", 1L << 30, 512, false, true)]
+    [TestCase("file:/dev/nvme0n1,direct,bs=4096", "/dev/nvme0n1", 0L, 4096, false, true)]
+    [TestCase("file:/var/tmp/disk.img,ro", "/var/tmp/disk.img", 0L, 512, true, false)]
+    [TestCase("file: /var/tmp/with space.img ", "/var/tmp/with space.img", 0L, 512, false, false)]
+    [TestCase("file:C:/odd:but:fine", "C:/odd:but:fine", 0L, 512, false, false)]
+    public void ParsesFileDevices(string text, string path, long size, int blockSize, bool readOnly, bool direct)
+        => Assert.That(DeviceString.Parse(text),
+                       Is.EqualTo(new DeviceString(DeviceKind.File, size, blockSize, readOnly, Path: path, Direct: direct)));
+
+    [TestCase("vhost-user:/run/orion.sock", "/run/orion.sock", false)]
+    [TestCase("vhost:/tmp/vhost.0,ro", "/tmp/vhost.0", true)]
+    [TestCase("Vhost-User:rel/sock", "rel/sock", false)]
+    public void ParsesVhostUserDevices(string text, string path, bool readOnly)
+    {
+        var d = DeviceString.Parse(text);
+        Assert.That(d, Is.EqualTo(new DeviceString(DeviceKind.VhostUser, 0, DeviceString.DefaultBlockSize, readOnly, Path: path)));
+        Assert.That(d.SizeBytes, Is.Zero, "the device reports its own capacity");
+    }
+
+    [Test]
+    public void ASocketPathFitsSunPath()
+    {
+        string fits = "/tmp/" + new string('s', DeviceString.MaxSocketPathBytes - 5);
+        Assert.That(DeviceString.Parse("vhost-user:" + fits).Path, Is.EqualTo(fits));
+        Assert.That(DeviceString.TryParse("vhost-user:" + fits + "s", out _, out var error), Is.False);
+        Assert.That(error, Does.Contain("108 bytes long").And.Contain("at most 107 bytes"));
+        // Bytes, not characters: 54 two-byte characters are 108 bytes.
+        Assert.That(DeviceString.TryParse("vhost-user:" + new string('é', 54), out _, out error), Is.False);
+        Assert.That(error, Does.Contain("108 bytes long"));
+        Assert.That(DeviceString.TryParse("file:" + fits + "s", out _, out _), Is.True, "a file path is not a socket path");
+    }
+
+    [Test]
+    public void AVhostUserDeviceHasNoInProcessBackend()
+        => Assert.That(() => DeviceString.Parse("vhost-user:/run/orion.sock").CreateBackend(),
+                       Throws.InvalidOperationException.With.Message.Contains("a vhost-user device has no in-process backend"));
+
+    [Test]
+    public void OldPositionalConstructionStillMeansNoPath()
+    {
+        var d = new DeviceString(DeviceKind.Memory, 1L << 20, 512, false);
+        Assert.That(d.Path, Is.Null);
+        Assert.That(d.Direct, Is.False);
+        Assert.That(d, Is.EqualTo(DeviceString.Parse("mem:1M")));
     }
 
     [Test]

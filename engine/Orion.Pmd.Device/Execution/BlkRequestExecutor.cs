@@ -39,6 +39,12 @@ public sealed class BlkRequestExecutor
     /// <summary>Requests whose chain was too malformed to carry a status byte.</summary>
     public long MalformedRequests { get; private set; }
 
+    /// <summary>Requests the backend failed with an I/O error (answered with IOERR).</summary>
+    public long BackendErrors { get; private set; }
+
+    /// <summary>The last backend error's message, for diagnostics.</summary>
+    public string? LastBackendError { get; private set; }
+
     /// <summary>Executes the request in <paramref name="chain"/>; returns the used length.</summary>
     public uint Execute(DescriptorChain chain)
     {
@@ -55,16 +61,29 @@ public sealed class BlkRequestExecutor
         ulong dataOut = chain.ReadableBytes - BlkRequestHeader.Size;
         ulong dataIn = chain.WritableBytes - BlkConstants.StatusBytes;
         uint written = 0;
-        BlkStatus status = header.Type switch
+        BlkStatus status;
+        try
         {
-            BlkRequestType.In => Read(chain, header.Sector, dataIn, out written),
-            BlkRequestType.Out => Write(chain, header.Sector, dataOut),
-            BlkRequestType.Flush => Flush(),
-            BlkRequestType.GetId => GetId(chain, dataIn, out written),
-            BlkRequestType.Discard => Ranges(chain, dataOut, discard: true),
-            BlkRequestType.WriteZeroes => Ranges(chain, dataOut, discard: false),
-            _ => BlkStatus.Unsupported,   // includes the 1.2 types this device does not implement
-        };
+            status = header.Type switch
+            {
+                BlkRequestType.In => Read(chain, header.Sector, dataIn, out written),
+                BlkRequestType.Out => Write(chain, header.Sector, dataOut),
+                BlkRequestType.Flush => Flush(),
+                BlkRequestType.GetId => GetId(chain, dataIn, out written),
+                BlkRequestType.Discard => Ranges(chain, dataOut, discard: true),
+                BlkRequestType.WriteZeroes => Ranges(chain, dataOut, discard: false),
+                _ => BlkStatus.Unsupported,   // includes the 1.2 types this device does not implement
+            };
+        }
+        catch (IOException e)
+        {
+            // A media error (EIO, ENOSPC on a sparse file, a file shrunk underneath) is the request's IOERR, not the
+            // end of the device thread: the driver hears about it, the device keeps serving.
+            BackendErrors++;
+            LastBackendError = e.Message;
+            written = 0;
+            status = BlkStatus.IoError;
+        }
         ChainData.WriteStatus(chain, (byte)status);
         return written + BlkConstants.StatusBytes;
     }

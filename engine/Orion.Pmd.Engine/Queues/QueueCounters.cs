@@ -26,6 +26,8 @@ public readonly record struct QueueCounters
     public long Bounces { get; init; }
     /// <summary>Times the reactor asked the device for an interrupt before sleeping with requests in flight.</summary>
     public long InterruptsArmed { get; init; }
+    /// <summary>Requests placed again on a fresh ring after the device reconnected.</summary>
+    public long Resubmitted { get; init; }
     /// <summary>Requests in flight at the device.</summary>
     public long InFlight { get; init; }
     /// <summary>Requests waiting for a slot or a descriptor.</summary>
@@ -36,6 +38,7 @@ public readonly record struct QueueCounters
     {
         Requests = later.Requests - earlier.Requests,
         Bytes = later.Bytes - earlier.Bytes,
+        Resubmitted = later.Resubmitted - earlier.Resubmitted,
         Batches = later.Batches - earlier.Batches,
         Kicks = later.Kicks - earlier.Kicks,
         KicksSuppressed = later.KicksSuppressed - earlier.KicksSuppressed,

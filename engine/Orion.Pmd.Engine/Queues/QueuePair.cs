@@ -92,6 +92,93 @@ internal sealed unsafe class QueuePair : IParkablePoller
         _brokenHandled = false;
     }
 
+    // ------------------------------------------------------------------ reconnect (vhost-user back-end restarts)
+
+    private bool _suspended;
+    private bool _linkLost;
+    private string _linkLostDetail = "";
+    private long _resubmitted;
+
+    /// <summary>
+    /// Reactor thread only: the back-end went away. Deliver the completions it published before dying, then stop
+    /// touching the ring; new requests wait in the pending FIFO until <see cref="ResumeAfterReconnect"/>.
+    /// </summary>
+    public void SuspendForReconnect()
+    {
+        if (!_ring.IsBroken) Reap();
+        _suspended = true;
+    }
+
+    /// <summary>
+    /// Reactor thread only: the connection is back and the back-end forgot the old ring. Take
+    /// <paramref name="fresh"/> (re-initialized in the same memory) and move every request the old ring still held
+    /// to the front of the pending FIFO, oldest first, so that each is placed again exactly once. Requests keep their
+    /// first submission time: their latency includes the outage.
+    /// </summary>
+    public void RebuildAfterReconnect(IDriverQueue fresh)
+    {
+        var held = new List<BlockRequest>();
+        for (int s = 0; s < _slotRequest.Length; s++)
+        {
+            if (_slotRequest[s] is { } r) held.Add(r);
+        }
+        held.Sort(static (a, b) => a.StartTicks.CompareTo(b.StartTicks));
+        BlockRequest? head = null, tail = null;
+        foreach (var r in held)
+        {
+            r.Resubmitted = true;
+            r.Next = null;
+            if (tail is null) head = r;
+            else tail.Next = r;
+            tail = r;
+        }
+        if (tail is not null)
+        {
+            tail.Next = _pendingHead;
+            _pendingHead = head;
+            if (_pendingTail is null) _pendingTail = tail;
+            _pendingCount += held.Count;
+            _resubmitted += held.Count;
+        }
+        ReplaceRing(fresh);
+    }
+
+    /// <summary>Reactor thread only: the back-end serves the fresh ring; place what waited.</summary>
+    public void ResumeAfterReconnect() => _suspended = false;
+
+    /// <summary>
+    /// Reactor thread only: the back-end did not come back in time. Fail everything held or pending with
+    /// <see cref="IoStatus.TransportLost"/>, and every later submission at once.
+    /// </summary>
+    public void FailForLostLink(string detail)
+    {
+        _linkLost = true;
+        _linkLostDetail = detail;
+        FailHeldRequests(IoStatus.TransportLost, detail);
+        _suspended = false;
+    }
+
+    /// <summary>Whether the queue is waiting for its back-end to come back.</summary>
+    public bool Suspended => Volatile.Read(ref _suspended);
+
+    private void FailHeldRequests(IoStatus status, string detail)
+    {
+        for (int s = 0; s < _slotRequest.Length; s++)
+        {
+            if (_slotRequest[s] is not { } r) continue;
+            _slotRequest[s] = null;
+            Fail(r, status, detail);
+        }
+        while (_submissions.TryDequeue(out var q)) Enqueue(q);
+        while (_pendingHead is { } p)
+        {
+            _pendingHead = p.Next;
+            _pendingCount--;
+            Fail(p, status, detail);
+        }
+        _pendingTail = null;
+    }
+
     // ------------------------------------------------------------------ submission
 
     /// <summary>Hands a request to this queue from any thread; waits (spinning, then yielding) while the handoff ring is full.</summary>
@@ -124,6 +211,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     public bool PrepareToPark()
     {
         if (!_submissions.IsEmpty) return false;
+        if (_suspended) return true;          // nothing to poll until the reconnect posts to this reactor
         // Requests still pending after an idle poll are waiting for ring space: with requests in flight a completion
         // frees it (sleep with the interrupt armed); with none in flight they can go now, so do not sleep.
         if (_pendingHead is not null && _ring.InFlight == 0 && !_ring.IsBroken) return false;
@@ -161,8 +249,11 @@ internal sealed unsafe class QueuePair : IParkablePoller
             Enqueue(r);
             work++;
         }
-        work += Reap();
-        work += SubmitPending();
+        if (!_suspended)
+        {
+            work += Reap();
+            work += SubmitPending();
+        }
         _polls++;
         if (work == 0) _idlePolls++;
         return work;
@@ -174,6 +265,11 @@ internal sealed unsafe class QueuePair : IParkablePoller
         if (_ring.IsBroken)
         {
             HandleBroken();
+            return 0;
+        }
+        if (_linkLost)
+        {
+            FailHeldRequests(IoStatus.TransportLost, _linkLostDetail);
             return 0;
         }
         int placed = 0;
@@ -188,7 +284,8 @@ internal sealed unsafe class QueuePair : IParkablePoller
             }
             _headToSlot[head] = slot;
             _slotRequest[slot] = r;
-            r.StartTicks = now;
+            if (r.Resubmitted) r.Resubmitted = false;
+            else r.StartTicks = now;
             _pendingHead = r.Next;
             if (_pendingHead is null) _pendingTail = null;
             r.Next = null;
@@ -332,6 +429,12 @@ internal sealed unsafe class QueuePair : IParkablePoller
     /// <summary>Reactor thread only: fail every pending request (the engine is stopping and the queue will not drain).</summary>
     public void AbortPending()
     {
+        if (_suspended)
+        {
+            // The back-end is gone and the engine stops: nothing will ever complete what the ring holds.
+            FailHeldRequests(IoStatus.Aborted, "engine stopped while the device was disconnected");
+            return;
+        }
         while (_submissions.TryDequeue(out var r)) Enqueue(r);
         while (_pendingHead is { } p)
         {
@@ -343,7 +446,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     }
 
     /// <summary>Requests in flight at the device plus those waiting for the ring.</summary>
-    public int Outstanding => _ring.InFlight + Volatile.Read(ref _pendingCount) + _submissions.Count;
+    public int Outstanding => (Volatile.Read(ref _linkLost) ? 0 : _ring.InFlight) + Volatile.Read(ref _pendingCount) + _submissions.Count;
 
     // ------------------------------------------------------------------ monitor handoff
 
@@ -400,6 +503,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
         Errors = Volatile.Read(ref _errors),
         Bounces = Volatile.Read(ref _bounces),
         InterruptsArmed = Volatile.Read(ref _interruptsArmed),
+        Resubmitted = Volatile.Read(ref _resubmitted),
         InFlight = _ring.InFlight,
         Pending = Volatile.Read(ref _pendingCount),
     };

@@ -44,6 +44,7 @@ internal sealed class BlockRequest : IValueTaskSource
 
     // ---- queue bookkeeping ----
     public long StartTicks;
+    public bool Resubmitted;                     // placed again after a reconnect: keeps its first StartTicks
     public BlockRequest? Next;                   // intrusive link of the pending FIFO
 
     public bool IsDeviceWritable => Type is BlkRequestType.In or BlkRequestType.GetId;

@@ -15,6 +15,11 @@ public enum IoStatus : byte
     Aborted = 0x81,
     /// <summary>The device wrote a status byte outside the specification or no status at all.</summary>
     BadStatus = 0x82,
+    /// <summary>
+    /// The device went away (a vhost-user back-end died) and did not come back within the reconnect deadline; the
+    /// request may or may not have reached the medium.
+    /// </summary>
+    TransportLost = 0x83,
 }
 
 /// <summary>Receives completions of the callback (reactor) form. Called on the reactor thread; must not block.</summary>

@@ -163,18 +163,26 @@ public sealed record JobOptions
                 errors.Add($"--bssplit={Options.BlockSizeSplit.Format(split)}: {FioSize.Format(share.Bytes)} is not a multiple of the device's {Num(lbs)}-byte logical block size");
         if (Offset >= 0 && Offset % lbs != 0)
             errors.Add($"--offset={FioSize.Format(Offset)}: offset must be a multiple of the device's {Num(lbs)}-byte logical block size");
-        if (Offset >= device.SizeBytes && Offset > 0)
-            errors.Add($"--offset={FioSize.Format(Offset)}: offset is at or beyond the end of the {FioSize.Format(device.SizeBytes)} device");
-        else if (Offset >= 0)
-        {
-            long region = Size ?? device.SizeBytes - Offset;
-            if (Size is long sz && sz > 0 && Offset + sz > device.SizeBytes)
-                errors.Add($"--size={FioSize.Format(sz)} --offset={FioSize.Format(Offset)}: the region ends beyond the {FioSize.Format(device.SizeBytes)} device");
-            else if (MaxBlockBytes > 0 && region > 0 && region < MaxBlockBytes)
-                errors.Add($"--size={FioSize.Format(region)}: the region is smaller than one {FioSize.Format(MaxBlockBytes)} block");
-        }
+        // A file's or a vhost-user device's capacity is known only once it is opened: RegionErrors runs again then.
+        if (device.Kind is Orion.Pmd.Engine.DeviceKind.Memory or Orion.Pmd.Engine.DeviceKind.Null)
+            errors.AddRange(RegionErrors(device.SizeBytes));
         if (device.ReadOnly && Rw.HasWrites())
             errors.Add($"--rw={Rw.FioName()}: the device {Device} is read-only");
+    }
+
+    /// <summary>Checks <see cref="Offset"/>, <see cref="Size"/> and the region against a device of <paramref name="capacityBytes"/>.</summary>
+    internal IEnumerable<string> RegionErrors(long capacityBytes)
+    {
+        if (Offset >= capacityBytes && Offset > 0)
+            yield return $"--offset={FioSize.Format(Offset)}: offset is at or beyond the end of the {FioSize.Format(capacityBytes)} device";
+        else if (Offset >= 0)
+        {
+            long region = Size ?? capacityBytes - Offset;
+            if (Size is long sz && sz > 0 && Offset + sz > capacityBytes)
+                yield return $"--size={FioSize.Format(sz)} --offset={FioSize.Format(Offset)}: the region ends beyond the {FioSize.Format(capacityBytes)} device";
+            else if (MaxBlockBytes > 0 && region > 0 && region < MaxBlockBytes)
+                yield return $"--size={FioSize.Format(region)}: the region is smaller than one {FioSize.Format(MaxBlockBytes)} block";
+        }
     }
 
     private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);

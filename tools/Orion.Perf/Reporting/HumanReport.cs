@@ -120,7 +120,15 @@ public static class HumanReport
         {
             long ios = job.TotalIos;
             w.WriteLine($"  cpu per io   : {FioFormat.F(ns / 1000, 0, 3)} usec (usr={FioFormat.F(job.UserCpuSeconds * 1e6 / ios, 0, 3)}, " +
-                        $"sys={FioFormat.F(job.SystemCpuSeconds * 1e6 / ios, 0, 3)}; whole process on {job.CpuCount.ToString(Inv)} cpus, device thread included)");
+                        $"sys={FioFormat.F(job.SystemCpuSeconds * 1e6 / ios, 0, 3)}; whole process on {job.CpuCount.ToString(Inv)} cpus, " +
+                        (job.DeviceProcessId is null ? "device thread included)" : "initiator only)"));
+        }
+        if (job.DeviceCpuNsPerIo is double dns && job.DeviceProcessId is int pid)
+        {
+            long ios = job.TotalIos;
+            w.WriteLine($"  device cpu   : {FioFormat.F(dns / 1000, 0, 3)} usec per io (usr={FioFormat.F(job.DeviceUserCpuSeconds!.Value * 1e6 / ios, 0, 3)}, " +
+                        $"sys={FioFormat.F(job.DeviceSystemCpuSeconds!.Value * 1e6 / ios, 0, 3)}; back-end pid {pid.ToString(Inv)}, " +
+                        $"{FioFormat.F(job.Runtime <= TimeSpan.Zero ? 0 : (job.DeviceUserCpuSeconds.Value + job.DeviceSystemCpuSeconds.Value) * 100 / job.Runtime.TotalSeconds, 3, 1)}% of a cpu)");
         }
     }
 

@@ -32,6 +32,18 @@ public sealed class JobResult
     /// <summary>System CPU time of the whole process over the window.</summary>
     public double SystemCpuSeconds { get; set; }
 
+    /// <summary>The external device process (vhost-user back-end), when there is one.</summary>
+    public int? DeviceProcessId { get; set; }
+
+    /// <summary>User CPU time of the external device process over the window (10 ms resolution).</summary>
+    public double? DeviceUserCpuSeconds { get; set; }
+
+    /// <summary>System CPU time of the external device process over the window.</summary>
+    public double? DeviceSystemCpuSeconds { get; set; }
+
+    /// <summary>The external device process's CPU time per I/O in nanoseconds; null without one or without I/O.</summary>
+    public double? DeviceCpuNsPerIo => TotalIos == 0 || DeviceUserCpuSeconds is not double u || DeviceSystemCpuSeconds is not double s ? null : (u + s) * 1e9 / TotalIos;
+
     /// <summary>CPUs the process could use.</summary>
     public int CpuCount { get; set; }
 

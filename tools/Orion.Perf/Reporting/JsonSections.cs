@@ -113,7 +113,17 @@ internal static class JsonSections
         WriteFloat(j, "usr_cpu_seconds", job.UserCpuSeconds);
         WriteFloat(j, "sys_cpu_seconds", job.SystemCpuSeconds);
         j.WriteNumber("cpu_count", job.CpuCount);
-        j.WriteString("cpu_scope", "process");
+        j.WriteString("cpu_scope", job.DeviceProcessId is null ? "process" : "initiator");
+        if (job.DeviceProcessId is int pid)
+        {
+            j.WriteStartObject("device_cpu");
+            j.WriteNumber("pid", pid);
+            WriteFloat(j, "usr_cpu_seconds", job.DeviceUserCpuSeconds ?? 0);
+            WriteFloat(j, "sys_cpu_seconds", job.DeviceSystemCpuSeconds ?? 0);
+            j.WritePropertyName("cpu_ns_per_io");
+            if (job.DeviceCpuNsPerIo is double dns) j.WriteRawValue(dns.ToString("F3", Inv)); else j.WriteNullValue();
+            j.WriteEndObject();
+        }
         j.WriteStartObject("errors");
         j.WriteNumber("read", job.Read.Errors);
         j.WriteNumber("write", job.Write.Errors);

@@ -44,6 +44,8 @@ internal static class JobExecution
 
     internal static WorkloadPlan PlanFor(JobOptions o, BlockDevice device)
     {
+        // A file: device's size is known only now that it is open (mem: and null: were checked with the options).
+        if (o.RegionErrors(device.CapacityBytes).FirstOrDefault() is { } regionError) throw new ArgumentException(regionError);
         long regionBytes = o.Size ?? device.CapacityBytes - o.Offset;
         long regionBlocks = regionBytes / device.BlockSize;
         var sizes = o.BlockSizes;
@@ -114,6 +116,9 @@ internal static class JobExecution
             Trim = Direction(m.Trim),
             UserCpuSeconds = m.Cpu.User.TotalSeconds,
             SystemCpuSeconds = m.Cpu.System.TotalSeconds,
+            DeviceProcessId = m.DeviceCpu?.ProcessId,
+            DeviceUserCpuSeconds = m.DeviceCpu?.Cpu.User.TotalSeconds,
+            DeviceSystemCpuSeconds = m.DeviceCpu?.Cpu.System.TotalSeconds,
             CpuCount = Environment.ProcessorCount,
             Start = m.Start,
             Error = m.Read.Errors + m.Write.Errors + m.Trim.Errors > 0 ? 5 : 0,      // fio reports EIO (5) when I/O failed

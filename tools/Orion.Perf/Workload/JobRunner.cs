@@ -13,11 +13,15 @@ internal sealed record JobMeasurement(
     WorkloadPoller.DirectionCounters Trim,
     TimeSpan Runtime,
     CpuTimes Cpu,
+    DeviceCpu? DeviceCpu,
     EngineSnapshot Engine,
     EngineSnapshot AtMeasureStart,
     string DeviceDescription,
     bool Pinned,
     DateTimeOffset Start);
+
+/// <summary>CPU time an external device process (a vhost-user back-end) spent over the measured window.</summary>
+internal sealed record DeviceCpu(int ProcessId, CpuTimes Cpu);
 
 /// <summary>
 /// Runs one job: starts an engine, places the workload on the reactor as a poller, waits while it runs (showing a
@@ -49,6 +53,9 @@ internal static class JobRunner
                 workloads[j] = new WorkloadPoller(queue, plan_j, buffers.AsSpan(j * workloadPlan.IoDepth, workloadPlan.IoDepth).ToArray());
             }
             CpuTimes cpuAtStart = ResourceUsage.Process();
+            // An external back-end (vhost-user) burns CPU in its own process: charge it to the I/Os too.
+            int? devicePid = engine.DeviceProcessId;
+            CpuTimes? deviceAtStart = devicePid is int p0 ? ResourceUsage.OtherProcess(p0) : null;
             EngineSnapshot? atStart = null;
             int measuring = 0;
             foreach (var w in workloads) w.MeasureStarted += () => Interlocked.Increment(ref measuring);
@@ -66,6 +73,7 @@ internal static class JobRunner
                 {
                     sawMeasure = true;
                     cpuAtStart = ResourceUsage.Process();
+                    deviceAtStart = devicePid is int p1 ? ResourceUsage.OtherProcess(p1) : null;
                     atStart = engine.Monitor.TakeSnapshot();       // drops the ramp's latencies; counters are subtracted later
                 }
                 if (cancel.IsCancellationRequested || Stopwatch.GetTimestamp() > deadline) break;
@@ -81,12 +89,14 @@ internal static class JobRunner
             if (!workloads.All(w => w.IsDone))
                 throw new TimeoutException(cancel.IsCancellationRequested ? "interrupted" : "the workload did not finish in time");
             var cpu = ResourceUsage.Process() - cpuAtStart;
+            DeviceCpu? deviceCpu = devicePid is int p2 && deviceAtStart is CpuTimes d0 && ResourceUsage.OtherProcess(p2) is CpuTimes d1 && engine.DeviceProcessId == p2
+                ? new DeviceCpu(p2, d1 - d0) : null;
             var snapshot = engine.Monitor.TakeSnapshot();
             var read = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Read));
             var write = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Write));
             var trim = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Trim));
             var runtime = Stopwatch.GetElapsedTime(0, workloads.Max(w => w.MeasuredTicks));
-            return new JobMeasurement(read, write, trim, runtime, cpu, snapshot, atStart ?? snapshot, device.Description, engine.Pinned, start);
+            return new JobMeasurement(read, write, trim, runtime, cpu, deviceCpu, snapshot, atStart ?? snapshot, device.Description, engine.Pinned, start);
         }
         finally
         {

@@ -1,0 +1,71 @@
+using Orion.Pmd.Engine.Queues;
+using Orion.Pmd.Engine.Transport.VhostUser;
+
+namespace Orion.Pmd.Engine;
+
+/// <summary>
+/// Surviving a back-end restart: the link supervisor calls these from its control thread, and each step runs on
+/// every queue's own reactor (the only thread that may touch a queue), the caller waiting until all are done.
+/// </summary>
+public sealed unsafe partial class PmdEngine : ILinkRecovery
+{
+    private LinkSupervisor? _supervisor;
+
+    /// <summary>How many times the engine reconnected to its device after losing it (vhost-user only).</summary>
+    public int Reconnects => _supervisor?.Reconnects ?? 0;
+
+    /// <summary>The process serving the device when it is another process (a vhost-user back-end); null for the embedded device.</summary>
+    public int? DeviceProcessId => (_transport as VhostUserTransport)?.BackEndProcessId;
+
+    /// <summary>Whether the device went away and did not come back within the reconnect deadline.</summary>
+    public bool DeviceLost => _supervisor?.Lost ?? false;
+
+    void ILinkRecovery.SuspendQueues() => OnEveryReactor(static p => p.SuspendForReconnect());
+
+    void ILinkRecovery.RestoreQueues()
+    {
+        for (int q = 0; q < Pairs.Length; q++)
+        {
+            var (host, guest) = _ringMemory[q];
+            OnReactor(Pairs[q], p =>
+            {
+                var (ring, _) = _rings.Create((byte*)host, guest);     // zeroed: the new connection starts at index 0
+                p.RebuildAfterReconnect(ring);
+            });
+            _transport.EnableQueue(q);
+        }
+        OnEveryReactor(static p => p.ResumeAfterReconnect());
+    }
+
+    void ILinkRecovery.FailQueues(string detail) => OnEveryReactor(p => p.FailForLostLink(detail));
+
+    private void OnEveryReactor(Action<QueuePair> step)
+    {
+        foreach (var p in Pairs) OnReactor(p, step);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="step"/> on the queue's reactor and waits for it. In manual threading the owner's
+    /// <see cref="PollOnce"/> runs it; the wait is bounded so that a stopped owner cannot hang the control thread.
+    /// </summary>
+    private static void OnReactor(QueuePair pair, Action<QueuePair> step)
+    {
+        using var done = new ManualResetEventSlim();
+        Exception? failure = null;
+        void Run(object? _)
+        {
+            try { step(pair); }
+            catch (Exception e) { failure = e; }
+            finally { done.Set(); }
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!pair.Reactor.TryPost(Run, null))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"reactor of queue {pair.Index} accepted no message for 30 s");
+            Thread.Sleep(1);
+        }
+        if (!done.Wait(TimeSpan.FromSeconds(30)))
+            throw new TimeoutException($"reactor of queue {pair.Index} did not run the reconnect step within 30 s");
+        if (failure is not null) throw new IOException($"queue {pair.Index} failed a reconnect step: {failure.Message}", failure);
+    }
+}

@@ -1,0 +1,17 @@
+namespace Orion.Pmd.Engine.Transport.VhostUser;
+
+/// <summary>Timeouts of the vhost-user front-end.</summary>
+public sealed record VhostUserOptions
+{
+    /// <summary>How long the first connection keeps retrying while nobody listens yet (a back-end still starting).</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a request waits for the back-end's reply before the connection is declared dead.</summary>
+    public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// After the back-end goes away: how long the engine keeps reconnecting, holding outstanding requests, before it
+    /// fails them with <see cref="Requests.IoStatus.TransportLost"/>.
+    /// </summary>
+    public TimeSpan ReconnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
