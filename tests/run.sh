@@ -12,6 +12,22 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "dotnet (SDK 10) is not installed; see README.md" >&2
   echo "0 passed, 1 failed"; exit 1
 fi
+# The vhost-user tests drive a real qemu-storage-daemon (qemu-system-common) with images made by qemu-img
+# (qemu-utils); fio is orion-perf's reference. Installed when we can (root); otherwise those tests skip themselves.
+if ! command -v qemu-storage-daemon >/dev/null 2>&1 || ! command -v qemu-img >/dev/null 2>&1 || ! command -v fio >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing qemu-storage-daemon, qemu-img and fio (apt-get)"
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+           DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-common qemu-utils fio; } >/dev/null; then
+      echo "note: apt-get could not install qemu-system-common qemu-utils fio; the vhost-user tests will be skipped" >&2
+    fi
+  else
+    why="this is not root"; [ "$(id -u)" = 0 ] && why="apt-get is not available"
+    echo "note: qemu-storage-daemon, qemu-img or fio is missing and $why, so nothing is installed;" \
+         "the vhost-user tests against qemu-storage-daemon will be skipped" \
+         "(install them with: sudo apt-get install qemu-system-common qemu-utils fio)" >&2
+  fi
+fi
 results="$(mktemp -d)"; trap 'rm -rf "$results"' EXIT
 fail_extra=0
 

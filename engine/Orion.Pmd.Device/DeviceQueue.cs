@@ -12,7 +12,7 @@ internal sealed class DeviceQueue
 {
     private readonly DescriptorChain _chain;
     private readonly int _maxBatch;
-    private long _requests, _batches, _kicks, _interrupts, _sleeps;
+    private long _requests, _batches, _kicks, _interrupts, _sleeps, _failedInterrupts;
 
     public DeviceQueue(int index, IDeviceQueue ring, BlkRequestExecutor executor, EventFd? kick, EventFd? call, int maxSegments, int maxBatch)
     {
@@ -125,10 +125,22 @@ internal sealed class DeviceQueue
         Volatile.Write(ref _batches, _batches + 1);
         if (Ring.PublishUsed() && Call is not null)
         {
-            Call.Signal();
-            Volatile.Write(ref _interrupts, _interrupts + 1);
+            try
+            {
+                Call.Signal();
+                Volatile.Write(ref _interrupts, _interrupts + 1);
+            }
+            catch (LinuxException)
+            {
+                // A call fd the driver handed over that cannot be written (a vhost-user front-end's choice): the
+                // completion is in the ring all the same; a missed interrupt must not take the device thread down.
+                Volatile.Write(ref _failedInterrupts, _failedInterrupts + 1);
+            }
         }
     }
+
+    /// <summary>Interrupts that could not be delivered (the call fd refused the write).</summary>
+    public long FailedInterrupts => Volatile.Read(ref _failedInterrupts);
 
     public void CountKick() => Volatile.Write(ref _kicks, _kicks + 1);
     public void CountSleep() => Volatile.Write(ref _sleeps, _sleeps + 1);

@@ -41,7 +41,12 @@ internal sealed class DeviceWorker
     public void Stop()
     {
         _stop = true;
-        foreach (var q in _queues) q.Kick?.Signal();     // wake a sleeping kick-driven thread
+        foreach (var q in _queues)
+        {
+            // Wake a sleeping kick-driven thread; should the fd refuse, it wakes within its 100 ms wait anyway.
+            try { q.Kick?.Signal(); }
+            catch (Exception e) when (e is LinuxException or ObjectDisposedException) { }
+        }
         _thread.Join();
     }
 
@@ -97,7 +102,15 @@ internal sealed class DeviceWorker
         // Ask for a kick, then look once more: a chain published before the request became visible would otherwise be missed.
         if (q.EnableKicksAndRecheck()) return;
         q.CountSleep();
-        if (q.Kick.Wait(100)) q.CountKick();
+        try
+        {
+            if (q.Kick.Wait(100)) q.CountKick();
+        }
+        catch (LinuxException)
+        {
+            // A kick fd that cannot be waited on (a vhost-user front-end's choice): poll slowly rather than die.
+            Thread.Sleep(1);
+        }
         // Kicks stay off while the burst is drained and come back on just before the next sleep (rust-vmm's loop).
         q.SuppressKicks();
     }

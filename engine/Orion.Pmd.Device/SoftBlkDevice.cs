@@ -13,7 +13,7 @@ namespace Orion.Pmd.Device;
 /// (status, features, config space, memory table, queue setup, notify, reset), never by a shortcut, and the device
 /// sees only guest addresses inside the memory it was given: it maps the driver's memfds itself.
 /// </summary>
-public sealed class SoftBlkDevice : IDisposable
+public sealed partial class SoftBlkDevice : IDisposable
 {
     private readonly SoftBlkDeviceOptions _options;
     private readonly VirtioFeatures _offered;
@@ -181,6 +181,9 @@ public sealed class SoftBlkDevice : IDisposable
     {
         if (Status.HasFlag(DeviceStatus.DriverOk))
             throw new InvalidOperationException("the memory table cannot change while the device is running");
+        // Started rings hold pointers into the current mappings: unmapping under them would be a use-after-unmap.
+        if (_queues.Length > 0)
+            throw new InvalidOperationException($"the memory table cannot change while queue {_queues[0].Index} is started; stop the queues first");
         UnmapMemory();
         foreach (var r in regions)
         {
@@ -196,11 +199,7 @@ public sealed class SoftBlkDevice : IDisposable
     {
         if ((uint)index >= (uint)_setups.Length)
             throw new ArgumentOutOfRangeException(nameof(index), index, $"the device has {_setups.Length} queues");
-        bool packed = DriverFeatures.HasFlag(VirtioFeatures.RingPacked);
-        if (size > _options.MaxQueueSize || !(packed ? PackedRingLayout.IsValidSize(size) : SplitRingLayout.IsValidSize(size)))
-            throw new ArgumentOutOfRangeException(nameof(size), size, packed
-                ? $"packed queue size must be from 1 to {_options.MaxQueueSize}"
-                : $"split queue size must be a power of two up to {_options.MaxQueueSize}");
+        CheckQueueSize(size);
         if (Status.HasFlag(DeviceStatus.DriverOk))
             throw new InvalidOperationException("queues are set up before DRIVER_OK");
         _setups[index] = new QueueSetup(size, addresses, kick, call);
@@ -221,29 +220,13 @@ public sealed class SoftBlkDevice : IDisposable
 
     private void Start()
     {
-        var settings = new BlkDeviceSettings
-        {
-            LogicalBlockSize = _options.LogicalBlockSize,
-            ReadOnly = _options.ReadOnly,
-            Negotiated = DriverFeatures,
-            Serial = _options.Serial,
-            MaxDiscardSegments = Settings.MaxDiscardSeg,
-            MaxDiscardSectors = Settings.MaxDiscardSectors,
-            MaxWriteZeroesSegments = Settings.MaxWriteZeroesSeg,
-            MaxWriteZeroesSectors = Settings.MaxWriteZeroesSectors,
-            WriteCache = _writeCache,
-            InjectedLatency = _options.InjectedLatency,
-        };
-        bool eventIdx = DriverFeatures.HasFlag(VirtioFeatures.RingEventIdx);
-        bool indirect = DriverFeatures.HasFlag(VirtioFeatures.RingIndirectDesc);
-        int maxSegments = (int)Math.Min(4096, Math.Max(_options.SegMax + 2, (uint)_options.MaxQueueSize));
+        var settings = ExecutorSettings();
+        int maxSegments = MaxChainSegments;
         var queues = new List<DeviceQueue>();
         for (int i = 0; i < _setups.Length; i++)
         {
             if (_setups[i] is not { } s) continue;
-            IDeviceQueue ring = DriverFeatures.HasFlag(VirtioFeatures.RingPacked)
-                ? new PackedQueueDevice(_memory, s.Addresses, s.Size, eventIdx, indirect)
-                : new SplitQueueDevice(_memory, s.Addresses, s.Size, eventIdx, indirect);
+            IDeviceQueue ring = CreateRing(s.Size, s.Addresses, QueuePosition.Fresh);
             queues.Add(new DeviceQueue(i, ring, new BlkRequestExecutor(Backend, settings), s.Kick, s.Call, maxSegments, _options.MaxBatch));
         }
         _queues = [.. queues];
@@ -263,6 +246,38 @@ public sealed class SoftBlkDevice : IDisposable
             _workers.Add(w);
             w.Start();
         }
+    }
+
+    /// <summary>What every queue's request executor needs to know; built when queues start (features are final then).</summary>
+    private BlkDeviceSettings ExecutorSettings() => new()
+    {
+        LogicalBlockSize = _options.LogicalBlockSize,
+        ReadOnly = _options.ReadOnly,
+        Negotiated = DriverFeatures,
+        Serial = _options.Serial,
+        MaxDiscardSegments = Settings.MaxDiscardSeg,
+        MaxDiscardSectors = Settings.MaxDiscardSectors,
+        MaxWriteZeroesSegments = Settings.MaxWriteZeroesSeg,
+        MaxWriteZeroesSectors = Settings.MaxWriteZeroesSectors,
+        WriteCache = _writeCache,
+        InjectedLatency = _options.InjectedLatency,
+    };
+
+    /// <summary>Buffers one chain may hold: seg_max plus header and status, at least a queue's worth, at most 4096.</summary>
+    private int MaxChainSegments => (int)Math.Min(4096, Math.Max(_options.SegMax + 2, (uint)_options.MaxQueueSize));
+
+    /// <summary>
+    /// The device side of a ring in the negotiated format, attached at <paramref name="start"/> (split: the avail index,
+    /// the used index being the same; packed: both positions and wrap counters). Throws <see cref="ArgumentException"/>
+    /// when an area is misaligned or outside registered memory.
+    /// </summary>
+    private IDeviceQueue CreateRing(int size, SplitRingAddresses addresses, QueuePosition start)
+    {
+        bool eventIdx = DriverFeatures.HasFlag(VirtioFeatures.RingEventIdx);
+        bool indirect = DriverFeatures.HasFlag(VirtioFeatures.RingIndirectDesc);
+        return DriverFeatures.HasFlag(VirtioFeatures.RingPacked)
+            ? new PackedQueueDevice(_memory, addresses, size, eventIdx, indirect, start.AvailIndex, start.AvailWrap, start.UsedIndex, start.UsedWrap)
+            : new SplitQueueDevice(_memory, addresses, size, eventIdx, indirect, start.AvailIndex);
     }
 
     private void OnQueueBroken(DeviceQueue q)
@@ -288,11 +303,7 @@ public sealed class SoftBlkDevice : IDisposable
     {
         var q = RunningQueue(index);
         var s = _setups[index]!;
-        bool eventIdx = DriverFeatures.HasFlag(VirtioFeatures.RingEventIdx);
-        bool indirect = DriverFeatures.HasFlag(VirtioFeatures.RingIndirectDesc);
-        IDeviceQueue ring = DriverFeatures.HasFlag(VirtioFeatures.RingPacked)
-            ? new PackedQueueDevice(_memory, s.Addresses, s.Size, eventIdx, indirect)
-            : new SplitQueueDevice(_memory, s.Addresses, s.Size, eventIdx, indirect);
+        IDeviceQueue ring = CreateRing(s.Size, s.Addresses, QueuePosition.Fresh);
         q.ResumeWith(ring, suppressKicks: _options.Mode is DeviceServiceMode.Polled or DeviceServiceMode.Adaptive or DeviceServiceMode.Manual);
         if (!_queues.Any(x => x.Stopped))
         {
@@ -347,6 +358,7 @@ public sealed class SoftBlkDevice : IDisposable
     {
         foreach (var w in _workers) w.Stop();
         _workers.Clear();
+        StopQueueWorkers();
         _queues = [];
         Array.Clear(_setups);
         UnmapMemory();

@@ -7,11 +7,19 @@ namespace Orion.Perf;
 /// <summary>
 /// <c>orion-perf</c>: parse fio-style options and job files, run the jobs on the embedded device one after another,
 /// print fio's normal or JSON output; or the <c>compare</c> and <c>gate</c> subcommands.
-/// Exit codes: 0 the job ran, 1 bad options or a failure to run it.
+/// Exit codes: 0 the jobs ran, 1 bad options or a failure to run them, 4 they ran but <c>--verify</c> found
+/// mismatches (with or without <c>verify_fatal</c>, as fio exits non-zero on a verification failure); the
+/// subcommands use 2 for bad input and 3 for a regression.
 /// </summary>
 internal static class PerfCommand
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>The exit code when verification found mismatches.</summary>
+    public const int VerifyFailedExitCode = 4;
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, sessionFor: null);
+
+    /// <summary><see cref="Run(string[], TextWriter, TextWriter)"/> with a session per job (tests reach between a job's phases through it).</summary>
+    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, Func<JobOptions, JobSession>? sessionFor)
     {
         // Subcommands: compare two reports, or gate a candidate workload against a reference (Gate/).
         if (args.Length > 0 && args[0] == "compare") return Gate.CompareCommand.Run(args[1..], stdout, stderr);
@@ -30,6 +38,8 @@ internal static class PerfCommand
         }
         foreach (var note in outcome.Notes) stderr.WriteLine($"orion-perf: {note}");
         var jobs = outcome.Jobs.Count > 0 ? outcome.Jobs : [outcome.Options!];
+        var groups = GroupIds(jobs);
+        foreach (var note in Notes(jobs, groups)) stderr.WriteLine($"orion-perf: {note}");
         var options = jobs[0];              // output format and file come from the first job, as in fio
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -46,15 +56,17 @@ internal static class PerfCommand
             var status = normal && output is null && !Console.IsErrorRedirected ? stderr : null;
             // Jobs run one after another (one engine at a time), and are reported together like fio's jobs[].
             var results = new List<JobResult>(jobs.Count);
-            foreach (var job in jobs)
+            for (int i = 0; i < jobs.Count; i++)
             {
-                if (normal) HumanReport.WriteBanner(writer, job);
-                results.Add(JobExecution.Execute(job, status, cancel.Token));
+                if (normal) HumanReport.WriteBanner(writer, jobs[i], groups[i]);
+                var result = JobExecution.Execute(jobs[i], status, cancel.Token, sessionFor?.Invoke(jobs[i]));
+                result.GroupId = groups[i];
+                results.Add(result);
             }
             if (normal) HumanReport.Write(writer, results);
             else JsonReport.Write(writer, results, plus: options.OutputFormat == OutputFormat.JsonPlus);
             writer.Flush();
-            return 0;
+            return ReportVerifyFailures(results, stderr) ? VerifyFailedExitCode : 0;
         }
         catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException or InvalidOperationException
                                        or InsufficientMemoryException or TimeoutException or IOException)
@@ -66,5 +78,51 @@ internal static class PerfCommand
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    /// <summary>Tells standard error about every job whose verification found mismatches; true if there was one.</summary>
+    internal static bool ReportVerifyFailures(IEnumerable<JobResult> results, TextWriter stderr)
+    {
+        bool failed = false;
+        foreach (var r in results.Where(r => r.Verify is { Mismatches: > 0 }))
+        {
+            var v = r.Verify!;
+            failed = true;
+            stderr.WriteLine($"orion-perf: job '{r.Name}': verify found {v.Mismatches} mismatch{(v.Mismatches == 1 ? "" : "es")} in {v.Checked} blocks checked" +
+                             (v.StoppedEarly ? " (verify_fatal stopped the job)" : "") +
+                             (v.FirstMismatches.Count > 0 ? $"; first at offset {v.FirstMismatches[0].Offset}: {string.Join("; ", v.FirstMismatches[0].Problems())}" : ""));
+        }
+        return failed;
+    }
+
+    /// <summary>
+    /// fio's reporting groups: the first job is in group 0, and a job with <c>stonewall</c> or <c>new_group</c> starts
+    /// the next group unless its group is still empty.
+    /// </summary>
+    internal static int[] GroupIds(IReadOnlyList<JobOptions> jobs)
+    {
+        var ids = new int[jobs.Count];
+        int group = 0, inGroup = 0;
+        for (int i = 0; i < jobs.Count; i++)
+        {
+            if ((jobs[i].Stonewall || jobs[i].NewGroup) && inGroup > 0)
+            {
+                group++;
+                inGroup = 0;
+            }
+            ids[i] = group;
+            inGroup++;
+        }
+        return ids;
+    }
+
+    /// <summary>What the user should know before the jobs run: options accepted without effect, and how groups run.</summary>
+    internal static IEnumerable<string> Notes(IReadOnlyList<JobOptions> jobs, int[] groups)
+    {
+        if (jobs.Any(j => !j.Direct))
+            yield return "--direct=0 has no effect: orion I/O always bypasses any page cache (it is always direct)";
+        foreach (var group in Enumerable.Range(0, jobs.Count).GroupBy(i => groups[i]).Where(g => g.Count() > 1))
+            yield return $"reporting group {group.Key} ({string.Join(", ", group.Select(i => jobs[i].Name))}) runs its jobs one after another, " +
+                         "one engine each, not concurrently as fio would";
     }
 }

@@ -39,7 +39,14 @@ public sealed unsafe partial class PackedQueueDevice : IDeviceQueue
     /// event suppression, device event suppression). Throws <see cref="ArgumentException"/> when the size is invalid,
     /// an area is misaligned or lies outside registered memory.
     /// </summary>
-    public PackedQueueDevice(MemoryRegionTable memory, SplitRingAddresses areas, int size, bool eventIdx, bool indirect)
+    /// <remarks>
+    /// A fresh ring starts at position 0 with both wrap counters 1. A ring taken over mid-life (a vhost-user back-end
+    /// re-armed with SET_VRING_BASE) starts at <paramref name="availPosition"/>/<paramref name="availWrap"/> for the next
+    /// descriptor to pop and <paramref name="usedPosition"/>/<paramref name="usedWrap"/> for the next used descriptor to
+    /// write; with nothing in flight the two are the same.
+    /// </remarks>
+    public PackedQueueDevice(MemoryRegionTable memory, SplitRingAddresses areas, int size, bool eventIdx, bool indirect,
+                             ushort availPosition = 0, bool availWrap = true, ushort usedPosition = 0, bool usedWrap = true)
     {
         if (!PackedRingLayout.IsValidSize(size))
             throw new ArgumentException($"packed queue size {size} is not between 1 and {PackedRingLayout.MaxQueueSize}", nameof(size));
@@ -51,6 +58,20 @@ public sealed unsafe partial class PackedQueueDevice : IDeviceQueue
         _driverEvent = Map(areas.AvailRing, PackedRingLayout.EventSuppressionSize, 4, "driver area (driver event suppression)");
         _deviceEvent = Map(areas.UsedRing, PackedRingLayout.EventSuppressionSize, 4, "device area (device event suppression)");
         _chainLength = new ushort[size];
+        if (availPosition >= size || usedPosition >= size)
+            throw new ArgumentException($"start positions {availPosition} (avail) and {usedPosition} (used) must lie inside the {size}-entry ring", nameof(availPosition));
+        // Descriptors between the used and the avail position belong to chains popped before the take-over: the device
+        // still owns them. The avail position is ahead of the used one by less than a lap, on the same lap or the next.
+        int owned = availWrap == usedWrap ? availPosition - usedPosition : availPosition + size - usedPosition;
+        if (owned < 0 || owned > size)
+            throw new ArgumentException(
+                $"avail position {availPosition} (wrap {(availWrap ? 1 : 0)}) is not within one lap ahead of used position {usedPosition} (wrap {(usedWrap ? 1 : 0)})",
+                nameof(availPosition));
+        _owned = owned;
+        _nextAvail = availPosition;
+        _availWrap = availWrap;
+        _usedPosition = usedPosition;
+        _usedWrap = usedWrap;
     }
 
     private byte* Map(ulong address, ulong length, ulong alignment, string what) => _memory.TranslateRingArea(address, length, alignment, what);

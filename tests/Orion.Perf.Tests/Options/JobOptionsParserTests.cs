@@ -174,12 +174,12 @@ public class JobOptionsParserTests
         Assert.That(Error("--frobnicate=1"), Is.EqualTo("unknown option '--frobnicate'; run orion-perf --help for the list of options"));
 
     [TestCase("bsrange")]
-    [TestCase("verify")]
-    [TestCase("rate_iops")]
+    [TestCase("verify_pattern")]
+    [TestCase("rate")]
     [TestCase("random_generator")]
     [TestCase("io_size")]
-    [TestCase("cpus_allowed")]
-    [TestCase("stonewall")]
+    [TestCase("cpus_allowed_policy")]
+    [TestCase("wait_for")]
     public void KnownFioOptionsAreNotSupportedYet(string name) =>
         Assert.That(Error($"--{name}=4"), Is.EqualTo($"fio option '--{name}' is not supported yet"));
 

@@ -62,6 +62,61 @@ internal static class ReportFixtures
         };
     }
 
+    /// <summary>
+    /// A 1 s open-loop randread at --rate_iops=1000 on a device that fell behind: slat 300 ns, clat (service) 200 µs,
+    /// and latency from the intended start growing to 50 ms.
+    /// </summary>
+    public static JobResult RateLimited()
+    {
+        var options = new JobOptions { Rw = ReadWriteMode.RandRead, IoDepth = 4, Runtime = TimeSpan.FromSeconds(1), TimeBased = true,
+                                       Device = "null:64M,delay=200us", RateIops = 1000, RateProcess = RateProcess.Poisson };
+        const long ios = 1000;
+        return new JobResult
+        {
+            Name = "open",
+            Options = options,
+            Device = "null:64m",
+            Runtime = TimeSpan.FromSeconds(1),
+            Read = new DirectionResult
+            {
+                TotalIos = ios, Bytes = ios * 4096,
+                SlatNs = Histogram([(300, 990), (2_000, 10)]),
+                ClatNs = Histogram([(200_000, 990), (800_000, 10)]),
+                LatNs = Histogram([(200_300, 990), (802_000, 10)]),
+                IntendedLatNs = Histogram([(1_000_000, 500), (20_000_000, 400), (50_000_000, 100)]),
+                ScheduledIos = ios, ScheduleLagSumNs = ios * 9_000_000, ScheduleLagMaxNs = 49_800_000,
+            },
+            UnissuedAtEnd = 37,
+            UserCpuSeconds = 1,
+            CpuCount = 2,
+            Start = DateTimeOffset.UnixEpoch.AddDays(20_000),
+        };
+    }
+
+    /// <summary>A 1 MiB sequential write with --verify=crc32c whose read-back found one corrupted block.</summary>
+    public static JobResult VerifyFailed()
+    {
+        var options = new JobOptions { Rw = ReadWriteMode.Write, Size = 1 << 20, Device = "mem:16M", Verify = VerifyMode.Crc32c, VerifyFatal = true };
+        var expected = new Orion.Perf.Verify.VerifyHeader(0xacca, 1, 4096, 65536, 0x9E3779B97F4A7C15UL, 17, 0x11111111);
+        var found = expected with { Crc = 0x22222222 };
+        return new JobResult
+        {
+            Name = "check",
+            Options = options,
+            Device = "mem:16m",
+            Runtime = TimeSpan.FromMilliseconds(20),
+            Write = new DirectionResult { TotalIos = 256, Bytes = 1 << 20, ClatNs = Histogram([(5_000, 256)]) },
+            Error = 84,
+            Verify = new Orion.Perf.Verify.VerifySummary
+            {
+                BlockBytes = 4096, CheckedAfterWrites = 17, Mismatches = 1, ReadBackRan = true, StoppedEarly = true,
+                FirstMismatches = [new Orion.Perf.Verify.VerifyMismatch(65536, 4096, expected with { Crc = 0x11111111 }, found, 0x11111111, AfterWrites: true)],
+            },
+            CpuCount = 2,
+            Start = DateTimeOffset.UnixEpoch.AddDays(20_000),
+        };
+    }
+
     /// <summary>A job that did nothing (for example it failed to start).</summary>
     public static JobResult Empty() => new()
     {

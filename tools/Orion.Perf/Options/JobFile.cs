@@ -7,8 +7,8 @@ namespace Orion.Perf.Options;
 /// </summary>
 /// <remarks>
 /// A file written for fio's null engine runs unchanged: <c>ioengine</c> and <c>filename</c> are accepted with a note
-/// (the device comes from <c>--device</c>), and <c>stonewall</c>/<c>new_group</c> are accepted because orion-perf runs
-/// jobs one after another anyway.
+/// (the device comes from <c>--device</c>). <c>stonewall</c> and <c>new_group</c> start a new reporting group as in
+/// fio; every job runs after the one before it either way (one engine per job), so a group's jobs do not overlap.
 /// </remarks>
 public sealed class JobFile
 {
@@ -103,9 +103,6 @@ public sealed class JobFile
             {
                 case "ioengine" or "filename":
                     notes.Add($"{where}: {typed}{(value is null ? "" : "=" + value)} is not used by orion-perf: the device comes from --device (now {(job ?? global).Device})");
-                    continue;
-                case "stonewall" or "new_group":
-                    // orion-perf runs the jobs one after another already: every job is its own stonewalled group.
                     continue;
             }
             if (!OptionTable.ByName.TryGetValue(key, out var spec))

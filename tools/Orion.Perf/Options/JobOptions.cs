@@ -98,6 +98,40 @@ public sealed record JobOptions
     /// <summary>How reactors wait for completions (<c>--poll_mode=polled|adaptive|interrupt</c>).</summary>
     public Orion.Pmd.Engine.NotificationMode PollMode { get; init; } = Orion.Pmd.Engine.NotificationMode.Polled;
 
+    /// <summary>The largest <see cref="RateIops"/> accepted.</summary>
+    public const int MaxRateIops = 100_000_000;
+
+    /// <summary>
+    /// Open-loop rate (fio <c>rate_iops</c>): each job starts I/Os on a schedule of this many per second, with at most
+    /// <see cref="IoDepth"/> in flight; I/Os the device cannot take yet wait behind the schedule, and latency is also
+    /// measured from each I/O's intended start (coordinated-omission corrected). Null means no limit (closed loop).
+    /// </summary>
+    public int? RateIops { get; init; }
+
+    /// <summary>How <see cref="RateIops"/> spaces the I/Os (fio <c>rate_process</c>).</summary>
+    public RateProcess RateProcess { get; init; } = RateProcess.Linear;
+
+    /// <summary>Data verification (fio <c>verify</c>).</summary>
+    public VerifyMode Verify { get; init; } = VerifyMode.None;
+
+    /// <summary>Stop the job at the first verification mismatch (fio <c>verify_fatal</c>).</summary>
+    public bool VerifyFatal { get; init; }
+
+    /// <summary>With <see cref="Verify"/>, read back and check every block a write-only job wrote once the writes are done (fio <c>do_verify</c>, default on).</summary>
+    public bool DoVerify { get; init; } = true;
+
+    /// <summary>
+    /// CPUs for the reactors (fio <c>cpus_allowed</c>), ascending: job i's reactor runs on the i-th. Null lets the
+    /// engine choose from the process's allowed set.
+    /// </summary>
+    public IReadOnlyList<int>? CpusAllowed { get; init; }
+
+    /// <summary>fio's <c>stonewall</c> in a job file: this job starts a new reporting group after the jobs before it finished.</summary>
+    public bool Stonewall { get; init; }
+
+    /// <summary>fio's <c>new_group</c> in a job file: this job starts a new reporting group.</summary>
+    public bool NewGroup { get; init; }
+
     /// <summary>The parsed <see cref="Device"/>, or null when it does not parse (<see cref="Validate"/> says why).</summary>
     public Orion.Pmd.Engine.DeviceString? DeviceString => Orion.Pmd.Engine.DeviceString.TryParse(Device, out var d, out _) ? d : null;
 
@@ -142,7 +176,61 @@ public sealed record JobOptions
         }
 
         if (OutputPath is not null && string.IsNullOrWhiteSpace(OutputPath)) errors.Add("--output: the file name must not be empty");
+        ValidateRate(errors);
+        ValidateVerify(errors);
+        ValidateCpus(errors);
         return errors;
+    }
+
+    private void ValidateRate(List<string> errors)
+    {
+        if (RateIops is int rate && rate is < 1 or > MaxRateIops)
+            errors.Add($"--rate_iops={Num(rate)}: the rate must be from 1 to {Num(MaxRateIops)} I/Os per second per job (or 0 for no limit)");
+    }
+
+    private void ValidateVerify(List<string> errors)
+    {
+        if (Verify == VerifyMode.None) return;
+        string v = $"--verify={Verify.FioName()}";
+        if (Rw.IsTrim())
+            errors.Add($"{v} --rw={Rw.FioName()}: a trim leaves no data to check; verify a workload that writes (write, randwrite, rw or randrw)");
+        else if (!Rw.HasWrites())
+            errors.Add($"{v} --rw={Rw.FioName()}: verification checks data the job writes, and {Rw.FioName()} writes nothing; use write, randwrite, rw or randrw");
+        if (Orion.Pmd.Engine.DeviceString.TryParse(Device, out var device, out _) && device.Kind == Orion.Pmd.Engine.DeviceKind.Null)
+            errors.Add($"{v} --device={Device}: the null device keeps no data, so nothing could be verified; use a mem: or file: device");
+        if (NumJobs > 1)
+            errors.Add($"{v} --numjobs={Num(NumJobs)}: the jobs share one region, so one job's writes would overwrite blocks another checks; verify with --numjobs=1");
+        int smallest = BlockSizes.Min(s => s.Bytes);
+        if (smallest > 0)
+            foreach (var share in BlockSizes.Where(s => s.Bytes % smallest != 0))
+                errors.Add($"{v} --bssplit={Options.BlockSizeSplit.Format(BlockSizes)}: every block size must be a multiple of the smallest ({FioSize.Format(smallest)}), " +
+                           $"which is the unit each header covers; {FioSize.Format(share.Bytes)} is not");
+    }
+
+    private void ValidateCpus(List<string> errors)
+    {
+        if (CpusAllowed is not { } cpus) return;
+        string list = CpuList.Format(cpus);
+        if (cpus.Count == 0)
+        {
+            errors.Add($"--cpus_allowed: the CPU list is empty; {CpuList.Hint}");
+            return;
+        }
+        if (cpus.Count < NumJobs)
+            errors.Add($"--cpus_allowed={list} --numjobs={Num(NumJobs)}: {Num(NumJobs)} jobs need {Num(NumJobs)} CPUs, one per reactor; the list has {Num(cpus.Count)}");
+        int[] allowed;
+        try
+        {
+            allowed = Orion.Pmd.Linux.CpuAffinity.GetAllowedCpus();
+        }
+        catch (Exception e) when (e is Orion.Pmd.Linux.LinuxException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            return;                 // not Linux: the engine reports it at start
+        }
+        var outside = cpus.Where(c => Array.BinarySearch(allowed, c) < 0).ToArray();
+        if (outside.Length > 0)
+            errors.Add($"--cpus_allowed={list}: CPU{(outside.Length > 1 ? "s" : "")} {CpuList.Format(outside)} {(outside.Length > 1 ? "are" : "is")} not in this process's " +
+                       $"allowed set ({CpuList.Format(allowed)}); choose from those");
     }
 
     /// <summary>

@@ -64,11 +64,36 @@ internal static class OptionTable
                 "interrupt" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Interrupt },
                 _ => throw new OptionValueException($"--poll_mode={v}: use polled, adaptive or interrupt"),
             }),
+        new("rate_iops", [], "INT", "open loop: each job starts INT I/Os per second on a schedule (per job, as in fio), at most --iodepth in flight; " +
+            "late I/Os wait behind the schedule, and latency is also reported from their intended start (coordinated-omission corrected); " +
+            "0 = no limit (default 0)",
+            (o, v) => o with { RateIops = RateIopsValue(v) }),
+        new("rate_process", [], "PROC", "how --rate_iops spaces I/Os: linear (evenly) or poisson (exponential gaps, independent arrivals) (default linear)",
+            (o, v) => v.Trim().ToLowerInvariant() switch
+            {
+                "linear" => o with { RateProcess = RateProcess.Linear },
+                "poisson" => o with { RateProcess = RateProcess.Poisson },
+                _ => throw new OptionValueException($"--rate_process={v}: use linear or poisson"),
+            }),
+        new("verify", [], "TYPE", "crc32c: writes carry a header (offset, sequence, seed) and a crc32c; reads of blocks the job wrote are checked, " +
+            "and write/randwrite jobs read everything back after writing; 0 or none = off (default 0)",
+            (o, v) => VerifyModeExtensions.TryParse(v, out var m, out var e) ? o with { Verify = m } : throw new OptionValueException(e)),
+        new("verify_fatal", [], null, "stop the job at the first verify mismatch; any mismatch makes the exit status 4 either way (default 0)",
+            (o, v) => o with { VerifyFatal = Bool("verify_fatal", v) }),
+        new("do_verify", [], null, "with --verify, read back and check a write/randwrite job's blocks after the write phase (default 1)",
+            (o, v) => o with { DoVerify = Bool("do_verify", v) }),
+        new("cpus_allowed", [], "CPUS", "CPUs for the jobs' reactors, as a list like 0-3,6: job i's reactor runs on the i-th; device threads take allowed " +
+            "CPUs outside the list (default: chosen from the allowed set)",
+            (o, v) => CpuList.TryParse(v, out var cpus, out var e) ? o with { CpusAllowed = cpus } : throw new OptionValueException($"--cpus_allowed={v}: {e}")),
+        new("stonewall", ["wait_for_previous"], null, "job files: this job starts a new reporting group (jobs run one after another here, one engine each) (default 0)",
+            (o, v) => o with { Stonewall = Bool("stonewall", v) }),
+        new("new_group", [], null, "job files: this job starts a new reporting group (default 0)",
+            (o, v) => o with { NewGroup = Bool("new_group", v) }),
         new("output-format", [], "FMT", "normal, json or json+ (default normal)",
             (o, v) => OutputFormatExtensions.TryParse(v, out var f, out var e) ? o with { OutputFormat = f } : throw new OptionValueException(e)),
         new("output", [], "FILE", "write the report to FILE instead of standard output",
             (o, v) => o with { OutputPath = v }),
-        new("direct", [], null, "accepted for fio compatibility; no effect, our I/O is always direct",
+        new("direct", [], null, "accepted for fio compatibility (0 or 1); no effect, orion I/O is always direct",
             (o, v) => o with { Direct = Bool("direct", v) }),
         new("eta", [], "WHEN", "accepted for fio compatibility (always, never, auto); no effect",
             (o, v) => v.Trim().ToLowerInvariant() is "always" or "never" or "auto" ? o : throw new OptionValueException($"--eta={v}: use always, never or auto")),
@@ -89,6 +114,18 @@ internal static class OptionTable
         if (bytes > JobOptions.MaxBlockSize)
             throw new OptionValueException($"--bs={v}: block size must be at most {FioSize.Format(JobOptions.MaxBlockSize)}");
         return (int)bytes;
+    }
+
+    /// <summary>fio reads rate_iops=0 as "no limit". One rate for all directions: fio's "read,write" pair is refused.</summary>
+    private static int? RateIopsValue(string v)
+    {
+        if (v.Contains(','))
+            throw new OptionValueException($"--rate_iops={v}: separate read and write rates are not supported yet; give one rate for all I/O (for example --rate_iops=5000)");
+        if (!long.TryParse(v.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n))
+            throw new OptionValueException($"--rate_iops={v}: '{v}' is not a whole number of I/Os per second (for example --rate_iops=5000)");
+        if (n < 0 || n > JobOptions.MaxRateIops)
+            throw new OptionValueException($"--rate_iops={v}: the rate must be from 1 to {JobOptions.MaxRateIops.ToString(CultureInfo.InvariantCulture)} I/Os per second per job (or 0 for no limit)");
+        return n == 0 ? null : (int)n;
     }
 
     /// <summary>fio reads number_ios=0 as "no limit".</summary>

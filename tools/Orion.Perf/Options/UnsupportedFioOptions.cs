@@ -11,7 +11,7 @@ internal static class UnsupportedFioOptions
     private static readonly string[] Names =
     [
         // jobs and grouping
-        "stonewall", "wait_for", "new_group", "startdelay", "loops", "exitall", "exit_what", "unified_rw_reporting",
+        "wait_for", "startdelay", "loops", "exitall", "exit_what", "unified_rw_reporting",
         // block sizes and patterns
         "bsrange", "blocksize_range", "ba", "blockalign", "blocksize_unaligned", "bs_unaligned", "bs_is_seq_rand",
         "random_generator", "percentage_random", "softrandommap",
@@ -19,8 +19,8 @@ internal static class UnsupportedFioOptions
         "zoneskip", "rw_sequencer", "unit_base", "kb_base", "trim_percentage", "trim_backlog", "trim_verify_zero",
         // queueing and rate
         "iodepth_batch", "iodepth_batch_submit", "iodepth_batch_complete", "iodepth_batch_complete_min",
-        "iodepth_batch_complete_max", "iodepth_low", "serialize_overlap", "io_submit_mode", "rate", "rate_iops", "rate_min",
-        "rate_iops_min", "rate_process", "rate_cycle", "rate_ignore_thinktime", "thinktime", "thinktime_spin",
+        "iodepth_batch_complete_max", "iodepth_low", "serialize_overlap", "io_submit_mode", "rate", "rate_min",
+        "rate_iops_min", "rate_cycle", "rate_ignore_thinktime", "thinktime", "thinktime_spin",
         "thinktime_blocks", "latency_target", "latency_window", "latency_percentile", "max_latency", "flow", "flow_id",
         // files and engines (see the special messages below for ioengine and filename)
         "directory", "filename_format", "unique_filename", "nrfiles", "openfiles", "file_service_type", "create_on_open",
@@ -28,11 +28,11 @@ internal static class UnsupportedFioOptions
         "fsync", "fdatasync", "end_fsync", "fsync_on_close", "overwrite", "create_only", "lockfile", "readonly",
         "hipri", "fixedbufs", "registerfiles", "sqthread_poll", "sqthread_poll_cpu", "nonvectored", "uncached", "nowait",
         // data and verification
-        "verify", "do_verify", "verify_pattern", "verify_interval", "verify_offset", "verify_fatal", "verify_backlog",
+        "verify_pattern", "verify_interval", "verify_offset", "verify_backlog",
         "verify_async", "verify_only", "zero_buffers", "refill_buffers", "scramble_buffers", "buffer_pattern",
         "buffer_compress_percentage", "dedupe_percentage", "continue_on_error", "ignore_error",
         // cpu and process
-        "cpus_allowed", "cpus_allowed_policy", "cpumask", "numa_cpu_nodes", "numa_mem_policy", "nice", "prio", "prioclass",
+        "cpus_allowed_policy", "cpumask", "numa_cpu_nodes", "numa_mem_policy", "nice", "prio", "prioclass",
         "cpuload", "cpuchunks", "thread", "lockmem", "gtod_reduce", "gtod_cpu", "clocksource", "idle-prof",
         // statistics and logs
         "percentile_list", "clat_percentiles", "lat_percentiles", "slat_percentiles", "disable_lat", "disable_clat",

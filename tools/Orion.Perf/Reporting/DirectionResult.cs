@@ -14,8 +14,32 @@ public sealed class DirectionResult
     /// <summary>I/Os that completed with an error.</summary>
     public long Errors { get; set; }
 
-    /// <summary>Completion latency (submit to completion) in nanoseconds; null or empty when there was no I/O.</summary>
+    /// <summary>Submission latency (issue to placement in the ring) in nanoseconds; null when not measured.</summary>
+    public LongHistogram? SlatNs { get; set; }
+
+    /// <summary>Completion latency (placement in the ring to completion) in nanoseconds; null or empty when there was no I/O.</summary>
     public LongHistogram? ClatNs { get; set; }
+
+    /// <summary>Total latency (issue to completion, slat + clat) in nanoseconds; null when not measured.</summary>
+    public LongHistogram? LatNs { get; set; }
+
+    /// <summary>
+    /// With <c>--rate_iops</c>: latency from each I/O's intended start on the schedule to its completion, in
+    /// nanoseconds (coordinated-omission corrected); null without a rate.
+    /// </summary>
+    public LongHistogram? IntendedLatNs { get; set; }
+
+    /// <summary>With a rate: I/Os started in the measured window on the schedule.</summary>
+    public long ScheduledIos { get; set; }
+
+    /// <summary>With a rate: the sum of how late those I/Os started, ns.</summary>
+    public long ScheduleLagSumNs { get; set; }
+
+    /// <summary>With a rate: the latest start, ns behind schedule.</summary>
+    public long ScheduleLagMaxNs { get; set; }
+
+    /// <summary>With a rate: the mean start delay behind schedule, ns.</summary>
+    public double MeanScheduleLagNs => ScheduledIos == 0 ? 0 : (double)ScheduleLagSumNs / ScheduledIos;
 
     /// <summary>Whether the direction did any I/O (fio leaves such directions out of its text report).</summary>
     public bool HasIo => TotalIos > 0;

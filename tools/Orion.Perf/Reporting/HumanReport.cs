@@ -12,44 +12,46 @@ public static class HumanReport
     /// fio's start banner (<c>orion: (g=0): rw=randread, bs=(R) 4096B-4096B, ...</c>, the version, <c>Starting 1 process</c>),
     /// printed before the job runs in the normal format.
     /// </summary>
-    public static void WriteBanner(TextWriter w, JobOptions options)
+    public static void WriteBanner(TextWriter w, JobOptions options, int groupId = 0)
     {
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(options);
         // fio's banner shows the smallest and largest block size of each direction (they differ with bssplit).
         string Bs(int bytes) => FioFormat.Num2Str((ulong)Math.Max(0, bytes), FioFormat.SigFigs, pow2: true, FioFormat.Unit.Byte);
         string bs = Bs(options.BlockSizes.Min(s => s.Bytes)) + "-" + Bs(options.MaxBlockBytes);
-        w.WriteLine($"{options.Name}: (g=0): rw={options.Rw.FioName()}, bs=(R) {bs}, (W) {bs}, (T) {bs}, " +
+        w.WriteLine($"{options.Name}: (g={groupId.ToString(Inv)}): rw={options.Rw.FioName()}, bs=(R) {bs}, (W) {bs}, (T) {bs}, " +
                     $"ioengine=orion, device={options.Device}, iodepth={options.IoDepth.ToString(Inv)}");
         w.WriteLine(JobOptionsParser.ToolVersion);
         w.WriteLine("Starting 1 process");
     }
 
-    /// <summary>Writes each job's report, then the group summary, in fio's layout.</summary>
+    /// <summary>Writes each job's report, then each group's summary, in fio's layout.</summary>
     public static void Write(TextWriter w, IReadOnlyList<JobResult> jobs)
     {
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(jobs);
         foreach (var job in jobs) WriteJob(w, job);
-        WriteGroup(w, jobs);
+        foreach (var group in jobs.GroupBy(j => j.GroupId).OrderBy(g => g.Key)) WriteGroup(w, group.Key, group.ToList());
     }
 
     private static void WriteJob(TextWriter w, JobResult job)
     {
-        w.WriteLine($"{job.Name}: (groupid=0, jobs=1): err={job.Error.ToString(Inv),2}: pid={job.ProcessId.ToString(Inv)}: {FioFormat.CTime(job.End)}");
+        w.WriteLine($"{job.Name}: (groupid={job.GroupId.ToString(Inv)}, jobs=1): err={job.Error.ToString(Inv),2}: pid={job.ProcessId.ToString(Inv)}: {FioFormat.CTime(job.End)}");
         foreach (var (name, d) in job.Directions)
         {
-            if (d.HasIo) WriteDirection(w, name, d, job.Runtime);
+            if (d.HasIo) WriteDirection(w, name, d, job);
         }
+        WriteRate(w, job);
+        WriteVerify(w, job);
         WriteLatencyBuckets(w, LatencyBuckets.From(job));
         WriteCpu(w, job);
         WriteDepths(w, job);
         WriteEngine(w, job);
     }
 
-    private static void WriteDirection(TextWriter w, string name, DirectionResult d, TimeSpan runtime)
+    private static void WriteDirection(TextWriter w, string name, DirectionResult d, JobResult job)
     {
-        long runt = Math.Max(1, FioFormat.Ms(runtime));
+        long runt = Math.Max(1, FioFormat.Ms(job.Runtime));
         ulong bw = (ulong)(1000m * d.Bytes / runt);
         ulong iops = (ulong)(1000m * d.TotalIos / runt);
         string iopsText = FioFormat.Num2Str(iops, FioFormat.SigFigs, pow2: false, FioFormat.Unit.None);
@@ -58,10 +60,54 @@ public static class HumanReport
         string io = FioFormat.Num2Str((ulong)d.Bytes, FioFormat.SigFigs, pow2: true, FioFormat.Unit.Byte);
         w.WriteLine($"  {name}: IOPS={iopsText}, BW={bwText} ({bwAlt})({io}/{runt.ToString(Inv)}msec)");
 
-        var lat = LatencySummary.From(d.ClatNs);
-        if (lat.Count == 0) return;
-        WriteLatLine(w, "clat", lat);
-        PercentileBlock.Write(w, "clat", lat);
+        // fio's three lines: submission (issue to placement in the ring), completion (placement to completion), total.
+        var slat = LatencySummary.From(d.SlatNs);
+        var clat = LatencySummary.From(d.ClatNs);
+        var lat = LatencySummary.From(d.LatNs);
+        if (slat.Count > 0) WriteLatLine(w, "slat", slat);
+        if (clat.Count > 0) WriteLatLine(w, "clat", clat);
+        if (lat.Count > 0) WriteLatLine(w, " lat", lat);
+        if (clat.Count > 0) PercentileBlock.Write(w, "clat", clat);
+
+        // Open loop: the latency a client of the schedule sees, next to what a closed loop would have reported.
+        var intended = LatencySummary.From(d.IntendedLatNs);
+        if (intended.Count == 0) return;
+        WriteLatLine(w, "lat from intended start (CO-corrected)", intended);
+        if (clat.Count > 0) WriteLatLine(w, "clat (service time, what a closed loop would report)", clat);
+        PercentileBlock.Write(w, "lat from intended start", intended);
+        w.WriteLine($"    behind schedule: I/Os started {Duration(d.MeanScheduleLagNs)} late on average, {Duration(d.ScheduleLagMaxNs)} at most");
+    }
+
+    /// <summary>A duration in the unit that keeps it short: <c>850 nsec</c>, <c>12.40 usec</c>, <c>331.65 msec</c>.</summary>
+    private static string Duration(double ns) => ns switch
+    {
+        < 1_000 => $"{FioFormat.F(ns, 0, 0)} nsec",
+        < 1_000_000 => $"{FioFormat.F(ns / 1_000, 0, 2)} usec",
+        < 1_000_000_000 => $"{FioFormat.F(ns / 1_000_000, 0, 2)} msec",
+        _ => $"{FioFormat.F(ns / 1_000_000_000, 0, 2)} sec",
+    };
+
+    /// <summary>With <c>--rate_iops</c>: the schedule, and that latency from the intended start is coordinated-omission corrected.</summary>
+    private static void WriteRate(TextWriter w, JobResult job)
+    {
+        if (job.Options.RateIops is not int rate) return;
+        string process = job.Options.RateProcess == RateProcess.Poisson ? "poisson" : "linear";
+        w.WriteLine($"  rate         : rate_iops={rate.ToString(Inv)} per job ({process}); latency from each I/O's intended start is coordinated-omission " +
+                    $"corrected, clat is the service time; {job.UnissuedAtEnd.ToString(Inv)} I/Os due but not started when the run ended");
+    }
+
+    /// <summary>With <c>--verify</c>: what was checked, and each recorded mismatch with expected and found header.</summary>
+    private static void WriteVerify(TextWriter w, JobResult job)
+    {
+        if (job.Verify is not { } v) return;
+        string mismatches = v.Mismatches == 1 ? "1 mismatch" : $"{v.Mismatches.ToString(Inv)} mismatches";
+        w.WriteLine($"  verify       : {v.Mode.FioName()} over {v.BlockBytes.ToString(Inv)}-byte blocks: {v.Checked.ToString(Inv)} checked " +
+                    $"({v.CheckedAfterWrites.ToString(Inv)} read back after the writes, {v.CheckedInline.ToString(Inv)} as the workload read them), {mismatches}" +
+                    (v.StoppedEarly ? "; verify_fatal stopped the job" : "") +
+                    (v.ReadBackRan || job.Options.Rw.HasReads() ? "" : "; no read-back (do_verify=0)"));
+        foreach (var m in v.FirstMismatches) w.WriteLine("  verify error : " + m.Describe("                 ").TrimStart());
+        if (v.Mismatches > v.FirstMismatches.Count)
+            w.WriteLine($"  verify error : ... and {(v.Mismatches - v.FirstMismatches.Count).ToString(Inv)} more");
     }
 
     /// <summary>fio's display_lat: <c>    clat (usec): min=1, max=1234, avg= 2.10, stdev= 0.50</c>.</summary>
@@ -160,11 +206,11 @@ public static class HumanReport
         }
     }
 
-    /// <summary>fio's <c>Run status group 0 (all jobs):</c> block: aggregate and per-job bandwidth, I/O and runtimes.</summary>
-    private static void WriteGroup(TextWriter w, IReadOnlyList<JobResult> jobs)
+    /// <summary>fio's <c>Run status group N (all jobs):</c> block: aggregate and per-job bandwidth, I/O and runtimes.</summary>
+    private static void WriteGroup(TextWriter w, int groupId, IReadOnlyList<JobResult> jobs)
     {
         w.WriteLine();
-        w.WriteLine("Run status group 0 (all jobs):");
+        w.WriteLine($"Run status group {groupId.ToString(Inv)} (all jobs):");
         string[] labels = ["   READ", "  WRITE", "   TRIM"];
         for (int i = 0; i < 3; i++)
         {
@@ -181,5 +227,7 @@ public static class HumanReport
             w.WriteLine($"{labels[i]}: bw={B(agg, true)} ({B(agg, false)}), {B(perJob.Min(), true)}-{B(perJob.Max(), true)} " +
                         $"({B(perJob.Min(), false)}-{B(perJob.Max(), false)}), io={io} ({ioAlt}), run={minRun.ToString(Inv)}-{maxRun.ToString(Inv)}msec");
         }
+        if (jobs.Count > 1)
+            w.WriteLine($"   note: the group's {jobs.Count.ToString(Inv)} jobs ran one after another (one engine each), not concurrently as in fio");
     }
 }

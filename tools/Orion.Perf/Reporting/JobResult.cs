@@ -53,8 +53,17 @@ public sealed class JobResult
     /// <summary>When the job started (before the ramp).</summary>
     public DateTimeOffset Start { get; set; }
 
-    /// <summary>fio's <c>err=</c>: the first error code the job stopped on, 0 if none.</summary>
+    /// <summary>fio's <c>err=</c>: the first error code the job stopped on, 0 if none (84, EILSEQ, for a verification failure).</summary>
     public int Error { get; set; }
+
+    /// <summary>fio's reporting group (<c>groupid</c>): 0, and one more at each job with <c>stonewall</c> or <c>new_group</c>.</summary>
+    public int GroupId { get; set; }
+
+    /// <summary>Verification results; null without <c>--verify</c>.</summary>
+    public Verify.VerifySummary? Verify { get; set; }
+
+    /// <summary>With <c>--rate_iops</c>: I/Os that were due when the measured window ended but never started (the device was behind).</summary>
+    public long UnissuedAtEnd { get; set; }
 
     /// <summary>The process id printed as fio's <c>pid=</c>.</summary>
     public int ProcessId { get; set; } = Environment.ProcessId;

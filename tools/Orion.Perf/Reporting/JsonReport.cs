@@ -11,9 +11,11 @@ namespace Orion.Perf.Reporting;
 /// counters go under an extra per-job <c>"orion"</c> key. Latencies are in nanoseconds, as in fio.
 /// </summary>
 /// <remarks>
-/// What we do not measure is written the way fio writes a metric it did not collect: <c>slat_ns</c> with N=0, no
-/// <c>iodepth_submit</c>/<c>iodepth_complete</c>. <c>lat_ns</c> equals <c>clat_ns</c> because our completion latency
-/// is timed from submission. Bandwidth and IOPS "samples" are the whole window as one sample.
+/// <c>slat_ns</c> runs from the workload issuing a request to the queue placing it in the ring, <c>clat_ns</c> from
+/// there to the completion, <c>lat_ns</c> from issue to completion, as in fio. What we do not measure is written the
+/// way fio writes a metric it did not collect (N=0; no <c>iodepth_submit</c>/<c>iodepth_complete</c>). Bandwidth and
+/// IOPS "samples" are the whole window as one sample. With <c>--rate_iops</c>, the latency from each I/O's intended
+/// start (coordinated-omission corrected) is under <c>orion.rate</c>; verification results under <c>orion.verify</c>.
 /// </remarks>
 public static class JsonReport
 {
@@ -41,8 +43,7 @@ public static class JsonReport
             j.WriteStartObject("global options");
             j.WriteEndObject();
             j.WriteStartArray("jobs");
-            var groupBytes = GroupBytes(jobs);
-            foreach (var job in jobs) WriteJob(j, job, plus, groupBytes);
+            foreach (var job in jobs) WriteJob(j, job, plus, GroupBytes(jobs.Where(x => x.GroupId == job.GroupId).ToList()));
             j.WriteEndArray();
             j.WriteStartArray("disk_util");
             j.WriteEndArray();
@@ -63,14 +64,14 @@ public static class JsonReport
         return labels.Select((l, i) => (l, i == index && job.TotalIos > 0 ? 100.0 : 0.0)).ToList();
     }
 
-    private static long[] GroupBytes(IReadOnlyList<JobResult> jobs) =>
+    private static long[] GroupBytes(List<JobResult> jobs) =>
         [jobs.Sum(x => x.Read.Bytes), jobs.Sum(x => x.Write.Bytes), jobs.Sum(x => x.Trim.Bytes)];
 
     private static void WriteJob(Utf8JsonWriter j, JobResult job, bool plus, long[] groupBytes)
     {
         j.WriteStartObject();
         j.WriteString("jobname", job.Name);
-        j.WriteNumber("groupid", 0);
+        j.WriteNumber("groupid", job.GroupId);
         j.WriteNumber("error", job.Error);
         j.WriteNumber("eta", 0);
         j.WriteNumber("elapsed", (long)Math.Ceiling((job.Options.RampTime + job.Runtime).TotalSeconds));
@@ -124,6 +125,20 @@ public static class JsonReport
         if (!o.RandRepeat) j.WriteString("randrepeat", "0");
         if (o.RandSeed is ulong seed) j.WriteString("randseed", seed.ToString(CultureInfo.InvariantCulture));
         j.WriteString("direct", o.Direct ? "1" : "0");
+        if (o.RateIops is int rate)
+        {
+            j.WriteString("rate_iops", N(rate));
+            j.WriteString("rate_process", o.RateProcess == RateProcess.Poisson ? "poisson" : "linear");
+        }
+        if (o.Verify != VerifyMode.None)
+        {
+            j.WriteString("verify", o.Verify.FioName());
+            if (o.VerifyFatal) j.WriteString("verify_fatal", "1");
+            if (!o.DoVerify) j.WriteString("do_verify", "0");
+        }
+        if (o.CpusAllowed is { } cpus) j.WriteString("cpus_allowed", CpuList.Format(cpus));
+        if (o.Stonewall) j.WriteString("stonewall", "1");
+        if (o.NewGroup) j.WriteString("new_group", "1");
         j.WriteString("device", o.Device);
         j.WriteEndObject();
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Orion.Perf.Options;
 
 namespace Orion.Perf.Reporting;
 
@@ -37,9 +38,9 @@ internal static class JsonSections
         j.WriteNumber("total_ios", d.TotalIos);
         j.WriteNumber("short_ios", 0);
         j.WriteNumber("drop_ios", 0);
-        WriteStats(j, "slat_ns", LatencySummary.From(null), percentiles: false, plus: false);
+        WriteStats(j, "slat_ns", LatencySummary.From(d.SlatNs), percentiles: false, plus: false);
         WriteStats(j, "clat_ns", lat, percentiles: true, plus);
-        WriteStats(j, "lat_ns", lat, percentiles: false, plus: false);
+        WriteStats(j, "lat_ns", LatencySummary.From(d.LatNs), percentiles: false, plus: false);
         // One sample covering the whole window: we keep no per-interval bandwidth log.
         int samples = io ? 1 : 0;
         j.WriteNumber("bw_min", bwKiB);
@@ -132,6 +133,79 @@ internal static class JsonSections
         j.WriteStartArray("queues");
         foreach (var q in job.Queues) WriteQueue(j, q);
         j.WriteEndArray();
+        WriteRate(j, job);
+        WriteVerify(j, job);
+        j.WriteEndObject();
+    }
+
+    /// <summary>
+    /// With <c>--rate_iops</c>: the schedule and, per direction with I/O, the latency from each I/O's intended start
+    /// (coordinated-omission corrected; fio's <c>clat_ns</c> stays the service time) and how late I/Os started.
+    /// </summary>
+    private static void WriteRate(Utf8JsonWriter j, JobResult job)
+    {
+        if (job.Options.RateIops is not int rate) return;
+        j.WriteStartObject("rate");
+        j.WriteNumber("rate_iops", rate);
+        j.WriteString("rate_process", job.Options.RateProcess == RateProcess.Poisson ? "poisson" : "linear");
+        j.WriteString("rate_per", "job");
+        j.WriteString("lat_intended_ns_from", "intended_start");
+        j.WriteNumber("unissued_at_end", job.UnissuedAtEnd);
+        foreach (var (name, d) in job.Directions)
+        {
+            if (!d.HasIo) continue;
+            j.WriteStartObject(name);
+            j.WriteNumber("scheduled_ios", d.ScheduledIos);
+            WriteFloat(j, "mean_start_lag_ns", d.MeanScheduleLagNs);
+            j.WriteNumber("max_start_lag_ns", d.ScheduleLagMaxNs);
+            WriteStats(j, "lat_intended_ns", LatencySummary.From(d.IntendedLatNs), percentiles: true, plus: false);
+            j.WriteEndObject();
+        }
+        j.WriteEndObject();
+    }
+
+    /// <summary>With <c>--verify</c>: what was checked and the first mismatches, each with expected and found header.</summary>
+    private static void WriteVerify(Utf8JsonWriter j, JobResult job)
+    {
+        if (job.Verify is not { } v) return;
+        j.WriteStartObject("verify");
+        j.WriteString("type", v.Mode.FioName());
+        j.WriteNumber("block_bytes", v.BlockBytes);
+        j.WriteNumber("checked", v.Checked);
+        j.WriteNumber("checked_inline", v.CheckedInline);
+        j.WriteNumber("checked_after_writes", v.CheckedAfterWrites);
+        j.WriteBoolean("read_back", v.ReadBackRan);
+        j.WriteNumber("mismatches", v.Mismatches);
+        j.WriteBoolean("stopped_early", v.StoppedEarly);
+        j.WriteStartArray("first_mismatches");
+        foreach (var m in v.FirstMismatches)
+        {
+            j.WriteStartObject();
+            j.WriteNumber("offset", m.Offset);
+            j.WriteNumber("length", m.Length);
+            j.WriteBoolean("after_writes", m.AfterWrites);
+            j.WriteStartArray("problems");
+            foreach (var p in m.Problems()) j.WriteStringValue(p);
+            j.WriteEndArray();
+            WriteHeader(j, "expected", m.Expected);
+            WriteHeader(j, "found", m.Found);
+            j.WriteString("computed_crc32c", "0x" + m.ComputedCrc.ToString("x8", Inv));
+            j.WriteEndObject();
+        }
+        j.WriteEndArray();
+        j.WriteEndObject();
+    }
+
+    private static void WriteHeader(Utf8JsonWriter j, string name, Verify.VerifyHeader h)
+    {
+        j.WriteStartObject(name);
+        j.WriteString("magic", "0x" + h.Magic.ToString("x4", Inv));
+        j.WriteNumber("type", h.Type);
+        j.WriteNumber("length", h.Length);
+        j.WriteNumber("offset", h.Offset);
+        j.WriteString("seed", "0x" + h.Seed.ToString("x16", Inv));
+        j.WriteNumber("sequence", h.Sequence);
+        j.WriteString("crc32c", "0x" + h.Crc.ToString("x8", Inv));
         j.WriteEndObject();
     }
 

@@ -10,11 +10,12 @@ namespace Orion.Perf.Workload;
 /// <summary>Turns parsed fio-style options into an engine configuration and a workload plan, runs them, and shapes the report.</summary>
 internal static class JobExecution
 {
-    public static JobResult Execute(JobOptions options, TextWriter? status, CancellationToken cancel)
+    public static JobResult Execute(JobOptions options, TextWriter? status, CancellationToken cancel, JobSession? session = null)
     {
         var engineOptions = EngineOptionsFor(options);
-        var measurement = JobRunner.Run(engineOptions, device => PlanFor(options, device), status, cancel);
-        return ToResult(options, measurement);
+        session ??= new JobSession();
+        var measurement = JobRunner.Run(engineOptions, device => PlanFor(options, device), status, cancel, session);
+        return ToResult(options, measurement, session);
     }
 
     /// <summary>The engine a job needs: one queue deep enough for its iodepth, and buffers for every request in flight.</summary>
@@ -39,6 +40,8 @@ internal static class JobExecution
             QueueSize = queueSize,
             MaxBufferBytes = Math.Max(1 << 20, bufferClass),
             BufferMemoryBytes = bufferMemory,
+            // fio's cpus_allowed: job i's reactor on the i-th CPU; the device threads go to allowed CPUs outside the list.
+            ReactorCores = o.CpusAllowed,
         };
     }
 
@@ -58,6 +61,13 @@ internal static class JobExecution
             long maxSectors = device.Config.MaxDiscardSectors;
             if (maxSectors != 0 && (long)o.MaxBlockBytes / 512 > maxSectors)
                 throw new NotSupportedException($"--rw={o.Rw.FioName()}: a {FioSize.Format(o.MaxBlockBytes)} trim is above the device's limit of {maxSectors} sectors per discard");
+        }
+        if (o.Verify != VerifyMode.None)
+        {
+            long headers = regionBlocks / alignBlocks;
+            if (headers > Verify.VerifyTracker.MaxBlocks)
+                throw new ArgumentException($"--verify={o.Verify.FioName()}: the region holds {headers} blocks of {FioSize.Format(alignBlocks * device.BlockSize)}; " +
+                                            $"verification tracks at most {Verify.VerifyTracker.MaxBlocks}: give a smaller --size or a larger --bs");
         }
         int running = 0;
         bool random = o.Rw.IsRandom();
@@ -88,6 +98,12 @@ internal static class JobExecution
             SizeBytes = regionBytes,
             NumberIos = o.NumberIos ?? 0,
             Seed = SeedFor(o),
+            RateIops = o.RateIops ?? 0,
+            RatePoisson = o.RateProcess == RateProcess.Poisson,
+            Verify = o.Verify != VerifyMode.None,
+            // fio's do_verify: a write-only job reads everything back once the writes are done.
+            VerifyAfterWrites = o.Verify != VerifyMode.None && o.DoVerify && !o.Rw.HasReads(),
+            VerifyFatal = o.VerifyFatal,
         };
     }
 
@@ -95,14 +111,21 @@ internal static class JobExecution
     internal static ulong SeedFor(JobOptions o) =>
         o.RandSeed ?? (o.RandRepeat ? WorkloadPlan.DefaultSeed : (ulong)System.Random.Shared.NextInt64() ^ (ulong)Stopwatch.GetTimestamp());
 
-    private static JobResult ToResult(JobOptions o, JobMeasurement m)
+    private static JobResult ToResult(JobOptions o, JobMeasurement m, JobSession session)
     {
-        static DirectionResult Direction(WorkloadPoller.DirectionCounters c) => new()
+        bool rate = o.RateIops is not null;
+        DirectionResult Direction(WorkloadPoller.DirectionCounters c) => new()
         {
             TotalIos = c.Ios,
             Bytes = c.Bytes,
             Errors = c.Errors,
+            SlatNs = c.Ios > 0 ? c.SlatNs : null,
             ClatNs = c.Ios > 0 ? c.ClatNs : null,
+            LatNs = c.Ios > 0 ? c.LatNs : null,
+            IntendedLatNs = c.Ios > 0 && rate ? c.IntendedLatNs : null,
+            ScheduledIos = c.ScheduledIos,
+            ScheduleLagSumNs = c.ScheduleLagSumNs,
+            ScheduleLagMaxNs = c.ScheduleLagMaxNs,
         };
         var pool = m.Engine;
         return new JobResult
@@ -121,7 +144,10 @@ internal static class JobExecution
             DeviceSystemCpuSeconds = m.DeviceCpu?.Cpu.System.TotalSeconds,
             CpuCount = Environment.ProcessorCount,
             Start = m.Start,
-            Error = m.Read.Errors + m.Write.Errors + m.Trim.Errors > 0 ? 5 : 0,      // fio reports EIO (5) when I/O failed
+            // fio reports EILSEQ (84) for a verification failure and EIO (5) when I/O failed.
+            Error = session.Verify is { Mismatches: > 0 } ? 84 : m.Read.Errors + m.Write.Errors + m.Trim.Errors > 0 ? 5 : 0,
+            Verify = session.Verify,
+            UnissuedAtEnd = session.UnissuedAtEnd,
             Queues = m.Engine.Queues.Select(q => (q, c: q.Counters - m.AtMeasureStart.Queues[q.Queue].Counters)).Select(x => new QueueReport
             {
                 Queue = x.q.Queue,

@@ -29,7 +29,8 @@ internal sealed record DeviceCpu(int ProcessId, CpuTimes Cpu);
 /// </summary>
 internal static class JobRunner
 {
-    public static JobMeasurement Run(EngineOptions engineOptions, Func<BlockDevice, WorkloadPlan> plan, TextWriter? status, CancellationToken cancel)
+    public static JobMeasurement Run(EngineOptions engineOptions, Func<BlockDevice, WorkloadPlan> plan, TextWriter? status, CancellationToken cancel,
+                                     JobSession? session = null)
     {
         using var engine = PmdEngine.Start(engineOptions);
         var device = engine.Device;
@@ -66,7 +67,8 @@ internal static class JobRunner
 
             long deadline = Stopwatch.GetTimestamp() + workloadPlan.RampTicks + workloadPlan.RuntimeTicks + Stopwatch.Frequency * 3600;
             var lastStatus = Stopwatch.GetTimestamp();
-            while (!workloads.All(w => w.IsDone))
+            // The measured window ends before any read-back of a --verify job, which is not measured.
+            while (!workloads.All(w => w.MeasureEnded))
             {
                 Thread.Sleep(sawMeasure ? 20 : 1);
                 if (!sawMeasure && Volatile.Read(ref measuring) == jobs)
@@ -86,7 +88,7 @@ internal static class JobRunner
                 }
             }
             if (status is not null) status.Write("\r" + new string(' ', 60) + "\r");
-            if (!workloads.All(w => w.IsDone))
+            if (!workloads.All(w => w.MeasureEnded))
                 throw new TimeoutException(cancel.IsCancellationRequested ? "interrupted" : "the workload did not finish in time");
             var cpu = ResourceUsage.Process() - cpuAtStart;
             DeviceCpu? deviceCpu = devicePid is int p2 && deviceAtStart is CpuTimes d0 && ResourceUsage.OtherProcess(p2) is CpuTimes d1 && engine.DeviceProcessId == p2
@@ -96,11 +98,35 @@ internal static class JobRunner
             var write = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Write));
             var trim = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Trim));
             var runtime = Stopwatch.GetElapsedTime(0, workloads.Max(w => w.MeasuredTicks));
+            ReadBack(device, workloads, session, cancel);
+            session?.Collect(workloads);
             return new JobMeasurement(read, write, trim, runtime, cpu, deviceCpu, snapshot, atStart ?? snapshot, device.Description, engine.Pinned, start);
         }
         finally
         {
             foreach (var b in buffers) b?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A <c>--verify</c> write job's read-back: runs the session's hook, lets every workload read back what it wrote,
+    /// and waits until all are done.
+    /// </summary>
+    private static void ReadBack(BlockDevice device, WorkloadPoller[] workloads, JobSession? session, CancellationToken cancel)
+    {
+        if (workloads.All(w => w.IsDone)) return;
+        session?.BeforeReadBack?.Invoke(device);
+        for (int j = 0; j < workloads.Length; j++)
+        {
+            workloads[j].ReleaseReadBack();
+            device.GetQueue(j).Reactor.Wake();      // a parked reactor would not see the flag until its next wake-up
+        }
+        long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 3600;
+        while (!workloads.All(w => w.IsDone))
+        {
+            if (cancel.IsCancellationRequested) throw new TimeoutException("interrupted during the verify read-back");
+            if (Stopwatch.GetTimestamp() > deadline) throw new TimeoutException("the verify read-back did not finish in time");
+            Thread.Sleep(1);
         }
     }
 }

@@ -42,4 +42,19 @@ internal sealed record WorkloadPlan
 
     /// <summary>Where random I/Os go: slots of <see cref="AlignBlocks"/> blocks from the region start, each with room for the largest size.</summary>
     public OffsetDistribution? Offsets { get; init; }
+
+    /// <summary>Open-loop rate in I/Os per second for this workload (fio rate_iops, per job); 0 = closed loop.</summary>
+    public long RateIops { get; init; }
+
+    /// <summary>Poisson arrivals rather than evenly spaced ones (fio rate_process=poisson).</summary>
+    public bool RatePoisson { get; init; }
+
+    /// <summary>Stamp writes and check reads of blocks written (fio verify=crc32c); a header covers <see cref="AlignBlocks"/> blocks.</summary>
+    public bool Verify { get; init; }
+
+    /// <summary>After the measured writes, read back and check every block written (fio do_verify with a write-only workload).</summary>
+    public bool VerifyAfterWrites { get; init; }
+
+    /// <summary>Stop at the first mismatch (fio verify_fatal).</summary>
+    public bool VerifyFatal { get; init; }
 }

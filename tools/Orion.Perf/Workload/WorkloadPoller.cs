@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using HdrHistogram;
+using Orion.Perf.Verify;
 using Orion.Pmd.Engine;
 using Orion.Pmd.Engine.Memory;
 using Orion.Pmd.Engine.Requests;
@@ -10,15 +11,34 @@ namespace Orion.Perf.Workload;
 /// <summary>
 /// The benchmark workload, run as a poller on the queue's own reactor (as SPDK's bdevperf does): it keeps
 /// <c>iodepth</c> requests in flight through the allocation-free callback form, resubmits from the completion
-/// callback so a completion and its replacement share one reactor iteration, and records completion latency
-/// per direction in single-writer histograms on the reactor thread.
+/// callback so a completion and its replacement share one reactor iteration, and records latency per direction in
+/// single-writer histograms on the reactor thread. Nothing on the per-I/O path allocates.
 /// </summary>
-internal sealed class WorkloadPoller : IPoller, IBlockCompletion
+/// <remarks>
+/// <para>
+/// Latency is split as fio splits it. <b>slat</b>: from the moment the workload issues a request (the poll's or the
+/// reaped batch's timestamp) to the end of the queue's submission pass that placed it in the ring, seen at the
+/// workload's next poll (the queue polls first on the reactor, so that poll follows the placement at once: slat
+/// includes the avail-index publish and any doorbell, as fio's includes the submit call). <b>clat</b>: from there to
+/// the reaped completion. <b>lat</b>: issue to completion, slat + clat.
+/// </para>
+/// <para>
+/// With a rate (<see cref="WorkloadPlan.RateIops"/>) the workload is open-loop: I/Os are due on a schedule, start
+/// as soon as they are due and a slot is free, and when the device falls behind they wait (at most iodepth in
+/// flight) and start late. Their latency from the <i>intended</i> start is recorded too: that is what a client of a
+/// service running at this rate would see, where a closed loop hides the queueing (coordinated omission).
+/// </para>
+/// </remarks>
+internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
 {
     private readonly BlockQueue _queue;
     private readonly WorkloadPlan _plan;
     private readonly DmaBuffer[] _buffers;
-    private readonly long[] _startTicks;
+    private readonly long[] _issueTicks;        // when the workload issued it
+    private readonly long[] _placedTicks;       // when the workload saw it placed in the ring
+    private readonly long[] _intendedTicks;     // when the rate schedule wanted it to start
+    private readonly long[] _lba;
+    private readonly int[] _blocks;
     private readonly IoDirection[] _direction;
     private readonly int[] _bytes;
     private readonly int[] _freeSlots;
@@ -27,12 +47,26 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
     private long _nextSequentialBlock;      // relative to the region start
     private long _iosIssuedInMeasure;
 
-    private enum Phase { NotStarted, Ramp, Measure, Draining, Done }
+    // Requests issued and not yet seen placed, oldest first, as (issue generation << 16 | slot): the queue places
+    // its pending FIFO in order, so after a pass all but the newest `Pending` of them are in the ring.
+    private readonly long[] _unplaced;
+    private readonly int _unplacedMask;
+    private int _unplacedHead, _unplacedCount, _unplacedLive;
+    private readonly int[] _issueGeneration;
+    private readonly bool[] _awaitingPlacement;
+
+    private readonly RateSchedule? _rate;
+    private readonly VerifyTracker? _verify;
+    private readonly int _verifyBlocks;          // device blocks per verify header
+    private long _verifyCursor;
+    private bool _verifyScanDone, _verifyStop;
+
+    private enum Phase { NotStarted, Ramp, Measure, Draining, AwaitingReadBack, ReadBack, Done }
     private Phase _phase;
     private long _phaseStart, _measureStart, _measureEnd, _endAt;
     private long _bytesIssuedInMeasure;
     private int _inFlight;
-    private volatile bool _done;
+    private volatile bool _done, _measureEnded, _readBackReleased;
 
     public WorkloadPoller(BlockQueue queue, WorkloadPlan plan, DmaBuffer[] buffers)
     {
@@ -40,26 +74,59 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
         _plan = plan;
         _buffers = buffers;
         int depth = plan.IoDepth;
-        _startTicks = new long[depth];
+        _issueTicks = new long[depth];
+        _placedTicks = new long[depth];
+        _intendedTicks = new long[depth];
+        _lba = new long[depth];
+        _blocks = new int[depth];
         _direction = new IoDirection[depth];
         _bytes = new int[depth];
         _freeSlots = new int[depth];
         for (int i = 0; i < depth; i++) _freeSlots[i] = i;
         _freeCount = depth;
+        int ring = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(2 * depth));
+        _unplaced = new long[ring];
+        _unplacedMask = ring - 1;
+        _issueGeneration = new int[depth];
+        _awaitingPlacement = new bool[depth];
         _rng = plan.Seed | 1;
+        if (plan.RateIops > 0) _rate = new RateSchedule(plan.RateIops, plan.RatePoisson, plan.Seed ^ 0x5DEECE66DUL, Stopwatch.Frequency);
+        if (plan.Verify)
+        {
+            int blockSize = plan.BlockBytes / plan.BlocksPerIo;
+            _verifyBlocks = plan.AlignBlocks;
+            _verify = new VerifyTracker(plan.RegionStartLba, plan.RegionBlocks, plan.AlignBlocks, blockSize, plan.BlocksPerIo / plan.AlignBlocks, depth, plan.Seed);
+        }
         Read = new DirectionCounters();
         Write = new DirectionCounters();
         Trim = new DirectionCounters();
     }
 
+    /// <summary>One direction's counts and latency histograms (each single-writer: the reactor).</summary>
     internal sealed class DirectionCounters
     {
         public long Ios, Bytes, Errors;
-        public readonly LongHistogram ClatNs = new(1, 60_000_000_000L, 3);
+        /// <summary>Issue to placement in the ring.</summary>
+        public readonly LongHistogram SlatNs = NewHistogram();
+        /// <summary>Placement to completion: the service time.</summary>
+        public readonly LongHistogram ClatNs = NewHistogram();
+        /// <summary>Issue to completion.</summary>
+        public readonly LongHistogram LatNs = NewHistogram();
+        /// <summary>With a rate: intended start to completion (coordinated-omission corrected).</summary>
+        public readonly LongHistogram IntendedLatNs = NewHistogram();
+        /// <summary>With a rate: I/Os started, the sum and the largest of how late they started.</summary>
+        public long ScheduledIos, ScheduleLagSumNs, ScheduleLagMaxNs;
+
+        private static LongHistogram NewHistogram() => new(1, 60_000_000_000L, 3);
+
         public void Reset()
         {
             Ios = Bytes = Errors = 0;
+            ScheduledIos = ScheduleLagSumNs = ScheduleLagMaxNs = 0;
+            SlatNs.Reset();
             ClatNs.Reset();
+            LatNs.Reset();
+            IntendedLatNs.Reset();
         }
 
         /// <summary>Sums several jobs' counters (read after every job is done).</summary>
@@ -71,7 +138,13 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
                 total.Ios += p.Ios;
                 total.Bytes += p.Bytes;
                 total.Errors += p.Errors;
+                total.ScheduledIos += p.ScheduledIos;
+                total.ScheduleLagSumNs += p.ScheduleLagSumNs;
+                total.ScheduleLagMaxNs = Math.Max(total.ScheduleLagMaxNs, p.ScheduleLagMaxNs);
+                total.SlatNs.Add(p.SlatNs);
                 total.ClatNs.Add(p.ClatNs);
+                total.LatNs.Add(p.LatNs);
+                total.IntendedLatNs.Add(p.IntendedLatNs);
             }
             return total;
         }
@@ -81,11 +154,35 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
     public DirectionCounters Write { get; }
     public DirectionCounters Trim { get; }
 
-    /// <summary>True once the measured phase ended and every request came back (read the results only then).</summary>
+    /// <summary>True once every phase is over and every request came back (read the results only then).</summary>
     public bool IsDone => _done;
+
+    /// <summary>
+    /// True once the measured phase ended and its requests came back: the results and the window are final. A job
+    /// with a read-back then waits for <see cref="ReleaseReadBack"/>.
+    /// </summary>
+    public bool MeasureEnded => _measureEnded;
+
+    /// <summary>Whether the workload waits to read back and check what it wrote.</summary>
+    public bool AwaitingReadBack => _measureEnded && !_done && !_readBackReleased;
+
+    /// <summary>Lets the read-back start (any thread; wake the reactor after it if it may be parked).</summary>
+    public void ReleaseReadBack() => _readBackReleased = true;
 
     /// <summary>Ticks of the measured window.</summary>
     public long MeasuredTicks => _measureEnd - _measureStart;
+
+    /// <summary>With a rate: I/Os that were due when the measured phase ended but never started (the device was behind).</summary>
+    public long UnissuedAtEnd { get; private set; }
+
+    /// <summary>Verification state; null without verify. Read it once <see cref="IsDone"/>.</summary>
+    public VerifyTracker? Verifier => _verify;
+
+    /// <summary>Whether verify_fatal stopped the workload.</summary>
+    public bool StoppedByVerify => _verifyStop;
+
+    /// <summary>Whether the read-back after the writes ran.</summary>
+    public bool ReadBackRan { get; private set; }
 
     /// <summary>Fraction of the work done, for the live status line (0..1).</summary>
     public double Progress
@@ -111,6 +208,7 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
                 return 0;
             case Phase.NotStarted:
                 _phaseStart = _phaseStart0 = Stopwatch.GetTimestamp();
+                _rate?.Start(_phaseStart);
                 if (_plan.RampTicks > 0)
                 {
                     _phase = Phase.Ramp;
@@ -120,16 +218,40 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
                 break;
         }
         long now = Stopwatch.GetTimestamp();
+        if (_unplacedCount > 0) ObservePlacement(now);
         if (_phase == Phase.Ramp && now >= _endAt) StartMeasure(now);
-        if (_phase == Phase.Measure && _plan.RuntimeTicks > 0 && now >= _endAt) StopIssuing(now);
-        if (_phase == Phase.Draining && _inFlight == 0)
+        if (_phase == Phase.Measure && _plan.RuntimeTicks > 0 && now >= _endAt)
         {
-            _measureEnd = now;     // the window closes when the last measured request is back
-            _phase = Phase.Done;
-            _done = true;
-            return 0;
+            if (_rate is not null) UnissuedAtEnd = _rate.DueBy(now);
+            StopIssuing(now);
         }
-        return IssueUpToDepth(now);
+        if (_phase == Phase.Draining && _inFlight == 0) EndMeasure(now);
+        switch (_phase)
+        {
+            case Phase.AwaitingReadBack:
+                if (!_readBackReleased) return 0;
+                _phase = Phase.ReadBack;
+                ReadBackRan = true;
+                return IssueReadBack(now);
+            case Phase.ReadBack:
+                if ((_verifyScanDone || _verifyStop) && _inFlight == 0)
+                {
+                    Finish();
+                    return 0;
+                }
+                return IssueReadBack(now);
+            case Phase.Done:
+                return 0;
+            default:
+                return IssueUpToDepth(now);
+        }
+    }
+
+    /// <summary>Refuses to let the reactor sleep while a rate schedule runs: nothing else would wake it when the next I/O is due.</summary>
+    public bool PrepareToPark() => _rate is null || _phase is not (Phase.Ramp or Phase.Measure);
+
+    public void Unparked()
+    {
     }
 
     private void StartMeasure(long now)
@@ -147,10 +269,69 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
 
     private void StopIssuing(long now)
     {
+        if (_phase == Phase.Ramp) _measureStart = now;       // stopped (verify_fatal) before measuring: an empty window
         _phase = Phase.Draining;
         _measureEnd = now;
     }
 
+    /// <summary>The last measured request is back: the window closes; then the read-back, or the end.</summary>
+    private void EndMeasure(long now)
+    {
+        _measureEnd = now;
+        if (_plan.VerifyAfterWrites && _verify is not null && !_verifyStop)
+        {
+            _phase = Phase.AwaitingReadBack;
+            _measureEnded = true;
+        }
+        else Finish();
+    }
+
+    private void Finish()
+    {
+        _phase = Phase.Done;
+        _measureEnded = true;
+        _done = true;
+    }
+
+    /// <summary>Marks as placed every request the queue's last pass put in the ring (all but its still-pending ones).</summary>
+    private void ObservePlacement(long now)
+    {
+        if (_unplacedLive == 0)
+        {
+            _unplacedHead = _unplacedCount = 0;       // only entries of requests that completed unplaced are left
+            return;
+        }
+        long pending = _queue.Counters.Pending;
+        int placed = _unplacedLive - (int)Math.Min(pending, _unplacedLive);
+        while (placed > 0 && _unplacedCount > 0)
+        {
+            long entry = _unplaced[_unplacedHead];
+            _unplacedHead = (_unplacedHead + 1) & _unplacedMask;
+            _unplacedCount--;
+            int slot = (int)(entry & 0xFFFF);
+            if (!_awaitingPlacement[slot] || _issueGeneration[slot] != (int)(entry >> 16)) continue;
+            _awaitingPlacement[slot] = false;
+            _placedTicks[slot] = now;
+            _unplacedLive--;
+            placed--;
+        }
+    }
+
+    private void TrackPlacement(int slot, long now)
+    {
+        int generation = ++_issueGeneration[slot] & 0x7FFF_FFFF;
+        _issueGeneration[slot] = generation;
+        if (_unplacedCount > _unplacedMask)
+        {
+            _placedTicks[slot] = now;                 // cannot track (only after many failures): count it placed at once
+            return;
+        }
+        _unplaced[(_unplacedHead + _unplacedCount) & _unplacedMask] = ((long)generation << 16) | (uint)slot;
+        _unplacedCount++;
+        _unplacedLive++;
+        _awaitingPlacement[slot] = true;
+        _placedTicks[slot] = 0;
+    }
 
     private int IssueUpToDepth(long now)
     {
@@ -165,13 +346,20 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
                 StopIssuing(now);
                 break;
             }
-            if (!IssueOne(now)) break;
+            long intended = now;
+            if (_rate is not null)
+            {
+                intended = _rate.Next;
+                if (intended > now) break;          // nothing due yet
+            }
+            if (!IssueOne(now, intended)) break;
+            _rate?.Advance();
             issued++;
         }
         return issued;
     }
 
-    private bool IssueOne(long now)
+    private bool IssueOne(long now, long intended)
     {
         int slot = _freeSlots[_freeCount - 1];
         bool first = _plan.ReadPercent >= 100 || (_plan.ReadPercent > 0 && (int)(NextRandom() % 100) < _plan.ReadPercent);
@@ -187,17 +375,66 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
             _ => _queue.TrySubmitDiscard(lba, blocks, this, slot),
         };
         if (!ok) return false;     // out of request objects: retry on the next poll
-        _freeCount--;
-        _startTicks[slot] = now;
-        _direction[slot] = direction;
-        _bytes[slot] = bytes;
-        _inFlight++;
+        // The queue places the request only in its next pass on this thread: stamping the data now is in time.
+        if (_verify is not null)
+        {
+            if (direction == IoDirection.Write) _verify.WriteIssued(slot, buffer.Span[..bytes], lba, blocks / _verifyBlocks);
+            else if (direction == IoDirection.Read) _verify.ReadIssued(slot, lba, blocks / _verifyBlocks);
+        }
+        Issued(slot, now, direction, lba, blocks, bytes);
+        _intendedTicks[slot] = intended;
         if (_phase == Phase.Measure)
         {
             _bytesIssuedInMeasure += bytes;
             _iosIssuedInMeasure++;
+            if (_rate is not null)
+            {
+                var dir = Counters(direction);
+                long lag = now - intended;
+                dir.ScheduledIos++;
+                dir.ScheduleLagSumNs += lag;
+                if (lag > dir.ScheduleLagMaxNs) dir.ScheduleLagMaxNs = lag;
+            }
         }
         return true;
+    }
+
+    private void Issued(int slot, long now, IoDirection direction, long lba, int blocks, int bytes)
+    {
+        _freeCount--;
+        _issueTicks[slot] = now;
+        _direction[slot] = direction;
+        _lba[slot] = lba;
+        _blocks[slot] = blocks;
+        _bytes[slot] = bytes;
+        _inFlight++;
+        TrackPlacement(slot, now);
+    }
+
+    /// <summary>Read-back after the writes: reads every written block once, in runs as large as a buffer, and checks it.</summary>
+    private int IssueReadBack(long now)
+    {
+        var verify = _verify!;
+        int issued = 0;
+        int blockSize = _plan.BlockBytes / _plan.BlocksPerIo;
+        while (_freeCount > 0 && !_verifyScanDone && !_verifyStop)
+        {
+            long cursor = _verifyCursor;
+            if (!verify.NextWrittenRun(ref cursor, verify.MaxBlocksPerIo, out long first, out int count))
+            {
+                _verifyScanDone = true;
+                break;
+            }
+            int slot = _freeSlots[_freeCount - 1];
+            long lba = verify.LbaOf(first);
+            int blocks = count * _verifyBlocks;
+            if (!_queue.TrySubmitRead(lba, _buffers[slot], 0, blocks * blockSize, this, slot)) break;   // retry on the next poll
+            _verifyCursor = cursor;
+            verify.ReadIssued(slot, lba, count);
+            Issued(slot, now, IoDirection.Read, lba, blocks, blocks * blockSize);
+            issued++;
+        }
+        return issued;
     }
 
     /// <summary>The size of the next I/O in device blocks: the bssplit entry a draw from 0 to 99 falls in.</summary>
@@ -227,21 +464,60 @@ internal sealed class WorkloadPoller : IPoller, IBlockCompletion
 
     private ulong NextRandom() => OffsetDistribution.NextRandom(ref _rng);
 
+    private DirectionCounters Counters(IoDirection d) => d switch { IoDirection.Read => Read, IoDirection.Write => Write, _ => Trim };
+
     public void OnCompleted(long tag, IoStatus status)
     {
         int slot = (int)tag;
         long now = _queue.CompletionTimestamp;      // the queue already read the clock for this reaped batch
-        var dir = _direction[slot] switch { IoDirection.Read => Read, IoDirection.Write => Write, _ => Trim };
-        if (_phase == Phase.Measure || (_phase == Phase.Draining && _startTicks[slot] >= _measureStart))
+        long issued = _issueTicks[slot];
+        long placed = _placedTicks[slot];
+        if (_awaitingPlacement[slot])
         {
-            dir.Ios++;
-            dir.Bytes += _bytes[slot];
-            if (status != IoStatus.Ok) dir.Errors++;
-            dir.ClatNs.RecordValue(Math.Clamp(now - _startTicks[slot], 1, 60_000_000_000L));
+            // Completed without being placed (failed from the queue's pending list): all of it was submission.
+            _awaitingPlacement[slot] = false;
+            _unplacedLive--;
+            placed = now;
+        }
+        var direction = _direction[slot];
+        bool ok = status == IoStatus.Ok;
+        if (_phase == Phase.ReadBack)
+        {
+            if (ok && _verify!.ReadCompleted(slot, _buffers[slot].Span[.._bytes[slot]], _lba[slot], _blocks[slot] / _verifyBlocks, afterWrites: true) > 0
+                && _plan.VerifyFatal)
+                _verifyStop = true;
+        }
+        else
+        {
+            if (_verify is not null)
+            {
+                int headers = _blocks[slot] / _verifyBlocks;
+                if (direction == IoDirection.Write) _verify.WriteCompleted(slot, _lba[slot], headers, ok);
+                else if (direction == IoDirection.Read && ok
+                         && _verify.ReadCompleted(slot, _buffers[slot].Span[.._bytes[slot]], _lba[slot], headers, afterWrites: false) > 0
+                         && _plan.VerifyFatal)
+                    _verifyStop = true;
+            }
+            if (_phase == Phase.Measure || (_phase == Phase.Draining && issued >= _measureStart))
+            {
+                var dir = Counters(direction);
+                dir.Ios++;
+                dir.Bytes += _bytes[slot];
+                if (!ok) dir.Errors++;
+                dir.SlatNs.RecordValue(Clamp(placed - issued));
+                dir.ClatNs.RecordValue(Clamp(now - placed));
+                dir.LatNs.RecordValue(Clamp(now - issued));
+                if (_rate is not null) dir.IntendedLatNs.RecordValue(Clamp(now - _intendedTicks[slot]));
+            }
         }
         _inFlight--;
         _freeSlots[_freeCount++] = slot;
+        if (_verifyStop && _phase is Phase.Ramp or Phase.Measure) StopIssuing(now);
         // Replace it at once so it joins the batch the queue is about to submit.
         if (_phase is Phase.Ramp or Phase.Measure) IssueUpToDepth(now);
+        else if (_phase == Phase.ReadBack) IssueReadBack(now);
     }
+
+    /// <summary>Stopwatch ticks are nanoseconds on Linux; the histograms track 1 ns to 60 s.</summary>
+    private static long Clamp(long ns) => Math.Clamp(ns, 1, 60_000_000_000L);
 }

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Text;
+using Orion.Pmd.Linux;
+
+namespace Orion.Vhost.Tests;
+
+/// <summary>
+/// The real orion-vhost process, listening on a socket in a private directory under /tmp (socket paths hold at most
+/// 107 bytes). Started with the test host's dotnet; every wait is bounded; Dispose kills what is left and removes the
+/// directory.
+/// </summary>
+internal sealed class VhostProcess : IDisposable
+{
+    private readonly StringBuilder _stdout = new(), _stderr = new();
+    private readonly ManualResetEventSlim _listening = new();
+
+    private VhostProcess(Process process, string directory, string socketPath)
+    {
+        Process = process;
+        Directory = directory;
+        SocketPath = socketPath;
+    }
+
+    public Process Process { get; }
+    public string Directory { get; }
+    public string SocketPath { get; }
+    public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
+    public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+
+    /// <summary>Starts orion-vhost with <c>--socket DIR/vu.sock</c> and <paramref name="args"/>; with <paramref name="waitReady"/>, waits for "listening on".</summary>
+    public static VhostProcess Start(string[] args, bool waitReady = true)
+    {
+        string dir = System.IO.Directory.CreateTempSubdirectory("orion-vh-").FullName;
+        string socket = Path.Combine(dir, "vu.sock");
+        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orion-vhost.dll"));
+        psi.ArgumentList.Add("--socket");
+        psi.ArgumentList.Add(socket);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var p = new Process { StartInfo = psi };
+        var v = new VhostProcess(p, dir, socket);
+        p.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (v._stdout) v._stdout.AppendLine(e.Data);
+            if (e.Data.StartsWith("listening on ", StringComparison.Ordinal)) v._listening.Set();
+        };
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) lock (v._stderr) v._stderr.AppendLine(e.Data);
+        };
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        if (waitReady && !v._listening.Wait(TimeSpan.FromSeconds(60)))
+        {
+            v.Dispose();
+            Assert.Fail($"orion-vhost did not say 'listening on' within 60 s; stderr: {v.Stderr}");
+        }
+        return v;
+    }
+
+    /// <summary>Waits (bounded) for the process to exit; returns its exit code.</summary>
+    public int WaitForExit(int timeoutMs = 20_000)
+    {
+        if (!Process.WaitForExit(timeoutMs)) Assert.Fail($"orion-vhost did not exit within {timeoutMs} ms; stderr: {Stderr}");
+        Process.WaitForExit();                 // flushes the redirected output
+        return Process.ExitCode;
+    }
+
+    /// <summary>Sends <paramref name="signal"/> and waits for the exit code.</summary>
+    public int Signal(int signal)
+    {
+        ProcessSignal.Send(Process.Id, signal);
+        return WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill();
+                Process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException) { }
+        Process.Dispose();
+        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+    }
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+
+namespace Orion.Perf.Verify;
+
+/// <summary>One block that failed verification: where, what its header should have held, what it held, and its CRC.</summary>
+/// <param name="Offset">Byte offset of the block on the device.</param>
+/// <param name="Length">Bytes of the block (one header's worth).</param>
+/// <param name="Expected">The header the job's last write to the block carried, with the CRC the data found would need.</param>
+/// <param name="Found">The header read back.</param>
+/// <param name="ComputedCrc">The CRC-32C of the block as read (header CRC field excluded).</param>
+/// <param name="AfterWrites">Found by the read-back after the write phase (rather than by a read of the workload).</param>
+public readonly record struct VerifyMismatch(long Offset, int Length, VerifyHeader Expected, VerifyHeader Found, uint ComputedCrc, bool AfterWrites)
+{
+    /// <summary>What is wrong, one phrase each, most telling first.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var p = new List<string>();
+        if (Found.Magic != Expected.Magic || Found.Type != Expected.Type)
+        {
+            p.Add(string.Create(inv, $"no verify header (magic 0x{Found.Magic:x4}, type {Found.Type}; expected 0x{Expected.Magic:x4}, type {Expected.Type}): the block holds data this job did not write"));
+        }
+        else
+        {
+            if (Found.Offset != Expected.Offset)
+                p.Add(string.Create(inv, $"the header names offset {Found.Offset}: data written for another block (a misdirected write)"));
+            if (Found.Length != Expected.Length)
+                p.Add(string.Create(inv, $"length {Found.Length} where {Expected.Length} was written"));
+            if (Found.Seed != Expected.Seed)
+                p.Add(string.Create(inv, $"seed 0x{Found.Seed:x16} is not this job's 0x{Expected.Seed:x16}: written by another job or run"));
+            if (Found.Sequence != Expected.Sequence)
+                p.Add(Found.Sequence < Expected.Sequence
+                    ? string.Create(inv, $"sequence {Found.Sequence}, but write {Expected.Sequence} was the last to this block: stale data (a lost write)")
+                    : string.Create(inv, $"sequence {Found.Sequence} is newer than the last write to this block, {Expected.Sequence}"));
+        }
+        if (Found.Crc != ComputedCrc)
+            p.Add(string.Create(inv, $"crc32c stored 0x{Found.Crc:x8}, computed 0x{ComputedCrc:x8}: the data changed after it was written"));
+        if (p.Count == 0) p.Add("header and data differ from what was written");
+        return p;
+    }
+
+    /// <summary>The mismatch for a report: a summary line, then the expected and found headers.</summary>
+    public string Describe(string indent = "")
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string when = AfterWrites ? "read back after the writes" : "read by the workload";
+        return string.Create(inv, $"{indent}offset {Offset} (0x{Offset:x}), {Length} bytes, {when}: {string.Join("; ", Problems())}") + Environment.NewLine
+             + $"{indent}  expected header: {Expected}" + Environment.NewLine
+             + $"{indent}  found header:    {Found}";
+    }
+}
+
+/// <summary>What verification saw over a job (all its --numjobs workloads together).</summary>
+public sealed class VerifySummary
+{
+    /// <summary>The verify type.</summary>
+    public Options.VerifyMode Mode { get; init; } = Options.VerifyMode.Crc32c;
+
+    /// <summary>Bytes each header covers: the job's smallest block size.</summary>
+    public int BlockBytes { get; init; }
+
+    /// <summary>Blocks checked as the workload read them (mixed workloads).</summary>
+    public long CheckedInline { get; init; }
+
+    /// <summary>Blocks checked by reading back after the write phase.</summary>
+    public long CheckedAfterWrites { get; init; }
+
+    /// <summary>Blocks that failed.</summary>
+    public long Mismatches { get; init; }
+
+    /// <summary>The first few failures, in the order found (at most <see cref="VerifyTracker.MaxRecorded"/> per workload).</summary>
+    public IReadOnlyList<VerifyMismatch> FirstMismatches { get; init; } = [];
+
+    /// <summary>Whether the read-back after the write phase ran (write-only workloads with do_verify).</summary>
+    public bool ReadBackRan { get; init; }
+
+    /// <summary>Whether verify_fatal stopped the job at a mismatch.</summary>
+    public bool StoppedEarly { get; init; }
+
+    /// <summary>Blocks checked in all.</summary>
+    public long Checked => CheckedInline + CheckedAfterWrites;
+}

@@ -1,0 +1,183 @@
+namespace Orion.Perf.Verify;
+
+/// <summary>
+/// One workload's verification state, used only on its reactor thread and allocation-free per I/O: the sequence
+/// number of the last write to each block of the region (a block here is one header's worth, the job's smallest
+/// block size), writes in flight per block, and per request slot the sequences its read expects.
+/// </summary>
+/// <remarks>
+/// A read is checked only where the answer is certain: for each block, no write to it was in flight when the read
+/// was issued and none was issued before the read completed. Otherwise either the old or the new data would be
+/// right, so the block is skipped rather than risk a false alarm. Blocks the job never wrote are not checked.
+/// </remarks>
+internal sealed class VerifyTracker
+{
+    /// <summary>Mismatches kept in detail; later ones are only counted.</summary>
+    public const int MaxRecorded = 16;
+
+    /// <summary>The most blocks a region may have under verification (6 bytes of state each).</summary>
+    public const long MaxBlocks = 1L << 25;
+
+    private readonly long _regionStartLba;
+    private readonly int _chunkBlocks, _chunkBytes, _blockSize, _maxChunksPerIo;
+    private readonly ulong _seed;
+    private readonly uint[] _lastWrite;          // per block: sequence of the last write issued to it, 0 = never written
+    private readonly ushort[] _writesInFlight;   // per block
+    private readonly uint[] _slotSequences;      // per request slot: a write's sequences, or what a read expects (0 = don't check)
+    private readonly VerifyMismatch[] _recorded = new VerifyMismatch[MaxRecorded];
+    private int _recordedCount;
+    private uint _sequence;
+
+    /// <param name="regionStartLba">First device block of the region.</param>
+    /// <param name="regionBlocks">Device blocks in the region.</param>
+    /// <param name="chunkBlocks">Device blocks per header: the smallest I/O size.</param>
+    /// <param name="blockSize">Device block size in bytes.</param>
+    /// <param name="maxChunksPerIo">Headers in the largest I/O.</param>
+    /// <param name="slots">Request slots (the iodepth).</param>
+    /// <param name="seed">The job's seed, written into every header.</param>
+    public VerifyTracker(long regionStartLba, long regionBlocks, int chunkBlocks, int blockSize, int maxChunksPerIo, int slots, ulong seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkBlocks, 1);
+        long chunks = regionBlocks / chunkBlocks;
+        if (chunks > MaxBlocks) throw new ArgumentOutOfRangeException(nameof(regionBlocks), chunks, $"at most {MaxBlocks} blocks can be verified");
+        _regionStartLba = regionStartLba;
+        _chunkBlocks = chunkBlocks;
+        _blockSize = blockSize;
+        _chunkBytes = chunkBlocks * blockSize;
+        _maxChunksPerIo = maxChunksPerIo;
+        _seed = seed;
+        Blocks = chunks;
+        _lastWrite = new uint[chunks];
+        _writesInFlight = new ushort[chunks];
+        _slotSequences = new uint[slots * maxChunksPerIo];
+    }
+
+    /// <summary>Blocks (headers) in the region.</summary>
+    public long Blocks { get; }
+
+    /// <summary>Bytes per header.</summary>
+    public int BlockBytes => _chunkBytes;
+
+    /// <summary>Headers in the largest I/O.</summary>
+    public int MaxBlocksPerIo => _maxChunksPerIo;
+
+    /// <summary>Blocks checked as the workload read them.</summary>
+    public long CheckedInline { get; private set; }
+
+    /// <summary>Blocks checked by the read-back after the write phase.</summary>
+    public long CheckedAfterWrites { get; private set; }
+
+    /// <summary>Blocks that failed.</summary>
+    public long Mismatches { get; private set; }
+
+    /// <summary>The first <see cref="MaxRecorded"/> failures.</summary>
+    public ReadOnlySpan<VerifyMismatch> Recorded => _recorded.AsSpan(0, _recordedCount);
+
+    /// <summary>The header block holding device block <paramref name="lba"/>.</summary>
+    public long BlockOf(long lba) => (lba - _regionStartLba) / _chunkBlocks;
+
+    /// <summary>The first device block of header block <paramref name="block"/>.</summary>
+    public long LbaOf(long block) => _regionStartLba + block * _chunkBlocks;
+
+    /// <summary>
+    /// A write from request slot <paramref name="slot"/> of <paramref name="blocks"/> header blocks at
+    /// <paramref name="lba"/> was submitted: stamps each block of <paramref name="data"/> (before the queue places the
+    /// request, so the device reads the stamped data) and records it as the block's latest write.
+    /// </summary>
+    public void WriteIssued(int slot, Span<byte> data, long lba, int blocks)
+    {
+        long first = BlockOf(lba);
+        int at = slot * _maxChunksPerIo;
+        for (int i = 0; i < blocks; i++)
+        {
+            uint sequence = ++_sequence;
+            if (sequence == 0) sequence = ++_sequence;          // 0 means "never written"
+            long b = first + i;
+            _lastWrite[b] = sequence;
+            _writesInFlight[b]++;
+            _slotSequences[at + i] = sequence;
+            VerifyHeader.Stamp(data.Slice(i * _chunkBytes, _chunkBytes), (lba + (long)i * _chunkBlocks) * _blockSize, _seed, sequence);
+        }
+    }
+
+    /// <summary>The write from <paramref name="slot"/> completed; a failed one leaves its blocks unknown (not checked again).</summary>
+    public void WriteCompleted(int slot, long lba, int blocks, bool ok)
+    {
+        long first = BlockOf(lba);
+        int at = slot * _maxChunksPerIo;
+        for (int i = 0; i < blocks; i++)
+        {
+            long b = first + i;
+            _writesInFlight[b]--;
+            if (!ok && _lastWrite[b] == _slotSequences[at + i]) _lastWrite[b] = 0;
+        }
+    }
+
+    /// <summary>A read into <paramref name="slot"/> was submitted: note, per block, the write it must find (0 = not checkable).</summary>
+    public void ReadIssued(int slot, long lba, int blocks)
+    {
+        long first = BlockOf(lba);
+        int at = slot * _maxChunksPerIo;
+        for (int i = 0; i < blocks; i++)
+        {
+            long b = first + i;
+            _slotSequences[at + i] = _writesInFlight[b] == 0 ? _lastWrite[b] : 0;
+        }
+    }
+
+    /// <summary>
+    /// The read into <paramref name="slot"/> completed with <paramref name="data"/>: checks every block that can be
+    /// checked. Returns the number of mismatches found.
+    /// </summary>
+    public int ReadCompleted(int slot, ReadOnlySpan<byte> data, long lba, int blocks, bool afterWrites)
+    {
+        long first = BlockOf(lba);
+        int at = slot * _maxChunksPerIo;
+        int bad = 0;
+        for (int i = 0; i < blocks; i++)
+        {
+            uint expected = _slotSequences[at + i];
+            long b = first + i;
+            if (expected == 0 || _lastWrite[b] != expected) continue;     // not written, or rewritten meanwhile
+            if (afterWrites) CheckedAfterWrites++;
+            else CheckedInline++;
+            var block = data.Slice(i * _chunkBytes, _chunkBytes);
+            long offset = (lba + (long)i * _chunkBlocks) * _blockSize;
+            var found = VerifyHeader.Read(block);
+            uint crc = VerifyHeader.ComputeCrc(block);
+            var want = new VerifyHeader(VerifyHeader.ExpectedMagic, VerifyHeader.TypeCrc32c, (uint)_chunkBytes, offset, _seed, expected, crc);
+            if (found == want) continue;
+            Mismatches++;
+            bad++;
+            if (_recordedCount < MaxRecorded) _recorded[_recordedCount++] = new VerifyMismatch(offset, _chunkBytes, want, found, crc, afterWrites);
+        }
+        return bad;
+    }
+
+    /// <summary>
+    /// The next run of written blocks from <paramref name="cursor"/> on, at most <paramref name="maxBlocks"/> long,
+    /// for the read-back; false when none is left. Advances the cursor past the run.
+    /// </summary>
+    public bool NextWrittenRun(ref long cursor, int maxBlocks, out long firstBlock, out int blocks)
+    {
+        long n = Blocks;
+        while (cursor < n && _lastWrite[cursor] == 0) cursor++;
+        firstBlock = cursor;
+        blocks = 0;
+        if (cursor >= n) return false;
+        while (cursor < n && _lastWrite[cursor] != 0 && blocks < maxBlocks)
+        {
+            cursor++;
+            blocks++;
+        }
+        return true;
+    }
+
+    /// <summary>Blocks written at least once (for reports and tests).</summary>
+    public long WrittenBlocks()
+    {
+        long n = 0;
+        foreach (uint s in _lastWrite) if (s != 0) n++;
+        return n;
+    }
+}

@@ -1,0 +1,225 @@
+using System.Globalization;
+using Orion.Pmd.Device;
+using Orion.Pmd.Engine;
+
+namespace Orion.Vhost;
+
+/// <summary>
+/// Parses orion-vhost's arguments: <c>--name value</c> or <c>--name=value</c>. Every error says what was wrong and
+/// what would be right.
+/// </summary>
+internal static class CommandLine
+{
+    public const string Usage = """
+        usage: orion-vhost --socket PATH --device SPEC [options]
+
+        A vhost-user-blk back-end: serves an Orion software device on a Unix socket to one vhost-user front-end at a
+        time (the Orion engine with --device vhost-user:PATH, QEMU, SPDK). Prints "listening on PATH" when ready;
+        SIGTERM or SIGINT closes the connection, removes the socket and exits 0.
+
+          --socket PATH           Unix socket to listen on (at most 107 bytes; a stale socket file is replaced)
+          --device SPEC           null:SIZE, mem:SIZE or file:PATH, with ,bs=512|4096 ,ro ,delay=DURATION,
+                                  mem: ,prefill, file: ,direct ,size=SIZE (e.g. mem:1G, file:/var/tmp/d.img,direct)
+          --queues N              request queues offered, 1 to 256 (default 1); one device thread per started queue
+          --readonly              serve read-only (VIRTIO_BLK_F_RO): writes fail with IOERR
+          --serial TEXT           GET_ID serial, at most 20 ASCII characters (default orion-vhost)
+          --mode kick|polled      kick: device threads sleep on the kick eventfd (default);
+                                  polled: they spin on the rings and tell the front-end not to kick
+          --queue-size-max N      largest queue size accepted, a power of two from 1 to 32768 (default 1024)
+          --packed on|off         offer packed rings (default on)
+          --indirect on|off       offer indirect descriptors (default on)
+          --event-idx on|off      offer EVENT_IDX (default on)
+          --block-size N          logical block size, a power of two from 512 to 65536 (same as ,bs= in --device)
+          --cpus LIST             pin queue threads to these cpus, e.g. 2,3 or 2-5 (default: unpinned)
+          -h, --help              this text
+        """;
+
+    private const string HelpHint = "run orion-vhost --help for the list";
+
+    private static readonly string[] Known =
+        ["--socket", "--device", "--queues", "--readonly", "--serial", "--mode", "--queue-size-max", "--packed", "--indirect", "--event-idx", "--block-size", "--cpus", "--help"];
+
+    /// <summary>Parses <paramref name="args"/>. Returns false with <paramref name="error"/> set, or true with <paramref name="options"/> (null when help was asked for).</summary>
+    public static bool TryParse(IReadOnlyList<string> args, out VhostOptions? options, out string error)
+    {
+        options = null;
+        error = "";
+        string? socket = null, device = null, serial = null;
+        int queues = 1, queueSizeMax = 1024;
+        int? blockSize = null;
+        bool readOnly = false, packed = true, indirect = true, eventIdx = true;
+        var mode = DeviceServiceMode.KickDriven;
+        IReadOnlyList<int>? cpus = null;
+
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (arg is "-h" or "--help" or "-help") return true;
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                error = $"unexpected argument '{arg}'; options start with -- (for example --socket /tmp/vu.sock --device null:1G)";
+                return false;
+            }
+            string name = arg, value = "";
+            bool inline = false;
+            int eq = arg.IndexOf('=');
+            if (eq > 0)
+            {
+                name = arg[..eq];
+                value = arg[(eq + 1)..];
+                inline = true;
+            }
+            if (!Known.Contains(name))
+            {
+                string? near = Known.FirstOrDefault(k => k.StartsWith(name, StringComparison.Ordinal) || name.StartsWith(k, StringComparison.Ordinal));
+                error = $"unknown option '{name}'" + (near is not null ? $"; did you mean {near}?" : "") + $" ({HelpHint})";
+                return false;
+            }
+            if (name == "--readonly")
+            {
+                if (inline) { error = "--readonly takes no value; give it alone to serve read-only"; return false; }
+                readOnly = true;
+                continue;
+            }
+            if (!inline)
+            {
+                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    error = $"{name} needs a value ({Expected(name)})";
+                    return false;
+                }
+                value = args[++i];
+            }
+            if (!Apply(name, value, out error)) return false;
+        }
+
+        bool Apply(string name, string value, out string e)
+        {
+            e = "";
+            switch (name)
+            {
+                case "--socket": socket = value; break;
+                case "--device": device = value; break;
+                case "--serial": serial = value; break;
+                case "--queues": if (!Int(value, 1, 256, out queues)) e = Bad(name, value); break;
+                case "--queue-size-max":
+                    if (!Int(value, 1, 32768, out queueSizeMax) || (queueSizeMax & (queueSizeMax - 1)) != 0) e = Bad(name, value);
+                    break;
+                case "--block-size":
+                    if (!Int(value, 512, 65536, out int bs) || (bs & (bs - 1)) != 0) e = Bad(name, value);
+                    else blockSize = bs;
+                    break;
+                case "--mode":
+                    if (value.Equals("kick", StringComparison.OrdinalIgnoreCase)) mode = DeviceServiceMode.KickDriven;
+                    else if (value.Equals("polled", StringComparison.OrdinalIgnoreCase) || value.Equals("poll", StringComparison.OrdinalIgnoreCase)) mode = DeviceServiceMode.Polled;
+                    else e = Bad(name, value);
+                    break;
+                case "--packed": if (!OnOff(value, out packed)) e = Bad(name, value); break;
+                case "--indirect": if (!OnOff(value, out indirect)) e = Bad(name, value); break;
+                case "--event-idx": if (!OnOff(value, out eventIdx)) e = Bad(name, value); break;
+                case "--cpus": if (!TryParseCpus(value, out cpus)) e = Bad(name, value); break;
+            }
+            return e.Length == 0;
+        }
+
+        if (socket is null) { error = "missing --socket PATH: the Unix socket to listen on (for example --socket /tmp/orion-vu.sock)"; return false; }
+        if (device is null) { error = "missing --device SPEC: the device to serve (for example --device mem:1G or --device file:/var/tmp/disk.img)"; return false; }
+        int socketBytes = System.Text.Encoding.UTF8.GetByteCount(socket);
+        if (socket.Length == 0 || socketBytes > DeviceString.MaxSocketPathBytes)
+        {
+            error = $"--socket '{socket}' is {socketBytes} bytes; a Unix socket path holds 1 to {DeviceString.MaxSocketPathBytes} bytes, so use a shorter one (for example under /tmp or /run)";
+            return false;
+        }
+        if (!DeviceString.TryParse(device, out var spec, out string deviceError))
+        {
+            error = $"--device '{device}': {deviceError}";
+            return false;
+        }
+        if (spec.Kind == DeviceKind.VhostUser)
+        {
+            error = $"--device '{device}' names a vhost-user socket, which is a client of a device; orion-vhost serves one: use null:SIZE, mem:SIZE or file:PATH";
+            return false;
+        }
+        if (blockSize is int b)
+        {
+            if (spec.BlockSize != DeviceString.DefaultBlockSize && spec.BlockSize != b)
+            {
+                error = $"--block-size {b} contradicts bs={spec.BlockSize} in --device; give the block size once";
+                return false;
+            }
+            if (spec.SizeBytes % b != 0)
+            {
+                error = $"--block-size {b}: the device size {spec.SizeBytes} is not a multiple of it";
+                return false;
+            }
+            spec = spec with { BlockSize = b };
+        }
+        if (serial is not null && (serial.Length > 20 || serial.Any(c => c is < ' ' or > '~')))
+        {
+            error = $"--serial '{serial}': a virtio-blk serial is at most 20 printable ASCII characters";
+            return false;
+        }
+        options = new VhostOptions
+        {
+            SocketPath = socket,
+            Device = spec,
+            Queues = queues,
+            ReadOnly = readOnly || spec.ReadOnly,
+            Serial = serial ?? "orion-vhost",
+            Mode = mode,
+            QueueSizeMax = queueSizeMax,
+            Packed = packed,
+            Indirect = indirect,
+            EventIdx = eventIdx,
+            Cpus = cpus,
+        };
+        return true;
+    }
+
+    private static string Expected(string name) => name switch
+    {
+        "--socket" => "a socket path, for example /tmp/orion-vu.sock",
+        "--device" => "null:SIZE, mem:SIZE or file:PATH, for example mem:1G",
+        "--queues" => "a number from 1 to 256",
+        "--serial" => "at most 20 printable ASCII characters",
+        "--mode" => "kick or polled",
+        "--queue-size-max" => "a power of two from 1 to 32768, for example 256",
+        "--block-size" => "a power of two from 512 to 65536, for example 4096",
+        "--packed" or "--indirect" or "--event-idx" => "on or off",
+        "--cpus" => "a cpu list such as 2,3 or 2-5",
+        _ => "see --help",
+    };
+
+    private static string Bad(string name, string value) => $"{name} '{value}' is not valid; expected {Expected(name)}";
+
+    private static bool Int(string text, int min, int max, out int value) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max;
+
+    private static bool OnOff(string text, out bool value)
+    {
+        value = text is "on" or "1" or "true" or "yes";
+        return value || text is "off" or "0" or "false" or "no";
+    }
+
+    /// <summary><c>2</c>, <c>2,3</c>, <c>2-5,8</c>: distinct cpus in the order given.</summary>
+    internal static bool TryParseCpus(string text, out IReadOnlyList<int>? cpus)
+    {
+        cpus = null;
+        var list = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            int dash = part.IndexOf('-');
+            if (dash < 0)
+            {
+                if (!Int(part, 0, 4095, out int c)) return false;
+                list.Add(c);
+                continue;
+            }
+            if (!Int(part[..dash], 0, 4095, out int lo) || !Int(part[(dash + 1)..], 0, 4095, out int hi) || hi < lo) return false;
+            for (int c = lo; c <= hi; c++) list.Add(c);
+        }
+        if (list.Count == 0 || list.Distinct().Count() != list.Count) return false;
+        cpus = list;
+        return true;
+    }
+}

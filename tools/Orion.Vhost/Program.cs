@@ -1,0 +1,3 @@
+using Orion.Vhost;
+
+return VhostCommand.Run(args, Console.Out, Console.Error);

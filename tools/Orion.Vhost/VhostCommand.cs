@@ -1,0 +1,112 @@
+using System.Runtime.InteropServices;
+using Orion.Pmd.Device;
+using Orion.Pmd.Device.Backends;
+using Orion.Pmd.Device.VhostUser;
+using Orion.Pmd.Engine;
+using Orion.Pmd.Linux;
+using Orion.Pmd.Virtio;
+
+namespace Orion.Vhost;
+
+/// <summary>
+/// The orion-vhost command: parse, open the device, listen, serve one client at a time until SIGTERM or SIGINT.
+/// Exit codes: 0 after a signal (connection closed, socket removed), 1 when the device or socket cannot be opened,
+/// 2 for bad arguments.
+/// </summary>
+internal static class VhostCommand
+{
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (!CommandLine.TryParse(args, out var options, out string error))
+        {
+            stderr.WriteLine($"orion-vhost: error: {error}");
+            return 2;
+        }
+        if (options is null)
+        {
+            stdout.WriteLine(CommandLine.Usage);
+            return 0;
+        }
+        return Serve(options, stdout, stderr);
+    }
+
+    /// <summary>The device options the command line implies.</summary>
+    internal static SoftBlkDeviceOptions DeviceOptions(VhostOptions o, int allowedCpus)
+    {
+        var offered = SoftBlkDeviceOptions.SupportedFeatures;
+        if (!o.Packed) offered &= ~VirtioFeatures.RingPacked;
+        if (!o.Indirect) offered &= ~VirtioFeatures.RingIndirectDesc;
+        if (!o.EventIdx) offered &= ~VirtioFeatures.RingEventIdx;
+        return new SoftBlkDeviceOptions
+        {
+            LogicalBlockSize = o.Device.BlockSize,
+            ReadOnly = o.ReadOnly,
+            NumQueues = o.Queues,
+            MaxQueueSize = o.QueueSizeMax,
+            Serial = o.Serial,
+            OfferedFeatures = offered,
+            Mode = o.Mode,
+            Cores = o.Cpus,
+            // A polling thread per queue plus the front-end's own: with fewer cores than that, spinning threads would
+            // starve each other, so they yield when a pass finds nothing (kick-driven queues sleep anyway).
+            YieldWhenIdle = o.Cpus is null && o.Queues + 1 > allowedCpus,
+            InjectedLatency = o.Device.Delay,
+        };
+    }
+
+    private static int Serve(VhostOptions o, TextWriter stdout, TextWriter stderr)
+    {
+        SoftBlkDevice device;
+        try
+        {
+            // --readonly opens an existing file read-only too (a size= would need write access to create it).
+            var spec = o.ReadOnly && o.Device.Kind == DeviceKind.File && o.Device.SizeBytes == 0 ? o.Device with { ReadOnly = true } : o.Device;
+            IBlockBackend backend = spec.CreateBackend();
+            try
+            {
+                device = new SoftBlkDevice(backend, DeviceOptions(o, CpuAffinity.GetAllowedCpus().Length));
+            }
+            catch
+            {
+                backend.Dispose();
+                throw;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or LinuxException or InvalidOperationException)
+        {
+            stderr.WriteLine($"orion-vhost: error: cannot open device {o.Device}: {e.Message}");
+            return 1;
+        }
+        using (device)
+        {
+            UnixSocket listener;
+            try
+            {
+                listener = UnixSocket.Listen(o.SocketPath);
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or LinuxException)
+            {
+                stderr.WriteLine($"orion-vhost: error: cannot listen on {o.SocketPath}: {e.Message}");
+                return 1;
+            }
+            using (listener)
+            {
+                var server = new VhostUserServer(device, new VhostUserServerOptions { Log = stderr });
+                void OnSignal(PosixSignalContext context)
+                {
+                    context.Cancel = true;          // exit through the orderly path below, with exit code 0
+                    server.Stop();
+                }
+                using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+                using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+                stderr.WriteLine($"orion-vhost: serving {o.Device.Describe()}{(o.ReadOnly && !o.Device.ReadOnly ? ", read-only" : "")}, " +
+                                 $"{o.Queues} queue(s) of up to {o.QueueSizeMax} entries, {(o.Mode == DeviceServiceMode.Polled ? "polled" : "kick-driven")}, serial '{o.Serial}'");
+                stdout.WriteLine($"listening on {o.SocketPath}");
+                stdout.Flush();
+                server.Run(listener);
+            }                                        // disposing the listener removes the socket file
+        }
+        stderr.WriteLine("orion-vhost: stopped");
+        return 0;
+    }
+}

@@ -1,0 +1,41 @@
+using Orion.Pmd.Device;
+using Orion.Pmd.Engine;
+
+namespace Orion.Vhost;
+
+/// <summary>What the command line asked for.</summary>
+internal sealed record VhostOptions
+{
+    /// <summary>The Unix socket to listen on.</summary>
+    public required string SocketPath { get; init; }
+
+    /// <summary>The device to serve (<c>null:SIZE</c>, <c>mem:SIZE</c>, <c>file:PATH</c>, with their options).</summary>
+    public required DeviceString Device { get; init; }
+
+    /// <summary>Request queues offered (<c>num_queues</c>); each started queue gets its own device thread.</summary>
+    public int Queues { get; init; } = 1;
+
+    /// <summary>Serve read-only (VIRTIO_BLK_F_RO; writes fail with IOERR), whatever the device string says.</summary>
+    public bool ReadOnly { get; init; }
+
+    /// <summary>The GET_ID serial (at most 20 ASCII characters).</summary>
+    public string Serial { get; init; } = "orion-vhost";
+
+    /// <summary>Kick-driven (sleep on the kick eventfd) or polled (spin, and tell the front-end not to kick).</summary>
+    public DeviceServiceMode Mode { get; init; } = DeviceServiceMode.KickDriven;
+
+    /// <summary>Largest queue size accepted in SET_VRING_NUM.</summary>
+    public int QueueSizeMax { get; init; } = 1024;
+
+    /// <summary>Offer VIRTIO_F_RING_PACKED.</summary>
+    public bool Packed { get; init; } = true;
+
+    /// <summary>Offer VIRTIO_F_INDIRECT_DESC.</summary>
+    public bool Indirect { get; init; } = true;
+
+    /// <summary>Offer VIRTIO_F_EVENT_IDX.</summary>
+    public bool EventIdx { get; init; } = true;
+
+    /// <summary>Cpus to pin queue threads to (queue i on Cpus[i % Count]); null leaves them unpinned.</summary>
+    public IReadOnlyList<int>? Cpus { get; init; }
+}
