@@ -3,7 +3,7 @@
 
 Usage: compare_vhost.py RUNTIME_S [--depths "1 32"] [--rw "randread randwrite"] [--targets "qsd orion-vhost"]
 
-Starts qemu-storage-daemon (null-co, 1 GiB, one queue) and orion-vhost (null:1G) on sockets in a private /tmp
+Starts qemu-storage-daemon (null-co, 1 GiB, one queue) and orion-vhost (null:1G, polled device thread, as SPDK's target polls) on sockets in a private /tmp
 directory, runs `orion-perf --device vhost-user:SOCKET` for every rw x depth, and fio --ioengine=null at the same
 depth as the same-run yardstick (the machine is shared and noisy: compare ratios, not absolute figures). Prints the
 markdown table for perf/RESULTS.md: IOPS, median latency, kicks per I/O, and CPU time per I/O on both sides
@@ -49,7 +49,7 @@ def start_qsd(directory):
 
 def start_orion_vhost(directory):
     sock = os.path.join(directory, "ov.sock")
-    proc = subprocess.Popen(["dotnet", ORION_VHOST, "--socket", sock, "--device", "null:1G"],
+    proc = subprocess.Popen(["dotnet", ORION_VHOST, "--socket", sock, "--device", "null:1G", "--mode", "polled"],
                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(directory, "orion-vhost.log"), "w"))
     wait_for_socket(sock, proc, "orion-vhost")
     return proc, sock

@@ -40,16 +40,30 @@ public class ReconnectTests
         }
     }
 
-    [Test]
-    [CancelAfter(120_000)]
-    public async Task AcknowledgedWritesSurviveTwoBackEndCrashes()
+    /// <summary>qemu-storage-daemon (split rings only) and orion-vhost in both ring formats, each over a file back-end.</summary>
+    public static IEnumerable<TestCaseData> CrashBackEnds()
     {
+        yield return new TestCaseData("qemu-storage-daemon", RingFormat.Split).SetArgDisplayNames("qemu-storage-daemon", "split");
+        yield return new TestCaseData("orion-vhost", RingFormat.Split).SetArgDisplayNames("orion-vhost", "split");
+        yield return new TestCaseData("orion-vhost", RingFormat.Packed).SetArgDisplayNames("orion-vhost", "packed");
+    }
+
+    [TestCaseSource(nameof(CrashBackEnds))]
+    [CancelAfter(120_000)]
+    public async Task AcknowledgedWritesSurviveTwoBackEndCrashes(string backEnd, RingFormat ring)
+    {
+        if (backEnd == "orion-vhost") OrionVhostProcess.RequireBuilt();
+        else QemuStorageDaemon.RequireInstalled();
         string dir = QemuStorageDaemon.NewDirectory();
         string image = Path.Combine(dir, "disk.img");
         const int BlockBytes = 4096, Blocks = 2048;                       // 8 MiB image, 4 KiB blocks
         using (var f = File.Create(image)) f.SetLength((long)Blocks * BlockBytes);
-        using var daemon = QemuStorageDaemon.StartFile(image, queues: 2, directory: dir);
-        var engine = PmdEngine.Start(Options(daemon.DeviceString, TimeSpan.FromSeconds(30), queues: 2));
+        // The image lives outside the back-end's own directory, which it removes when disposed.
+        using var imageDir = new TempDirectory(dir);
+        using IBackEndProcess daemon = backEnd == "orion-vhost"
+            ? OrionVhostProcess.Start($"file:{image}", queues: 2)
+            : QemuStorageDaemon.StartFile(image, queues: 2);
+        var engine = PmdEngine.Start(Options(daemon.DeviceString, TimeSpan.FromSeconds(30), queues: 2) with { Ring = ring });
         var acknowledged = new ConcurrentDictionary<int, byte>();        // block -> generation the device acknowledged
         long writes = 0;
         try
@@ -216,7 +230,15 @@ public class ReconnectTests
         }
     }
 
-    private static async Task WaitUntil(Func<bool> condition, string what, QemuStorageDaemon? daemon = null)
+    private sealed class TempDirectory(string path) : IDisposable
+    {
+        public void Dispose()
+        {
+            try { Directory.Delete(path, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, string what, IBackEndProcess? daemon = null)
     {
         var sw = Stopwatch.StartNew();
         while (!condition())

@@ -9,11 +9,11 @@ namespace Orion.Pmd.Engine.Tests.VhostUser.Support;
 /// ready when it prints <c>listening on PATH</c>. <see cref="Dispose"/> stops it with SIGTERM (its orderly exit,
 /// SIGKILL after 5 s) and removes the directory.
 /// </summary>
-internal sealed class OrionVhostProcess : IDisposable
+internal sealed class OrionVhostProcess : IBackEndProcess
 {
     private readonly StringBuilder _log = new();
-    private readonly Process _process;
-    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Process _process = null!;
+    private TaskCompletionSource _listening = null!;
 
     /// <summary>The built tool, next to the test assembly's configuration (<c>tools/Orion.Vhost/bin/Release/net10.0/orion-vhost.dll</c>).</summary>
     public static string DllPath { get; } = FindDll();
@@ -70,29 +70,54 @@ internal sealed class OrionVhostProcess : IDisposable
         }
     }
 
+    private readonly string[] _arguments;
+
     private OrionVhostProcess(string device, int queues, string[] extraArguments)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("orion-vhost-").FullName;
         SocketPath = Path.Combine(Directory, "vu.sock");
+        _arguments = [DllPath, "--socket", SocketPath, "--device", device, "--queues", queues.ToString(), .. extraArguments];
+        Launch();
+    }
+
+    private void Launch()
+    {
         var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var a in (string[])[DllPath, "--socket", SocketPath, "--device", device, "--queues", queues.ToString(), .. extraArguments])
-            psi.ArgumentList.Add(a);
+        foreach (var a in _arguments) psi.ArgumentList.Add(a);
         string ready = $"listening on {SocketPath}";
+        var listening = _listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _process = Process.Start(psi) ?? throw new InvalidOperationException("could not start orion-vhost");
         _process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
             lock (_log) _log.AppendLine(e.Data);
-            if (e.Data.Contains(ready, StringComparison.Ordinal)) _listening.TrySetResult();
+            if (e.Data.Contains(ready, StringComparison.Ordinal)) listening.TrySetResult();
         };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_log) _log.AppendLine(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
+    }
+
+    /// <summary>Kills the target with SIGKILL (a crash: no clean-up, the socket file stays) and waits for it to be gone.</summary>
+    public void Kill()
+    {
+        if (_process.HasExited) return;
+        _process.Kill();
+        if (!_process.WaitForExit(10_000)) throw new TimeoutException("orion-vhost survived SIGKILL for 10 s");
+    }
+
+    /// <summary>Starts the target again with the same arguments on the same socket path (it replaces the stale socket file).</summary>
+    public void Restart()
+    {
+        Kill();
+        _process.Dispose();
+        Launch();
+        WaitUntilListening(TimeSpan.FromSeconds(30));
     }
 
     private void WaitUntilListening(TimeSpan timeout)

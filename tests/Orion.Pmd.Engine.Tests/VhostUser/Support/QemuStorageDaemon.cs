@@ -9,7 +9,7 @@ namespace Orion.Pmd.Engine.Tests.VhostUser.Support;
 /// stops it (SIGTERM, then SIGKILL) and removes the directory; <see cref="Kill"/> and <see cref="Restart"/> are the
 /// crash test's tools.
 /// </summary>
-internal sealed class QemuStorageDaemon : IDisposable
+internal sealed class QemuStorageDaemon : IBackEndProcess
 {
     private const string Binary = "qemu-storage-daemon";
     private readonly string _arguments;
