@@ -98,13 +98,7 @@ public sealed partial class SoftBlkDevice : IDisposable
     public int NumQueues => _options.NumQueues;
 
     /// <summary>Reads configuration space; returns the bytes copied (fewer past the end).</summary>
-    public int ReadConfig(int offset, Span<byte> destination)
-    {
-        if (offset < 0 || offset >= _config.Length) return 0;
-        int n = Math.Min(destination.Length, _config.Length - offset);
-        _config.AsSpan(offset, n).CopyTo(destination);
-        return n;
-    }
+    public int ReadConfig(int offset, Span<byte> destination) => ConfigSpace.Read(_config, offset, destination);
 
     /// <summary>
     /// Writes configuration space. Only <c>writeback</c> is writable, and only with CONFIG_WCE negotiated (VirtIO 1.2

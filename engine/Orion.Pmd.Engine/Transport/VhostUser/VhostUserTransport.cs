@@ -132,13 +132,7 @@ public sealed class VhostUserTransport : IVirtioTransport
     public int ConfigSize => _config.Length;
 
     /// <inheritdoc />
-    public int ReadConfig(int offset, Span<byte> destination)
-    {
-        if (offset < 0 || offset >= _config.Length) return 0;
-        int n = Math.Min(destination.Length, _config.Length - offset);
-        _config.AsSpan(offset, n).CopyTo(destination);
-        return n;
-    }
+    public int ReadConfig(int offset, Span<byte> destination) => ConfigSpace.Read(_config, offset, destination);
 
     /// <inheritdoc />
     public void WriteConfig(int offset, ReadOnlySpan<byte> source)
