@@ -201,6 +201,21 @@ public sealed class BlockDevice
         return Submit(r);
     }
 
+    /// <summary>
+    /// Test seam: submits a request exactly as given, skipping every check this API makes (range, alignment, type,
+    /// read-only), so tests can see what a device answers to what the API would never send. Data, when given, must be
+    /// a DMA buffer slice.
+    /// </summary>
+    internal ValueTask SubmitUnchecked(BlkRequestType type, ulong sector, Memory<byte> data = default, BlkDiscardWriteZeroes? range = null)
+    {
+        ThrowIfClosed();
+        var r = _requests.Get();
+        r.Prepare(type, sector);
+        if (!data.IsEmpty) AddDmaSegment(r, data);
+        if (range is { } rg) r.Range = rg;
+        return Submit(r);
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private BlockRequest NewRequest(BlkRequestType type, long lba)

@@ -63,4 +63,27 @@ public class VhostUserDataPathTests
         var e = Assert.Throws<InvalidOperationException>(() => dev.WriteAsync(0, buf.Memory));
         Assert.That(e!.Message, Does.Contain("read-only").And.Contain(",ro"));
     }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    [CancelAfter(30_000)]
+    public async Task MemoryGoesInSlotsWhenOfferedOrInOneTable(bool useSlots)
+    {
+        using var daemon = QemuStorageDaemon.StartNull(sizeBytes: 64 << 20);
+        using var engine = PmdEngine.Start(new EngineOptions
+        {
+            Device = daemon.DeviceString,
+            Pin = false,
+            BufferMemoryBytes = 8 << 20,
+            VhostUser = new Transport.VhostUser.VhostUserOptions { UseMemorySlots = useSlots },
+        });
+        var transport = (Transport.VhostUser.VhostUserTransport)engine.Transport;
+        // qemu-storage-daemon 7.2 offers CONFIGURE_MEM_SLOTS with 32 slots (reference §4).
+        Assert.That(transport.ProtocolFeatures.HasFlag(Virtio.VhostUser.VhostUserProtocolFeatures.ConfigureMemSlots), Is.EqualTo(useSlots));
+        Assert.That(transport.MaxMemorySlots, Is.EqualTo(useSlots ? 32 : 0));
+        var dev = engine.Device;
+        using var buf = dev.Rent(4096);
+        for (int i = 0; i < 64; i++) await dev.ReadAsync(i * 8, buf.Memory);
+        Assert.That(engine.Reconnects, Is.Zero, daemon.Log);
+    }
 }

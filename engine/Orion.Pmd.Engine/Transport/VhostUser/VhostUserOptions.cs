@@ -14,4 +14,11 @@ public sealed record VhostUserOptions
     /// fails them with <see cref="Requests.IoStatus.TransportLost"/>.
     /// </summary>
     public TimeSpan ReconnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Register memory region by region (ADD_MEM_REG, up to the back-end's GET_MAX_MEM_SLOTS, 32 in
+    /// qemu-storage-daemon) when the back-end offers CONFIGURE_MEM_SLOTS, instead of one SET_MEM_TABLE of at most
+    /// 8 regions.
+    /// </summary>
+    public bool UseMemorySlots { get; init; } = true;
 }

@@ -19,8 +19,9 @@ namespace Orion.Pmd.Engine.Transport.VhostUser;
 /// </summary>
 public sealed class VhostUserTransport : IVirtioTransport
 {
-    /// <summary>Protocol features the front-end uses when offered.</summary>
-    public const VhostUserProtocolFeatures Wanted = VhostUserProtocolFeatures.Mq | VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.Config;
+    /// <summary>Protocol features the front-end uses when offered (CONFIGURE_MEM_SLOTS unless <see cref="VhostUserOptions.UseMemorySlots"/> is off).</summary>
+    public const VhostUserProtocolFeatures Wanted = VhostUserProtocolFeatures.Mq | VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.Config |
+                                                    VhostUserProtocolFeatures.ConfigureMemSlots;
 
     /// <summary>Largest queue libvhost-user serves (VIRTQUEUE_MAX_SIZE).</summary>
     public const int MaxRingSize = 1024;
@@ -79,6 +80,9 @@ public sealed class VhostUserTransport : IVirtioTransport
 
     /// <summary>The protocol features in use on the current connection.</summary>
     public VhostUserProtocolFeatures ProtocolFeatures { get; private set; }
+
+    /// <summary>Memory slots the back-end accepts (GET_MAX_MEM_SLOTS) when CONFIGURE_MEM_SLOTS is in use; 0 when regions go in one SET_MEM_TABLE.</summary>
+    public int MaxMemorySlots { get; private set; }
 
     /// <summary>Whether a connection is up (false after a hang-up until <see cref="Reconnect"/> succeeds).</summary>
     public bool IsConnected => Volatile.Read(ref _channel) is not null;
@@ -306,6 +310,7 @@ public sealed class VhostUserTransport : IVirtioTransport
         if (!offeredProtocol.HasFlag(VhostUserProtocolFeatures.Config))
             throw new NotSupportedException($"{Description} does not offer the CONFIG protocol feature; the engine needs it to learn the disk's size");
         var protocol = offeredProtocol & Wanted;
+        if (!_options.UseMemorySlots) protocol &= ~VhostUserProtocolFeatures.ConfigureMemSlots;
         Span<byte> u64 = stackalloc byte[8];
         VhostUserU64.Write(u64, (ulong)protocol);
         channel.Send(VhostUserRequest.SetProtocolFeatures, u64);
@@ -316,6 +321,13 @@ public sealed class VhostUserTransport : IVirtioTransport
             ulong n = CallU64(channel, VhostUserRequest.GetQueueNum, reply);
             if (n is 0 or > 256) throw new InvalidDataException($"{Description} reports {n} queues; 1 to 256 are valid");
             queues = (int)n;
+        }
+        int slots = 0;
+        if (protocol.HasFlag(VhostUserProtocolFeatures.ConfigureMemSlots))
+        {
+            ulong n = CallU64(channel, VhostUserRequest.GetMaxMemSlots, reply);
+            if (n is 0 or > 4096) throw new InvalidDataException($"{Description} reports {n} memory slots; 1 to 4096 are plausible");
+            slots = (int)n;
         }
         channel.Send(VhostUserRequest.SetOwner, default);
         // Ask for the virtio 1.1 config (60 bytes): qemu-storage-daemon 7.2 answers nothing to a bigger request.
@@ -328,6 +340,7 @@ public sealed class VhostUserTransport : IVirtioTransport
         if (size < 8) throw new InvalidDataException($"{Description} returned {size} bytes of config; at least the 8-byte capacity is needed");
 
         ProtocolFeatures = protocol;
+        MaxMemorySlots = slots;
         _offered = (VirtioFeatures)(features & ~VhostUserLimits.ProtocolFeaturesBit);
         _config = reply.Slice(ConfigPayload.HeaderSize, (int)size).ToArray();
         if (first)
@@ -372,9 +385,23 @@ public sealed class VhostUserTransport : IVirtioTransport
             table[i] = new VhostMemoryRegion(r.GuestAddress, r.Length, r.GuestAddress, (ulong)r.FdOffset);
             fds[i] = r.Fd;
         }
+        var channel = Channel();
+        if (MaxMemorySlots > 0)
+        {
+            // CONFIGURE_MEM_SLOTS: one ADD_MEM_REG per region, each acknowledged, up to the back-end's slot count.
+            if (table.Length > MaxMemorySlots)
+                throw new NotSupportedException($"{Description} accepts {MaxMemorySlots} memory slots; the engine registers {table.Length} regions");
+            Span<byte> single = stackalloc byte[SingleMemoryRegion.Size];
+            for (int i = 0; i < table.Length; i++)
+            {
+                SingleMemoryRegion.Write(single, table[i]);
+                channel.Send(VhostUserRequest.AddMemReg, single, fds.Slice(i, 1), needReply: true);
+            }
+            return;
+        }
         Span<byte> payload = stackalloc byte[VhostMemoryTable.SizeFor(table.Length)];
         VhostMemoryTable.Write(payload, table);
-        Channel().Send(VhostUserRequest.SetMemTable, payload, fds, needReply: true);
+        channel.Send(VhostUserRequest.SetMemTable, payload, fds, needReply: true);
     }
 
     private void StartQueue(int index)
