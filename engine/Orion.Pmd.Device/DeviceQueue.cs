@@ -1,4 +1,7 @@
+using System.Diagnostics;
 using Orion.Pmd.Device.Execution;
+using Orion.Pmd.Device.Faults;
+using Orion.Pmd.Virtio.Blk;
 using Orion.Pmd.Linux;
 using Orion.Pmd.Virtio.Rings;
 
@@ -23,7 +26,29 @@ internal sealed class DeviceQueue
         Call = call;
         _chain = new DescriptorChain(maxSegments);
         _maxBatch = maxBatch;
+        if (executor.Settings.Faults is { } plan)
+        {
+            var injector = new FaultInjector(plan, index, ring is PackedQueueDevice);
+            if (!injector.IsEmpty)
+            {
+                _faults = injector;
+                if (injector.HasGarbage) _popped = new bool[ring.Size];
+            }
+        }
     }
+
+    // Fault injection (null without a plan: the normal path then pays one null check per request).
+    private readonly FaultInjector? _faults;
+    private readonly bool[]? _popped;       // garbage rules: ids popped and not completed (dropped ones stay set)
+    private int _lastCompleted = -1;        // garbage rules: the id completed last
+    private bool _holding;                  // a stall holds the popped request in _chain until _stallUntil
+    private long _stallUntil;
+
+    /// <summary>Faults injected on this queue so far.</summary>
+    public FaultCounters FaultCounters => _faults?.Counters ?? default;
+
+    /// <summary>Why the queue stopped when its ring is not broken (an injected needs-reset fault).</summary>
+    public string? StopReason { get; private set; }
 
     public int Index { get; }
     public IDeviceQueue Ring { get; private set; }
@@ -53,6 +78,10 @@ internal sealed class DeviceQueue
     {
         Ring = ring;
         Stopped = false;
+        StopReason = null;
+        _holding = false;
+        _lastCompleted = -1;
+        if (_popped is not null) Array.Clear(_popped);
         if (suppressKicks) ring.SuppressKicks();
         Volatile.Write(ref _paused, 0);
     }
@@ -98,10 +127,27 @@ internal sealed class DeviceQueue
     {
         if (Stopped) return 0;
         int done = 0, unpublished = 0;
+        if (_holding)
+        {
+            // A stalled queue serves nothing until the stall is over, then the held request first.
+            if (Stopwatch.GetTimestamp() < _stallUntil) return 0;
+            _holding = false;
+            CompleteNormally();
+            done++;
+            unpublished++;
+        }
         while (done < _maxBatch && Ring.TryPopAvail(_chain))
         {
-            uint written = Executor.Execute(_chain);
-            Ring.PushUsed(_chain.Head, written);
+            if (_faults is null)
+            {
+                uint written = Executor.Execute(_chain);
+                Ring.PushUsed(_chain.Head, written);
+            }
+            else if (!ServeWithFaults(_faults))
+            {
+                done++;
+                break;                      // stalled or stopped: nothing more this pass
+            }
             done++;
             // Publish in slices so the driver can reap (and resubmit) the first completions while the device works
             // on the rest: a whole-batch publish makes the two cores take turns instead of overlapping.
@@ -115,6 +161,122 @@ internal sealed class DeviceQueue
         if (done > 0) Volatile.Write(ref _requests, _requests + done);
         if (Ring.IsBroken) Stopped = true;
         return done;
+    }
+
+    private void CompleteNormally()
+    {
+        uint written = Executor.Execute(_chain);
+        Ring.PushUsed(_chain.Head, written);
+        Completed(_chain.Head);
+    }
+
+    private void Completed(ushort id)
+    {
+        if (_popped is null) return;
+        _popped[id] = false;
+        _lastCompleted = id;
+    }
+
+    /// <summary>
+    /// Serves the popped request under the fault plan; false when the queue must stop this pass (a stall holding the
+    /// request, or an injected needs-reset).
+    /// </summary>
+    private bool ServeWithFaults(FaultInjector faults)
+    {
+        ushort head = _chain.Head;
+        if (_popped is not null && head < _popped.Length) _popped[head] = true;
+        var decision = faults.Decide(BlkRequestExecutor.PeekType(_chain));
+        if (decision.Rule is not { } rule)
+        {
+            CompleteNormally();
+            return true;
+        }
+        var raw = Ring as IDeviceQueueFaults;
+        switch (rule.Kind)
+        {
+            case FaultKind.IoError or FaultKind.Unsupported:
+                Ring.PushUsed(head, BlkRequestExecutor.CompleteWithStatus(_chain, rule.Kind == FaultKind.IoError ? BlkStatus.IoError : BlkStatus.Unsupported));
+                Completed(head);
+                break;
+            case FaultKind.Delay:
+                BlkRequestExecutor.SpinFor(decision.DurationTicks);
+                CompleteNormally();
+                break;
+            case FaultKind.Drop:
+                // Consumed, never answered: the driver keeps the request in flight until it gives up on it.
+                raw?.AbandonChain(head);
+                break;
+            case FaultKind.Stall:
+                faults.Count(rule);
+                _stallUntil = Stopwatch.GetTimestamp() + decision.DurationTicks;
+                _holding = true;
+                return false;
+            case FaultKind.NeedsReset:
+                faults.Count(rule);
+                StopReason = $"injected fault: the device needs a reset (rule '{rule}'); queue {Index} is no longer served until it is reset";
+                Stopped = true;
+                return false;
+            case FaultKind.Garbage:
+                if (raw is null)
+                {
+                    CompleteNormally();
+                    return true;                // a ring that cannot misbehave: nothing injected
+                }
+                ServeGarbage(raw, rule.Garbage, head);
+                break;
+        }
+        faults.Count(rule);
+        return true;
+    }
+
+    private void ServeGarbage(IDeviceQueueFaults raw, GarbageKind kind, ushort head)
+    {
+        uint written = Executor.Execute(_chain);
+        switch (kind)
+        {
+            case GarbageKind.IdRange:
+                raw.PushUsedRaw(head, Ring.Size, written);
+                break;
+            case GarbageKind.IdUnused:
+                raw.PushUsedRaw(head, UnusedId(head), written);
+                break;
+            case GarbageKind.IdDuplicate:
+                int last = _lastCompleted;
+                if (last >= 0 && last != head && !InFlight((ushort)last)) raw.PushUsedRaw(head, (uint)last, written);
+                else
+                {
+                    // Nothing completed before that is free to repeat: complete this request, then once more.
+                    Ring.PushUsed(head, written);
+                    raw.PushUsedRaw(head, head, written);
+                }
+                break;
+            case GarbageKind.Length:
+                raw.PushUsedRaw(head, head, (uint)Math.Min((ulong)_chain.WritableBytes + 1, uint.MaxValue));
+                break;
+            case GarbageKind.Wrap:
+                raw.PushUsedRaw(head, head, written, backwardsWrap: true);
+                break;
+        }
+    }
+
+    /// <summary>Whether the driver may have <paramref name="id"/> in flight: popped and not completed, or made available and not popped.</summary>
+    private bool InFlight(ushort id)
+    {
+        if (_popped![id]) return true;
+        Span<bool> available = stackalloc bool[Ring.Size];
+        ((IDeviceQueueFaults)Ring).MarkAvailableIds(available);
+        return available[id];
+    }
+
+    /// <summary>The lowest id the driver cannot have in flight; the queue size (out of range) when every id is in flight.</summary>
+    private uint UnusedId(ushort head)
+    {
+        Span<bool> busy = stackalloc bool[Ring.Size];
+        _popped.AsSpan().CopyTo(busy);
+        ((IDeviceQueueFaults)Ring).MarkAvailableIds(busy);
+        busy[head] = true;
+        int free = busy.IndexOf(false);
+        return free < 0 ? Ring.Size : (uint)free;
     }
 
     /// <summary>Completions published with one used-index store at most; 16 measured best across iodepth 32 and 128 (perf/RESULTS.md).</summary>

@@ -1,5 +1,6 @@
 using Orion.Pmd.Device.Backends;
 using Orion.Pmd.Device.Execution;
+using Orion.Pmd.Device.Faults;
 using Orion.Pmd.Linux;
 using Orion.Pmd.Virtio;
 using Orion.Pmd.Virtio.Blk;
@@ -255,6 +256,7 @@ public sealed partial class SoftBlkDevice : IDisposable
         MaxWriteZeroesSectors = Settings.MaxWriteZeroesSectors,
         WriteCache = _writeCache,
         InjectedLatency = _options.InjectedLatency,
+        Faults = _options.Faults,
     };
 
     /// <summary>Buffers one chain may hold: seg_max plus header and status, at least a queue's worth, at most 4096.</summary>
@@ -276,11 +278,31 @@ public sealed partial class SoftBlkDevice : IDisposable
 
     private void OnQueueBroken(DeviceQueue q)
     {
-        // The driver wrote something inconsistent: flag NEEDS_RESET (VirtIO 1.1 §2.1.1) and stop serving the queue.
+        // The driver wrote something inconsistent (or an injected needs-reset fault): flag NEEDS_RESET (VirtIO 1.1
+        // §2.1.1) and stop serving the queue.
         int s;
         do s = Volatile.Read(ref _status);
         while (Interlocked.CompareExchange(ref _status, s | (int)DeviceStatus.DeviceNeedsReset, s) != s);
-        QueueBroken?.Invoke(q.Index, q.Ring.Error, q.Ring.ErrorMessage ?? "");
+        if (q.Ring.IsBroken) QueueBroken?.Invoke(q.Index, q.Ring.Error, q.Ring.ErrorMessage ?? "");
+        else QueueBroken?.Invoke(q.Index, VirtqueueError.None, q.StopReason ?? "");
+    }
+
+    /// <summary>
+    /// Faults injected on queue <paramref name="index"/> so far (<see cref="SoftBlkDeviceOptions.Faults"/>); all zero when
+    /// no plan is set or the queue is not running. Survives a queue reset, not a device reset.
+    /// </summary>
+    public FaultCounters GetFaultCounters(int index)
+    {
+        foreach (var q in _queues) if (q.Index == index) return q.FaultCounters;
+        return default;
+    }
+
+    /// <summary>Faults injected on every running queue, summed.</summary>
+    public FaultCounters GetFaultCounters()
+    {
+        FaultCounters sum = default;
+        foreach (var q in _queues) sum += q.FaultCounters;
+        return sum;
     }
 
     /// <summary>

@@ -59,6 +59,12 @@ public sealed record SoftBlkDeviceOptions
     /// any real device: use it to prove that a benchmark or a regression gate notices a slower device.
     /// </summary>
     public TimeSpan InjectedLatency { get; init; }
+    /// <summary>
+    /// Fault injection for tests and soak runs (<see cref="Faults.FaultPlan"/>): per queue and request type, at a rate or
+    /// on a schedule, IOERR/UNSUPP statuses, latency spikes, dropped completions, stalls, NEEDS_RESET and garbage in the
+    /// used ring. Null (the default) injects nothing and costs nothing. Counters: <see cref="SoftBlkDevice.GetFaultCounters(int)"/>.
+    /// </summary>
+    public Faults.FaultPlan? Faults { get; init; }
 
     /// <summary>Everything the software device implements.</summary>
     public const VirtioFeatures SupportedFeatures =

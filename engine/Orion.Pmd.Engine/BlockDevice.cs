@@ -1,8 +1,10 @@
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.ObjectPool;
+using Orion.Pmd.Engine.Audit;
 using Orion.Pmd.Engine.Memory;
 using Orion.Pmd.Engine.Queues;
 using Orion.Pmd.Engine.Requests;
+using Orion.Pmd.Engine.Volumes;
 using Orion.Pmd.Reactors;
 using Orion.Pmd.Virtio;
 using Orion.Pmd.Virtio.Blk;
@@ -16,7 +18,11 @@ namespace Orion.Pmd.Engine;
 /// device fails the request). Buffers rented with <see cref="Rent"/> travel zero-copy; other memory is bounced
 /// through the pool and the bounce is counted. When the queue is full callers wait; they are never failed for it.
 /// </summary>
-/// <remarks>Arguments are checked before anything is submitted: a bad LBA or length throws at once and changes nothing.</remarks>
+/// <remarks>
+/// Arguments are checked before anything is submitted: a bad LBA or length throws at once and changes nothing.
+/// The device can be carved into <see cref="BlockVolume"/>s (<see cref="CreateVolume"/>), LBA ranges with their own
+/// access, for different users; a volume's requests go through the same checks and submission path as the device's.
+/// </remarks>
 public sealed class BlockDevice
 {
     private readonly QueuePair[] _pairs;
@@ -27,7 +33,25 @@ public sealed class BlockDevice
 
     private readonly Transport.IVirtioTransport _transport;
 
-    internal PmdEngine? Engine { get; set; }
+    private PmdEngine? _engine;
+    private readonly object _volumeLock = new();
+    private BlockVolume[] _volumes = [];
+
+    /// <summary>The engine; setting it picks up the engine's audit log and buffer-zeroing option.</summary>
+    internal PmdEngine? Engine
+    {
+        get => _engine;
+        set
+        {
+            _engine = value;
+            if (value is null) return;
+            Audit = value.AuditLog;                    // one audit log per engine
+            Pool.ZeroOnReturn = value.Options.ZeroBuffersOnReturn;
+        }
+    }
+
+    /// <summary>The audit log (<see cref="EngineOptions.LoggerFactory"/>); logs nothing until the engine is set.</summary>
+    internal EngineAudit Audit { get; private set; } = EngineAudit.None;
 
     internal BlockDevice(QueuePair[] pairs, DmaBufferPool pool, BlkConfig config, NegotiatedFeatures features, int blockSize, int maxSegments,
                          string description, Transport.IVirtioTransport transport, bool openedReadOnly = false)
@@ -113,65 +137,193 @@ public sealed class BlockDevice
     public DmaBuffer Rent(int length) => Pool.Rent(length);
 
     /// <summary>Reads <c>buffer.Length</c> bytes starting at block <paramref name="lba"/>.</summary>
-    public ValueTask ReadAsync(long lba, Memory<byte> buffer)
-    {
-        CheckRange("read", lba, buffer.Length);
-        var r = NewRequest(BlkRequestType.In, lba);
-        AddDataBuffer(r, buffer, isRead: true);
-        return Submit(r);
-    }
+    public ValueTask ReadAsync(long lba, Memory<byte> buffer) => Read(null, lba, buffer);
 
     /// <summary>Writes <paramref name="buffer"/> starting at block <paramref name="lba"/>.</summary>
-    public ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> buffer)
-    {
-        ThrowIfReadOnly("write");
-        CheckRange("write", lba, buffer.Length);
-        var r = NewRequest(BlkRequestType.Out, lba);
-        AddDataBuffer(r, buffer, isRead: false);
-        return Submit(r);
-    }
+    public ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> buffer) => Write(null, lba, buffer);
 
     /// <summary>Reads into several DMA buffers (rented with <see cref="Rent"/>) in one request, filled in order from <paramref name="lba"/>.</summary>
-    public ValueTask ReadVectoredAsync(long lba, ReadOnlySpan<Memory<byte>> buffers)
-    {
-        long total = CheckVector(buffers.Length);
-        foreach (var b in buffers) total += b.Length;
-        CheckRange("vectored read", lba, total);
-        var r = NewRequest(BlkRequestType.In, lba);
-        foreach (var b in buffers) AddDmaSegment(r, b);
-        return Submit(r);
-    }
+    public ValueTask ReadVectoredAsync(long lba, ReadOnlySpan<Memory<byte>> buffers) => ReadVectored(null, lba, buffers);
 
     /// <summary>Writes several DMA buffers (rented with <see cref="Rent"/>) in one request, in order from <paramref name="lba"/>.</summary>
-    public ValueTask WriteVectoredAsync(long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers)
-    {
-        ThrowIfReadOnly("write");
-        long total = CheckVector(buffers.Length);
-        foreach (var b in buffers) total += b.Length;
-        CheckRange("vectored write", lba, total);
-        var r = NewRequest(BlkRequestType.Out, lba);
-        foreach (var b in buffers) AddDmaSegment(r, b);
-        return Submit(r);
-    }
+    public ValueTask WriteVectoredAsync(long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers) => WriteVectored(null, lba, buffers);
 
     /// <summary>
     /// Makes every completed write durable (<c>VIRTIO_BLK_T_FLUSH</c>). Without the FLUSH feature the device has no
     /// volatile cache (writes are durable when acknowledged) and this completes at once.
     /// </summary>
-    public ValueTask FlushAsync()
+    public ValueTask FlushAsync() => Flush(null);
+
+    /// <summary>Discards <paramref name="blocks"/> blocks from <paramref name="lba"/> (the device may deallocate them).</summary>
+    public ValueTask DiscardAsync(long lba, long blocks) => Discard(null, lba, blocks);
+
+    /// <summary>Writes zeroes over <paramref name="blocks"/> blocks from <paramref name="lba"/>; <paramref name="mayUnmap"/> lets the device deallocate them.</summary>
+    public ValueTask WriteZeroesAsync(long lba, long blocks, bool mayUnmap = false) => WriteZeroes(null, lba, blocks, mayUnmap);
+
+    // ---------------------------------------------------------------- volumes
+
+    /// <summary>The volumes carved from this device, in creation order.</summary>
+    public IReadOnlyList<BlockVolume> Volumes => Volatile.Read(ref _volumes);
+
+    /// <summary>
+    /// Carves <paramref name="blocks"/> blocks from <paramref name="firstLba"/> into a volume named
+    /// <paramref name="name"/>, for one user: its LBAs start at 0, a request outside it is refused, and with
+    /// <see cref="VolumeAccess.ReadOnly"/> so is every write, discard and write-zeroes — before anything reaches the
+    /// device. Volumes never share blocks. The creation is written to the audit log.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">No blocks, or a range outside the device.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// A volume of that name exists, the range overlaps another volume, or a read-write volume was asked of a read-only device.
+    /// </exception>
+    public BlockVolume CreateVolume(string name, long firstLba, long blocks, VolumeAccess access)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (!Enum.IsDefined(access)) throw new ArgumentOutOfRangeException(nameof(access), access, "ReadOnly or ReadWrite");
         ThrowIfClosed();
+        if (blocks <= 0)
+            throw new ArgumentOutOfRangeException(nameof(blocks), blocks, $"volume '{name}' needs at least one block");
+        if (firstLba < 0 || firstLba >= BlockCount || blocks > BlockCount - firstLba)
+            throw new ArgumentOutOfRangeException(nameof(firstLba), firstLba,
+                $"volume '{name}' of {blocks} blocks from LBA {firstLba} does not fit {Description}: it has {BlockCount} blocks (LBA 0 to {BlockCount - 1})");
+        if (access == VolumeAccess.ReadWrite && ReadOnly)
+            throw new InvalidOperationException($"{Description} is read-only ({_readOnlyReason}): volume '{name}' can only be {VolumeAccess.ReadOnly}");
+        BlockVolume volume;
+        lock (_volumeLock)
+        {
+            foreach (var v in _volumes)
+            {
+                if (string.Equals(v.Name, name, StringComparison.Ordinal))
+                    throw new InvalidOperationException($"a volume named '{name}' already exists on {Description} ({v.DescribeRange()}); remove it first or pick another name");
+                if (firstLba < v.FirstLba + v.BlockCount && v.FirstLba < firstLba + blocks)
+                    throw new InvalidOperationException(
+                        $"volume '{name}' (device LBA {firstLba} to {firstLba + blocks - 1}) would overlap volume '{v.Name}' ({v.DescribeRange()}); volumes may not share blocks");
+            }
+            volume = new BlockVolume(this, name, firstLba, blocks, access);
+            Volatile.Write(ref _volumes, [.. _volumes, volume]);
+        }
+        Audit.VolumeCreated(Description, name, firstLba, blocks, access);
+        return volume;
+    }
+
+    /// <summary>The volume named <paramref name="name"/>, or null.</summary>
+    public BlockVolume? GetVolume(string name) => Array.Find(Volatile.Read(ref _volumes), v => string.Equals(v.Name, name, StringComparison.Ordinal));
+
+    /// <summary>
+    /// Removes the volume named <paramref name="name"/>: it refuses every later request (requests already submitted
+    /// finish normally) and its blocks may be carved again. False when there is no such volume.
+    /// The removal is written to the audit log.
+    /// </summary>
+    public bool RemoveVolume(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        BlockVolume? volume;
+        lock (_volumeLock)
+        {
+            volume = Array.Find(_volumes, v => string.Equals(v.Name, name, StringComparison.Ordinal));
+            if (volume is null) return false;
+            volume.MarkRemoved();
+            Volatile.Write(ref _volumes, Array.FindAll(_volumes, v => !ReferenceEquals(v, volume)));
+        }
+        Audit.VolumeRemoved(Description, volume.Name, volume.FirstLba, volume.BlockCount);
+        return true;
+    }
+
+    // ---------------------------------------------------------------- one path for the device and its volumes
+    // A null volume is the device itself. LBAs are the caller's (relative to the volume); Locate/CheckBlocks return
+    // the device LBA.
+
+    internal ValueTask Read(BlockVolume? volume, long lba, Memory<byte> buffer)
+    {
+        Permit(volume, "read", write: false, lba, buffer.Length / BlockSize);
+        long at = Locate(volume, "read", lba, buffer.Length);
+        var r = NewRequest(BlkRequestType.In, at);
+        AddDataBuffer(r, buffer, isRead: true);
+        return Submit(r);
+    }
+
+    internal ValueTask Write(BlockVolume? volume, long lba, ReadOnlyMemory<byte> buffer)
+    {
+        Permit(volume, "write", write: true, lba, buffer.Length / BlockSize);
+        long at = Locate(volume, "write", lba, buffer.Length);
+        var r = NewRequest(BlkRequestType.Out, at);
+        AddDataBuffer(r, buffer, isRead: false);
+        return Submit(r);
+    }
+
+    internal ValueTask ReadVectored(BlockVolume? volume, long lba, ReadOnlySpan<Memory<byte>> buffers)
+    {
+        long total = 0;
+        foreach (var b in buffers) total += b.Length;
+        Permit(volume, "vectored read", write: false, lba, total / BlockSize);
+        CheckVector(buffers.Length);
+        long at = Locate(volume, "vectored read", lba, total);
+        var r = NewRequest(BlkRequestType.In, at);
+        foreach (var b in buffers) AddDmaSegment(r, b);
+        return Submit(r);
+    }
+
+    internal ValueTask WriteVectored(BlockVolume? volume, long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers)
+    {
+        long total = 0;
+        foreach (var b in buffers) total += b.Length;
+        Permit(volume, "vectored write", write: true, lba, total / BlockSize);
+        CheckVector(buffers.Length);
+        long at = Locate(volume, "vectored write", lba, total);
+        var r = NewRequest(BlkRequestType.Out, at);
+        foreach (var b in buffers) AddDmaSegment(r, b);
+        return Submit(r);
+    }
+
+    /// <summary>A flush is device-wide (VirtIO has no ranged flush): a volume may flush whatever its access.</summary>
+    internal ValueTask Flush(BlockVolume? volume)
+    {
+        Permit(volume, "flush", write: false, 0, 0);
         if (!Features.HasFlag(VirtioFeatures.BlkFlush)) return ValueTask.CompletedTask;
         return Submit(NewRequest(BlkRequestType.Flush, 0));
     }
 
-    /// <summary>Discards <paramref name="blocks"/> blocks from <paramref name="lba"/> (the device may deallocate them).</summary>
-    public ValueTask DiscardAsync(long lba, long blocks) => Ranged(BlkRequestType.Discard, VirtioFeatures.BlkDiscard, "discard", lba, blocks, 0, Config.MaxDiscardSectors);
+    internal ValueTask Discard(BlockVolume? volume, long lba, long blocks)
+        => Ranged(volume, BlkRequestType.Discard, VirtioFeatures.BlkDiscard, "discard", lba, blocks, 0, Config.MaxDiscardSectors);
 
-    /// <summary>Writes zeroes over <paramref name="blocks"/> blocks from <paramref name="lba"/>; <paramref name="mayUnmap"/> lets the device deallocate them.</summary>
-    public ValueTask WriteZeroesAsync(long lba, long blocks, bool mayUnmap = false)
-        => Ranged(BlkRequestType.WriteZeroes, VirtioFeatures.BlkWriteZeroes, "write-zeroes", lba, blocks,
+    internal ValueTask WriteZeroes(BlockVolume? volume, long lba, long blocks, bool mayUnmap)
+        => Ranged(volume, BlkRequestType.WriteZeroes, VirtioFeatures.BlkWriteZeroes, "write-zeroes", lba, blocks,
                   mayUnmap ? BlkDiscardWriteZeroes.FlagUnmap : 0, Config.MaxWriteZeroesSectors);
+
+    /// <summary>
+    /// The permission half of every check: the engine is open, the volume still exists, and a write (any request that
+    /// changes data) is allowed by the device and the volume. A refusal is audited.
+    /// </summary>
+    internal void Permit(BlockVolume? volume, string what, bool write, long lba, long blocks)
+    {
+        ThrowIfClosed();
+        volume?.ThrowIfRemoved();
+        if (!write) return;
+        ThrowIfReadOnly(what, volume, lba, blocks);
+        volume?.DemandWrite(what, lba, blocks);
+    }
+
+    /// <summary>The range half for data requests: a whole number of blocks, inside the device or volume. Returns the device LBA.</summary>
+    internal long Locate(BlockVolume? volume, string what, long lba, long bytes)
+    {
+        if (bytes <= 0)
+            throw new ArgumentException($"a {what} needs at least one block of {BlockSize} bytes; got {bytes} bytes");
+        if (bytes % BlockSize != 0)
+            throw new ArgumentException($"a {what} of {bytes} bytes is not a multiple of the {BlockSize}-byte block size");
+        return CheckBlocks(volume, what, lba, bytes / BlockSize);
+    }
+
+    /// <summary>Checks <paramref name="blocks"/> blocks at <paramref name="lba"/> lie inside the device or volume; returns the device LBA.</summary>
+    internal long CheckBlocks(BlockVolume? volume, string what, long lba, long blocks)
+    {
+        long count = volume?.BlockCount ?? BlockCount;
+        if (lba < 0 || lba > count || blocks > count - lba)
+        {
+            if (volume is not null) throw volume.OutOfRange(what, lba, blocks);
+            throw new ArgumentOutOfRangeException(nameof(lba), lba,
+                $"a {what} of {blocks} blocks at LBA {lba} is outside the device: it has {BlockCount} blocks of {BlockSize} bytes (LBA 0 to {BlockCount - 1})");
+        }
+        return volume is null ? lba : volume.FirstLba + lba;
+    }
 
     /// <summary>Reads the device's 20-byte id (serial number), NUL padding removed.</summary>
     public async ValueTask<string> GetIdAsync()
@@ -185,19 +337,19 @@ public sealed class BlockDevice
         return System.Text.Encoding.ASCII.GetString(id, 0, end < 0 ? id.Length : end);
     }
 
-    private ValueTask Ranged(BlkRequestType type, VirtioFeatures feature, string what, long lba, long blocks, uint flags, uint maxSectors)
+    private ValueTask Ranged(BlockVolume? volume, BlkRequestType type, VirtioFeatures feature, string what, long lba, long blocks, uint flags, uint maxSectors)
     {
-        ThrowIfReadOnly(what);
+        Permit(volume, what, write: true, lba, blocks);
         if (!Features.HasFlag(feature))
             throw new NotSupportedException($"{Description} did not negotiate {feature}: {what} is not available on this device");
         if (blocks <= 0) throw new ArgumentOutOfRangeException(nameof(blocks), blocks, $"a {what} needs at least one block");
-        CheckRange(what, lba, blocks * BlockSize);
+        long at = CheckBlocks(volume, what, lba, blocks);
         long sectors = blocks * _sectorsPerBlock;
         if (maxSectors != 0 && sectors > maxSectors)
             throw new ArgumentOutOfRangeException(nameof(blocks), blocks,
                 $"a {what} of {blocks} blocks ({sectors} sectors) exceeds the device's limit of {maxSectors} sectors per range; split it");
-        var r = NewRequest(type, lba);
-        r.Range = new BlkDiscardWriteZeroes(SectorOf(lba), (uint)sectors, flags);
+        var r = NewRequest(type, at);
+        r.Range = new BlkDiscardWriteZeroes(SectorOf(at), (uint)sectors, flags);
         return Submit(r);
     }
 
@@ -248,11 +400,10 @@ public sealed class BlockDevice
         throw new InvalidOperationException("every queue of the device is disabled; enable one with BlockQueue.Enable()");
     }
 
-    private long CheckVector(int count)
+    private void CheckVector(int count)
     {
         if (count == 0) throw new ArgumentException("a vectored request needs at least one buffer");
         if (count > MaxSegments) throw new ArgumentException($"{count} buffers exceed the device's limit of {MaxSegments} per request");
-        return 0;
     }
 
     /// <summary>A DMA buffer travels as is; any other memory goes through a bounce buffer (copied in now for a write, out at completion for a read).</summary>
@@ -279,24 +430,20 @@ public sealed class BlockDevice
 
     internal ulong SectorOf(long lba) => (ulong)lba * (ulong)_sectorsPerBlock;
 
+    /// <summary>The device-wide range check (the callback form's): the same path as every other request.</summary>
     internal void CheckRange(string what, long lba, long bytes)
     {
         ThrowIfClosed();
-        if (bytes <= 0)
-            throw new ArgumentException($"a {what} needs at least one block of {BlockSize} bytes; got {bytes} bytes");
-        if (bytes % BlockSize != 0)
-            throw new ArgumentException($"a {what} of {bytes} bytes is not a multiple of the {BlockSize}-byte block size");
-        long blocks = bytes / BlockSize;
-        if (lba < 0 || lba > BlockCount || blocks > BlockCount - lba)
-            throw new ArgumentOutOfRangeException(nameof(lba), lba,
-                $"a {what} of {blocks} blocks at LBA {lba} is outside the device: it has {BlockCount} blocks of {BlockSize} bytes (LBA 0 to {BlockCount - 1})");
+        Locate(null, what, lba, bytes);
     }
 
     private readonly string _readOnlyReason;
 
-    internal void ThrowIfReadOnly(string what)
+    internal void ThrowIfReadOnly(string what, BlockVolume? volume = null, long lba = 0, long blocks = 0)
     {
-        if (ReadOnly) throw new InvalidOperationException($"{Description} is read-only ({_readOnlyReason}): a {what} is refused");
+        if (!ReadOnly) return;
+        Audit.AccessRefused(Description, volume?.Name ?? Description, what, lba, blocks, $"the device is read-only ({_readOnlyReason})");
+        throw new InvalidOperationException($"{Description} is read-only ({_readOnlyReason}): a {what} is refused");
     }
 
     private void ThrowIfClosed()

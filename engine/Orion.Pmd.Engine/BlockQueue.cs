@@ -126,10 +126,18 @@ public sealed class BlockQueue
     /// Stops giving this queue new work: <see cref="BlockDevice"/> callers go to the other queues and the callback
     /// form refuses; requests already on the queue finish normally. Any thread.
     /// </summary>
-    public void Disable() => _pair.Disabled = true;
+    public void Disable()
+    {
+        _pair.Disabled = true;
+        _device.Audit.QueueDisabled(_device.Description, Index);
+    }
 
     /// <summary>Takes new work again. Any thread.</summary>
-    public void Enable() => _pair.Disabled = false;
+    public void Enable()
+    {
+        _pair.Disabled = false;
+        _device.Audit.QueueEnabled(_device.Description, Index);
+    }
 
     /// <summary>
     /// Resets the queue (VirtIO 1.2 per-queue reset): the device stops serving it, both sides start over from index 0
@@ -137,7 +145,11 @@ public sealed class BlockQueue
     /// unless it is broken, in which case its requests were already failed. Any thread but the queue's reactor; the
     /// queue stays disabled afterwards until <see cref="Enable"/>.
     /// </summary>
-    public void Reset(TimeSpan? timeout = null) => (_device.Engine ?? throw new InvalidOperationException("no engine")).ResetQueue(_pair, timeout ?? TimeSpan.FromSeconds(10));
+    public void Reset(TimeSpan? timeout = null)
+    {
+        (_device.Engine ?? throw new InvalidOperationException("no engine")).ResetQueue(_pair, timeout ?? TimeSpan.FromSeconds(10));
+        _device.Audit.QueueReset(_device.Description, Index);
+    }
 
     /// <summary>
     /// Changes how this queue's reactor waits for completions, at run time: busy-poll, adaptive (poll, then sleep after

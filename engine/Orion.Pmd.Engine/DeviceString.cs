@@ -1,5 +1,6 @@
 using System.Globalization;
 using Orion.Pmd.Device.Backends;
+using Orion.Pmd.Device.Faults;
 
 namespace Orion.Pmd.Engine;
 
@@ -46,8 +47,13 @@ public enum DeviceKind
 /// <param name="Delay">Latency injected per request (<c>,delay=</c>); zero when none.</param>
 /// <param name="Path">The file (<c>file:</c>) or socket (<c>vhost-user:</c>) path; null for the other kinds.</param>
 /// <param name="Direct">Whether <c>,direct</c> was given (<c>file:</c> only): the file is opened with O_DIRECT.</param>
+/// <param name="Faults">
+/// The fault-injection plan of <c>,fault=PLAN</c> (<c>mem:</c>, <c>null:</c>, <c>file:</c>; see <see cref="FaultPlan"/> for
+/// the grammar, e.g. <c>mem:1G,fault=ioerr:rate=1%:type=write;drop:every=1000;seed=7</c>: the plan may contain <c>:</c>,
+/// <c>=</c> and <c>;</c> but not <c>,</c>); null when none. Carried to <see cref="Orion.Pmd.Device.SoftBlkDeviceOptions.Faults"/>.
+/// </param>
 public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize, bool ReadOnly, bool Prefill = false, TimeSpan Delay = default,
-                                  string? Path = null, bool Direct = false)
+                                  string? Path = null, bool Direct = false, FaultPlan? Faults = null)
 {
     /// <summary>The longest <c>,delay=</c> accepted: a second per request is already far beyond any test's need.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
@@ -60,7 +66,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
 
     private const string Expected =
         "expected mem:SIZE or null:SIZE (a RAM disk or a null device), file:PATH (an image file or block device) or vhost-user:PATH " +
-        "(a vhost-user socket), optionally followed by ,bs=512|4096, ,ro and ,delay=DURATION, for mem: ,prefill, and for file: ,direct and ,size=SIZE " +
+        "(a vhost-user socket), optionally followed by ,bs=512|4096, ,ro, ,delay=DURATION and ,fault=PLAN, for mem: ,prefill, and for file: ,direct and ,size=SIZE " +
         "(for example mem:1G, null:64G, null:1G,bs=4096, file:/var/tmp/disk.img,size=1G,direct or vhost-user:/run/orion.sock)";
 
     private const string SizeHint = "use a number with an optional k, m, g or t suffix (powers of 1024, for example 4k or 1g)";
@@ -115,6 +121,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         int bs = DefaultBlockSize;
         bool ro = false, prefill = false, direct = false;
         TimeSpan delay = TimeSpan.Zero;
+        FaultPlan? faults = null;
         foreach (var opt in parts.Skip(1))
         {
             if (opt.Equals("ro", StringComparison.OrdinalIgnoreCase) || opt.Equals("readonly", StringComparison.OrdinalIgnoreCase))
@@ -184,6 +191,25 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
                     return false;
                 }
             }
+            else if (opt.StartsWith("fault=", StringComparison.OrdinalIgnoreCase) || opt.StartsWith("faults=", StringComparison.OrdinalIgnoreCase))
+            {
+                if (kind == DeviceKind.VhostUser)
+                {
+                    error = $"'{opt}' does not apply to vhost-user devices: faults are injected by the device itself (orion-vhost --device ...,fault=PLAN)";
+                    return false;
+                }
+                if (faults is not null)
+                {
+                    error = $"'{opt}': fault= is given twice; put every rule in one fault= option, separated by ';' (for example fault=ioerr:rate=1%;drop:every=1000)";
+                    return false;
+                }
+                if (!FaultPlan.TryParse(opt[(opt.IndexOf('=') + 1)..], out var plan, out string why))
+                {
+                    error = $"'{opt}' is not a valid fault plan: {why}";
+                    return false;
+                }
+                faults = plan;
+            }
             else
             {
                 error = $"unknown device option '{opt}'; valid options for {name}: devices are {ValidOptions(kind)}";
@@ -200,7 +226,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             error = "size= creates or extends the file, which a read-only (ro) device cannot do; drop one of them";
             return false;
         }
-        device = new DeviceString(kind, size, bs, ro, prefill, delay, path, direct);
+        device = new DeviceString(kind, size, bs, ro, prefill, delay, path, direct, faults);
         return true;
     }
 
@@ -214,9 +240,9 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
 
     private static string ValidOptions(DeviceKind kind) => kind switch
     {
-        DeviceKind.Memory => "bs=SIZE, ro, delay=DURATION and prefill",
-        DeviceKind.Null => "bs=SIZE, ro and delay=DURATION",
-        DeviceKind.File => "size=SIZE, bs=SIZE, direct, ro and delay=DURATION (a path cannot contain ',')",
+        DeviceKind.Memory => "bs=SIZE, ro, delay=DURATION, fault=PLAN and prefill",
+        DeviceKind.Null => "bs=SIZE, ro, delay=DURATION and fault=PLAN",
+        DeviceKind.File => "size=SIZE, bs=SIZE, direct, ro, delay=DURATION and fault=PLAN (a path cannot contain ',')",
         _ => "ro (a path cannot contain ',')",
     };
 
@@ -305,7 +331,8 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             _ => $"{KindName(Kind)}:{SizeText.Format(SizeBytes).ToLowerInvariant()}",
         } +
         (BlockSize != DefaultBlockSize ? $",bs={BlockSize.ToString(CultureInfo.InvariantCulture)}" : "") + (Direct ? ",direct" : "") +
-        (ReadOnly ? ",ro" : "") + (Prefill ? ",prefill" : "") + (Delay > TimeSpan.Zero ? $",delay={FormatDelay(Delay)}" : "");
+        (ReadOnly ? ",ro" : "") + (Prefill ? ",prefill" : "") + (Delay > TimeSpan.Zero ? $",delay={FormatDelay(Delay)}" : "") +
+        (Faults is not null ? $",fault={Faults}" : "");
 
     /// <summary>
     /// A description for reports: <c>RAM disk, 1 GiB, 512-byte blocks</c>, <c>null device, 64 GiB, 4096-byte blocks, read-only</c>,
@@ -321,6 +348,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             _ => $"file {Path}{(SizeBytes > 0 ? $" (created or extended to {SizeText.Describe(SizeBytes)})" : "")}, ",
         } +
         $"{BlockSize.ToString(CultureInfo.InvariantCulture)}-byte blocks{(Direct ? ", direct I/O" : "")}{(ReadOnly ? ", read-only" : "")}{(Prefill ? ", prefilled" : "")}" +
-        (Delay > TimeSpan.Zero ? $", {FormatDelay(Delay)} injected latency per request" : ""),
+        (Delay > TimeSpan.Zero ? $", {FormatDelay(Delay)} injected latency per request" : "") +
+        (Faults is not null ? $", injected faults {Faults}" : ""),
     };
 }

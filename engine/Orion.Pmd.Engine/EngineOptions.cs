@@ -33,7 +33,7 @@ public enum NotificationMode
 }
 
 /// <summary>Options to start an engine. Every property has a usable default: <c>new EngineOptions()</c> is a 1 GiB RAM disk on one queue.</summary>
-public sealed record EngineOptions
+public sealed partial record EngineOptions
 {
     /// <summary>
     /// The device: <c>mem:SIZE</c> (RAM disk), <c>null:SIZE</c> (completes without touching data), <c>file:PATH</c>
@@ -85,4 +85,16 @@ public sealed record EngineOptions
     public Transport.VhostUser.VhostUserOptions VhostUser { get; init; } = new();
     /// <summary>Longest an orderly stop waits for in-flight requests to drain before failing them.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Where the audit log (<see cref="Audit.EngineAudit"/>, category <see cref="Audit.EngineAudit.CategoryName"/>) goes:
+    /// one structured event per administrative action and per refused request. Null (the default) logs nothing and
+    /// costs nothing.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
+    /// <summary>
+    /// Zero every DMA buffer when it returns to the pool, so the next renter (another tenant of the engine) never sees
+    /// the previous one's data. Off by default: a returned buffer keeps its bytes until overwritten. Costs a memset
+    /// of the buffer's size class per return (bounce buffers included, on the thread that returns them).
+    /// </summary>
+    public bool ZeroBuffersOnReturn { get; init; }
 }

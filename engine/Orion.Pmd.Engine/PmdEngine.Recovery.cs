@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Orion.Pmd.Engine.Queues;
 using Orion.Pmd.Engine.Transport.VhostUser;
 
@@ -20,7 +21,14 @@ public sealed unsafe partial class PmdEngine : ILinkRecovery
     /// <summary>Whether the device went away and did not come back within the reconnect deadline.</summary>
     public bool DeviceLost => _supervisor?.Lost ?? false;
 
-    void ILinkRecovery.SuspendQueues() => OnEveryReactor(static p => p.SuspendForReconnect());
+    private long _suspendedAt;
+
+    void ILinkRecovery.SuspendQueues()
+    {
+        _suspendedAt = Stopwatch.GetTimestamp();
+        AuditLog.BackendDisconnected(_transport.Description);
+        OnEveryReactor(static p => p.SuspendForReconnect());
+    }
 
     void ILinkRecovery.RestoreQueues()
     {
@@ -35,9 +43,15 @@ public sealed unsafe partial class PmdEngine : ILinkRecovery
             _transport.EnableQueue(q);
         }
         OnEveryReactor(static p => p.ResumeAfterReconnect());
+        // The supervisor counts the reconnect once this returns.
+        AuditLog.BackendReconnected(_transport.Description, Reconnects + 1, Stopwatch.GetElapsedTime(_suspendedAt));
     }
 
-    void ILinkRecovery.FailQueues(string detail) => OnEveryReactor(p => p.FailForLostLink(detail));
+    void ILinkRecovery.FailQueues(string detail)
+    {
+        AuditLog.BackendLost(_transport.Description, detail);
+        OnEveryReactor(p => p.FailForLostLink(detail));
+    }
 
     private void OnEveryReactor(Action<QueuePair> step)
     {

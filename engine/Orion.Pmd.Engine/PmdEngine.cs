@@ -5,6 +5,7 @@ using Orion.Pmd.Engine.Monitoring;
 using Orion.Pmd.Engine.Queues;
 using Orion.Pmd.Engine.Transport;
 using Orion.Pmd.Engine.Transport.VhostUser;
+using Orion.Pmd.Engine.Audit;
 using Orion.Pmd.Reactors;
 using Orion.Pmd.Virtio;
 using Orion.Pmd.Virtio.Blk;
@@ -48,6 +49,9 @@ public sealed unsafe partial class PmdEngine : IDisposable
     public IVirtioTransport Transport => _transport;
     /// <summary>Whether threads are pinned to cores.</summary>
     public bool Pinned { get; }
+    /// <summary>The audit log of administrative actions (attach, negotiation, resets, reconnects, detach).</summary>
+    internal EngineAudit AuditLog { get; }
+
     /// <summary>The options it started with.</summary>
     public EngineOptions Options => _options;
 
@@ -84,6 +88,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             Cores = plan.Device,
             YieldWhenIdle = !plan.Pinned,
             InjectedLatency = spec.Delay,
+            Faults = spec.Faults,
         };
         var backend = spec.CreateBackend();
         SoftBlkDevice device;
@@ -109,6 +114,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
     {
         _transport = transport;
         _options = options;
+        AuditLog = new EngineAudit(options.LoggerFactory);
         _memory = new DmaMemory();
         Pinned = plan.Pinned;
         try
@@ -119,6 +125,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
                          (options.UseIndirect ? VirtioFeatures.RingIndirectDesc : 0) | (options.UseEventIdx ? VirtioFeatures.RingEventIdx : 0);
             var required = VirtioFeatures.Version1 | (options.Ring == RingFormat.Packed ? VirtioFeatures.RingPacked : 0);
             var (features, config) = DeviceInitializer.Initialize(transport, wanted, required);
+            AuditLog.FeaturesNegotiated(transport.Description, transport.GetDeviceFeatures(), features.Accepted);
             bool packed = features.Has(VirtioFeatures.RingPacked);
             int blockSize = ValidateConfig(features, config, transport);
             int deviceQueues = features.Has(VirtioFeatures.BlkMultiQueue) ? Math.Max((int)config.NumQueues, 1) : 1;
@@ -172,7 +179,13 @@ public sealed unsafe partial class PmdEngine : IDisposable
                 Pairs[q] = new QueuePair(q, _reactors[q], ring, slots, transport, indirect, maxSegments, options.SubmissionRingSize, localRequests: options.QueueSize * 2)
                 {
                     InterruptCoalescing = Math.Max(1, options.InterruptCoalescing),
+                    RequestTimeoutTicks = options.RequestTimeout > TimeSpan.Zero ? (long)(options.RequestTimeout.TotalSeconds * Stopwatch.Frequency) : 0,
+                    TimeoutPolicy = options.TimeoutPolicy,
+                    RecoverBroken = options.RecoverBrokenQueues,
                 };
+                var (freshHost, freshGuest) = ((nint)ringHost, ringGuest);
+                Pairs[q].FreshRing = () => rings.Create((byte*)freshHost, freshGuest).Ring;     // zeroed, in place
+                Pairs[q].Recovered = (index, _) => AuditLog.QueueReset(transport.Description, index);
                 _reactors[q].AddPoller(Pairs[q]);
             }
             transport.SetStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
@@ -180,6 +193,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             // An external device opened with ,ro: the engine refuses writes itself (an embedded one sets RO in its features).
             bool openedReadOnly = transport is VhostUserTransport && DeviceString.Parse(options.Device).ReadOnly;
             Device = new BlockDevice(Pairs, pool, config, features, blockSize, maxSegments, transport.Description, transport, openedReadOnly) { Engine = this };
+            AuditLog.DeviceAttached(transport.Description, transport is VhostUserTransport ? "vhost-user" : "embedded", Device.BlockCount, blockSize, options.Queues);
             Monitor = new PerformanceMonitor(this);
             if (options.Threading == EngineThreading.Threads)
             {
@@ -322,8 +336,10 @@ public sealed unsafe partial class PmdEngine : IDisposable
             foreach (var p in Pairs) p.AbortPending();
         }
         foreach (var r in _reactors) r.Dispose();
+        AuditLog.DeviceReset(_transport.Description, "engine stop");
         _transport.SetStatus(DeviceStatus.Reset);      // stops and joins the device threads
         _transport.Dispose();
+        AuditLog.DeviceDetached(_transport.Description, _transport is VhostUserTransport ? "vhost-user" : "embedded");
         foreach (var fd in _eventFds) fd.Dispose();
         _memory.Dispose();                              // nothing can touch the memory any more
     }

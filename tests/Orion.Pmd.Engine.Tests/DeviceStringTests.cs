@@ -108,8 +108,8 @@ public class DeviceStringTests
     [TestCase("null:1G,bs=1000", "'bs=1000' is not a valid logical block size")]
     [TestCase("null:1G,bs=128k", "'bs=128k' is not a valid logical block size")]
     [TestCase("null:1G,bs=256", "'bs=256' is not a valid logical block size")]
-    [TestCase("null:1G,fast", "unknown device option 'fast'; valid options for null: devices are bs=SIZE, ro and delay=DURATION")]
-    [TestCase("mem:1G,fast", "unknown device option 'fast'; valid options for mem: devices are bs=SIZE, ro, delay=DURATION and prefill")]
+    [TestCase("null:1G,fast", "unknown device option 'fast'; valid options for null: devices are bs=SIZE, ro, delay=DURATION and fault=PLAN")]
+    [TestCase("mem:1G,fast", "unknown device option 'fast'; valid options for mem: devices are bs=SIZE, ro, delay=DURATION, fault=PLAN and prefill")]
     [TestCase("null:1G,prefill", "'prefill' applies only to mem: devices")]
     [TestCase("mem:1000", "size 1000 is not a multiple of the 512-byte logical block size")]
     [TestCase("mem:6k,bs=4096", "size 6144 is not a multiple of the 4096-byte logical block size")]
@@ -118,7 +118,7 @@ public class DeviceStringTests
     [TestCase("file", "missing the path after file:")]
     [TestCase("file:", "missing the file path after file:")]
     [TestCase("file:,size=1G", "missing the file path after file:")]
-    [TestCase("file:/tmp/a,b.img", "unknown device option 'b.img'; valid options for file: devices are size=SIZE, bs=SIZE, direct, ro and delay=DURATION (a path cannot contain ',')")]
+    [TestCase("file:/tmp/a,b.img", "unknown device option 'b.img'; valid options for file: devices are size=SIZE, bs=SIZE, direct, ro, delay=DURATION and fault=PLAN (a path cannot contain ',')")]
     [TestCase("file:/tmp/x.img,size=lots", "'size=lots' is not a device size")]
     [TestCase("file:/tmp/x.img,size=0", "'size=0' is not a device size")]
     [TestCase("file:/tmp/x.img,size=1000", "size 1000 is not a multiple of the 512-byte logical block size")]
@@ -230,5 +230,32 @@ public class DeviceStringTests
         Assert.That(((MemoryBackend)plain).Peek(0, 16).ToArray(), Is.All.Zero, "without prefill the pages start empty");
         Assert.That(nul, Is.TypeOf<NullBackend>());
         Assert.That(nul.Capacity, Is.EqualTo(2L << 20));
+    }
+
+    [TestCase("mem:16M,fault=ioerr:every=3:type=write", "mem:16m,fault=ioerr:every=3:type=write")]
+    [TestCase("null:1G,fault=ioerr:rate=1%:type=write;drop:every=1000:queue=0;garbage=id-range:at=500;seed=7",
+              "null:1g,fault=ioerr:rate=1%:type=write;drop:every=1000:queue=0;garbage=id-range:at=500;seed=7")]
+    [TestCase("file:/tmp/x.img,fault=stall=10ms:at=5,direct", "file:/tmp/x.img,direct,fault=stall=10ms:at=5")]
+    public void FaultPlansParseAndRoundTrip(string text, string canonical)
+    {
+        var d = DeviceString.Parse(text);
+        Assert.That(d.Faults, Is.Not.Null);
+        Assert.That(d.ToString(), Is.EqualTo(canonical));
+        Assert.That(DeviceString.Parse(d.ToString()), Is.EqualTo(d));
+        Assert.That(d.Describe(), Does.Contain("injected faults"));
+    }
+
+    [Test]
+    public void NoFaultOptionNoPlan() => Assert.That(DeviceString.Parse("mem:1G").Faults, Is.Null);
+
+    [TestCase("vhost-user:/tmp/s.sock,fault=ioerr:at=1", "does not apply to vhost-user")]
+    [TestCase("mem:1G,fault=ioerr:at=1,fault=drop:at=2", "given twice")]
+    [TestCase("mem:1G,fault=ioerr", "has no trigger")]
+    [TestCase("mem:1G,fault=", "empty fault plan")]
+    [TestCase("mem:1G,fault=boom:at=1", "unknown fault kind 'boom'")]
+    public void BadFaultOptionsSayWhy(string text, string expected)
+    {
+        Assert.That(DeviceString.TryParse(text, out _, out string error), Is.False);
+        Assert.That(error, Does.Contain(expected));
     }
 }

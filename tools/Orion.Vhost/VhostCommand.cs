@@ -51,6 +51,7 @@ internal static class VhostCommand
             // starve each other, so they yield when a pass finds nothing (kick-driven queues sleep anyway).
             YieldWhenIdle = o.Cpus is null && o.Queues + 1 > allowedCpus,
             InjectedLatency = o.Device.Delay,
+            Faults = o.Device.Faults,
         };
     }
 

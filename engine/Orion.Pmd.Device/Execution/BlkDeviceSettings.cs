@@ -27,6 +27,8 @@ public sealed record BlkDeviceSettings
     public bool WriteZeroesMayUnmap { get; init; } = true;
     /// <summary>Latency injection for tests and gates: busy-wait this long per request before completing it (see <see cref="SoftBlkDeviceOptions.InjectedLatency"/>).</summary>
     public TimeSpan InjectedLatency { get; init; }
+    /// <summary>Fault injection (see <see cref="SoftBlkDeviceOptions.Faults"/>); null injects nothing.</summary>
+    public Faults.FaultPlan? Faults { get; init; }
 }
 
 /// <summary>Whether the device runs with a volatile write cache; read by device threads on every write.</summary>

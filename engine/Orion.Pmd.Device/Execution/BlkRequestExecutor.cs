@@ -36,6 +36,23 @@ public sealed class BlkRequestExecutor
             : 0;
     }
 
+    /// <summary>The settings this executor serves.</summary>
+    public BlkDeviceSettings Settings => _settings;
+
+    /// <summary>
+    /// Fault injection: completes the request with <paramref name="status"/> without reading or writing any data; returns
+    /// the used length (the status byte, or 0 when the chain has nowhere to put it).
+    /// </summary>
+    public static uint CompleteWithStatus(DescriptorChain chain, BlkStatus status)
+        => ChainData.WriteStatus(chain, (byte)status) ? BlkConstants.StatusBytes : 0u;
+
+    /// <summary>The request type in the chain's header, or null when there is no readable header.</summary>
+    public static BlkRequestType? PeekType(DescriptorChain chain)
+    {
+        Span<byte> raw = stackalloc byte[4];
+        return ChainData.Gather(chain, 0, raw) ? (BlkRequestType)MemoryMarshal.Read<uint>(raw) : null;
+    }
+
     /// <summary>Requests whose chain was too malformed to carry a status byte.</summary>
     public long MalformedRequests { get; private set; }
 
@@ -89,7 +106,7 @@ public sealed class BlkRequestExecutor
     }
 
     /// <summary>Latency injection: spins on the device thread, neither sleeping (too coarse) nor allocating.</summary>
-    private static void SpinFor(long ticks)
+    internal static void SpinFor(long ticks)
     {
         long until = Stopwatch.GetTimestamp() + ticks;
         while (Stopwatch.GetTimestamp() < until) Thread.SpinWait(8);

@@ -18,8 +18,9 @@ public sealed class DmaBufferPool
     private long _inUseBytes;
     private int _inUseCount;
 
-    internal DmaBufferPool(DmaRegion region, int maxBufferBytes)
+    internal DmaBufferPool(DmaRegion region, int maxBufferBytes, bool zeroOnReturn = false)
     {
+        ZeroOnReturn = zeroOnReturn;
         if (maxBufferBytes < Alignment || (maxBufferBytes & (maxBufferBytes - 1)) != 0)
             throw new ArgumentException($"largest DMA buffer {maxBufferBytes} is not a power of two of at least {Alignment}", nameof(maxBufferBytes));
         _region = region;
@@ -28,6 +29,12 @@ public sealed class DmaBufferPool
         _free = new Stack<DmaBuffer>[classes];
         for (int i = 0; i < classes; i++) _free[i] = new Stack<DmaBuffer>();
     }
+
+    /// <summary>
+    /// Whether a returned buffer is zeroed (its whole size class) before it can be rented again
+    /// (<see cref="EngineOptions.ZeroBuffersOnReturn"/>). When false, a renter may find the previous renter's bytes.
+    /// </summary>
+    public bool ZeroOnReturn { get; internal set; }
 
     /// <summary>Largest buffer the pool hands out.</summary>
     public int MaxBufferBytes { get; }
@@ -82,8 +89,10 @@ public sealed class DmaBufferPool
         return true;
     }
 
-    internal void Return(DmaBuffer buffer)
+    internal unsafe void Return(DmaBuffer buffer)
     {
+        // Before the buffer is back on a free list, where another renter (another tenant) could take it.
+        if (ZeroOnReturn) new Span<byte>(buffer.Pointer, buffer.Capacity).Clear();
         Interlocked.Add(ref _inUseBytes, -buffer.Capacity);
         Interlocked.Decrement(ref _inUseCount);
         var free = _free[buffer.SizeClass];

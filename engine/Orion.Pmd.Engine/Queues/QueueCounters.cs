@@ -28,6 +28,10 @@ public readonly record struct QueueCounters
     public long InterruptsArmed { get; init; }
     /// <summary>Requests placed again on a fresh ring after the device reconnected.</summary>
     public long Resubmitted { get; init; }
+    /// <summary>Requests that outlived the request timeout.</summary>
+    public long Timeouts { get; init; }
+    /// <summary>Times the engine reset this queue itself (a timeout or a broken ring).</summary>
+    public long QueueResets { get; init; }
     /// <summary>Requests in flight at the device.</summary>
     public long InFlight { get; init; }
     /// <summary>Requests waiting for a slot or a descriptor.</summary>
@@ -39,6 +43,8 @@ public readonly record struct QueueCounters
         Requests = later.Requests - earlier.Requests,
         Bytes = later.Bytes - earlier.Bytes,
         Resubmitted = later.Resubmitted - earlier.Resubmitted,
+        Timeouts = later.Timeouts - earlier.Timeouts,
+        QueueResets = later.QueueResets - earlier.QueueResets,
         Batches = later.Batches - earlier.Batches,
         Kicks = later.Kicks - earlier.Kicks,
         KicksSuppressed = later.KicksSuppressed - earlier.KicksSuppressed,

@@ -117,30 +117,150 @@ internal sealed unsafe class QueuePair : IParkablePoller
     /// </summary>
     public void RebuildAfterReconnect(IDriverQueue fresh)
     {
-        var held = new List<BlockRequest>();
+        foreach (var r in TakeHeld()) Requeue(r);
+        FlushRequeued();
+        ReplaceRing(fresh);
+    }
+
+    private BlockRequest? _requeueHead, _requeueTail;
+    private int _requeueCount;
+
+    /// <summary>Every request the ring holds, oldest first, taken out of its slot (the ring is about to be replaced).</summary>
+    private List<BlockRequest> TakeHeld()
+    {
+        var held = new List<BlockRequest>();                 // recovery path only: allocation is fine here
         for (int s = 0; s < _slotRequest.Length; s++)
         {
-            if (_slotRequest[s] is { } r) held.Add(r);
+            if (_slotRequest[s] is not { } r) continue;
+            _slotRequest[s] = null;
+            held.Add(r);
         }
         held.Sort(static (a, b) => a.StartTicks.CompareTo(b.StartTicks));
-        BlockRequest? head = null, tail = null;
+        return held;
+    }
+
+    /// <summary>Queues <paramref name="r"/> to be placed again, keeping its first submission time.</summary>
+    private void Requeue(BlockRequest r)
+    {
+        r.Resubmitted = true;
+        r.Next = null;
+        if (_requeueTail is null) _requeueHead = r;
+        else _requeueTail.Next = r;
+        _requeueTail = r;
+        _requeueCount++;
+    }
+
+    /// <summary>Puts the requeued requests in front of the pending FIFO, in their order.</summary>
+    private void FlushRequeued()
+    {
+        if (_requeueTail is null) return;
+        _requeueTail.Next = _pendingHead;
+        _pendingHead = _requeueHead;
+        if (_pendingTail is null) _pendingTail = _requeueTail;
+        _pendingCount += _requeueCount;
+        _resubmitted += _requeueCount;
+        _requeueHead = _requeueTail = null;
+        _requeueCount = 0;
+    }
+
+    // ------------------------------------------------------------------ recovery (request timeouts, broken rings)
+
+    /// <summary>Request timeout in Stopwatch ticks; 0 = off.</summary>
+    public long RequestTimeoutTicks { get; set; }
+
+    /// <summary>What a timed-out request gets.</summary>
+    public TimeoutPolicy TimeoutPolicy { get; set; }
+
+    /// <summary>Whether a broken ring is reset at once (with <see cref="FreshRing"/>) instead of failing its requests.</summary>
+    public bool RecoverBroken { get; set; }
+
+    /// <summary>Re-initializes this queue's ring in its memory and returns the driver side (set by the engine).</summary>
+    public Func<IDriverQueue>? FreshRing { get; set; }
+
+    private long _timeouts, _queueResets;
+    private int _pollsSinceTimeoutCheck;
+    private string? _lastRecovery;
+
+    /// <summary>Called on the reactor after the engine reset this queue by itself, with the reason (the audit log listens).</summary>
+    public Action<int, string>? Recovered { get; set; }
+
+    /// <summary>Why the queue was last reset by the engine itself, for diagnostics.</summary>
+    public string? LastRecovery => Volatile.Read(ref _lastRecovery);
+
+    private void MaybeCheckTimeouts(bool now, int mask = 255)
+    {
+        if (RequestTimeoutTicks <= 0 || _ring.InFlight == 0) return;
+        if (!now && (++_pollsSinceTimeoutCheck & mask) != 0) return;
+        long clock = Stopwatch.GetTimestamp();
+        int expired = 0;
+        for (int s = 0; s < _slotRequest.Length; s++)
+        {
+            if (_slotRequest[s] is { } r && clock - r.PlacedTicks > RequestTimeoutTicks)
+            {
+                r.Expired = true;
+                expired++;
+            }
+        }
+        if (expired > 0)
+            RecoverQueue(IoStatus.TimedOut, $"{expired} request(s) not completed within {RequestTimeoutTicks * 1000.0 / Stopwatch.Frequency:0.#} ms");
+    }
+
+    /// <summary>
+    /// Reactor thread only: resets this queue (the device forgets the ring), re-initializes the ring in place, and
+    /// places every request it held once more, except those already placed twice and, per policy, those that timed
+    /// out: they fail with <paramref name="status"/>. Nothing from the old ring is delivered afterwards, so no
+    /// request completes twice. If the reset itself fails, everything held fails and the queue stays broken.
+    /// </summary>
+    private void RecoverQueue(IoStatus status, string reason)
+    {
+        _queueResets++;
+        Volatile.Write(ref _lastRecovery, reason);
+        var held = TakeHeld();
+        IDriverQueue fresh;
+        try
+        {
+            _transport.ResetQueue(Index);
+            fresh = FreshRing!();
+        }
+        catch (Exception e)
+        {
+            foreach (var r in held) Fail(r, IoStatus.QueueBroken, $"{reason}; the queue reset failed: {e.Message}");
+            return;
+        }
         foreach (var r in held)
         {
-            r.Resubmitted = true;
-            r.Next = null;
-            if (tail is null) head = r;
-            else tail.Next = r;
-            tail = r;
+            if (r.Expired)
+            {
+                r.Expired = false;
+                _timeouts++;
+                if (TimeoutPolicy == TimeoutPolicy.Fail || r.Placements >= 2)
+                {
+                    Fail(r, IoStatus.TimedOut, $"{reason}; the queue was reset");
+                    continue;
+                }
+            }
+            else if (r.Placements >= 2)
+            {
+                Fail(r, status, $"{reason}; already placed twice, not placed again");
+                continue;
+            }
+            Requeue(r);
         }
-        if (tail is not null)
-        {
-            tail.Next = _pendingHead;
-            _pendingHead = head;
-            if (_pendingTail is null) _pendingTail = tail;
-            _pendingCount += held.Count;
-            _resubmitted += held.Count;
-        }
+        FlushRequeued();
         ReplaceRing(fresh);
+        try
+        {
+            _transport.EnableQueue(Index);
+            Recovered?.Invoke(Index, reason);
+        }
+        catch (Exception e)
+        {
+            // The device did not take the queue back: nothing can be placed on it.
+            string detail = $"{reason}; the device did not re-enable the queue: {e.Message}";
+            FailHeldRequests(IoStatus.QueueBroken, detail);
+            _linkLost = true;
+            _linkLostDetail = detail;
+        }
     }
 
     /// <summary>Reactor thread only: the back-end serves the fresh ring; place what waited.</summary>
@@ -212,6 +332,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     {
         if (!_submissions.IsEmpty) return false;
         if (_suspended) return true;          // nothing to poll until the reconnect posts to this reactor
+        MaybeCheckTimeouts(now: true);
         // Requests still pending after an idle poll are waiting for ring space: with requests in flight a completion
         // frees it (sleep with the interrupt armed); with none in flight they can go now, so do not sleep.
         if (_pendingHead is not null && _ring.InFlight == 0 && !_ring.IsBroken) return false;
@@ -251,7 +372,11 @@ internal sealed unsafe class QueuePair : IParkablePoller
         }
         if (!_suspended)
         {
-            work += Reap();
+            int reaped = Reap();
+            // A clock read every 256 busy polls, every 16 idle ones (an idle reactor may be yielding or sleeping
+            // between polls, so counting polls alone would stretch the timeout), and before parking.
+            MaybeCheckTimeouts(now: false, mask: reaped == 0 ? 15 : 255);
+            work += reaped;
             work += SubmitPending();
         }
         _polls++;
@@ -286,6 +411,8 @@ internal sealed unsafe class QueuePair : IParkablePoller
             _slotRequest[slot] = r;
             if (r.Resubmitted) r.Resubmitted = false;
             else r.StartTicks = now;
+            r.PlacedTicks = now;
+            r.Placements++;
             _pendingHead = r.Next;
             if (_pendingHead is null) _pendingTail = null;
             r.Next = null;
@@ -396,6 +523,11 @@ internal sealed unsafe class QueuePair : IParkablePoller
     /// </summary>
     private void HandleBroken()
     {
+        if (RecoverBroken && FreshRing is not null && !_brokenHandled)
+        {
+            RecoverQueue(IoStatus.QueueBroken, $"the device broke the ring ({_ring.Error}: {_ring.ErrorMessage})");
+            return;
+        }
         if (!_brokenHandled)
         {
             _brokenHandled = true;
@@ -504,6 +636,8 @@ internal sealed unsafe class QueuePair : IParkablePoller
         Bounces = Volatile.Read(ref _bounces),
         InterruptsArmed = Volatile.Read(ref _interruptsArmed),
         Resubmitted = Volatile.Read(ref _resubmitted),
+        Timeouts = Volatile.Read(ref _timeouts),
+        QueueResets = Volatile.Read(ref _queueResets),
         InFlight = _ring.InFlight,
         Pending = Volatile.Read(ref _pendingCount),
     };

@@ -44,7 +44,10 @@ internal sealed class BlockRequest : IValueTaskSource
 
     // ---- queue bookkeeping ----
     public long StartTicks;
-    public bool Resubmitted;                     // placed again after a reconnect: keeps its first StartTicks
+    public bool Resubmitted;                     // placed again after a reconnect or reset: keeps its first StartTicks
+    public long PlacedTicks;                     // when it last went into the ring (request timeouts count from here)
+    public int Placements;                       // times placed in a ring: a request is placed at most twice
+    public bool Expired;                         // found past its deadline by the timeout check
     public BlockRequest? Next;                   // intrusive link of the pending FIFO
 
     public bool IsDeviceWritable => Type is BlkRequestType.In or BlkRequestType.GetId;
@@ -65,6 +68,9 @@ internal sealed class BlockRequest : IValueTaskSource
         Status = IoStatus.Ok;
         FailureDetail = null;
         Next = null;
+        Resubmitted = false;
+        Placements = 0;
+        Expired = false;
     }
 
     public void AddSegment(ulong guestAddress, uint length)

@@ -20,6 +20,8 @@ public enum IoStatus : byte
     /// request may or may not have reached the medium.
     /// </summary>
     TransportLost = 0x83,
+    /// <summary>The device did not complete the request within <see cref="EngineOptions.RequestTimeout"/>; its queue was reset.</summary>
+    TimedOut = 0x84,
 }
 
 /// <summary>Receives completions of the callback (reactor) form. Called on the reactor thread; must not block.</summary>

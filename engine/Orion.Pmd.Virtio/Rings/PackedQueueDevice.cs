@@ -130,12 +130,17 @@ public sealed unsafe partial class PackedQueueDevice : IDeviceQueue
             throw new ArgumentException($"buffer id {id} is not in flight on this queue: only popped chains can be completed", nameof(id));
         int descriptors = _chainLength[id];
         _chainLength[id] = 0;
-        var d = _desc + _usedPosition;
-        d->Id = id;
-        d->Length = length;                          // the address of a used descriptor is unused (§2.7.4)
         // AVAIL = USED = the device's wrap counter marks it used (§2.7.1); WRITE says whether data was written (§2.7.3).
         ushort flags = (ushort)((_usedWrap ? PackedDescriptorFlags.Avail | PackedDescriptorFlags.Used : 0)
             | (length > 0 ? PackedDescriptorFlags.Write : 0));
+        WriteUsed(id, length, flags, descriptors);
+    }
+
+    private void WriteUsed(ushort id, uint length, ushort flags, int descriptors)
+    {
+        var d = _desc + _usedPosition;
+        d->Id = id;
+        d->Length = length;                          // the address of a used descriptor is unused (§2.7.4)
         if (_pendingDescriptors == 0)
         {
             _pendingFirstPosition = _usedPosition;

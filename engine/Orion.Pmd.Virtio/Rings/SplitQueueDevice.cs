@@ -9,7 +9,7 @@ namespace Orion.Pmd.Virtio.Rings;
 /// use (indices, chain links, indirect tables, addresses); an inconsistency latches the queue broken and nothing
 /// outside registered memory is ever touched. Single-threaded: one device thread per queue.
 /// </summary>
-public sealed unsafe class SplitQueueDevice : IDeviceQueue
+public sealed unsafe class SplitQueueDevice : IDeviceQueue, IDeviceQueueFaults
 {
     private readonly MemoryRegionTable _memory;
     private readonly VirtqDescriptor* _desc;
@@ -166,6 +166,32 @@ public sealed unsafe class SplitQueueDevice : IDeviceQueue
         Unsafe.WriteUnaligned(elem, (uint)head);
         Unsafe.WriteUnaligned(elem + 4, length);
         _usedIdx++;
+    }
+
+    /// <inheritdoc />
+    public void PushUsedRaw(ushort consumedId, uint reportedId, uint length, bool backwardsWrap = false)
+    {
+        if (backwardsWrap) throw new NotSupportedException("a split ring has no wrap counters to corrupt");
+        byte* elem = _used + SplitRingLayout.UsedRing + SplitRingLayout.UsedElementSize * (_usedIdx & _mask);
+        Unsafe.WriteUnaligned(elem, reportedId);
+        Unsafe.WriteUnaligned(elem + 4, length);
+        _usedIdx++;
+    }
+
+    /// <inheritdoc />
+    public void AbandonChain(ushort id) { }
+
+    /// <inheritdoc />
+    public void MarkAvailableIds(Span<bool> ids)
+    {
+        ushort availIdx = Volatile.Read(ref AvailIdxRef);
+        int ahead = RingIndex.Distance(_nextAvail, availIdx);
+        if (ahead > _size) ahead = _size;
+        for (int i = 0; i < ahead; i++)
+        {
+            ushort head = Unsafe.AsRef<ushort>(_avail + SplitRingLayout.AvailRing + 2 * ((_nextAvail + i) & _mask));
+            if (head < ids.Length) ids[head] = true;
+        }
     }
 
     /// <summary>
