@@ -3,7 +3,9 @@ using BenchmarkDotNet.Running;
 // Run all: dotnet run -c Release --project perf/Orion.Pmd.Benchmarks -- --filter '*'
 // CI smoke check: ... -- --filter '*' --job dry --inProcess
 // Idle CPU per notification mode: ... -- idle-cpu [seconds]
+// Recovery cost (fault to first good completion): ... -- recovery-cost [runs]
 if (args.Length > 0 && args[0] == "idle-cpu") return Orion.Pmd.Benchmarks.IdleCpuProbe.Run(args);
+if (args.Length > 0 && args[0] == "recovery-cost") return Orion.Pmd.Benchmarks.RecoveryCostProbe.Run(args);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
 

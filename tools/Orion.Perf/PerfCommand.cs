@@ -52,20 +52,28 @@ internal static class PerfCommand
         {
             bool normal = options.OutputFormat == OutputFormat.Normal;
             using var output = options.OutputPath is { } path ? new StreamWriter(path) : null;
+            // Created now, so a report that cannot be written stops the run before the jobs, not after.
+            using var report = options.ReportPath is { } reportPath ? new StreamWriter(reportPath, append: false, new System.Text.UTF8Encoding(false)) : null;
             var writer = output ?? stdout;
-            var status = normal && output is null && !Console.IsErrorRedirected ? stderr : null;
+            // The live status line goes to standard error, only on a terminal, and never while JSON goes to standard output.
+            var status = StatusLine.ShouldShow(Console.IsOutputRedirected, Console.IsErrorRedirected, options.OutputFormat, options.OutputPath) ? stderr : null;
             // Jobs run one after another (one engine at a time), and are reported together like fio's jobs[].
             var results = new List<JobResult>(jobs.Count);
             for (int i = 0; i < jobs.Count; i++)
             {
                 if (normal) HumanReport.WriteBanner(writer, jobs[i], groups[i]);
-                var result = JobExecution.Execute(jobs[i], status, cancel.Token, sessionFor?.Invoke(jobs[i]));
+                var result = JobExecution.Execute(jobs[i], status, cancel.Token, sessionFor?.Invoke(jobs[i]), jobNumber: i + 1, intervals: report is not null);
                 result.GroupId = groups[i];
                 results.Add(result);
             }
             if (normal) HumanReport.Write(writer, results);
             else JsonReport.Write(writer, results, plus: options.OutputFormat == OutputFormat.JsonPlus);
             writer.Flush();
+            if (report is not null)
+            {
+                HtmlReport.Write(report, results);
+                report.Flush();
+            }
             return ReportVerifyFailures(results, stderr) ? VerifyFailedExitCode : 0;
         }
         catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException or InvalidOperationException
@@ -119,6 +127,8 @@ internal static class PerfCommand
     /// <summary>What the user should know before the jobs run: options accepted without effect, and how groups run.</summary>
     internal static IEnumerable<string> Notes(IReadOnlyList<JobOptions> jobs, int[] groups)
     {
+        if (jobs.Any(j => j.LogHistMsec is not null) && jobs.All(j => j.WriteHistLog is null) && jobs[0].ReportPath is null)
+            yield return "--log_hist_msec has no effect without --write_hist_log or --report";
         if (jobs.Any(j => !j.Direct))
             yield return "--direct=0 has no effect: orion I/O always bypasses any page cache (it is always direct)";
         foreach (var group in Enumerable.Range(0, jobs.Count).GroupBy(i => groups[i]).Where(g => g.Count() > 1))

@@ -17,7 +17,17 @@ public class WorkloadAllocationTests
     [TestCase("--rw=randrw", "--rate_iops=100000000", "--rate_process=poisson")]
     [TestCase("--rw=randrw", "--bssplit=4k/50:16k/50", "--verify=crc32c", "--rate_iops=100000000")]
     [CancelAfter(120_000)]
-    public void SteadyStateAllocatesNothingPerIo(params string[] args)
+    public void SteadyStateAllocatesNothingPerIo(params string[] args) => Measure(args, intervals: false);
+
+    /// <summary>
+    /// With interval histograms (--write_hist_log, --report): recording, cutting intervals on the reactor and the main
+    /// thread's taking and freeing of slots (done here on the same thread, every 64 polls) allocate nothing either.
+    /// </summary>
+    [Test]
+    [CancelAfter(120_000)]
+    public void IntervalHistogramsAllocateNothingPerIo() => Measure(["--rw=randrw", "--write_hist_log=unused", "--log_hist_msec=10"], intervals: true);
+
+    private static void Measure(string[] args, bool intervals)
     {
         var outcome = JobOptionsParser.Parse([.. args, "--iodepth=16", "--runtime=1h", "--time_based", "--size=4M", "--device=mem:16M"]);
         Assert.That(outcome.IsSuccess, Is.True, outcome.Message);
@@ -33,17 +43,33 @@ public class WorkloadAllocationTests
         var buffers = Enumerable.Range(0, plan.IoDepth).Select(_ => device.Rent(plan.BlockBytes)).ToArray();
         try
         {
-            var workload = new WorkloadPoller(device.GetQueue(0), plan, buffers);
+            var recorder = intervals
+                ? new IntervalRecorder(new IntervalClock(options.IntervalMs * System.Diagnostics.Stopwatch.Frequency / 1000), JobRunner.DirectionsOf(plan), 3)
+                : null;
+            var workload = new WorkloadPoller(device.GetQueue(0), plan, buffers) { Intervals = recorder };
             engine.Reactors[0].AddPoller(workload);
             long Done() => workload.Read.Ios + workload.Write.Ios;
+            var taken = new List<IntervalRecorder.Slot>(16);
+            long slotsTaken = 0, polls = 0;
+            void Poll()
+            {
+                engine.PollOnce();
+                if (recorder is null || ++polls % 64 != 0) return;
+                taken.Clear();
+                recorder.TakeFull(taken);
+                foreach (var slot in taken) IntervalRecorder.Release(slot);
+                slotsTaken += taken.Count;
+            }
 
-            while (Done() < 10_000) engine.PollOnce();                 // warm-up: JIT, tiering, first-touch of the RAM disk
+            // Warm-up: JIT, tiering, first-touch of the RAM disk (and, with intervals, a first slot handed over and freed).
+            while (Done() < 10_000 || (recorder is not null && slotsTaken < 2)) Poll();
             long best = long.MaxValue;
             for (int window = 0; window < 3 && best != 0; window++)
             {
-                long start = Done();
+                long start = Done(), startSlots = slotsTaken;
                 long before = GC.GetAllocatedBytesForCurrentThread();
-                while (Done() < start + 10_000) engine.PollOnce();
+                // With intervals a window also spans intervals cut, handed over and freed, however fast the I/O is.
+                while (Done() < start + 10_000 || (recorder is not null && slotsTaken < startSlots + 2)) Poll();
                 best = Math.Min(best, GC.GetAllocatedBytesForCurrentThread() - before);
             }
             // Stop the endless job and let what is in flight come back, so the engine stops at once.
@@ -52,6 +78,7 @@ public class WorkloadAllocationTests
             Assert.That(best, Is.Zero, "bytes allocated over 10,000 I/Os (best of three windows)");
             if (options.Verify != VerifyMode.None) Assert.That(workload.Verifier!.CheckedInline, Is.GreaterThan(0), "verification really ran");
             Assert.That(workload.Read.SlatNs.TotalCount, Is.GreaterThan(0));
+            if (recorder is not null) Assert.That(slotsTaken, Is.GreaterThan(0), "intervals were really cut and handed over");
         }
         finally
         {

@@ -78,6 +78,37 @@ public sealed record JobOptions
     public string? OutputPath { get; init; }
 
     /// <summary>
+    /// fio's <c>write_hist_log</c>: the prefix of the completion-latency interval histogram logs, one file per job,
+    /// <c>PREFIX_clat_hist.N.log</c> (N = the job's number, from 1), in HdrHistogram's log format; null means none.
+    /// </summary>
+    public string? WriteHistLog { get; init; }
+
+    /// <summary>The default length of an interval of <see cref="WriteHistLog"/> and <see cref="ReportPath"/>'s IOPS plot, in ms.</summary>
+    public const int DefaultIntervalMs = 1000;
+
+    /// <summary>The shortest interval accepted, in ms.</summary>
+    public const int MinIntervalMs = 10;
+
+    /// <summary>The longest interval accepted, in ms (one hour).</summary>
+    public const int MaxIntervalMs = 3_600_000;
+
+    /// <summary>fio's <c>log_hist_msec</c>: the interval of <see cref="WriteHistLog"/> in ms; null means <see cref="DefaultIntervalMs"/>.</summary>
+    public int? LogHistMsec { get; init; }
+
+    /// <summary>The interval length in ms that the job's interval histograms use.</summary>
+    public int IntervalMs => LogHistMsec ?? DefaultIntervalMs;
+
+    /// <summary>
+    /// <c>--report=FILE</c>: a self-contained HTML report (summary table, latency percentile plots, IOPS over time) of
+    /// all the jobs, written when they are done; taken from the first job, like <see cref="OutputPath"/>. Null means none.
+    /// </summary>
+    public string? ReportPath { get; init; }
+
+    /// <summary>The interval histogram log of the job numbered <paramref name="jobNumber"/> (from 1), as fio names it; null without <see cref="WriteHistLog"/>.</summary>
+    public string? HistLogPath(int jobNumber) =>
+        WriteHistLog is null ? null : $"{WriteHistLog}_clat_hist.{jobNumber.ToString(CultureInfo.InvariantCulture)}.log";
+
+    /// <summary>
     /// fio's <c>direct</c>, reported as given. It changes nothing: the engine always bypasses any page cache, so our
     /// I/O is always direct.
     /// </summary>
@@ -176,10 +207,48 @@ public sealed record JobOptions
         }
 
         if (OutputPath is not null && string.IsNullOrWhiteSpace(OutputPath)) errors.Add("--output: the file name must not be empty");
+        ValidateLogs(errors);
         ValidateRate(errors);
         ValidateVerify(errors);
         ValidateCpus(errors);
         return errors;
+    }
+
+    /// <summary>
+    /// The interval log and report paths: checked before the job runs, so a typo does not cost the run. Their
+    /// directory must exist (it is not created), and the report must not be a directory.
+    /// </summary>
+    private void ValidateLogs(List<string> errors)
+    {
+        if (LogHistMsec is int ms && ms is < MinIntervalMs or > MaxIntervalMs)
+            errors.Add($"--log_hist_msec={Num(ms)}: the interval must be from {Num(MinIntervalMs)} to {Num(MaxIntervalMs)} ms");
+        if (WriteHistLog is { } prefix)
+        {
+            if (string.IsNullOrWhiteSpace(prefix)) errors.Add("--write_hist_log: the file name prefix must not be empty (for example --write_hist_log=run1)");
+            else if (MissingDirectory(HistLogPath(1)!) is { } dir)
+                errors.Add($"--write_hist_log={prefix}: the directory '{dir}' does not exist; create it first or choose another prefix");
+        }
+        if (ReportPath is { } report)
+        {
+            if (string.IsNullOrWhiteSpace(report)) errors.Add("--report: the file name must not be empty (for example --report=run.html)");
+            else if (Directory.Exists(report)) errors.Add($"--report={report}: '{report}' is a directory; give a file name (for example {Path.Combine(report, "report.html")})");
+            else if (MissingDirectory(report) is { } dir)
+                errors.Add($"--report={report}: the directory '{dir}' does not exist; create it first or choose another file");
+        }
+    }
+
+    /// <summary>The directory <paramref name="path"/> would be written in when it does not exist (or the path is not one), else null.</summary>
+    private static string? MissingDirectory(string path)
+    {
+        try
+        {
+            string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+            return dir is null || Directory.Exists(dir) ? null : dir;
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException or System.Security.SecurityException)
+        {
+            return path;
+        }
     }
 
     private void ValidateRate(List<string> errors)

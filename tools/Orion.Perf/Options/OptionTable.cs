@@ -93,6 +93,14 @@ internal static class OptionTable
             (o, v) => OutputFormatExtensions.TryParse(v, out var f, out var e) ? o with { OutputFormat = f } : throw new OptionValueException(e)),
         new("output", [], "FILE", "write the report to FILE instead of standard output",
             (o, v) => o with { OutputPath = v }),
+        new("write_hist_log", [], "PREFIX", "log completion latency (clat, ns) histograms per interval to PREFIX_clat_hist.N.log, one file per job (N from 1), " +
+            "in HdrHistogram's interval log format (.hlog: HistogramLogProcessor, hdrh); a mixed job adds Tag=read/write lines (default none)",
+            (o, v) => o with { WriteHistLog = v }),
+        new("log_hist_msec", [], "MSEC", $"length of a --write_hist_log interval (and of --report's IOPS-over-time steps), " +
+            $"{JobOptions.MinIntervalMs} to {JobOptions.MaxIntervalMs} ms (default {JobOptions.DefaultIntervalMs})",
+            (o, v) => o with { LogHistMsec = IntervalMsValue(v) }),
+        new("report", [], "FILE", "write a self-contained HTML report of all the jobs to FILE: summary table, clat percentile plots, IOPS over time (default none)",
+            (o, v) => o with { ReportPath = v }),
         new("direct", [], null, "accepted for fio compatibility (0 or 1); no effect, orion I/O is always direct",
             (o, v) => o with { Direct = Bool("direct", v) }),
         new("eta", [], "WHEN", "accepted for fio compatibility (always, never, auto); no effect",
@@ -126,6 +134,19 @@ internal static class OptionTable
         if (n < 0 || n > JobOptions.MaxRateIops)
             throw new OptionValueException($"--rate_iops={v}: the rate must be from 1 to {JobOptions.MaxRateIops.ToString(CultureInfo.InvariantCulture)} I/Os per second per job (or 0 for no limit)");
         return n == 0 ? null : (int)n;
+    }
+
+    /// <summary>fio's log_hist_msec: whole milliseconds (a <c>ms</c> suffix is accepted too).</summary>
+    private static int IntervalMsValue(string v)
+    {
+        string t = v.Trim();
+        if (t.EndsWith("ms", StringComparison.OrdinalIgnoreCase)) t = t[..^2].TrimEnd();
+        if (!long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long ms))
+            throw new OptionValueException($"--log_hist_msec={v}: '{v}' is not a whole number of milliseconds (for example --log_hist_msec=1000)");
+        if (ms is < JobOptions.MinIntervalMs or > JobOptions.MaxIntervalMs)
+            throw new OptionValueException($"--log_hist_msec={v}: the interval must be from {JobOptions.MinIntervalMs.ToString(CultureInfo.InvariantCulture)} " +
+                                           $"to {JobOptions.MaxIntervalMs.ToString(CultureInfo.InvariantCulture)} ms");
+        return (int)ms;
     }
 
     /// <summary>fio reads number_ios=0 as "no limit".</summary>

@@ -37,7 +37,7 @@ internal static class UnsupportedFioOptions
         // statistics and logs
         "percentile_list", "clat_percentiles", "lat_percentiles", "slat_percentiles", "disable_lat", "disable_clat",
         "disable_slat", "disable_bw_measurement", "significant_figures", "write_bw_log", "write_lat_log", "write_iops_log",
-        "write_hist_log", "log_avg_msec", "log_hist_msec", "log_hist_coarseness", "log_max_value", "log_offset",
+        "log_avg_msec", "log_hist_coarseness", "log_max_value", "log_offset",
         "log_compression", "per_job_logs", "steadystate", "ss", "ss_dur", "ss_ramp", "status-interval", "minimal",
         "terse-version", "append-terse", "bandwidth-log", "write_to_log", "stats",
         // fio front-end

@@ -65,6 +65,18 @@ public sealed class JobResult
     /// <summary>With <c>--rate_iops</c>: I/Os that were due when the measured window ended but never started (the device was behind).</summary>
     public long UnissuedAtEnd { get; set; }
 
+    /// <summary>
+    /// The measured window cut into intervals (<c>--write_hist_log</c> or <c>--report</c>), in order; empty when no
+    /// intervals were recorded.
+    /// </summary>
+    public IReadOnlyList<IntervalSample> Intervals { get; set; } = [];
+
+    /// <summary>The interval length in ms behind <see cref="Intervals"/> (0 without intervals).</summary>
+    public int IntervalMs { get; set; }
+
+    /// <summary>The <c>--write_hist_log</c> file the job wrote, or null.</summary>
+    public string? HistLogPath { get; set; }
+
     /// <summary>The process id printed as fio's <c>pid=</c>.</summary>
     public int ProcessId { get; set; } = Environment.ProcessId;
 

@@ -10,10 +10,21 @@ namespace Orion.Perf.Workload;
 /// <summary>Turns parsed fio-style options into an engine configuration and a workload plan, runs them, and shapes the report.</summary>
 internal static class JobExecution
 {
-    public static JobResult Execute(JobOptions options, TextWriter? status, CancellationToken cancel, JobSession? session = null)
+    /// <param name="options">The job.</param>
+    /// <param name="status">Where the live status line goes; null for none.</param>
+    /// <param name="cancel">Stops the job.</param>
+    /// <param name="session">Hooks and extra results (tests); a new one when null.</param>
+    /// <param name="jobNumber">The job's number in the run, from 1: it names the <c>--write_hist_log</c> file.</param>
+    /// <param name="intervals">Record interval histograms even without <c>--write_hist_log</c> (for <c>--report</c>).</param>
+    public static JobResult Execute(JobOptions options, TextWriter? status, CancellationToken cancel, JobSession? session = null,
+                                    int jobNumber = 1, bool intervals = false)
     {
         var engineOptions = EngineOptionsFor(options);
         session ??= new JobSession();
+        // The log file is created before the engine starts, so a path that cannot be written stops the job before it runs.
+        using var jobIntervals = options.WriteHistLog is not null || intervals
+            ? new JobIntervals(options.IntervalMs, options.HistLogPath(jobNumber), options.Name) : null;
+        session.Intervals = jobIntervals;
         var measurement = JobRunner.Run(engineOptions, device => PlanFor(options, device), status, cancel, session);
         return ToResult(options, measurement, session);
     }
@@ -148,6 +159,9 @@ internal static class JobExecution
             Error = session.Verify is { Mismatches: > 0 } ? 84 : m.Read.Errors + m.Write.Errors + m.Trim.Errors > 0 ? 5 : 0,
             Verify = session.Verify,
             UnissuedAtEnd = session.UnissuedAtEnd,
+            Intervals = session.Intervals?.Samples.ToList() ?? [],
+            IntervalMs = session.Intervals?.IntervalMs ?? 0,
+            HistLogPath = session.Intervals?.HistLogPath,
             Queues = m.Engine.Queues.Select(q => (q, c: q.Counters - m.AtMeasureStart.Queues[q.Queue].Counters)).Select(x => new QueueReport
             {
                 Queue = x.q.Queue,

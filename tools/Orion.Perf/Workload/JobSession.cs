@@ -15,6 +15,9 @@ internal sealed class JobSession
     /// </summary>
     public Action<BlockDevice>? BeforeReadBack { get; init; }
 
+    /// <summary>Where the job's interval histograms go (<c>--write_hist_log</c>, <c>--report</c>); null to record none.</summary>
+    public JobIntervals? Intervals { get; set; }
+
     /// <summary>Verification results; null without <c>--verify</c>.</summary>
     public VerifySummary? Verify { get; set; }
 

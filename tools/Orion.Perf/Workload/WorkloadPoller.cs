@@ -56,6 +56,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private readonly bool[] _awaitingPlacement;
 
     private readonly RateSchedule? _rate;
+    private IntervalRecorder? _intervals;
+
+    // Completions of the ramp and the measured phase per direction (read, write, trim), for the live status line:
+    // written by the reactor only, read by the main thread.
+    private readonly long[] _liveIos = new long[3];
+    private readonly long[] _liveBytes = new long[3];
     private readonly VerifyTracker? _verify;
     private readonly int _verifyBlocks;          // device blocks per verify header
     private long _verifyCursor;
@@ -184,15 +190,55 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     /// <summary>Whether the read-back after the writes ran.</summary>
     public bool ReadBackRan { get; private set; }
 
+    /// <summary>
+    /// Interval histograms of completion latency (<c>--write_hist_log</c>, <c>--report</c>); null for none. Set it
+    /// before the workload is placed on its reactor.
+    /// </summary>
+    public IntervalRecorder? Intervals
+    {
+        get => _intervals;
+        init => _intervals = value;
+    }
+
+    /// <summary>I/Os completed so far in direction <paramref name="d"/> (0 read, 1 write, 2 trim), ramp included; any thread.</summary>
+    public long LiveIos(int d) => Volatile.Read(ref _liveIos[d]);
+
+    /// <summary>Bytes completed so far in direction <paramref name="d"/>, ramp included; any thread.</summary>
+    public long LiveBytes(int d) => Volatile.Read(ref _liveBytes[d]);
+
+    /// <summary>True while the workload still ramps up (any thread).</summary>
+    public bool Ramping => Volatile.Read(ref _measureStartPublished) == 0 && !_measureEnded;
+
+    /// <summary>
+    /// For a job bound by size or I/O count: the fraction of that done in the measured phase (0..1); null for a
+    /// purely time-bound job.
+    /// </summary>
+    public double? AmountProgress
+    {
+        get
+        {
+            if (_plan.TimeBased) return null;
+            double bytes = _plan.SizeBytes > 0 ? (double)Volatile.Read(ref _bytesIssuedInMeasure) / _plan.SizeBytes : 0;
+            double ios = _plan.NumberIos > 0 ? (double)Volatile.Read(ref _iosIssuedInMeasure) / _plan.NumberIos : 0;
+            return Math.Clamp(Math.Max(bytes, ios), 0, 1);
+        }
+    }
+
+    /// <summary>Stopwatch ticks when the measured phase started; 0 before.</summary>
+    public long MeasureStartTicks => Volatile.Read(ref _measureStartPublished);
+    private long _measureStartPublished;
+
     /// <summary>Fraction of the work done, for the live status line (0..1).</summary>
     public double Progress
     {
         get
         {
-            long now = Stopwatch.GetTimestamp();
+            if (_measureEnded) return 1;
+            long start = Volatile.Read(ref _phaseStart0);
             long total = _plan.RampTicks + _plan.RuntimeTicks;
-            if (_plan.RuntimeTicks > 0 && total > 0) return Math.Clamp((double)(now - Volatile.Read(ref _phaseStart0)) / total, 0, 1);
-            return _plan.SizeBytes > 0 ? Math.Clamp((double)Volatile.Read(ref _bytesIssuedInMeasure) / _plan.SizeBytes, 0, 1) : 0;
+            double time = _plan.RuntimeTicks > 0 && total > 0 && start != 0 ? Math.Clamp((double)(Stopwatch.GetTimestamp() - start) / total, 0, 1) : 0;
+            // A job bound by size or count as well as by time ends at whichever comes first.
+            return Math.Max(time, AmountProgress ?? 0);
         }
     }
     private long _phaseStart0;
@@ -225,6 +271,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             if (_rate is not null) UnissuedAtEnd = _rate.DueBy(now);
             StopIssuing(now);
         }
+        if (_phase == Phase.Measure) _intervals?.Tick(now);
         if (_phase == Phase.Draining && _inFlight == 0) EndMeasure(now);
         switch (_phase)
         {
@@ -264,6 +311,8 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         _endAt = _plan.RuntimeTicks > 0 ? now + _plan.RuntimeTicks : long.MaxValue;
         _bytesIssuedInMeasure = 0;
         _iosIssuedInMeasure = 0;
+        _intervals?.Start(now);
+        Volatile.Write(ref _measureStartPublished, now);
         MeasureStarted?.Invoke();
     }
 
@@ -278,6 +327,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private void EndMeasure(long now)
     {
         _measureEnd = now;
+        _intervals?.End(now);           // before _measureEnded: the main thread then finds every interval handed over
         if (_plan.VerifyAfterWrites && _verify is not null && !_verifyStop)
         {
             _phase = Phase.AwaitingReadBack;
@@ -489,6 +539,9 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         }
         else
         {
+            int d = (int)direction;
+            Volatile.Write(ref _liveIos[d], _liveIos[d] + 1);
+            Volatile.Write(ref _liveBytes[d], _liveBytes[d] + _bytes[slot]);
             if (_verify is not null)
             {
                 int headers = _blocks[slot] / _verifyBlocks;
@@ -504,8 +557,10 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
                 dir.Ios++;
                 dir.Bytes += _bytes[slot];
                 if (!ok) dir.Errors++;
+                long clat = Clamp(now - placed);
                 dir.SlatNs.RecordValue(Clamp(placed - issued));
-                dir.ClatNs.RecordValue(Clamp(now - placed));
+                dir.ClatNs.RecordValue(clat);
+                _intervals?.Record(direction, clat, _bytes[slot]);
                 dir.LatNs.RecordValue(Clamp(now - issued));
                 if (_rate is not null) dir.IntendedLatNs.RecordValue(Clamp(now - _intendedTicks[slot]));
             }
