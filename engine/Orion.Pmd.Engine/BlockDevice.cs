@@ -133,6 +133,10 @@ public sealed class BlockDevice
     /// <summary>The callback form of queue <paramref name="index"/>, for code running on its reactor.</summary>
     public BlockQueue GetQueue(int index) => _queues[index];
 
+    /// <summary>The last failed requests of every queue (at most 32 per queue), newest first.</summary>
+    public IReadOnlyList<IoErrorRecord> RecentErrors =>
+        _queues.SelectMany(q => q.RecentErrors).OrderByDescending(e => e.TimeUtc).ToArray();
+
     /// <summary>Rents a zero-copy DMA buffer of <paramref name="length"/> bytes, aligned to <see cref="BufferAlignment"/>. Dispose it to return it.</summary>
     public DmaBuffer Rent(int length) => Pool.Rent(length);
 

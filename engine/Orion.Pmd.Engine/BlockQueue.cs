@@ -42,6 +42,9 @@ public sealed class BlockQueue
     /// <summary>Requests in flight or waiting on this queue.</summary>
     public int Outstanding => _pair.Outstanding;
 
+    /// <summary>The last failed requests of this queue (at most 32), newest first, with their type, sector, status, time and why.</summary>
+    public IReadOnlyList<IoErrorRecord> RecentErrors => _pair.RecentErrors();
+
     /// <summary>
     /// Reads <paramref name="length"/> bytes at block <paramref name="lba"/> into <paramref name="buffer"/> at
     /// <paramref name="offset"/>. Returns false (nothing submitted) when every request object of the queue is in use:

@@ -496,9 +496,42 @@ internal sealed unsafe class QueuePair : IParkablePoller
         return reaped;
     }
 
+    /// <summary>How many failed requests each queue keeps for diagnosis.</summary>
+    public const int RecentErrorCapacity = 32;
+
+    private readonly IoErrorRecord[] _recentErrors = new IoErrorRecord[RecentErrorCapacity];
+    private long _recentErrorsWritten;
+    private readonly Lock _recentErrorsLock = new();       // taken only on the error path and by readers
+
+    private void RecordError(BlockRequest r)
+    {
+        var record = new IoErrorRecord(DateTime.UtcNow, Index, r.Type, r.Sector, r.DataBytes, r.Status, r.FailureDetail);
+        lock (_recentErrorsLock)
+        {
+            _recentErrors[_recentErrorsWritten % RecentErrorCapacity] = record;
+            _recentErrorsWritten++;
+        }
+    }
+
+    /// <summary>The last failed requests (at most <see cref="RecentErrorCapacity"/>), newest first. Any thread.</summary>
+    public IoErrorRecord[] RecentErrors()
+    {
+        lock (_recentErrorsLock)
+        {
+            int n = (int)Math.Min(_recentErrorsWritten, RecentErrorCapacity);
+            var result = new IoErrorRecord[n];
+            for (int i = 0; i < n; i++) result[i] = _recentErrors[(_recentErrorsWritten - 1 - i) % RecentErrorCapacity];
+            return result;
+        }
+    }
+
     private void Complete(BlockRequest r)
     {
-        if (r.Status != IoStatus.Ok) _errors++;
+        if (r.Status != IoStatus.Ok)
+        {
+            _errors++;
+            RecordError(r);
+        }
         if (r.Bounce is { } bounce)
         {
             _bounces++;
