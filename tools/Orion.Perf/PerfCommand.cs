@@ -5,7 +5,8 @@ using Orion.Perf.Workload;
 namespace Orion.Perf;
 
 /// <summary>
-/// <c>orion-perf</c>: parse fio-style options and job files, run the jobs on the embedded device one after another,
+/// <c>orion-perf</c>: parse fio-style options and job files, run the jobs on the embedded device (jobs between
+/// two <c>stonewall</c>s concurrently, on one engine where they can share it),
 /// print fio's normal or JSON output; or the <c>compare</c> and <c>gate</c> subcommands.
 /// Exit codes: 0 the jobs ran, 1 bad options or a failure to run them, 4 they ran but <c>--verify</c> found
 /// mismatches (with or without <c>verify_fatal</c>, as fio exits non-zero on a verification failure); the
@@ -57,15 +58,22 @@ internal static class PerfCommand
             var writer = output ?? stdout;
             // The live status line goes to standard error, only on a terminal, and never while JSON goes to standard output.
             var status = StatusLine.ShouldShow(Console.IsOutputRedirected, Console.IsErrorRedirected, options.OutputFormat, options.OutputPath) ? stderr : null;
-            // Jobs run one after another (one engine at a time), and are reported together like fio's jobs[].
-            var results = new List<JobResult>(jobs.Count);
-            for (int i = 0; i < jobs.Count; i++)
+            // Jobs between two stonewalls run together, one engine for those that can share it (Batches); the sets
+            // run one after another, and all jobs are reported together like fio's jobs[].
+            var resultsAt = new JobResult[jobs.Count];
+            foreach (var set in Batches(jobs).SelectMany(b => b))
             {
-                if (normal) HumanReport.WriteBanner(writer, jobs[i], groups[i]);
-                var result = JobExecution.Execute(jobs[i], status, cancel.Token, sessionFor?.Invoke(jobs[i]), jobNumber: i + 1, intervals: report is not null);
-                result.GroupId = groups[i];
-                results.Add(result);
+                if (normal) foreach (int i in set) HumanReport.WriteBanner(writer, jobs[i], groups[i]);
+                var setResults = JobExecution.ExecuteConcurrent(set.Select(i => jobs[i]).ToList(), status, cancel.Token,
+                                                                set.Select(i => sessionFor?.Invoke(jobs[i])).ToList(), firstJobNumber: set[0] + 1,
+                                                                intervals: report is not null);
+                for (int k = 0; k < set.Count; k++)
+                {
+                    setResults[k].GroupId = groups[set[k]];
+                    resultsAt[set[k]] = setResults[k];
+                }
             }
+            var results = resultsAt.ToList();
             if (normal) HumanReport.Write(writer, results);
             else JsonReport.Write(writer, results, plus: options.OutputFormat == OutputFormat.JsonPlus);
             writer.Flush();
@@ -131,8 +139,38 @@ internal static class PerfCommand
             yield return "--log_hist_msec has no effect without --write_hist_log or --report";
         if (jobs.Any(j => !j.Direct))
             yield return "--direct=0 has no effect: orion I/O always bypasses any page cache (it is always direct)";
-        foreach (var group in Enumerable.Range(0, jobs.Count).GroupBy(i => groups[i]).Where(g => g.Count() > 1))
-            yield return $"reporting group {group.Key} ({string.Join(", ", group.Select(i => jobs[i].Name))}) runs its jobs one after another, " +
-                         "one engine each, not concurrently as fio would";
+        foreach (var note in FallbackNotes(jobs)) yield return note;
+    }
+
+    /// <summary>
+    /// How the jobs run: batches split at each <c>stonewall</c> job (a batch starts after the previous one finished), and
+    /// in each batch sets of jobs that share one engine and run concurrently (same device and engine options; job
+    /// indices in order); a batch's sets run one after another, the first set holding the batch's first job.
+    /// </summary>
+    internal static List<List<List<int>>> Batches(IReadOnlyList<JobOptions> jobs)
+    {
+        var batches = new List<List<List<int>>>();
+        for (int i = 0; i < jobs.Count; i++)
+        {
+            if (i == 0 || jobs[i].Stonewall) batches.Add([]);
+            var sets = batches[^1];
+            var set = sets.FirstOrDefault(s => s.All(k => JobExecution.Incompatibility(jobs[k], jobs[i]) is null));
+            if (set is null) sets.Add([i]);
+            else set.Add(i);
+        }
+        return batches;
+    }
+
+    /// <summary>One line for each job that could not run with the job before it and falls back to running after it.</summary>
+    internal static IEnumerable<string> FallbackNotes(IReadOnlyList<JobOptions> jobs)
+    {
+        foreach (var batch in Batches(jobs))
+            for (int s = 1; s < batch.Count; s++)
+            {
+                var first = jobs[batch[0][0]];
+                var job = jobs[batch[s][0]];
+                string why = JobExecution.Incompatibility(first, job) ?? "its options differ from another job's";
+                yield return $"job '{job.Name}' runs after '{first.Name}' rather than concurrently with it, on its own engine: {why}";
+            }
     }
 }

@@ -1,3 +1,4 @@
+using Orion.Perf.Workload;
 using Orion.Perf;
 using Orion.Perf.Options;
 using Orion.Pmd.Linux;
@@ -238,10 +239,33 @@ public class JobGroupTests
         Assert.That(PerfCommand.GroupIds(Jobs("[global]\nstonewall\n[a]\n[b]\n[c]\n")), Is.EqualTo(new[] { 0, 1, 2 }));
 
     [Test]
-    public void GroupsOfSeveralJobsAreToldTheyRunOneAfterAnother()
+    public void JobsUpToAStonewallRunConcurrentlyOnOneEngine()
     {
-        var jobs = Jobs("[a]\n[b]\n[c]\nstonewall\n");
-        var notes = PerfCommand.Notes(jobs, PerfCommand.GroupIds(jobs)).ToList();
-        Assert.That(notes, Is.EqualTo(new[] { "reporting group 0 (a, b) runs its jobs one after another, one engine each, not concurrently as fio would" }));
+        var jobs = Jobs("[a]\n[b]\nnew_group\n[c]\nstonewall\n");
+        var batches = PerfCommand.Batches(jobs);
+        // new_group starts a group without waiting: a and b share the first batch and its engine; c waits for them.
+        Assert.That(batches.Count, Is.EqualTo(2));
+        Assert.That(batches[0], Is.EqualTo(new[] { new[] { 0, 1 } }));
+        Assert.That(batches[1], Is.EqualTo(new[] { new[] { 2 } }));
+        Assert.That(PerfCommand.Notes(jobs, PerfCommand.GroupIds(jobs)), Is.Empty);
+    }
+
+    [Test]
+    public void JobsWithOtherEngineOptionsFallBackToRunningAfterwardsWithANote()
+    {
+        var jobs = Jobs("[a]\n[b]\nring=packed\n[c]\n");
+        Assert.That(PerfCommand.Batches(jobs), Is.EqualTo(new[] { new[] { new[] { 0, 2 }, new[] { 1 } } }));
+        Assert.That(PerfCommand.Notes(jobs, PerfCommand.GroupIds(jobs)).ToList(),
+                    Is.EqualTo(new[] { "job 'b' runs after 'a' rather than concurrently with it, on its own engine: ring Packed differs from Split" }));
+    }
+
+    [Test]
+    public void TheSharedEngineHasEveryJobsQueues()
+    {
+        var jobs = Jobs("[a]\nnumjobs=2\niodepth=4\n[b]\niodepth=1000\n");
+        var engine = JobExecution.EngineOptionsFor(jobs);
+        Assert.That(engine.Queues, Is.EqualTo(3));
+        Assert.That(engine.QueueSize, Is.EqualTo(1024));
+        Assert.That(engine.Device, Does.StartWith("null:16M"));
     }
 }

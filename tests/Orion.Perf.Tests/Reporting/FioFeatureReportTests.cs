@@ -145,6 +145,7 @@ public class FioFeatureReportTests
         var b = ReportFixtures.RandRead();
         var c = ReportFixtures.MixedNanoseconds();
         c.GroupId = 1;
+        a.SharedEngineJobs = b.SharedEngineJobs = 2;
         var lines = Human(a, b, c);
         Assert.That(lines.Count(l => l.StartsWith("orion: (groupid=0, jobs=1)", StringComparison.Ordinal)), Is.EqualTo(2));
         Assert.That(lines, Has.One.StartsWith("mix: (groupid=1, jobs=1)"));
@@ -154,7 +155,7 @@ public class FioFeatureReportTests
         Assert.That(g1, Is.GreaterThan(g0));
         // Group 0 is the two randread jobs only; group 1 the mixed job's reads and writes.
         Assert.That(lines[g0 + 1], Does.StartWith("   READ: bw=4000MiB/s"));
-        Assert.That(lines[g0 + 2], Is.EqualTo("   note: the group's 2 jobs ran one after another (one engine each), not concurrently as in fio"));
+        Assert.That(lines[g0 + 2], Is.EqualTo("   note: jobs that ran concurrently shared one engine and process: their cpu times are the whole process's"));
         Assert.That(lines[g1 + 1], Does.StartWith("   READ:"));
         Assert.That(lines[g1 + 2], Does.StartWith("  WRITE:"));
     }

@@ -179,7 +179,8 @@ public static class JobOptionsParser
         sb.AppendLine();
         sb.AppendLine("SIZE: a number with an optional k, m, g or t suffix, powers of 1024 as in fio (4k = 4096; 4KiB is also 4096).");
         sb.AppendLine("TIME: seconds, or a number with a us, ms, s, m (minutes) or h suffix (10, 500ms, 2m).");
-        sb.AppendLine("Job files (positional arguments) are fio's INI format; their jobs run one after another, one engine each, reported by group.");
+        sb.AppendLine("Job files (positional arguments) are fio's INI format; jobs between two stonewalls run concurrently on one engine");
+        sb.AppendLine("(queues split between them; jobs with another device or engine options run after them on their own), reported by group.");
         sb.AppendLine("Interval logs: --write_hist_log=PREFIX writes PREFIX_clat_hist.N.log for job N; read them with HdrHistogram's HistogramLogProcessor or hdrh.");
         sb.AppendLine("Exit status: 0 when the jobs ran, 1 for bad options or a failure to run them, 4 when --verify found mismatches.");
         sb.AppendLine("Example: orion-perf --rw=randread --bs=4k --iodepth=32 --runtime=10 --time_based --device=null:64G");

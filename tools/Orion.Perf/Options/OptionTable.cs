@@ -85,9 +85,9 @@ internal static class OptionTable
         new("cpus_allowed", [], "CPUS", "CPUs for the jobs' reactors, as a list like 0-3,6: job i's reactor runs on the i-th; device threads take allowed " +
             "CPUs outside the list (default: chosen from the allowed set)",
             (o, v) => CpuList.TryParse(v, out var cpus, out var e) ? o with { CpusAllowed = cpus } : throw new OptionValueException($"--cpus_allowed={v}: {e}")),
-        new("stonewall", ["wait_for_previous"], null, "job files: this job starts a new reporting group (jobs run one after another here, one engine each) (default 0)",
+        new("stonewall", ["wait_for_previous"], null, "job files: this job waits for the previous jobs to finish and starts a new reporting group (jobs not separated by stonewall run concurrently, on one engine when they share device and engine options) (default 0)",
             (o, v) => o with { Stonewall = Bool("stonewall", v) }),
-        new("new_group", [], null, "job files: this job starts a new reporting group (default 0)",
+        new("new_group", [], null, "job files: this job starts a new reporting group without waiting for the previous jobs (default 0)",
             (o, v) => o with { NewGroup = Bool("new_group", v) }),
         new("output-format", [], "FMT", "normal, json or json+ (default normal)",
             (o, v) => OutputFormatExtensions.TryParse(v, out var f, out var e) ? o with { OutputFormat = f } : throw new OptionValueException(e)),

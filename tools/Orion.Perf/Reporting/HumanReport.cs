@@ -227,7 +227,7 @@ public static class HumanReport
             w.WriteLine($"{labels[i]}: bw={B(agg, true)} ({B(agg, false)}), {B(perJob.Min(), true)}-{B(perJob.Max(), true)} " +
                         $"({B(perJob.Min(), false)}-{B(perJob.Max(), false)}), io={io} ({ioAlt}), run={minRun.ToString(Inv)}-{maxRun.ToString(Inv)}msec");
         }
-        if (jobs.Count > 1)
-            w.WriteLine($"   note: the group's {jobs.Count.ToString(Inv)} jobs ran one after another (one engine each), not concurrently as in fio");
+        if (jobs.Any(j => j.SharedEngineJobs > 1))
+            w.WriteLine("   note: jobs that ran concurrently shared one engine and process: their cpu times are the whole process's");
     }
 }

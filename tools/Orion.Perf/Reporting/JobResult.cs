@@ -50,6 +50,12 @@ public sealed class JobResult
     /// <summary>Per-queue engine counters.</summary>
     public IReadOnlyList<QueueReport> Queues { get; set; } = [];
 
+    /// <summary>
+    /// How many jobs ran concurrently on this job's engine, itself included (1 when it ran alone). With more than one,
+    /// the CPU times are the whole process's over the job's window, shared with the other jobs (as fio's threads).
+    /// </summary>
+    public int SharedEngineJobs { get; set; } = 1;
+
     /// <summary>When the job started (before the ramp).</summary>
     public DateTimeOffset Start { get; set; }
 

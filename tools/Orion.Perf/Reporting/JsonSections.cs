@@ -115,6 +115,10 @@ internal static class JsonSections
         WriteFloat(j, "sys_cpu_seconds", job.SystemCpuSeconds);
         j.WriteNumber("cpu_count", job.CpuCount);
         j.WriteString("cpu_scope", job.DeviceProcessId is null ? "process" : "initiator");
+        // Jobs that ran concurrently on one engine share the process: their cpu times are the whole process's.
+        j.WriteNumber("shared_engine_jobs", job.SharedEngineJobs);
+        j.WriteNumber("job_start_ms", job.Start.ToUnixTimeMilliseconds());
+        j.WriteNumber("job_end_ms", job.End.ToUnixTimeMilliseconds());
         if (job.DeviceProcessId is int pid)
         {
             j.WriteStartObject("device_cpu");

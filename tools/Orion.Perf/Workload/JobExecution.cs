@@ -29,6 +29,78 @@ internal static class JobExecution
         return ToResult(options, measurement, session);
     }
 
+    /// <summary>
+    /// Runs jobs concurrently on one engine (fio's jobs between two <c>stonewall</c>s): the engine has the sum of
+    /// their numjobs as queues, job k takes its own range of them, and each is reported from its own workloads and
+    /// queues. The jobs must be <see cref="Compatible"/>.
+    /// </summary>
+    /// <param name="firstJobNumber">The first job's number in the run, from 1 (the others follow).</param>
+    public static JobResult[] ExecuteConcurrent(IReadOnlyList<JobOptions> jobs, TextWriter? status, CancellationToken cancel,
+                                                IReadOnlyList<JobSession?> sessions, int firstJobNumber, bool intervals = false)
+    {
+        if (jobs.Count == 1) return [Execute(jobs[0], status, cancel, sessions[0], firstJobNumber, intervals)];
+        var engineOptions = EngineOptionsFor(jobs);
+        var owned = new List<JobIntervals>();
+        try
+        {
+            var shared = new JobRunner.SharedJob[jobs.Count];
+            var real = new JobSession[jobs.Count];
+            for (int k = 0; k < jobs.Count; k++)
+            {
+                var o = jobs[k];
+                real[k] = sessions[k] ?? new JobSession();
+                if (o.WriteHistLog is not null || intervals)
+                {
+                    var ji = new JobIntervals(o.IntervalMs, o.HistLogPath(firstJobNumber + k), o.Name);
+                    owned.Add(ji);
+                    real[k].Intervals = ji;
+                }
+                else real[k].Intervals = null;
+                shared[k] = new JobRunner.SharedJob(device => PlanFor(o, device), o.NumJobs, real[k]);
+            }
+            var measurements = JobRunner.RunShared(engineOptions, shared, status, cancel);
+            return jobs.Select((o, k) => ToResult(o, measurements[k], real[k])).ToArray();
+        }
+        finally
+        {
+            foreach (var ji in owned) ji.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Why two jobs cannot share one engine (different device or engine options), or null when they can.
+    /// </summary>
+    internal static string? Incompatibility(JobOptions a, JobOptions b)
+    {
+        if (a.Device != b.Device) return $"device {b.Device} differs from {a.Device}";
+        if (a.Ring != b.Ring) return $"ring {b.Ring} differs from {a.Ring}";
+        if (a.Indirect != b.Indirect) return "indirect differs";
+        if (a.EventIdx != b.EventIdx) return "event_idx differs";
+        if (a.PollMode != b.PollMode) return "poll_mode differs";
+        if ((a.CpusAllowed is null) != (b.CpusAllowed is null)) return "cpus_allowed is set on one job only";
+        if (a.CpusAllowed is { } ca && b.CpusAllowed is { } cb && ca.Take(a.NumJobs).Intersect(cb.Take(b.NumJobs)).Any())
+            return "their cpus_allowed reactors overlap";
+        return null;
+    }
+
+    /// <summary>One engine for concurrent jobs: the sum of their queues, deep and large enough for every one of them.</summary>
+    internal static EngineOptions EngineOptionsFor(IReadOnlyList<JobOptions> jobs)
+    {
+        var each = jobs.Select(EngineOptionsFor).ToList();
+        var first = each[0];
+        // A mem: device read by any job is prefilled once for all of them (one RAM disk, as fio's shared file).
+        string device = each.FirstOrDefault(e => e.Device != jobs[0].Device)?.Device ?? first.Device;
+        return first with
+        {
+            Device = device,
+            Queues = jobs.Sum(j => j.NumJobs),
+            QueueSize = each.Max(e => e.QueueSize),
+            MaxBufferBytes = each.Max(e => e.MaxBufferBytes),
+            BufferMemoryBytes = each.Sum(e => e.BufferMemoryBytes),
+            ReactorCores = jobs[0].CpusAllowed is null ? null : jobs.SelectMany(j => j.CpusAllowed!.Take(j.NumJobs)).ToList(),
+        };
+    }
+
     /// <summary>The engine a job needs: one queue deep enough for its iodepth, and buffers for every request in flight.</summary>
     internal static EngineOptions EngineOptionsFor(JobOptions o)
     {
@@ -162,7 +234,8 @@ internal static class JobExecution
             Intervals = session.Intervals?.Samples.ToList() ?? [],
             IntervalMs = session.Intervals?.IntervalMs ?? 0,
             HistLogPath = session.Intervals?.HistLogPath,
-            Queues = m.Engine.Queues.Select(q => (q, c: q.Counters - m.AtMeasureStart.Queues[q.Queue].Counters)).Select(x => new QueueReport
+            SharedEngineJobs = m.SharedWith,
+            Queues = m.Engine.Queues.Where(q => m.QueueCount == 0 || (q.Queue >= m.QueueOffset && q.Queue < m.QueueOffset + m.QueueCount)).Select(q => (q, c: q.Counters - m.AtMeasureStart.Queues[q.Queue].Counters)).Select(x => new QueueReport
             {
                 Queue = x.q.Queue,
                 Core = x.q.Core,

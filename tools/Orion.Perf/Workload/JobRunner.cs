@@ -19,7 +19,17 @@ internal sealed record JobMeasurement(
     EngineSnapshot AtMeasureStart,
     string DeviceDescription,
     bool Pinned,
-    DateTimeOffset Start);
+    DateTimeOffset Start)
+{
+    /// <summary>The job's first queue in the engine (jobs sharing one engine take consecutive ranges).</summary>
+    public int QueueOffset { get; init; }
+
+    /// <summary>How many of the engine's queues are the job's; 0 for all of them.</summary>
+    public int QueueCount { get; init; }
+
+    /// <summary>How many jobs ran concurrently on the engine, this one included.</summary>
+    public int SharedWith { get; init; } = 1;
+}
 
 /// <summary>CPU time an external device process (a vhost-user back-end) spent over the measured window.</summary>
 internal sealed record DeviceCpu(int ProcessId, CpuTimes Cpu);
@@ -31,99 +41,164 @@ internal sealed record DeviceCpu(int ProcessId, CpuTimes Cpu);
 internal static class JobRunner
 {
     public static JobMeasurement Run(EngineOptions engineOptions, Func<BlockDevice, WorkloadPlan> plan, TextWriter? status, CancellationToken cancel,
-                                     JobSession? session = null)
+                                     JobSession? session = null) =>
+        RunShared(engineOptions, [new SharedJob(plan, engineOptions.Queues, session)], status, cancel)[0];
+
+    /// <summary>One job of a shared run: its plan, how many queues (workloads) it takes, and its session.</summary>
+    internal sealed record SharedJob(Func<BlockDevice, WorkloadPlan> Plan, int Queues, JobSession? Session);
+
+    /// <summary>
+    /// Runs jobs concurrently on one engine (fio's jobs of one group running together): job k takes the queues
+    /// [offset_k, offset_k + Queues_k), one workload each, and is measured from its own workloads and queues.
+    /// CPU time is the whole process's over each job's window (the jobs share it).
+    /// </summary>
+    internal static JobMeasurement[] RunShared(EngineOptions engineOptions, IReadOnlyList<SharedJob> jobs, TextWriter? status, CancellationToken cancel)
     {
         using var engine = PmdEngine.Start(engineOptions);
         var device = engine.Device;
-        var workloadPlan = plan(device);
-        var buffers = new DmaBuffer[workloadPlan.IoDepth * device.QueueCount];
-        var fill = new Random(1234);
-        for (int i = 0; i < buffers.Length; i++)
-        {
-            buffers[i] = device.Rent(workloadPlan.BlockBytes);
-            fill.NextBytes(buffers[i].Span);       // writes carry non-zero data
-        }
+        int n = jobs.Count;
+        var plans = jobs.Select(j => j.Plan(device)).ToArray();
+        var offsets = new int[n];
+        for (int k = 1; k < n; k++) offsets[k] = offsets[k - 1] + jobs[k - 1].Queues;
+        if (offsets[n - 1] + jobs[n - 1].Queues != device.QueueCount)
+            throw new InvalidOperationException($"the engine has {device.QueueCount} queues; the jobs need {offsets[n - 1] + jobs[n - 1].Queues}");
+        var buffers = new List<DmaBuffer>();
         try
         {
-            // One workload per queue, each a poller on its queue's own reactor (fio's numjobs).
-            int jobs = device.QueueCount;
-            var workloads = new WorkloadPoller[jobs];
-            var directions = DirectionsOf(workloadPlan);
-            // Interval histograms: one recorder per workload on a shared grid, merged per interval on this thread.
-            var intervals = session?.Intervals;
-            IntervalClock? clock = intervals is null ? null : new IntervalClock(intervals.IntervalTicks);
-            var recorders = new IntervalRecorder[intervals is null ? 0 : jobs];
-            for (int j = 0; j < jobs; j++)
+            var fill = new Random(1234);
+            var workloads = new WorkloadPoller[n][];
+            var directions = new bool[n][];
+            var clocks = new IntervalClock?[n];
+            var collectors = new IntervalCollector?[n];
+            for (int k = 0; k < n; k++)
             {
-                var queue = device.GetQueue(j);
-                var plan_j = workloadPlan with { Seed = workloadPlan.Seed + (ulong)j * 0x9E3779B97F4A7C15UL };
-                if (intervals is not null) recorders[j] = new IntervalRecorder(clock!, directions, IntervalRecorder.SlotsFor(intervals.IntervalMs));
-                workloads[j] = new WorkloadPoller(queue, plan_j, buffers.AsSpan(j * workloadPlan.IoDepth, workloadPlan.IoDepth).ToArray())
+                var workloadPlan = plans[k];
+                // One workload per queue, each a poller on its queue's own reactor (fio's numjobs).
+                int count = jobs[k].Queues;
+                workloads[k] = new WorkloadPoller[count];
+                directions[k] = DirectionsOf(workloadPlan);
+                // Interval histograms: one recorder per workload on a shared grid, merged per interval on this thread.
+                var intervals = jobs[k].Session?.Intervals;
+                IntervalClock? clock = intervals is null ? null : new IntervalClock(intervals.IntervalTicks);
+                clocks[k] = clock;
+                var recorders = new IntervalRecorder[intervals is null ? 0 : count];
+                for (int j = 0; j < count; j++)
                 {
-                    Intervals = intervals is null ? null : recorders[j],
-                };
+                    var queue = device.GetQueue(offsets[k] + j);
+                    var plan_j = workloadPlan with { Seed = workloadPlan.Seed + (ulong)j * 0x9E3779B97F4A7C15UL };
+                    if (intervals is not null) recorders[j] = new IntervalRecorder(clock!, directions[k], IntervalRecorder.SlotsFor(intervals.IntervalMs));
+                    var own = new DmaBuffer[workloadPlan.IoDepth];
+                    for (int b = 0; b < own.Length; b++)
+                    {
+                        own[b] = device.Rent(workloadPlan.BlockBytes);
+                        buffers.Add(own[b]);
+                        fill.NextBytes(own[b].Span);       // writes carry non-zero data
+                    }
+                    workloads[k][j] = new WorkloadPoller(queue, plan_j, own)
+                    {
+                        Intervals = intervals is null ? null : recorders[j],
+                    };
+                }
+                if (intervals is not null)
+                {
+                    intervals.Directions = directions[k];
+                    var sink = intervals;
+                    collectors[k] = new IntervalCollector(clock!, recorders, cell => sink.Add(cell, clock!));
+                }
             }
-            if (intervals is not null) intervals.Directions = directions;
-            var collector = intervals is null ? null : new IntervalCollector(clock!, recorders, cell => intervals.Add(cell, clock!));
+            var all = workloads.SelectMany(w => w).ToArray();
             var statusLine = status is null ? null : new StatusLine.Writer(status);
-            var rates = new LiveRates(workloads);
-            CpuTimes cpuAtStart = ResourceUsage.Process();
+            var rates = new LiveRates(all);
             // An external back-end (vhost-user) burns CPU in its own process: charge it to the I/Os too.
             int? devicePid = engine.DeviceProcessId;
-            CpuTimes? deviceAtStart = devicePid is int p0 ? ResourceUsage.OtherProcess(p0) : null;
-            EngineSnapshot? atStart = null;
-            int measuring = 0;
-            foreach (var w in workloads) w.MeasureStarted += () => Interlocked.Increment(ref measuring);
+            var cpuAtStart = new CpuTimes[n];
+            var deviceAtStart = new CpuTimes?[n];
+            var atStart = new EngineSnapshot?[n];
+            var cpu = new CpuTimes[n];
+            var deviceCpu = new DeviceCpu?[n];
+            var snapshots = new EngineSnapshot?[n];
+            var measuring = new int[n];
+            var sawMeasure = new bool[n];
+            for (int k = 0; k < n; k++)
+            {
+                cpuAtStart[k] = ResourceUsage.Process();
+                deviceAtStart[k] = devicePid is int p0 ? ResourceUsage.OtherProcess(p0) : null;
+                int kk = k;
+                foreach (var w in workloads[k]) w.MeasureStarted += () => Interlocked.Increment(ref measuring[kk]);
+            }
             var start = DateTimeOffset.UtcNow;
-            bool sawMeasure = false;
-            for (int j = 0; j < jobs; j++)
-                device.GetQueue(j).Reactor.Post(static s => { var (q, w) = ((BlockQueue, WorkloadPoller))s!; q.Reactor.AddPoller(w); }, (device.GetQueue(j), workloads[j]));
+            for (int q = 0; q < all.Length; q++)
+                device.GetQueue(q).Reactor.Post(static s => { var (q, w) = ((BlockQueue, WorkloadPoller))s!; q.Reactor.AddPoller(w); }, (device.GetQueue(q), all[q]));
 
             long startTicks = Stopwatch.GetTimestamp();
-            long deadline = startTicks + workloadPlan.RampTicks + workloadPlan.RuntimeTicks + Stopwatch.Frequency * 3600;
+            long deadline = startTicks + plans.Max(p => p.RampTicks + p.RuntimeTicks) + Stopwatch.Frequency * 3600;
             var lastStatus = Stopwatch.GetTimestamp();
             // The measured window ends before any read-back of a --verify job, which is not measured.
-            while (!workloads.All(w => w.MeasureEnded))
+            while (true)
             {
-                Thread.Sleep(sawMeasure ? 20 : 1);
-                if (!sawMeasure && Volatile.Read(ref measuring) == jobs)
+                bool allEnded = true;
+                for (int k = 0; k < n; k++)
                 {
-                    sawMeasure = true;
-                    cpuAtStart = ResourceUsage.Process();
-                    deviceAtStart = devicePid is int p1 ? ResourceUsage.OtherProcess(p1) : null;
-                    atStart = engine.Monitor.TakeSnapshot();       // drops the ramp's latencies; counters are subtracted later
+                    if (!sawMeasure[k] && Volatile.Read(ref measuring[k]) == workloads[k].Length)
+                    {
+                        sawMeasure[k] = true;
+                        cpuAtStart[k] = ResourceUsage.Process();
+                        deviceAtStart[k] = devicePid is int p1 ? ResourceUsage.OtherProcess(p1) : null;
+                        atStart[k] = engine.Monitor.TakeSnapshot();       // drops the ramp's latencies; counters are subtracted later
+                    }
+                    if (snapshots[k] is null && workloads[k].All(w => w.MeasureEnded))
+                    {
+                        cpu[k] = ResourceUsage.Process() - cpuAtStart[k];
+                        deviceCpu[k] = devicePid is int p2 && deviceAtStart[k] is CpuTimes d0 && ResourceUsage.OtherProcess(p2) is CpuTimes d1 && engine.DeviceProcessId == p2
+                            ? new DeviceCpu(p2, d1 - d0) : null;
+                        snapshots[k] = engine.Monitor.TakeSnapshot();
+                    }
+                    allEnded &= snapshots[k] is not null;
                 }
-                collector?.Drain();
+                if (allEnded) break;
+                Thread.Sleep(sawMeasure.All(x => x) ? 20 : 1);
+                foreach (var c in collectors) c?.Drain();
                 if (cancel.IsCancellationRequested || Stopwatch.GetTimestamp() > deadline) break;
                 if (statusLine is not null && Stopwatch.GetElapsedTime(lastStatus) > TimeSpan.FromMilliseconds(500))
                 {
                     lastStatus = Stopwatch.GetTimestamp();
-                    statusLine.Show(StatusLine.Format(Status(workloads, workloadPlan, directions, rates, startTicks)));
+                    statusLine.Show(StatusLine.Format(Status(all, plans[0], directions.Aggregate((a, b) => [a[0] | b[0], a[1] | b[1], a[2] | b[2]]), rates, startTicks)));
                 }
             }
             statusLine?.Clear();
-            if (!workloads.All(w => w.MeasureEnded))
+            if (snapshots.Any(s => s is null))
                 throw new TimeoutException(cancel.IsCancellationRequested ? "interrupted" : "the workload did not finish in time");
-            var cpu = ResourceUsage.Process() - cpuAtStart;
-            DeviceCpu? deviceCpu = devicePid is int p2 && deviceAtStart is CpuTimes d0 && ResourceUsage.OtherProcess(p2) is CpuTimes d1 && engine.DeviceProcessId == p2
-                ? new DeviceCpu(p2, d1 - d0) : null;
-            var snapshot = engine.Monitor.TakeSnapshot();
-            var read = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Read));
-            var write = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Write));
-            var trim = WorkloadPoller.DirectionCounters.Merge(workloads.Select(w => w.Trim));
-            var runtime = Stopwatch.GetElapsedTime(0, workloads.Max(w => w.MeasuredTicks));
-            if (collector is not null)
+            var results = new JobMeasurement[n];
+            for (int k = 0; k < n; k++)
             {
-                collector.Complete();
-                intervals!.Finish(clock!);
+                var ws = workloads[k];
+                var read = WorkloadPoller.DirectionCounters.Merge(ws.Select(w => w.Read));
+                var write = WorkloadPoller.DirectionCounters.Merge(ws.Select(w => w.Write));
+                var trim = WorkloadPoller.DirectionCounters.Merge(ws.Select(w => w.Trim));
+                var runtime = Stopwatch.GetElapsedTime(0, ws.Max(w => w.MeasuredTicks));
+                if (collectors[k] is { } collector)
+                {
+                    collector.Complete();
+                    jobs[k].Session!.Intervals!.Finish(clocks[k]!);
+                }
+                results[k] = new JobMeasurement(read, write, trim, runtime, cpu[k], deviceCpu[k], snapshots[k]!, atStart[k] ?? snapshots[k]!,
+                                                device.Description, engine.Pinned, start)
+                {
+                    QueueOffset = offsets[k],
+                    QueueCount = jobs[k].Queues,
+                    SharedWith = n,
+                };
             }
-            ReadBack(device, workloads, session, cancel);
-            session?.Collect(workloads);
-            return new JobMeasurement(read, write, trim, runtime, cpu, deviceCpu, snapshot, atStart ?? snapshot, device.Description, engine.Pinned, start);
+            for (int k = 0; k < n; k++)
+            {
+                ReadBack(device, offsets[k], workloads[k], jobs[k].Session, cancel);
+                jobs[k].Session?.Collect(workloads[k]);
+            }
+            return results;
         }
         finally
         {
-            foreach (var b in buffers) b?.Dispose();
+            foreach (var b in buffers) b.Dispose();
         }
     }
 
@@ -185,14 +260,14 @@ internal static class JobRunner
     /// A <c>--verify</c> write job's read-back: runs the session's hook, lets every workload read back what it wrote,
     /// and waits until all are done.
     /// </summary>
-    private static void ReadBack(BlockDevice device, WorkloadPoller[] workloads, JobSession? session, CancellationToken cancel)
+    private static void ReadBack(BlockDevice device, int queueOffset, WorkloadPoller[] workloads, JobSession? session, CancellationToken cancel)
     {
         if (workloads.All(w => w.IsDone)) return;
         session?.BeforeReadBack?.Invoke(device);
         for (int j = 0; j < workloads.Length; j++)
         {
             workloads[j].ReleaseReadBack();
-            device.GetQueue(j).Reactor.Wake();      // a parked reactor would not see the flag until its next wake-up
+            device.GetQueue(queueOffset + j).Reactor.Wake();      // a parked reactor would not see the flag until its next wake-up
         }
         long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 3600;
         while (!workloads.All(w => w.IsDone))
