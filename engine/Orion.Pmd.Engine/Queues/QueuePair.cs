@@ -561,24 +561,9 @@ internal sealed unsafe class QueuePair : IParkablePoller
             RecoverQueue(IoStatus.QueueBroken, $"the device broke the ring ({_ring.Error}: {_ring.ErrorMessage})");
             return;
         }
-        if (!_brokenHandled)
-        {
-            _brokenHandled = true;
-            string detail = $"{_ring.Error}: {_ring.ErrorMessage}";
-            for (int s = 0; s < _slotRequest.Length; s++)
-            {
-                if (_slotRequest[s] is not { } r) continue;
-                _slotRequest[s] = null;
-                Fail(r, IoStatus.QueueBroken, detail);
-            }
-        }
-        while (_pendingHead is { } p)
-        {
-            _pendingHead = p.Next;
-            _pendingCount--;
-            Fail(p, IoStatus.QueueBroken, $"{_ring.Error}: {_ring.ErrorMessage}");
-        }
-        _pendingTail = null;
+        // Held and pending requests fail with the queue's named error; their slots stay reserved until a reset.
+        _brokenHandled = true;
+        FailHeldRequests(IoStatus.QueueBroken, $"{_ring.Error}: {_ring.ErrorMessage}");
     }
 
     private void Fail(BlockRequest r, IoStatus status, string detail)

@@ -19,7 +19,7 @@ public class QsdStatusTests
         QemuStorageDaemon.RequireInstalled();
         string dir = QemuStorageDaemon.NewDirectory();
         string image = QsdTestKit.CreateImage(dir, 16 << 20);
-        using var imageDir = new DeleteOnDispose(dir);
+        using var imageDir = new TempDirectory(dir);
         using var daemon = QemuStorageDaemon.StartFile(image, logicalBlockSize: 4096);
         using var engine = PmdEngine.Start(QsdTestKit.Options(daemon.DeviceString));
         var dev = engine.Device;
@@ -64,7 +64,7 @@ public class QsdStatusTests
         QemuStorageDaemon.RequireInstalled();
         string dir = QemuStorageDaemon.NewDirectory();
         string image = QsdTestKit.CreateImage(dir, 16 << 20);
-        using var imageDir = new DeleteOnDispose(dir);
+        using var imageDir = new TempDirectory(dir);
         var before = File.ReadAllBytes(image);
         using (var daemon = QemuStorageDaemon.StartFile(image, writable: false))
         using (var engine = PmdEngine.Start(QsdTestKit.Options(daemon.DeviceString)))
@@ -77,13 +77,5 @@ public class QsdStatusTests
             Assert.That(engine.Reconnects, Is.Zero);
         }
         Assert.That(File.ReadAllBytes(image), Is.EqualTo(before), "the image is untouched");
-    }
-
-    private sealed class DeleteOnDispose(string path) : IDisposable
-    {
-        public void Dispose()
-        {
-            try { Directory.Delete(path, recursive: true); } catch (IOException) { }
-        }
     }
 }

@@ -230,14 +230,6 @@ public class ReconnectTests
         }
     }
 
-    private sealed class TempDirectory(string path) : IDisposable
-    {
-        public void Dispose()
-        {
-            try { Directory.Delete(path, recursive: true); } catch (IOException) { }
-        }
-    }
-
     private static async Task WaitUntil(Func<bool> condition, string what, IBackEndProcess? daemon = null)
     {
         var sw = Stopwatch.StartNew();

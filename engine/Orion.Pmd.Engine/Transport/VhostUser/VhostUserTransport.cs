@@ -332,8 +332,7 @@ public sealed class VhostUserTransport : IVirtioTransport
         channel.Send(VhostUserRequest.SetOwner, default);
         // Ask for the virtio 1.1 config (60 bytes): qemu-storage-daemon 7.2 answers nothing to a bigger request.
         Span<byte> request = stackalloc byte[ConfigPayload.HeaderSize + BlkConfig.Size];
-        request.Clear();
-        ConfigPayload.Write(request, 0, 0, request.Slice(ConfigPayload.HeaderSize, BlkConfig.Size).ToArray());
+        ConfigPayload.Write(request, 0, 0, stackalloc byte[BlkConfig.Size]);     // the data: BlkConfig.Size zero bytes
         int got = channel.Call(VhostUserRequest.GetConfig, request, reply);
         if (!ConfigPayload.TryRead(reply[..got], out _, out uint size, out _) || size == 0)
             throw new InvalidDataException($"{Description} returned no config space ({got}-byte reply to GET_CONFIG of {BlkConfig.Size} bytes)");
