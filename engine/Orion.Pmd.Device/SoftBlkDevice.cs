@@ -146,6 +146,13 @@ public sealed partial class SoftBlkDevice : IDisposable
         {
             bool subset = (DriverFeatures & ~_offered) == 0;
             if (!subset || !DriverFeatures.HasFlag(VirtioFeatures.Version1)) status &= ~DeviceStatus.FeaturesOk;
+            else if (!DriverFeatures.HasFlag(VirtioFeatures.BlkFlush))
+            {
+                // A driver without FLUSH cannot empty a volatile cache and takes the device for write-through
+                // (VirtIO 1.2 §5.2.5.1): make every write durable before it completes.
+                _writeCache.Enabled = false;
+                _config[BlkConfig.Offsets.Writeback] = 0;
+            }
         }
         if (status.HasFlag(DeviceStatus.DriverOk) && !old.HasFlag(DeviceStatus.DriverOk))
         {

@@ -23,7 +23,7 @@ namespace Orion.Pmd.Engine;
 /// The device can be carved into <see cref="BlockVolume"/>s (<see cref="CreateVolume"/>), LBA ranges with their own
 /// access, for different users; a volume's requests go through the same checks and submission path as the device's.
 /// </remarks>
-public sealed class BlockDevice
+public sealed partial class BlockDevice
 {
     private readonly QueuePair[] _pairs;
     private readonly BlockQueue[] _queues;
@@ -141,28 +141,28 @@ public sealed class BlockDevice
     public DmaBuffer Rent(int length) => Pool.Rent(length);
 
     /// <summary>Reads <c>buffer.Length</c> bytes starting at block <paramref name="lba"/>.</summary>
-    public ValueTask ReadAsync(long lba, Memory<byte> buffer) => Read(null, lba, buffer);
+    public ValueTask ReadAsync(long lba, Memory<byte> buffer, CancellationToken cancellationToken = default) => Read(null, lba, buffer, cancellationToken);
 
     /// <summary>Writes <paramref name="buffer"/> starting at block <paramref name="lba"/>.</summary>
-    public ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> buffer) => Write(null, lba, buffer);
+    public ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => Write(null, lba, buffer, cancellationToken);
 
     /// <summary>Reads into several DMA buffers (rented with <see cref="Rent"/>) in one request, filled in order from <paramref name="lba"/>.</summary>
-    public ValueTask ReadVectoredAsync(long lba, ReadOnlySpan<Memory<byte>> buffers) => ReadVectored(null, lba, buffers);
+    public ValueTask ReadVectoredAsync(long lba, ReadOnlySpan<Memory<byte>> buffers, CancellationToken cancellationToken = default) => ReadVectored(null, lba, buffers, cancellationToken);
 
     /// <summary>Writes several DMA buffers (rented with <see cref="Rent"/>) in one request, in order from <paramref name="lba"/>.</summary>
-    public ValueTask WriteVectoredAsync(long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers) => WriteVectored(null, lba, buffers);
+    public ValueTask WriteVectoredAsync(long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken = default) => WriteVectored(null, lba, buffers, cancellationToken);
 
     /// <summary>
     /// Makes every completed write durable (<c>VIRTIO_BLK_T_FLUSH</c>). Without the FLUSH feature the device has no
     /// volatile cache (writes are durable when acknowledged) and this completes at once.
     /// </summary>
-    public ValueTask FlushAsync() => Flush(null);
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => Flush(null, cancellationToken);
 
     /// <summary>Discards <paramref name="blocks"/> blocks from <paramref name="lba"/> (the device may deallocate them).</summary>
-    public ValueTask DiscardAsync(long lba, long blocks) => Discard(null, lba, blocks);
+    public ValueTask DiscardAsync(long lba, long blocks, CancellationToken cancellationToken = default) => Discard(null, lba, blocks, cancellationToken);
 
     /// <summary>Writes zeroes over <paramref name="blocks"/> blocks from <paramref name="lba"/>; <paramref name="mayUnmap"/> lets the device deallocate them.</summary>
-    public ValueTask WriteZeroesAsync(long lba, long blocks, bool mayUnmap = false) => WriteZeroes(null, lba, blocks, mayUnmap);
+    public ValueTask WriteZeroesAsync(long lba, long blocks, bool mayUnmap = false, CancellationToken cancellationToken = default) => WriteZeroes(null, lba, blocks, mayUnmap, cancellationToken);
 
     // ---------------------------------------------------------------- volumes
 
@@ -236,25 +236,25 @@ public sealed class BlockDevice
     // A null volume is the device itself. LBAs are the caller's (relative to the volume); Locate/CheckBlocks return
     // the device LBA.
 
-    internal ValueTask Read(BlockVolume? volume, long lba, Memory<byte> buffer)
+    internal ValueTask Read(BlockVolume? volume, long lba, Memory<byte> buffer, CancellationToken ct = default)
     {
         Permit(volume, "read", write: false, lba, buffer.Length / BlockSize);
         long at = Locate(volume, "read", lba, buffer.Length);
         var r = NewRequest(BlkRequestType.In, at);
         AddDataBuffer(r, buffer, isRead: true);
-        return Submit(r);
+        return Submit(r, ct);
     }
 
-    internal ValueTask Write(BlockVolume? volume, long lba, ReadOnlyMemory<byte> buffer)
+    internal ValueTask Write(BlockVolume? volume, long lba, ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
     {
         Permit(volume, "write", write: true, lba, buffer.Length / BlockSize);
         long at = Locate(volume, "write", lba, buffer.Length);
         var r = NewRequest(BlkRequestType.Out, at);
         AddDataBuffer(r, buffer, isRead: false);
-        return Submit(r);
+        return Submit(r, ct);
     }
 
-    internal ValueTask ReadVectored(BlockVolume? volume, long lba, ReadOnlySpan<Memory<byte>> buffers)
+    internal ValueTask ReadVectored(BlockVolume? volume, long lba, ReadOnlySpan<Memory<byte>> buffers, CancellationToken ct = default)
     {
         long total = 0;
         foreach (var b in buffers) total += b.Length;
@@ -263,10 +263,10 @@ public sealed class BlockDevice
         long at = Locate(volume, "vectored read", lba, total);
         var r = NewRequest(BlkRequestType.In, at);
         foreach (var b in buffers) AddDmaSegment(r, b);
-        return Submit(r);
+        return Submit(r, ct);
     }
 
-    internal ValueTask WriteVectored(BlockVolume? volume, long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers)
+    internal ValueTask WriteVectored(BlockVolume? volume, long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers, CancellationToken ct = default)
     {
         long total = 0;
         foreach (var b in buffers) total += b.Length;
@@ -275,23 +275,23 @@ public sealed class BlockDevice
         long at = Locate(volume, "vectored write", lba, total);
         var r = NewRequest(BlkRequestType.Out, at);
         foreach (var b in buffers) AddDmaSegment(r, b);
-        return Submit(r);
+        return Submit(r, ct);
     }
 
     /// <summary>A flush is device-wide (VirtIO has no ranged flush): a volume may flush whatever its access.</summary>
-    internal ValueTask Flush(BlockVolume? volume)
+    internal ValueTask Flush(BlockVolume? volume, CancellationToken ct = default)
     {
         Permit(volume, "flush", write: false, 0, 0);
         if (!Features.HasFlag(VirtioFeatures.BlkFlush)) return ValueTask.CompletedTask;
-        return Submit(NewRequest(BlkRequestType.Flush, 0));
+        return Submit(NewRequest(BlkRequestType.Flush, 0), ct);
     }
 
-    internal ValueTask Discard(BlockVolume? volume, long lba, long blocks)
-        => Ranged(volume, BlkRequestType.Discard, VirtioFeatures.BlkDiscard, "discard", lba, blocks, 0, Config.MaxDiscardSectors);
+    internal ValueTask Discard(BlockVolume? volume, long lba, long blocks, CancellationToken ct = default)
+        => Ranged(volume, BlkRequestType.Discard, VirtioFeatures.BlkDiscard, "discard", lba, blocks, 0, Config.MaxDiscardSectors, ct);
 
-    internal ValueTask WriteZeroes(BlockVolume? volume, long lba, long blocks, bool mayUnmap)
+    internal ValueTask WriteZeroes(BlockVolume? volume, long lba, long blocks, bool mayUnmap, CancellationToken ct = default)
         => Ranged(volume, BlkRequestType.WriteZeroes, VirtioFeatures.BlkWriteZeroes, "write-zeroes", lba, blocks,
-                  mayUnmap ? BlkDiscardWriteZeroes.FlagUnmap : 0, Config.MaxWriteZeroesSectors);
+                  mayUnmap ? BlkDiscardWriteZeroes.FlagUnmap : 0, Config.MaxWriteZeroesSectors, ct);
 
     /// <summary>
     /// The permission half of every check: the engine is open, the volume still exists, and a write (any request that
@@ -330,18 +330,18 @@ public sealed class BlockDevice
     }
 
     /// <summary>Reads the device's 20-byte id (serial number), NUL padding removed.</summary>
-    public async ValueTask<string> GetIdAsync()
+    public async ValueTask<string> GetIdAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
         var id = new byte[BlkConstants.IdBytes];
         var r = NewRequest(BlkRequestType.GetId, 0);
         r.IdDestination = id;
-        await Submit(r).ConfigureAwait(false);
+        await Submit(r, cancellationToken).ConfigureAwait(false);
         int end = Array.IndexOf(id, (byte)0);
         return System.Text.Encoding.ASCII.GetString(id, 0, end < 0 ? id.Length : end);
     }
 
-    private ValueTask Ranged(BlockVolume? volume, BlkRequestType type, VirtioFeatures feature, string what, long lba, long blocks, uint flags, uint maxSectors)
+    private ValueTask Ranged(BlockVolume? volume, BlkRequestType type, VirtioFeatures feature, string what, long lba, long blocks, uint flags, uint maxSectors, CancellationToken ct)
     {
         Permit(volume, what, write: true, lba, blocks);
         if (!Features.HasFlag(feature))
@@ -354,7 +354,7 @@ public sealed class BlockDevice
                 $"a {what} of {blocks} blocks ({sectors} sectors) exceeds the device's limit of {maxSectors} sectors per range; split it");
         var r = NewRequest(type, at);
         r.Range = new BlkDiscardWriteZeroes(SectorOf(at), (uint)sectors, flags);
-        return Submit(r);
+        return Submit(r, ct);
     }
 
     /// <summary>
@@ -382,26 +382,50 @@ public sealed class BlockDevice
         return r;
     }
 
-    private ValueTask Submit(BlockRequest r)
+    private ValueTask Submit(BlockRequest r, CancellationToken ct = default)
     {
+        if (ct.IsCancellationRequested)
+        {
+            // Cancelled before it was handed over: nothing was sent and nothing is held.
+            r.Bounce?.Dispose();
+            r.Bounce = null;
+            r.BounceReadTarget = default;
+            _requests.Return(r);
+            return ValueTask.FromCanceled(ct);
+        }
         var vt = r.AsValueTask();
+        r.WatchCancellation(ct);
         PickQueue().SubmitFromAnyThread(r);
         return vt;
     }
 
     private QueuePair PickQueue()
     {
-        // Code on one of our reactors submits to its own queue, with no hop; other threads spread by thread id.
+        // Code on one of our reactors submits to its own queue, with no hop. Other threads each keep one home queue,
+        // dealt round-robin as threads first submit: thread ids cluster (the pool's threads are numbered together),
+        // so taking them modulo the queue count piled most callers onto one queue.
         if (Reactor.Current is { } current)
             foreach (var p in _pairs)
                 if (p.Reactor == current && !p.Disabled) return p;
-        uint start = (uint)Environment.CurrentManagedThreadId % (uint)_pairs.Length;
+        if (_pairs.Length == 1 && !_pairs[0].Disabled) return _pairs[0];
+        uint start = HomeQueueTicket() % (uint)_pairs.Length;
         for (uint i = 0; i < (uint)_pairs.Length; i++)
         {
             var p = _pairs[(start + i) % (uint)_pairs.Length];
             if (!p.Disabled) return p;
         }
         throw new InvalidOperationException("every queue of the device is disabled; enable one with BlockQueue.Enable()");
+    }
+
+    [ThreadStatic] private static uint t_homeTicket;
+    private static int s_nextTicket;
+
+    /// <summary>This thread's ticket, dealt once per thread (1, 2, 3, ...; 0 means not yet dealt).</summary>
+    private static uint HomeQueueTicket()
+    {
+        uint ticket = t_homeTicket;
+        if (ticket == 0) t_homeTicket = ticket = (uint)Interlocked.Increment(ref s_nextTicket);
+        return ticket - 1;
     }
 
     private void CheckVector(int count)

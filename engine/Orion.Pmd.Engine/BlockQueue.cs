@@ -81,23 +81,38 @@ public sealed class BlockQueue
     /// <exception cref="NotSupportedException">The device did not negotiate discard.</exception>
     /// <exception cref="ArgumentOutOfRangeException">No blocks, a range outside the device, or more than the device's per-range limit.</exception>
     public bool TrySubmitDiscard(long lba, long blocks, IBlockCompletion handler, long tag)
+        => TrySubmitRanged(BlkRequestType.Discard, VirtioFeatures.BlkDiscard, "discard", lba, blocks, 0, _device.Config.MaxDiscardSectors, handler, tag);
+
+    /// <summary>
+    /// Writes zeroes over <paramref name="blocks"/> blocks from <paramref name="lba"/> (the callback form of
+    /// <see cref="BlockDevice.WriteZeroesAsync"/>, with its checks); <paramref name="mayUnmap"/> lets the device
+    /// deallocate them. False when out of request objects.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The device is read-only.</exception>
+    /// <exception cref="NotSupportedException">The device did not negotiate write-zeroes.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">No blocks, a range outside the device, or more than the device's per-range limit.</exception>
+    public bool TrySubmitWriteZeroes(long lba, long blocks, bool mayUnmap, IBlockCompletion handler, long tag)
+        => TrySubmitRanged(BlkRequestType.WriteZeroes, VirtioFeatures.BlkWriteZeroes, "write-zeroes", lba, blocks,
+                           mayUnmap ? BlkDiscardWriteZeroes.FlagUnmap : 0, _device.Config.MaxWriteZeroesSectors, handler, tag);
+
+    private bool TrySubmitRanged(BlkRequestType type, VirtioFeatures feature, string what, long lba, long blocks, uint flags, uint maxSectors,
+                                 IBlockCompletion handler, long tag)
     {
         CheckThread();
         ArgumentNullException.ThrowIfNull(handler);
-        _device.ThrowIfReadOnly("discard");
-        if (!_device.Features.HasFlag(VirtioFeatures.BlkDiscard))
-            throw new NotSupportedException($"{_device.Description} did not negotiate {VirtioFeatures.BlkDiscard}: discard is not available on this device");
-        if (blocks <= 0) throw new ArgumentOutOfRangeException(nameof(blocks), blocks, "a discard needs at least one block");
-        _device.CheckRange("discard", lba, blocks * _device.BlockSize);
+        _device.ThrowIfReadOnly(what);
+        if (!_device.Features.HasFlag(feature))
+            throw new NotSupportedException($"{_device.Description} did not negotiate {feature}: {what} is not available on this device");
+        if (blocks <= 0) throw new ArgumentOutOfRangeException(nameof(blocks), blocks, $"a {what} needs at least one block");
+        _device.CheckBlocks(null, what, lba, blocks);      // in blocks: a huge count cannot overflow a byte length
         long sectors = blocks * (_device.BlockSize / BlkConstants.SectorSize);
-        uint maxSectors = _device.Config.MaxDiscardSectors;
         if (maxSectors != 0 && sectors > maxSectors)
             throw new ArgumentOutOfRangeException(nameof(blocks), blocks,
-                $"a discard of {blocks} blocks ({sectors} sectors) exceeds the device's limit of {maxSectors} sectors per range; split it");
+                $"a {what} of {blocks} blocks ({sectors} sectors) exceeds the device's limit of {maxSectors} sectors per range; split it");
         var r = _pair.RentLocal();
         if (r is null) return false;
-        r.Prepare(BlkRequestType.Discard, _device.SectorOf(lba));
-        r.Range = new BlkDiscardWriteZeroes(_device.SectorOf(lba), (uint)sectors, 0);
+        r.Prepare(type, _device.SectorOf(lba));
+        r.Range = new BlkDiscardWriteZeroes(_device.SectorOf(lba), (uint)sectors, flags);
         r.Handler = handler;
         r.Tag = tag;
         _pair.Enqueue(r);

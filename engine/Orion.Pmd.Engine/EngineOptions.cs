@@ -1,4 +1,5 @@
 using Orion.Pmd.Device;
+using Orion.Pmd.Device.Backends;
 using Orion.Pmd.Reactors;
 
 namespace Orion.Pmd.Engine;
@@ -97,4 +98,16 @@ public sealed partial record EngineOptions
     /// of the buffer's size class per return (bounce buffers included, on the thread that returns them).
     /// </summary>
     public bool ZeroBuffersOnReturn { get; init; }
+    /// <summary>
+    /// Where the engine's meter (<see cref="PmdEngine.MeterName"/>) comes from: the host's
+    /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/> (from dependency injection) so its metrics pipeline
+    /// owns it, or null (the default) for a meter of the engine's own, seen by every listener in the process.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
+    /// <summary>
+    /// Test seam: the embedded device serves this backend instead of the one <see cref="Device"/> names (whose size,
+    /// block size and options still apply to the device). Lets tests model media the device strings cannot, such as
+    /// a volatile cache that a power loss empties.
+    /// </summary>
+    internal Func<IBlockBackend>? BackendFactory { get; init; }
 }

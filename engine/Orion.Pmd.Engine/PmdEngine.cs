@@ -90,7 +90,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             InjectedLatency = spec.Delay,
             Faults = spec.Faults,
         };
-        var backend = spec.CreateBackend();
+        var backend = options.BackendFactory?.Invoke() ?? spec.CreateBackend();
         SoftBlkDevice device;
         try { device = new SoftBlkDevice(backend, deviceOptions); }
         catch { backend.Dispose(); throw; }
@@ -195,6 +195,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             Device = new BlockDevice(Pairs, pool, config, features, blockSize, maxSegments, transport.Description, transport, openedReadOnly) { Engine = this };
             AuditLog.DeviceAttached(transport.Description, transport is VhostUserTransport ? "vhost-user" : "embedded", Device.BlockCount, blockSize, options.Queues);
             Monitor = new PerformanceMonitor(this);
+            StartMetrics();
             if (options.Threading == EngineThreading.Threads)
             {
                 foreach (var r in _reactors) r.Start();
@@ -317,6 +318,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _metrics?.Dispose();
         _supervisor?.Dispose();                         // our own hang-up below is not a crash to recover from
         Device.Close();
         var deadline = Stopwatch.GetTimestamp() + (long)(_options.DrainTimeout.TotalSeconds * Stopwatch.Frequency);

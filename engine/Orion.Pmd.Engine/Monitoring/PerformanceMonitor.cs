@@ -41,13 +41,10 @@ public sealed class PerformanceMonitor
         {
             var queues = new List<QueueSnapshot>();
             var merged = QueuePair.NewHistogram();
+            var latency = _engine.Latency.Take(LatencyReader.Snapshots);
             foreach (var pair in _engine.Pairs)
             {
-                var taken = pair.TakeLatency(_engine.ReactorsRunning, TimeSpan.FromSeconds(5));
-                var copy = QueuePair.NewHistogram();
-                copy.Add(taken);
-                taken.Reset();
-                pair.ReturnSpare(taken);
+                var copy = latency[pair.Index];
                 merged.Add(copy);
                 queues.Add(new QueueSnapshot(pair.Index, pair.Reactor.Core, pair.Counters, copy, pair.Reactor.GetStats()));
             }

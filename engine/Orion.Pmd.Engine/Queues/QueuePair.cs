@@ -304,6 +304,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     /// <summary>Hands a request to this queue from any thread; waits (spinning, then yielding) while the handoff ring is full.</summary>
     public void SubmitFromAnyThread(BlockRequest request)
     {
+        request.Queue = this;
         if (Reactor.IsCurrent)
         {
             Enqueue(request);
@@ -312,7 +313,18 @@ internal sealed unsafe class QueuePair : IParkablePoller
         if (!_submissions.TryEnqueue(request))
         {
             var spin = new SpinWait();
-            while (!_submissions.TryEnqueue(request)) spin.SpinOnce(sleep1Threshold: -1);
+            while (!_submissions.TryEnqueue(request))
+            {
+                if (request.CancelRequested)
+                {
+                    // Never handed over: withdraw it here (the reactor never saw it, so no counter moves).
+                    request.Status = IoStatus.Canceled;
+                    request.FailureDetail = "the caller's cancellation token fired while the submission ring was full";
+                    request.CompleteAwaiter();
+                    return;
+                }
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
         }
         // A reactor that may sleep must be told (Wake costs a fence); a busy-polling one will see the ring anyway.
         if (Reactor.IdlePolicy == IdlePolicy.Park) Reactor.Wake();
@@ -370,6 +382,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
             Enqueue(r);
             work++;
         }
+        if (_cancelsArrived != _cancelsSwept) work += SweepCancelled();
         if (!_suspended)
         {
             int reaped = Reap();
@@ -383,6 +396,49 @@ internal sealed unsafe class QueuePair : IParkablePoller
         if (work == 0) _idlePolls++;
         return work;
     }
+
+    // ------------------------------------------------------------------ cancellation
+
+    private volatile int _cancelsArrived;
+    private int _cancelsSwept;
+
+    /// <summary>Any thread: a caller cancelled a request handed to this queue; the reactor sweeps on its next poll.</summary>
+    public void CancelArrived()
+    {
+        Interlocked.Increment(ref _cancelsArrived);
+        if (Reactor.IdlePolicy == IdlePolicy.Park) Reactor.Wake();
+    }
+
+    /// <summary>
+    /// Withdraws cancelled requests that have never been placed in a ring: they fail with
+    /// <see cref="IoStatus.Canceled"/> and nothing reaches the device. A request the device has (or had, before a
+    /// reset requeued it) runs to its end: VirtIO has no way to take it back.
+    /// </summary>
+    private int SweepCancelled()
+    {
+        _cancelsSwept = _cancelsArrived;
+        int withdrawn = 0;
+        BlockRequest? previous = null;
+        var r = _pendingHead;
+        while (r is not null)
+        {
+            var next = r.Next;
+            if (r.CancelRequested && r.Placements == 0)
+            {
+                if (previous is null) _pendingHead = next;
+                else previous.Next = next;
+                if (ReferenceEquals(_pendingTail, r)) _pendingTail = previous;
+                _pendingCount--;
+                Fail(r, IoStatus.Canceled, "the caller's cancellation token fired");
+                withdrawn++;
+            }
+            else previous = r;
+            r = next;
+        }
+        return withdrawn;
+    }
+
+    // ------------------------------------------------------------------ placement
 
     private int SubmitPending()
     {
@@ -527,7 +583,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
 
     private void Complete(BlockRequest r)
     {
-        if (r.Status != IoStatus.Ok)
+        if (r.Status is not (IoStatus.Ok or IoStatus.Canceled))     // a withdrawn request is the caller's choice, not an error
         {
             _errors++;
             RecordError(r);

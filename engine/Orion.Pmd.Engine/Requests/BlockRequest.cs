@@ -1,5 +1,6 @@
 using System.Threading.Tasks.Sources;
 using Orion.Pmd.Engine.Memory;
+using Orion.Pmd.Engine.Queues;
 using Orion.Pmd.Virtio.Blk;
 
 namespace Orion.Pmd.Engine.Requests;
@@ -50,6 +51,32 @@ internal sealed class BlockRequest : IValueTaskSource
     public bool Expired;                         // found past its deadline by the timeout check
     public BlockRequest? Next;                   // intrusive link of the pending FIFO
 
+    // ---- cancellation (the awaitable form only) ----
+    public CancellationToken Cancellation;       // the caller's token, for the OperationCanceledException
+    private CancellationTokenRegistration _cancelRegistration;
+    private volatile bool _cancelRequested;      // set by the token's callback on any thread, read by the reactor
+    public QueuePair? Queue;                     // the queue it was handed to: told when a cancel arrives
+
+    /// <summary>Whether the caller cancelled; honoured only while the request has not reached the device.</summary>
+    public bool CancelRequested => _cancelRequested;
+
+    /// <summary>
+    /// Watches <paramref name="token"/> until the request ends. Registers nothing (allocates nothing) for a token that
+    /// can never be cancelled.
+    /// </summary>
+    public void WatchCancellation(CancellationToken token)
+    {
+        Cancellation = token;
+        if (!token.CanBeCanceled) return;
+        _cancelRegistration = token.UnsafeRegister(static s => ((BlockRequest)s!).OnCancel(), this);
+    }
+
+    private void OnCancel()
+    {
+        _cancelRequested = true;
+        Queue?.CancelArrived();
+    }
+
     public bool IsDeviceWritable => Type is BlkRequestType.In or BlkRequestType.GetId;
 
     /// <summary>Clears the per-request fields before reuse.</summary>
@@ -71,6 +98,9 @@ internal sealed class BlockRequest : IValueTaskSource
         Resubmitted = false;
         Placements = 0;
         Expired = false;
+        Cancellation = default;
+        _cancelRequested = false;
+        Queue = null;
     }
 
     public void AddSegment(ulong guestAddress, uint length)
@@ -92,10 +122,14 @@ internal sealed class BlockRequest : IValueTaskSource
         try
         {
             _core.GetResult(token);
+            if (Status == IoStatus.Canceled) throw new OperationCanceledException(Describe(), Cancellation);
             if (Status != IoStatus.Ok) throw new BlockDeviceException(Status, Describe());
         }
         finally
         {
+            // Waits for a cancel callback running right now, so none can touch the request once it is reused.
+            _cancelRegistration.Dispose();
+            _cancelRegistration = default;
             // The device has finished with every buffer by now: the request can be reused.
             Bounce?.Dispose();
             Bounce = null;
@@ -129,6 +163,7 @@ internal sealed class BlockRequest : IValueTaskSource
             IoStatus.QueueBroken => "the queue latched broken",
             IoStatus.Aborted => "the engine stopped before it reached the device",
             IoStatus.BadStatus => "the device returned an invalid status",
+            IoStatus.Canceled => "cancelled before it reached the device (nothing was sent)",
             _ => Status.ToString(),
         };
         return FailureDetail is null ? $"{what} failed: {why}" : $"{what} failed: {why}: {FailureDetail}";

@@ -22,6 +22,12 @@ public enum IoStatus : byte
     TransportLost = 0x83,
     /// <summary>The device did not complete the request within <see cref="EngineOptions.RequestTimeout"/>; its queue was reset.</summary>
     TimedOut = 0x84,
+    /// <summary>
+    /// The caller's <see cref="CancellationToken"/> fired while the request still waited for the ring: it never
+    /// reached the device. (A request the device already has cannot be withdrawn and ends with the device's status.)
+    /// The awaitable form throws <see cref="OperationCanceledException"/> for it.
+    /// </summary>
+    Canceled = 0x85,
 }
 
 /// <summary>Receives completions of the callback (reactor) form. Called on the reactor thread; must not block.</summary>

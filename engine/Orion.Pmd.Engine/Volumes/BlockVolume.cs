@@ -63,29 +63,29 @@ public sealed class BlockVolume
     }
 
     /// <summary>Reads <c>buffer.Length</c> bytes starting at volume block <paramref name="lba"/>.</summary>
-    public ValueTask ReadAsync(long lba, Memory<byte> buffer) => Device.Read(this, lba, buffer);
+    public ValueTask ReadAsync(long lba, Memory<byte> buffer, CancellationToken cancellationToken = default) => Device.Read(this, lba, buffer, cancellationToken);
 
     /// <summary>Writes <paramref name="buffer"/> starting at volume block <paramref name="lba"/>.</summary>
     /// <exception cref="VolumeAccessDeniedException">The volume is read-only.</exception>
-    public ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> buffer) => Device.Write(this, lba, buffer);
+    public ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => Device.Write(this, lba, buffer, cancellationToken);
 
     /// <summary>Reads into several DMA buffers in one request, filled in order from volume block <paramref name="lba"/>.</summary>
-    public ValueTask ReadVectoredAsync(long lba, ReadOnlySpan<Memory<byte>> buffers) => Device.ReadVectored(this, lba, buffers);
+    public ValueTask ReadVectoredAsync(long lba, ReadOnlySpan<Memory<byte>> buffers, CancellationToken cancellationToken = default) => Device.ReadVectored(this, lba, buffers, cancellationToken);
 
     /// <summary>Writes several DMA buffers in one request, in order from volume block <paramref name="lba"/>.</summary>
     /// <exception cref="VolumeAccessDeniedException">The volume is read-only.</exception>
-    public ValueTask WriteVectoredAsync(long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers) => Device.WriteVectored(this, lba, buffers);
+    public ValueTask WriteVectoredAsync(long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken = default) => Device.WriteVectored(this, lba, buffers, cancellationToken);
 
     /// <summary>Makes every completed write of the device durable (a flush is device-wide); allowed on any volume.</summary>
-    public ValueTask FlushAsync() => Device.Flush(this);
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => Device.Flush(this, cancellationToken);
 
     /// <summary>Discards <paramref name="blocks"/> blocks from volume block <paramref name="lba"/>.</summary>
     /// <exception cref="VolumeAccessDeniedException">The volume is read-only.</exception>
-    public ValueTask DiscardAsync(long lba, long blocks) => Device.Discard(this, lba, blocks);
+    public ValueTask DiscardAsync(long lba, long blocks, CancellationToken cancellationToken = default) => Device.Discard(this, lba, blocks, cancellationToken);
 
     /// <summary>Writes zeroes over <paramref name="blocks"/> blocks from volume block <paramref name="lba"/>.</summary>
     /// <exception cref="VolumeAccessDeniedException">The volume is read-only.</exception>
-    public ValueTask WriteZeroesAsync(long lba, long blocks, bool mayUnmap = false) => Device.WriteZeroes(this, lba, blocks, mayUnmap);
+    public ValueTask WriteZeroesAsync(long lba, long blocks, bool mayUnmap = false, CancellationToken cancellationToken = default) => Device.WriteZeroes(this, lba, blocks, mayUnmap, cancellationToken);
 
     /// <summary>
     /// The callback form of queue <paramref name="index"/> restricted to this volume, for code running on that queue's
