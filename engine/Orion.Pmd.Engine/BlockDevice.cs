@@ -255,25 +255,20 @@ public sealed partial class BlockDevice
     }
 
     internal ValueTask ReadVectored(BlockVolume? volume, long lba, ReadOnlySpan<Memory<byte>> buffers, CancellationToken ct = default)
-    {
-        long total = 0;
-        foreach (var b in buffers) total += b.Length;
-        Permit(volume, "vectored read", write: false, lba, total / BlockSize);
-        CheckVector(buffers.Length);
-        long at = Locate(volume, "vectored read", lba, total);
-        var r = NewRequest(BlkRequestType.In, at);
-        foreach (var b in buffers) AddDmaSegment(r, b);
-        return Submit(r, ct);
-    }
+        => Vectored(volume, BlkRequestType.In, "vectored read", lba, MemoryViews.AsReadOnly(buffers), ct);
 
     internal ValueTask WriteVectored(BlockVolume? volume, long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers, CancellationToken ct = default)
+        => Vectored(volume, BlkRequestType.Out, "vectored write", lba, buffers, ct);
+
+    /// <summary>Memory&lt;T&gt; and ReadOnlyMemory&lt;T&gt; share one layout, so a read's buffers are reinterpreted, never copied.</summary>
+    private ValueTask Vectored(BlockVolume? volume, BlkRequestType type, string what, long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers, CancellationToken ct)
     {
         long total = 0;
         foreach (var b in buffers) total += b.Length;
-        Permit(volume, "vectored write", write: true, lba, total / BlockSize);
-        CheckVector(buffers.Length);
-        long at = Locate(volume, "vectored write", lba, total);
-        var r = NewRequest(BlkRequestType.Out, at);
+        Permit(volume, what, write: type == BlkRequestType.Out, lba, total / BlockSize);
+        CheckDmaVector(buffers);
+        long at = Locate(volume, what, lba, total);
+        var r = NewRequest(type, at);
         foreach (var b in buffers) AddDmaSegment(r, b);
         return Submit(r, ct);
     }
@@ -449,7 +444,24 @@ public sealed partial class BlockDevice
         r.AddSegment(bounce.GuestAddress, (uint)buffer.Length);
     }
 
-    private static void AddDmaSegment(BlockRequest r, ReadOnlyMemory<byte> b)
+    /// <summary>
+    /// The checks of a vectored request made before anything is taken: a count within <see cref="MaxSegments"/>,
+    /// every buffer a DMA buffer slice. Returns the total length.
+    /// </summary>
+    internal long CheckDmaVector(ReadOnlySpan<ReadOnlyMemory<byte>> buffers)
+    {
+        CheckVector(buffers.Length);
+        long total = 0;
+        for (int i = 0; i < buffers.Length; i++)
+        {
+            if (!MemoryMarshal.TryGetMemoryManager<byte, DmaBuffer>(buffers[i], out _))
+                throw new ArgumentException($"buffer {i} of the vectored request is not DMA memory: vectored requests take buffers rented from BlockDevice.Rent (zero-copy)");
+            total += buffers[i].Length;
+        }
+        return total;
+    }
+
+    internal static void AddDmaSegment(BlockRequest r, ReadOnlyMemory<byte> b)
     {
         if (!MemoryMarshal.TryGetMemoryManager<byte, DmaBuffer>(b, out var dma, out int start, out int length))
             throw new ArgumentException("vectored requests take buffers rented from BlockDevice.Rent (zero-copy DMA memory)");

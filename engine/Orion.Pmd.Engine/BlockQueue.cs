@@ -60,6 +60,46 @@ public sealed class BlockQueue
         return TrySubmitData(BlkRequestType.Out, lba, buffer, offset, length, handler, tag);
     }
 
+    /// <summary>
+    /// Reads into several DMA buffers (slices of buffers from <see cref="BlockDevice.Rent"/>) in one request, filled in
+    /// order from block <paramref name="lba"/>: the callback form of <see cref="BlockDevice.ReadVectoredAsync"/>, with
+    /// its checks. False (nothing submitted) when out of request objects.
+    /// </summary>
+    /// <exception cref="ArgumentException">No buffers, more than <see cref="BlockDevice.MaxSegments"/>, a buffer not rented from the pool, or a total that is not whole blocks.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range is outside the device.</exception>
+    public bool TrySubmitReadVectored(long lba, ReadOnlySpan<Memory<byte>> buffers, IBlockCompletion handler, long tag)
+        => TrySubmitVectored(BlkRequestType.In, "vectored read", lba, MemoryViews.AsReadOnly(buffers), handler, tag);
+
+    /// <summary>
+    /// Writes several DMA buffers in one request, in order from block <paramref name="lba"/>: the callback form of
+    /// <see cref="BlockDevice.WriteVectoredAsync"/>, with its checks. False when out of request objects.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The device is read-only.</exception>
+    /// <exception cref="ArgumentException">No buffers, too many, a buffer not rented from the pool, or a total that is not whole blocks.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range is outside the device.</exception>
+    public bool TrySubmitWriteVectored(long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers, IBlockCompletion handler, long tag)
+    {
+        _device.ThrowIfReadOnly("vectored write");
+        return TrySubmitVectored(BlkRequestType.Out, "vectored write", lba, buffers, handler, tag);
+    }
+
+    private bool TrySubmitVectored(BlkRequestType type, string what, long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers, IBlockCompletion handler, long tag)
+    {
+        CheckThread();
+        ArgumentNullException.ThrowIfNull(handler);
+        // Every check before a request object is taken, so a refusal holds nothing.
+        long total = _device.CheckDmaVector(buffers);
+        _device.CheckRange(what, lba, total);
+        var r = _pair.RentLocal();
+        if (r is null) return false;
+        r.Prepare(type, _device.SectorOf(lba));
+        foreach (var b in buffers) BlockDevice.AddDmaSegment(r, b);
+        r.Handler = handler;
+        r.Tag = tag;
+        _pair.Enqueue(r);
+        return true;
+    }
+
     /// <summary>Flushes the device's volatile cache. False when out of request objects.</summary>
     public bool TrySubmitFlush(IBlockCompletion handler, long tag)
     {

@@ -53,6 +53,40 @@ public sealed class VolumeQueue
         return _queue.TrySubmitWrite(at, buffer, offset, length, handler, tag);
     }
 
+    /// <summary>Reads into several DMA buffers from volume block <paramref name="lba"/> in one request; false when out of request objects.</summary>
+    public bool TrySubmitReadVectored(long lba, ReadOnlySpan<Memory<byte>> buffers, IBlockCompletion handler, long tag)
+    {
+        var device = _volume.Device;
+        long total = 0;
+        foreach (var b in buffers) total += b.Length;
+        device.Permit(_volume, "vectored read", write: false, lba, total / device.BlockSize);
+        long at = device.Locate(_volume, "vectored read", lba, total);
+        return _queue.TrySubmitReadVectored(at, buffers, handler, tag);
+    }
+
+    /// <summary>Writes several DMA buffers from volume block <paramref name="lba"/> in one request; false when out of request objects.</summary>
+    /// <exception cref="VolumeAccessDeniedException">The volume is read-only.</exception>
+    public bool TrySubmitWriteVectored(long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers, IBlockCompletion handler, long tag)
+    {
+        var device = _volume.Device;
+        long total = 0;
+        foreach (var b in buffers) total += b.Length;
+        device.Permit(_volume, "vectored write", write: true, lba, total / device.BlockSize);
+        long at = device.Locate(_volume, "vectored write", lba, total);
+        return _queue.TrySubmitWriteVectored(at, buffers, handler, tag);
+    }
+
+    /// <summary>Writes zeroes over <paramref name="blocks"/> blocks from volume block <paramref name="lba"/>; false when out of request objects.</summary>
+    /// <exception cref="VolumeAccessDeniedException">The volume is read-only.</exception>
+    public bool TrySubmitWriteZeroes(long lba, long blocks, bool mayUnmap, IBlockCompletion handler, long tag)
+    {
+        var device = _volume.Device;
+        device.Permit(_volume, "write-zeroes", write: true, lba, blocks);
+        if (blocks <= 0) throw new ArgumentOutOfRangeException(nameof(blocks), blocks, "a write-zeroes needs at least one block");
+        long at = device.CheckBlocks(_volume, "write-zeroes", lba, blocks);
+        return _queue.TrySubmitWriteZeroes(at, blocks, mayUnmap, handler, tag);
+    }
+
     /// <summary>Flushes the device (device-wide; allowed on any volume); false when out of request objects.</summary>
     public bool TrySubmitFlush(IBlockCompletion handler, long tag)
     {
