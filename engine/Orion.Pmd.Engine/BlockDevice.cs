@@ -50,6 +50,9 @@ public sealed partial class BlockDevice
         }
     }
 
+    /// <summary>The operational log; logs nothing until the engine sets it.</summary>
+    internal Diagnostics.EngineLog Log { get; set; } = Diagnostics.EngineLog.None;
+
     /// <summary>The audit log (<see cref="EngineOptions.LoggerFactory"/>); logs nothing until the engine is set.</summary>
     internal EngineAudit Audit { get; private set; } = EngineAudit.None;
 
@@ -437,6 +440,7 @@ public sealed partial class BlockDevice
             r.AddSegment(dma!.GuestAddress + (ulong)start, (uint)length);
             return;
         }
+        Log.FirstBounce(Description, isRead ? "read" : "write", buffer.Length);
         var bounce = Pool.Rent(buffer.Length);
         if (isRead) r.BounceReadTarget = MemoryMarshal.AsMemory(buffer);
         else buffer.Span.CopyTo(bounce.Span);

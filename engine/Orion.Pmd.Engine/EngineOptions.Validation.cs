@@ -43,8 +43,8 @@ public sealed partial record EngineOptions
             p.Add($"{nameof(MaxBufferBytes)} = {MaxBufferBytes}: a power of two of at least 4096 bytes (1 MiB is the default)");
         if (BufferMemoryBytes < MaxBufferBytes)
             p.Add($"{nameof(BufferMemoryBytes)} = {BufferMemoryBytes}: must hold at least one {MaxBufferBytes}-byte buffer ({nameof(MaxBufferBytes)})");
-        if (ReactorCores is { } rc && rc.Count != Queues)
-            p.Add($"{nameof(ReactorCores)} lists {rc.Count} core(s) for {Queues} queue(s): give one core per queue, or leave it out");
+        if (ReactorCores is { } rc && rc.Count < Queues)
+            p.Add($"{nameof(ReactorCores)} lists {rc.Count} core(s) for {Queues} queue(s): give one core per queue (extra cores go unused), or leave it out");
         if (ReactorCores is { } rc2 && rc2.Distinct().Count() != rc2.Count)
             p.Add($"{nameof(ReactorCores)} [{string.Join(",", rc2)}] names a core twice: each reactor spins on a core of its own");
         if (ReactorCores is { } rc3 && DeviceCores is { } dc && rc3.Intersect(dc).Any())

@@ -1,4 +1,7 @@
+using Orion.Pmd.Engine.Diagnostics;
 using Orion.Pmd.Engine.Monitoring;
+using Orion.Pmd.Engine.Transport.VhostUser;
+using Orion.Pmd.Linux;
 
 namespace Orion.Pmd.Engine;
 
@@ -21,11 +24,21 @@ public sealed partial class PmdEngine : IAsyncDisposable
     /// <summary>Whether <see cref="Dispose"/> has begun.</summary>
     internal bool IsDisposed => Volatile.Read(ref _disposed);
 
-    /// <summary>Publishes the instruments; called once the device and the monitor exist.</summary>
+    /// <summary>The operational log (warnings that cost performance, each said once).</summary>
+    internal EngineLog Log { get; private set; } = EngineLog.None;
+
+    /// <summary>Publishes the instruments and says what the embedder should know; called once the device and the monitor exist.</summary>
     private void StartMetrics()
     {
         _latency = new LatencyHarvester(this);
         _metrics = new EngineMetrics(this, _options.MeterFactory);
+        Log = new EngineLog(_options.LoggerFactory);
+        Device.Log = Log;
+        if (_options.Pin && !Pinned && _options.Threading == EngineThreading.Threads)
+        {
+            int deviceThreads = _transport is VhostUserTransport ? 0 : _options.DeviceThreads;
+            Log.RunningUnpinned(Device.Description, _options.Queues, deviceThreads, CpuAffinity.GetAllowedCpus().Length);
+        }
     }
 
     /// <summary>

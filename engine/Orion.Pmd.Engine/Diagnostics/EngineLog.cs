@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Orion.Pmd.Engine.Diagnostics;
+
+/// <summary>
+/// The engine's operational log (category <see cref="CategoryName"/>, beside the audit log): conditions an embedder
+/// should know about because they cost performance, each written once per engine so that it can never flood a log.
+/// Source-generated; with no logger factory a call costs one <c>IsEnabled</c> check.
+/// </summary>
+internal sealed partial class EngineLog
+{
+    public const string CategoryName = "Orion.Pmd.Engine";
+
+    private readonly ILogger _log;
+    private int _bounceReported;
+
+    public EngineLog(ILoggerFactory? loggerFactory) => _log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger(CategoryName);
+
+    public static EngineLog None { get; } = new(null);
+
+    /// <summary>Pinning was asked for but the reactors run unpinned (too few allowed cores).</summary>
+    public void RunningUnpinned(string device, int queues, int deviceThreads, int allowedCores)
+        => LogRunningUnpinned(_log, device, queues, deviceThreads, allowedCores);
+
+    /// <summary>The first request from memory the pool did not give out: it was copied through a bounce buffer.</summary>
+    public void FirstBounce(string device, string what, int bytes)
+    {
+        if (Interlocked.Exchange(ref _bounceReported, 1) == 0) LogFirstBounce(_log, device, what, bytes);
+    }
+
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Warning,
+        Message = "{Device}: reactors run unpinned and yield when idle: {Queues} queue(s) and {DeviceThreads} device thread(s) need that many cores, {AllowedCores} are allowed. Latency will be higher and less steady; give the process more cores or set Pin = false to silence this.")]
+    private static partial void LogRunningUnpinned(ILogger logger, string device, int queues, int deviceThreads, int allowedCores);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning,
+        Message = "{Device}: a {What} of {Bytes} bytes used memory not rented from BlockDevice.Rent, so it was copied through a bounce buffer. Rent DMA buffers for zero-copy I/O (QueueCounters.Bounces counts every such request; this is said once).")]
+    private static partial void LogFirstBounce(ILogger logger, string device, string what, int bytes);
+}
