@@ -16,30 +16,14 @@ public class BlockQueueDiscardTests
         BufferMemoryBytes = 8 << 20,
     });
 
-    /// <summary>Runs <paramref name="action"/> on the queue's reactor and returns what it returned or threw.</summary>
-    private static (bool Result, Exception? Error) OnReactor(BlockQueue queue, Func<bool> action)
-    {
-        using var done = new ManualResetEventSlim();
-        bool result = false;
-        Exception? error = null;
-        queue.Reactor.Post(_ =>
-        {
-            try { result = action(); }
-            catch (Exception e) { error = e; }
-            finally { done.Set(); }
-        }, null);
-        Assert.That(done.Wait(TimeSpan.FromSeconds(10)), Is.True, "the reactor ran the action");
-        return (result, error);
-    }
-
     [Test]
     [CancelAfter(30_000)]
     public void DiscardCompletesThroughTheCallback()
     {
         using var engine = Start("mem:16M");
         var queue = engine.Device.GetQueue(0);
-        var completion = new Completion();
-        var (submitted, error) = OnReactor(queue, () => queue.TrySubmitDiscard(8, 16, completion, 42));
+        var completion = new RecordingCompletion();
+        var (submitted, error) = ReactorKit.OnReactor(queue, () => queue.TrySubmitDiscard(8, 16, completion, 42));
         Assert.That(error, Is.Null);
         Assert.That(submitted, Is.True);
         Assert.That(completion.Signal.Wait(TimeSpan.FromSeconds(10)), Is.True);
@@ -55,10 +39,10 @@ public class BlockQueueDiscardTests
         using var engine = Start("mem:16M");
         var dev = engine.Device;
         var queue = dev.GetQueue(0);
-        var completion = new Completion();
-        Assert.That(OnReactor(queue, () => queue.TrySubmitDiscard(0, 0, completion, 0)).Error, Is.InstanceOf<ArgumentOutOfRangeException>());
-        Assert.That(OnReactor(queue, () => queue.TrySubmitDiscard(dev.BlockCount - 1, 2, completion, 0)).Error, Is.InstanceOf<ArgumentOutOfRangeException>());
-        Assert.That(OnReactor(queue, () => queue.TrySubmitDiscard(-1, 1, completion, 0)).Error, Is.InstanceOf<ArgumentOutOfRangeException>());
+        var completion = new RecordingCompletion();
+        Assert.That(ReactorKit.OnReactor(queue, () => queue.TrySubmitDiscard(0, 0, completion, 0)).Error, Is.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(ReactorKit.OnReactor(queue, () => queue.TrySubmitDiscard(dev.BlockCount - 1, 2, completion, 0)).Error, Is.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(ReactorKit.OnReactor(queue, () => queue.TrySubmitDiscard(-1, 1, completion, 0)).Error, Is.InstanceOf<ArgumentOutOfRangeException>());
         Assert.That(() => queue.TrySubmitDiscard(0, 1, completion, 0), Throws.InstanceOf<InvalidOperationException>(), "off the reactor thread");
     }
 
@@ -68,22 +52,8 @@ public class BlockQueueDiscardTests
     {
         using var engine = Start("mem:16M,ro");
         var queue = engine.Device.GetQueue(0);
-        var (_, error) = OnReactor(queue, () => queue.TrySubmitDiscard(0, 1, new Completion(), 0));
+        var (_, error) = ReactorKit.OnReactor(queue, () => queue.TrySubmitDiscard(0, 1, new RecordingCompletion(), 0));
         Assert.That(error, Is.InstanceOf<InvalidOperationException>());
         Assert.That(error!.Message, Does.Contain("read-only"));
-    }
-
-    private sealed class Completion : IBlockCompletion
-    {
-        public readonly ManualResetEventSlim Signal = new();
-        public IoStatus Status;
-        public long Tag;
-
-        public void OnCompleted(long tag, IoStatus status)
-        {
-            Tag = tag;
-            Status = status;
-            Signal.Set();
-        }
     }
 }

@@ -55,25 +55,21 @@ public sealed class VolumeQueue
 
     /// <summary>Reads into several DMA buffers from volume block <paramref name="lba"/> in one request; false when out of request objects.</summary>
     public bool TrySubmitReadVectored(long lba, ReadOnlySpan<Memory<byte>> buffers, IBlockCompletion handler, long tag)
-    {
-        var device = _volume.Device;
-        long total = 0;
-        foreach (var b in buffers) total += b.Length;
-        device.Permit(_volume, "vectored read", write: false, lba, total / device.BlockSize);
-        long at = device.Locate(_volume, "vectored read", lba, total);
-        return _queue.TrySubmitReadVectored(at, buffers, handler, tag);
-    }
+        => _queue.TrySubmitReadVectored(LocateVector("vectored read", write: false, lba, MemoryViews.AsReadOnly(buffers)), buffers, handler, tag);
 
     /// <summary>Writes several DMA buffers from volume block <paramref name="lba"/> in one request; false when out of request objects.</summary>
     /// <exception cref="VolumeAccessDeniedException">The volume is read-only.</exception>
     public bool TrySubmitWriteVectored(long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers, IBlockCompletion handler, long tag)
+        => _queue.TrySubmitWriteVectored(LocateVector("vectored write", write: true, lba, buffers), buffers, handler, tag);
+
+    /// <summary>The volume's checks of a vectored request; returns the device LBA.</summary>
+    private long LocateVector(string what, bool write, long lba, ReadOnlySpan<ReadOnlyMemory<byte>> buffers)
     {
         var device = _volume.Device;
         long total = 0;
         foreach (var b in buffers) total += b.Length;
-        device.Permit(_volume, "vectored write", write: true, lba, total / device.BlockSize);
-        long at = device.Locate(_volume, "vectored write", lba, total);
-        return _queue.TrySubmitWriteVectored(at, buffers, handler, tag);
+        device.Permit(_volume, what, write, lba, total / device.BlockSize);
+        return device.Locate(_volume, what, lba, total);
     }
 
     /// <summary>Writes zeroes over <paramref name="blocks"/> blocks from volume block <paramref name="lba"/>; false when out of request objects.</summary>

@@ -56,7 +56,7 @@ public class DeviceLimitsTests
         data.Span.Fill(0xEE);
         dev.WriteAsync(0, data.Memory).AsTask().Wait(TimeSpan.FromSeconds(10));
         var queue = dev.GetQueue(0);
-        var done = new Completion();
+        var done = new RecordingCompletion();
         Exception? error = null;
         bool submitted = false;
         using var ran = new ManualResetEventSlim();
@@ -105,19 +105,5 @@ public class DeviceLimitsTests
         // Four new threads get four consecutive home tickets: two threads per queue.
         Assert.That(q0, Is.EqualTo(threads * each / 2), "queue 0's share");
         Assert.That(q1, Is.EqualTo(threads * each / 2), "queue 1's share");
-    }
-
-    private sealed class Completion : IBlockCompletion
-    {
-        public readonly ManualResetEventSlim Signal = new();
-        public IoStatus Status;
-        public long Tag;
-
-        public void OnCompleted(long tag, IoStatus status)
-        {
-            Tag = tag;
-            Status = status;
-            Signal.Set();
-        }
     }
 }

@@ -179,8 +179,8 @@ public class BlockVolumeTests
         using var buf = dev.Rent(bs);
         buf.Span.Fill(0x5A);
 
-        var done = new Completion();
-        var (ok, error) = OnReactor(rw.Queue, () => rw.TrySubmitWrite(2, buf, 0, bs, done, 7));
+        var done = new RecordingCompletion();
+        var (ok, error) = ReactorKit.OnReactor(rw.Queue, () => rw.TrySubmitWrite(2, buf, 0, bs, done, 7));
         Assert.That(error, Is.Null);
         Assert.That(ok, Is.True);
         Assert.That(done.Signal.Wait(TimeSpan.FromSeconds(10)), Is.True);
@@ -190,38 +190,11 @@ public class BlockVolumeTests
         Assert.That(back, Is.All.EqualTo(0x5A), "volume LBA 2 is device LBA 1002");
 
         long before = rw.Counters.Requests;
-        Assert.That(OnReactor(ro.Queue, () => ro.TrySubmitWrite(0, buf, 0, bs, done, 0)).Error, Is.TypeOf<VolumeAccessDeniedException>());
-        Assert.That(OnReactor(ro.Queue, () => ro.TrySubmitDiscard(0, 1, done, 0)).Error, Is.TypeOf<VolumeAccessDeniedException>());
-        Assert.That(OnReactor(rw.Queue, () => rw.TrySubmitRead(8, buf, 0, bs, done, 0)).Error, Is.InstanceOf<ArgumentOutOfRangeException>());
-        Assert.That(OnReactor(rw.Queue, () => rw.TrySubmitDiscard(7, 2, done, 0)).Error, Is.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(ReactorKit.OnReactor(ro.Queue, () => ro.TrySubmitWrite(0, buf, 0, bs, done, 0)).Error, Is.TypeOf<VolumeAccessDeniedException>());
+        Assert.That(ReactorKit.OnReactor(ro.Queue, () => ro.TrySubmitDiscard(0, 1, done, 0)).Error, Is.TypeOf<VolumeAccessDeniedException>());
+        Assert.That(ReactorKit.OnReactor(rw.Queue, () => rw.TrySubmitRead(8, buf, 0, bs, done, 0)).Error, Is.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(ReactorKit.OnReactor(rw.Queue, () => rw.TrySubmitDiscard(7, 2, done, 0)).Error, Is.InstanceOf<ArgumentOutOfRangeException>());
         Assert.That(rw.Counters.Requests, Is.EqualTo(before));
         Assert.That(engine.Outstanding, Is.Zero);
-    }
-
-    private static (bool Result, Exception? Error) OnReactor(BlockQueue queue, Func<bool> action)
-    {
-        using var done = new ManualResetEventSlim();
-        bool result = false;
-        Exception? error = null;
-        queue.Reactor.Post(_ =>
-        {
-            try { result = action(); }
-            catch (Exception e) { error = e; }
-            finally { done.Set(); }
-        }, null);
-        Assert.That(done.Wait(TimeSpan.FromSeconds(10)), Is.True, "the reactor ran the action");
-        return (result, error);
-    }
-
-    private sealed class Completion : IBlockCompletion
-    {
-        public readonly ManualResetEventSlim Signal = new();
-        public IoStatus Status;
-
-        public void OnCompleted(long tag, IoStatus status)
-        {
-            Status = status;
-            Signal.Set();
-        }
     }
 }
