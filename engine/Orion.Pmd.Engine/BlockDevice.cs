@@ -17,6 +17,9 @@ namespace Orion.Pmd.Engine;
 /// <see cref="ValueTask"/> that completes on the thread pool (or throws <see cref="BlockDeviceException"/> when the
 /// device fails the request). Buffers rented with <see cref="Rent"/> travel zero-copy; other memory is bounced
 /// through the pool and the bounce is counted. When the queue is full callers wait; they are never failed for it.
+/// Every asynchronous method takes a <see cref="CancellationToken"/>: a request still waiting for the ring is withdrawn
+/// (it throws <see cref="OperationCanceledException"/> and the device never sees it); one the device already has runs
+/// to its end, since VirtIO cannot take a request back.
 /// </summary>
 /// <remarks>
 /// Arguments are checked before anything is submitted: a bad LBA or length throws at once and changes nothing.
