@@ -132,12 +132,17 @@ public class WriteAheadLogTests
             foreach (var r in records) await log.AppendAsync(r);
             generation = (await RegionHeader.ReadAsync(storage, WriteAheadLog.Magic, WriteAheadLog.FormatVersion, "log"))!.Value.Generation;
         }
-        // A crash in the middle of a group of LSN 6 and 7: 7 landed whole, 6 did not.
-        long tail = FrameOffset(engine.Device.BlockSize, records, 5);
-        int size = LogFrame.SizeOf(100);
-        var frames = new byte[2 * size];
-        LogFrame.Write(frames, 6, generation, new byte[100]);
-        LogFrame.Write(frames.AsSpan(size), 7, generation, Enumerable.Repeat((byte)0xEE, 100).ToArray());
+        // A crash in the middle of a group of LSN 6 and 7: 7 landed whole, 6 did not. LSN 6 is sized to end exactly
+        // on a block boundary, so the new LSN 6 written after recovery ends there too and its block's zero padding
+        // cannot hide the stale LSN 7 that starts the next block: only the scrub can.
+        int bs = engine.Device.BlockSize;
+        long tail = FrameOffset(bs, records, 5);
+        int length6 = bs - (int)(tail % bs) - LogFrame.HeaderBytes;
+        int size6 = LogFrame.SizeOf(length6), size7 = LogFrame.SizeOf(100);
+        Assert.That((tail + size6) % bs, Is.Zero);
+        var frames = new byte[size6 + size7];
+        LogFrame.Write(frames, 6, generation, new byte[length6]);
+        LogFrame.Write(frames.AsSpan(size6), 7, generation, Enumerable.Repeat((byte)0xEE, 100).ToArray());
         frames[30] ^= 0xFF;                                      // LSN 6 torn
         await Engines.OverwriteAsync(engine.Device, tail, frames.Length, i => frames[i]);
 
@@ -145,7 +150,7 @@ public class WriteAheadLogTests
         await using (recovery.Log)
         {
             Assert.That(recovery.Records, Has.Count.EqualTo(5));
-            Assert.That(await recovery.Log.AppendAsync(new byte[100]), Is.EqualTo(6));   // lands exactly where the torn LSN 6 was
+            Assert.That(await recovery.Log.AppendAsync(new byte[length6]), Is.EqualTo(6));   // lands exactly where the torn LSN 6 was
         }
         var again = await WriteAheadLog.OpenAsync(storage);
         await using (again.Log)
