@@ -1,0 +1,109 @@
+// Write-ahead log commits: the same WriteAheadLog (group commit, 128-byte records) on
+//   orion file:  Orion.Pmd's embedded device on an image file opened with O_DIRECT (FLUSH = fdatasync)
+//   orion mem:   Orion.Pmd's RAM disk (FLUSH completes at once: the engine's own cost)
+//   FileStream:  positioned FileStream writes, Flush(true) (fsync) per group
+//   O_DIRECT:    RandomAccess writes on a File.OpenHandle(O_DIRECT) handle, fdatasync per group
+// in one run, files in one directory (one filesystem), each case for a fixed time per concurrency.
+// Usage: dotnet perf/Orion.Pmd.StorageBench/bin/Release/net10.0/Orion.Pmd.StorageBench.dll [--dir DIR] [--seconds 3] [--appenders 1,8,32] [--record 128]
+using System.Diagnostics;
+using System.Globalization;
+using Orion.Pmd.Engine;
+using Orion.Pmd.Storage;
+using Orion.Pmd.StorageBench;
+
+string dir = "/var/tmp";
+double seconds = 3;
+int[] appenders = [1, 8, 32];
+int recordBytes = 128;
+for (int i = 0; i < args.Length; i++)
+{
+    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+    switch (args[i])
+    {
+        case "--dir": dir = Next(); break;
+        case "--seconds": seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--appenders": appenders = Next().Split(',').Select(int.Parse).ToArray(); break;
+        case "--record": recordBytes = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
+    }
+}
+
+const long LogBytes = 256L << 20;
+const int BlockSize = 4096;
+long truncations = 0;                                            // checkpoints (log truncations) over the whole run
+string work = Path.Combine(dir, $"orion-storagebench-{Environment.ProcessId}");
+Directory.CreateDirectory(work);
+Console.WriteLine($"# {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} CPUs, files in {work}, {seconds} s per case, {recordBytes}-byte records, {BlockSize}-byte blocks");
+Console.WriteLine("| target | appenders | commits/s | p50 (µs) | p99 (µs) | p99.9 (µs) | appends per group |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+try
+{
+    await RunAll();
+}
+finally
+{
+    Directory.Delete(work, recursive: true);
+}
+Console.WriteLine($"# log truncations (checkpoints when a 256 MiB log filled): {truncations}");
+return 0;
+
+async Task RunAll()
+{
+    foreach (int n in appenders)
+    {
+        using (var engine = StartEngine($"file:{Path.Combine(work, "orion.img")},size={LogBytes >> 20}M,direct,bs={BlockSize}"))
+            await RunCase("Orion.Pmd file: (O_DIRECT, FLUSH = fdatasync)", BlockStorage.Of(engine.Device), n);
+        using (var engine = StartEngine($"mem:{LogBytes >> 20}M,bs={BlockSize}"))
+            await RunCase("Orion.Pmd mem:", BlockStorage.Of(engine.Device), n);
+        using (var fs = new FileStreamStorage(Path.Combine(work, "filestream.img"), LogBytes, BlockSize))
+            await RunCase("FileStream + Flush(true)", fs, n);
+        using (var direct = new DirectFileStorage(Path.Combine(work, "direct.img"), LogBytes, BlockSize))
+            await RunCase("RandomAccess O_DIRECT + fdatasync", direct, n);
+    }
+}
+
+static PmdEngine StartEngine(string device) => PmdEngine.Start(new EngineOptions { Device = device, Queues = 1, Pin = false });
+
+async Task RunCase(string target, IBlockStorage storage, int n)
+{
+    await Measure(storage, n, 0.3);                              // warm-up (JIT, page cache, device threads)
+    var (latencies, stats, elapsed) = await Measure(storage, n, seconds);
+    latencies.Sort();
+    double P(double q) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)(q * latencies.Count))] * 1e6 / Stopwatch.Frequency;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"| {target} | {n} | {latencies.Count / elapsed:N0} | {P(0.50):F1} | {P(0.99):F1} | {P(0.999):F1} | {(double)stats.Appends / Math.Max(1, stats.Groups):F1} |"));
+}
+
+async Task<(List<long> Latencies, WriteAheadLogStatistics Stats, double Elapsed)> Measure(IBlockStorage storage, int n, double duration)
+{
+    await using var log = await WriteAheadLog.FormatAsync(storage);
+    var record = new byte[recordBytes];
+    var truncation = new SemaphoreSlim(1, 1);
+    var perTask = Enumerable.Range(0, n).Select(_ => new List<long>(1 << 16)).ToArray();
+    var stop = Stopwatch.GetTimestamp() + (long)(duration * Stopwatch.Frequency);
+    long start = Stopwatch.GetTimestamp();
+    await Task.WhenAll(Enumerable.Range(0, n).Select(t => Task.Run(async () =>
+    {
+        var mine = perTask[t];
+        while (true)
+        {
+            long before = Stopwatch.GetTimestamp();
+            if (before >= stop) break;
+            try
+            {
+                await log.AppendAsync(record);
+            }
+            catch (WriteAheadLogFullException)
+            {
+                // A checkpoint: the first appender to find the log full truncates it; the others just retry.
+                await truncation.WaitAsync();
+                try { if (log.CapacityBytes - log.UsedBytes < 1 << 20) { await log.TruncateAsync(); Interlocked.Increment(ref truncations); } }
+                finally { truncation.Release(); }
+                await log.AppendAsync(record);
+            }
+            mine.Add(Stopwatch.GetTimestamp() - before);
+        }
+    })));
+    double elapsed = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
+    return (perTask.SelectMany(l => l).ToList(), log.Statistics, elapsed);
+}
