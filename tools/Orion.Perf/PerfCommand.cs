@@ -9,13 +9,20 @@ namespace Orion.Perf;
 /// two <c>stonewall</c>s concurrently, on one engine where they can share it),
 /// print fio's normal or JSON output; or the <c>compare</c> and <c>gate</c> subcommands.
 /// Exit codes: 0 the jobs ran, 1 bad options or a failure to run them, 4 they ran but <c>--verify</c> found
-/// mismatches (with or without <c>verify_fatal</c>, as fio exits non-zero on a verification failure); the
+/// mismatches (with or without <c>verify_fatal</c>, as fio exits non-zero on a verification failure), 5 a failed
+/// I/O stopped a job (<c>--continue_on_error</c> did not cover it), 6 an I/O completed twice or never; the
 /// subcommands use 2 for bad input and 3 for a regression.
 /// </summary>
 internal static class PerfCommand
 {
     /// <summary>The exit code when verification found mismatches.</summary>
     public const int VerifyFailedExitCode = 4;
+
+    /// <summary>The exit code when a failed I/O stopped a job.</summary>
+    public const int IoErrorExitCode = 5;
+
+    /// <summary>The exit code when an I/O completed twice or never came back.</summary>
+    public const int CompletionsLostExitCode = 6;
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, sessionFor: null);
 
@@ -55,6 +62,8 @@ internal static class PerfCommand
             using var output = options.OutputPath is { } path ? new StreamWriter(path) : null;
             // Created now, so a report that cannot be written stops the run before the jobs, not after.
             using var report = options.ReportPath is { } reportPath ? new StreamWriter(reportPath, append: false, new System.Text.UTF8Encoding(false)) : null;
+            // The audit log too: opened before the engines start, flushed per event and closed when the run ends.
+            using var audit = options.AuditLogPath is { } auditPath ? new Audit.JsonLinesLog(auditPath) : null;
             var writer = output ?? stdout;
             // The live status line goes to standard error, only on a terminal, and never while JSON goes to standard output.
             var status = StatusLine.ShouldShow(Console.IsOutputRedirected, Console.IsErrorRedirected, options.OutputFormat, options.OutputPath) ? stderr : null;
@@ -66,7 +75,7 @@ internal static class PerfCommand
                 if (normal) foreach (int i in set) HumanReport.WriteBanner(writer, jobs[i], groups[i]);
                 var setResults = JobExecution.ExecuteConcurrent(set.Select(i => jobs[i]).ToList(), status, cancel.Token,
                                                                 set.Select(i => sessionFor?.Invoke(jobs[i])).ToList(), firstJobNumber: set[0] + 1,
-                                                                intervals: report is not null);
+                                                                intervals: report is not null, auditLog: audit);
                 for (int k = 0; k < set.Count; k++)
                 {
                     setResults[k].GroupId = groups[set[k]];
@@ -82,7 +91,15 @@ internal static class PerfCommand
                 HtmlReport.Write(report, results);
                 report.Flush();
             }
-            return ReportVerifyFailures(results, stderr) ? VerifyFailedExitCode : 0;
+            bool verifyFailed = ReportVerifyFailures(results, stderr);
+            bool completionsBroken = ReportBrokenCompletions(results, stderr);
+            bool stoppedByError = ReportStoppingErrors(results, stderr);
+            return completionsBroken ? CompletionsLostExitCode : verifyFailed ? VerifyFailedExitCode : stoppedByError ? IoErrorExitCode : 0;
+        }
+        catch (LostCompletionsException e)
+        {
+            stderr.WriteLine($"orion-perf: {e.Message}");
+            return CompletionsLostExitCode;
         }
         catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException or InvalidOperationException
                                        or InsufficientMemoryException or TimeoutException or IOException)
@@ -109,6 +126,36 @@ internal static class PerfCommand
                              (v.FirstMismatches.Count > 0 ? $"; first at offset {v.FirstMismatches[0].Offset}: {string.Join("; ", v.FirstMismatches[0].Problems())}" : ""));
         }
         return failed;
+    }
+
+    /// <summary>
+    /// Tells standard error, as fio's <c>io_u error</c> line does, about every job a failed I/O stopped; true if there was one.
+    /// </summary>
+    internal static bool ReportStoppingErrors(IEnumerable<JobResult> results, TextWriter stderr)
+    {
+        bool any = false;
+        foreach (var r in results.Where(r => r.Errors is { StoppedJob: true }))
+        {
+            any = true;
+            var e = r.Errors!;
+            string first = e.First is { } f ? f.Describe() : "an I/O failed";
+            stderr.WriteLine($"orion-perf: job '{r.Name}': I/O error: {first}; the job stopped at its first failure " +
+                             $"(--continue_on_error=io counts failures and goes on; {e.Total} failed in all)");
+        }
+        return any;
+    }
+
+    /// <summary>Tells standard error about every job where an I/O completed twice or never; true if there was one.</summary>
+    internal static bool ReportBrokenCompletions(IEnumerable<JobResult> results, TextWriter stderr)
+    {
+        bool any = false;
+        foreach (var r in results.Where(r => r.Errors is { CompletionsIntact: false }))
+        {
+            any = true;
+            var e = r.Errors!;
+            stderr.WriteLine($"orion-perf: job '{r.Name}': {e.Submitted} I/Os submitted, {e.Completed} completed: {e.Lost} lost, {e.Doubled} completed twice");
+        }
+        return any;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using HdrHistogram;
 using Orion.Pmd.Engine.Queues;
+using Orion.Pmd.Engine.Requests;
 using Orion.Pmd.Reactors;
 
 namespace Orion.Pmd.Engine.Monitoring;
@@ -10,7 +11,14 @@ namespace Orion.Pmd.Engine.Monitoring;
 /// <param name="Counters">The queue's counters (cumulative since start).</param>
 /// <param name="Latency">Submit-to-complete latency in nanoseconds recorded since the previous snapshot.</param>
 /// <param name="Reactor">The reactor's busy/idle accounting (cumulative).</param>
-public sealed record QueueSnapshot(int Queue, int? Core, QueueCounters Counters, LongHistogram Latency, ReactorStats Reactor);
+public sealed record QueueSnapshot(int Queue, int? Core, QueueCounters Counters, LongHistogram Latency, ReactorStats Reactor)
+{
+    /// <summary>
+    /// The queue's last failed requests (at most <see cref="BlockQueue.RecentErrors"/>'s capacity), newest first, read
+    /// just after <see cref="Counters"/>; empty when none failed.
+    /// </summary>
+    public IReadOnlyList<IoErrorRecord> RecentErrors { get; init; } = [];
+}
 
 /// <summary>The engine's state at a snapshot: every queue, and their latencies merged.</summary>
 /// <param name="Queues">Per-queue state.</param>
@@ -18,7 +26,14 @@ public sealed record QueueSnapshot(int Queue, int? Core, QueueCounters Counters,
 /// <param name="BufferPoolInUseBytes">Bytes rented from the DMA pool.</param>
 /// <param name="BufferPoolCapacityBytes">Bytes of the DMA pool.</param>
 /// <param name="Taken">When the snapshot was taken.</param>
-public sealed record EngineSnapshot(IReadOnlyList<QueueSnapshot> Queues, LongHistogram Latency, long BufferPoolInUseBytes, long BufferPoolCapacityBytes, DateTimeOffset Taken);
+public sealed record EngineSnapshot(IReadOnlyList<QueueSnapshot> Queues, LongHistogram Latency, long BufferPoolInUseBytes, long BufferPoolCapacityBytes, DateTimeOffset Taken)
+{
+    /// <summary>The <see cref="System.Diagnostics.Stopwatch"/> timestamp of <see cref="Taken"/>, for precise rates; 0 when unknown.</summary>
+    public long TakenTimestamp { get; init; }
+
+    /// <summary>What changed from <paramref name="earlier"/> to this snapshot, with rates per second (see <see cref="EngineDelta"/>).</summary>
+    public EngineDelta Since(EngineSnapshot earlier) => EngineDelta.Between(earlier, this);
+}
 
 /// <summary>
 /// The performance monitor: collects each reactor's single-writer latency histogram (handed over by the reactor
@@ -46,10 +61,15 @@ public sealed class PerformanceMonitor
             {
                 var copy = latency[pair.Index];
                 merged.Add(copy);
-                queues.Add(new QueueSnapshot(pair.Index, pair.Reactor.Core, pair.Counters, copy, pair.Reactor.GetStats()));
+                // Counters first, then the failures: a failure counted in these counters is in the list (unless it scrolled off).
+                var counters = pair.Counters;
+                queues.Add(new QueueSnapshot(pair.Index, pair.Reactor.Core, counters, copy, pair.Reactor.GetStats()) { RecentErrors = pair.RecentErrors() });
             }
             var pool = _engine.Device.Pool;
-            return new EngineSnapshot(queues, merged, pool.InUseBytes, pool.CapacityBytes, DateTimeOffset.UtcNow);
+            return new EngineSnapshot(queues, merged, pool.InUseBytes, pool.CapacityBytes, DateTimeOffset.UtcNow)
+            {
+                TakenTimestamp = System.Diagnostics.Stopwatch.GetTimestamp(),
+            };
         }
     }
 }

@@ -6,7 +6,7 @@ namespace Orion.Perf.Options;
 /// One benchmark job, with fio's option names and meanings. Defaults are fio's where fio has one, except
 /// <see cref="Rw"/> (randread, the usual latency question) and <see cref="Device"/>.
 /// </summary>
-public sealed record JobOptions
+public sealed partial record JobOptions
 {
     /// <summary>The largest block size accepted: the engine's default largest transfer (EngineOptions.MaxBufferBytes).</summary>
     public const int MaxBlockSize = 1 << 20;
@@ -211,6 +211,7 @@ public sealed record JobOptions
         ValidateRate(errors);
         ValidateVerify(errors);
         ValidateCpus(errors);
+        ValidateRecovery(errors);
         return errors;
     }
 

@@ -182,7 +182,8 @@ public static class JobOptionsParser
         sb.AppendLine("Job files (positional arguments) are fio's INI format; jobs between two stonewalls run concurrently on one engine");
         sb.AppendLine("(queues split between them; jobs with another device or engine options run after them on their own), reported by group.");
         sb.AppendLine("Interval logs: --write_hist_log=PREFIX writes PREFIX_clat_hist.N.log for job N; read them with HdrHistogram's HistogramLogProcessor or hdrh.");
-        sb.AppendLine("Exit status: 0 when the jobs ran, 1 for bad options or a failure to run them, 4 when --verify found mismatches.");
+        sb.AppendLine("Exit status: 0 when the jobs ran, 1 for bad options or a failure to run them, 4 when --verify found mismatches,");
+        sb.AppendLine("5 when a failed I/O stopped a job (see --continue_on_error), 6 when an I/O completed twice or never (lost completions).");
         sb.AppendLine("Example: orion-perf --rw=randread --bs=4k --iodepth=32 --runtime=10 --time_based --device=null:64G");
         return sb.ToString();
     }
@@ -225,6 +226,10 @@ public static class JobOptionsParser
         "report" => "--report=run.html",
         "write_hist_log" => "--write_hist_log=run1",
         "log_hist_msec" => "--log_hist_msec=1000",
+        "continue_on_error" => "--continue_on_error=io",
+        "request_timeout" => "--request_timeout=250ms",
+        "timeout_policy" => "--timeout_policy=retry",
+        "audit_log" => "--audit_log=audit.jsonl",
         _ => spec.Usage,
     };
 }

@@ -82,6 +82,22 @@ internal static class OptionTable
             (o, v) => o with { VerifyFatal = Bool("verify_fatal", v) }),
         new("do_verify", [], null, "with --verify, read back and check a write/randwrite job's blocks after the write phase (default 1)",
             (o, v) => o with { DoVerify = Bool("do_verify", v) }),
+        new("continue_on_error", [], "WHICH", "none: the first failed I/O ends the job (exit status 5); read, write (writes and trims) or io: count those " +
+            "failures and go on; verify and all accepted as in fio (mismatches stop a job only with --verify_fatal) (default none)",
+            (o, v) => ContinueOnErrorExtensions.TryParse(v, out var m, out var e) ? o with { ContinueOnError = m } : throw new OptionValueException(e)),
+        new("request_timeout", [], "TIME", "a request at the device longer than this resets its queue (engine RequestTimeout); 0 = off (default 30s)",
+            (o, v) => o with { RequestTimeout = Time("request_timeout", v) }),
+        new("timeout_policy", [], "POLICY", "what a timed-out request gets: fail (IoStatus.TimedOut) or retry (placed once more on the reset queue) (default fail)",
+            (o, v) => v.Trim().ToLowerInvariant() switch
+            {
+                "fail" => o with { TimeoutPolicy = Orion.Pmd.Engine.TimeoutPolicy.Fail },
+                "retry" or "retry_once" or "retryonce" => o with { TimeoutPolicy = Orion.Pmd.Engine.TimeoutPolicy.RetryOnce },
+                _ => throw new OptionValueException($"--timeout_policy={v}: use fail or retry"),
+            }),
+        new("recover_queues", [], null, "reset a queue the device broke at once and place its requests again, rather than failing them (default 1)",
+            (o, v) => o with { RecoverQueues = Bool("recover_queues", v) }),
+        new("audit_log", [], "FILE", "write the engine's audit events (attach, feature negotiation, queue resets, detach, ...) to FILE, one JSON object per line (default none)",
+            (o, v) => o with { AuditLogPath = v }),
         new("cpus_allowed", [], "CPUS", "CPUs for the jobs' reactors, as a list like 0-3,6: job i's reactor runs on the i-th; device threads take allowed " +
             "CPUs outside the list (default: chosen from the allowed set)",
             (o, v) => CpuList.TryParse(v, out var cpus, out var e) ? o with { CpusAllowed = cpus } : throw new OptionValueException($"--cpus_allowed={v}: {e}")),

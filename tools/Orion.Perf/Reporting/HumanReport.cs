@@ -43,6 +43,7 @@ public static class HumanReport
         }
         WriteRate(w, job);
         WriteVerify(w, job);
+        ErrorSection.WriteHuman(w, job);
         WriteLatencyBuckets(w, LatencyBuckets.From(job));
         WriteCpu(w, job);
         WriteDepths(w, job);
@@ -201,6 +202,8 @@ public static class HumanReport
                         $"polls/io={FioFormat.F(q.PollsPerIo, 0, 2)}, batches={q.Batches.ToString(Inv)} ({FioFormat.F(q.RequestsPerBatch, 0, 1)} req/batch), " +
                         $"idle={FioFormat.F(q.ReactorIdleFraction * 100, 0, 1)}%, bounces={q.Bounces.ToString(Inv)}, errors={q.Errors.ToString(Inv)}, " +
                         $"buffers={q.BufferPoolInUse.ToString(Inv)}/{q.BufferPoolCapacity.ToString(Inv)}" +
+                        (q.Timeouts + q.QueueResets + q.Resubmitted > 0
+                            ? $", timeouts={q.Timeouts.ToString(Inv)}, resets={q.QueueResets.ToString(Inv)}, resubmitted={q.Resubmitted.ToString(Inv)}" : "") +
                         (q.Sleeps > 0 ? $", sleeps={q.Sleeps.ToString(Inv)}, interrupts armed={q.InterruptsArmed.ToString(Inv)}" : "") +
                         (q.MeanWakeLatencyNs > 0 ? $", wake-on-submit={FioFormat.F(q.MeanWakeLatencyNs / 1000, 0, 1)}us" : ""));
         }

@@ -65,6 +65,12 @@ public sealed class JobResult
     /// <summary>fio's reporting group (<c>groupid</c>): 0, and one more at each job with <c>stonewall</c> or <c>new_group</c>.</summary>
     public int GroupId { get; set; }
 
+    /// <summary>What became of the job's I/Os: failures by status, the first and the last ones, lost or doubled completions; null when not collected.</summary>
+    public ErrorReport? Errors { get; set; }
+
+    /// <summary>fio's <c>total_err</c>: every failed I/O of the job (ramp and read-back included).</summary>
+    public long TotalErrors => Errors?.Total ?? Read.Errors + Write.Errors + Trim.Errors;
+
     /// <summary>Verification results; null without <c>--verify</c>.</summary>
     public Verify.VerifySummary? Verify { get; set; }
 

@@ -73,6 +73,7 @@ public static class JsonReport
         j.WriteString("jobname", job.Name);
         j.WriteNumber("groupid", job.GroupId);
         j.WriteNumber("error", job.Error);
+        ErrorSection.WriteFioFields(j, job);
         j.WriteNumber("eta", 0);
         j.WriteNumber("elapsed", (long)Math.Ceiling((job.Options.RampTime + job.Runtime).TotalSeconds));
         WriteJobOptions(j, job.Options);
@@ -136,6 +137,10 @@ public static class JsonReport
             if (o.VerifyFatal) j.WriteString("verify_fatal", "1");
             if (!o.DoVerify) j.WriteString("do_verify", "0");
         }
+        if (o.ContinueOnError != ContinueOnError.None) j.WriteString("continue_on_error", o.ContinueOnError.FioName());
+        if (o.RequestTimeout is TimeSpan timeout) j.WriteString("request_timeout", FioTime.Format(timeout));
+        if (o.TimeoutPolicy != Orion.Pmd.Engine.TimeoutPolicy.Fail) j.WriteString("timeout_policy", "retry");
+        if (!o.RecoverQueues) j.WriteString("recover_queues", "0");
         if (o.CpusAllowed is { } cpus) j.WriteString("cpus_allowed", CpuList.Format(cpus));
         if (o.Stonewall) j.WriteString("stonewall", "1");
         if (o.NewGroup) j.WriteString("new_group", "1");

@@ -129,11 +129,7 @@ internal static class JsonSections
             if (job.DeviceCpuNsPerIo is double dns) j.WriteRawValue(dns.ToString("F3", Inv)); else j.WriteNullValue();
             j.WriteEndObject();
         }
-        j.WriteStartObject("errors");
-        j.WriteNumber("read", job.Read.Errors);
-        j.WriteNumber("write", job.Write.Errors);
-        j.WriteNumber("trim", job.Trim.Errors);
-        j.WriteEndObject();
+        ErrorSection.WriteJson(j, job);
         j.WriteStartArray("queues");
         foreach (var q in job.Queues) WriteQueue(j, q);
         j.WriteEndArray();
@@ -229,6 +225,9 @@ internal static class JsonSections
         j.WriteNumber("polls", q.Polls);
         j.WriteNumber("idle_polls", q.IdlePolls);
         j.WriteNumber("errors", q.Errors);
+        j.WriteNumber("timeouts", q.Timeouts);
+        j.WriteNumber("queue_resets", q.QueueResets);
+        j.WriteNumber("resubmitted", q.Resubmitted);
         j.WriteNumber("bounces", q.Bounces);
         j.WriteNumber("buffer_pool_in_use", q.BufferPoolInUse);
         j.WriteNumber("buffer_pool_capacity", q.BufferPoolCapacity);

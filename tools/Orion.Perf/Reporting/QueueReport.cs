@@ -30,6 +30,15 @@ public sealed class QueueReport
     /// <summary>Requests that completed with an error.</summary>
     public long Errors { get; set; }
 
+    /// <summary>Requests that outlived the engine's request timeout.</summary>
+    public long Timeouts { get; set; }
+
+    /// <summary>Times the engine reset the queue by itself (a timeout or a broken ring).</summary>
+    public long QueueResets { get; set; }
+
+    /// <summary>Requests placed once more on a fresh ring (after a reset or a reconnect).</summary>
+    public long Resubmitted { get; set; }
+
     /// <summary>Requests whose data went through a bounce buffer rather than zero-copy.</summary>
     public long Bounces { get; set; }
 

@@ -8,7 +8,8 @@ namespace Orion.Perf.Verify;
 /// <remarks>
 /// A read is checked only where the answer is certain: for each block, no write to it was in flight when the read
 /// was issued and none was issued before the read completed. Otherwise either the old or the new data would be
-/// right, so the block is skipped rather than risk a false alarm. Blocks the job never wrote are not checked.
+/// right, so the block is skipped rather than risk a false alarm. Blocks the job never wrote are not checked, nor
+/// blocks a failed write or two overlapping writes left unknown, until a write issued alone rewrites them.
 /// </remarks>
 internal sealed class VerifyTracker
 {
@@ -93,25 +94,48 @@ internal sealed class VerifyTracker
             uint sequence = ++_sequence;
             if (sequence == 0) sequence = ++_sequence;          // 0 means "never written"
             long b = first + i;
-            _lastWrite[b] = sequence;
+            // Two writes to one block in flight together may land in either order (a device may reorder them, and a
+            // timed-out write retried after a reset lands after the later one): the block's content is unknown until
+            // a write issued alone rewrites it.
+            if (_writesInFlight[b] > 0)
+            {
+                _lastWrite[b] = 0;
+                UnknownAfterOverlap++;
+            }
+            else _lastWrite[b] = sequence;
             _writesInFlight[b]++;
             _slotSequences[at + i] = sequence;
             VerifyHeader.Stamp(data.Slice(i * _chunkBytes, _chunkBytes), (lba + (long)i * _chunkBlocks) * _blockSize, _seed, sequence);
         }
     }
 
-    /// <summary>The write from <paramref name="slot"/> completed; a failed one leaves its blocks unknown (not checked again).</summary>
+    /// <summary>
+    /// The write from <paramref name="slot"/> completed. A failed write may or may not have reached the medium, in
+    /// whole or in part, and — timed out and reset away — may even land after a later write to the same blocks: its
+    /// blocks are unknown until a write issued after this failure rewrites them, so none of them is checked until
+    /// then (not by reads in flight, nor by the read-back). This is what keeps an injected write error from showing
+    /// up as a false mismatch.
+    /// </summary>
     public void WriteCompleted(int slot, long lba, int blocks, bool ok)
     {
         long first = BlockOf(lba);
-        int at = slot * _maxChunksPerIo;
         for (int i = 0; i < blocks; i++)
         {
             long b = first + i;
             _writesInFlight[b]--;
-            if (!ok && _lastWrite[b] == _slotSequences[at + i]) _lastWrite[b] = 0;
+            if (!ok)
+            {
+                _lastWrite[b] = 0;
+                UnknownAfterFailedWrite++;
+            }
         }
     }
+
+    /// <summary>Blocks whose expected content a failed write made unknown (each failed write counts its blocks).</summary>
+    public long UnknownAfterFailedWrite { get; private set; }
+
+    /// <summary>Blocks whose expected content became unknown because a write was issued while another to it was in flight.</summary>
+    public long UnknownAfterOverlap { get; private set; }
 
     /// <summary>A read into <paramref name="slot"/> was submitted: note, per block, the write it must find (0 = not checkable).</summary>
     public void ReadIssued(int slot, long lba, int blocks)

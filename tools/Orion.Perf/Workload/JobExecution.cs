@@ -16,10 +16,11 @@ internal static class JobExecution
     /// <param name="session">Hooks and extra results (tests); a new one when null.</param>
     /// <param name="jobNumber">The job's number in the run, from 1: it names the <c>--write_hist_log</c> file.</param>
     /// <param name="intervals">Record interval histograms even without <c>--write_hist_log</c> (for <c>--report</c>).</param>
+    /// <param name="auditLog">Where the engine's audit log goes (<c>--audit_log</c>); null for none.</param>
     public static JobResult Execute(JobOptions options, TextWriter? status, CancellationToken cancel, JobSession? session = null,
-                                    int jobNumber = 1, bool intervals = false)
+                                    int jobNumber = 1, bool intervals = false, Microsoft.Extensions.Logging.ILoggerFactory? auditLog = null)
     {
-        var engineOptions = EngineOptionsFor(options);
+        var engineOptions = EngineOptionsFor(options) with { LoggerFactory = auditLog };
         session ??= new JobSession();
         // The log file is created before the engine starts, so a path that cannot be written stops the job before it runs.
         using var jobIntervals = options.WriteHistLog is not null || intervals
@@ -35,11 +36,13 @@ internal static class JobExecution
     /// queues. The jobs must be <see cref="Compatible"/>.
     /// </summary>
     /// <param name="firstJobNumber">The first job's number in the run, from 1 (the others follow).</param>
+    /// <param name="auditLog">Where the engine's audit log goes (<c>--audit_log</c>); null for none.</param>
     public static JobResult[] ExecuteConcurrent(IReadOnlyList<JobOptions> jobs, TextWriter? status, CancellationToken cancel,
-                                                IReadOnlyList<JobSession?> sessions, int firstJobNumber, bool intervals = false)
+                                                IReadOnlyList<JobSession?> sessions, int firstJobNumber, bool intervals = false,
+                                                Microsoft.Extensions.Logging.ILoggerFactory? auditLog = null)
     {
-        if (jobs.Count == 1) return [Execute(jobs[0], status, cancel, sessions[0], firstJobNumber, intervals)];
-        var engineOptions = EngineOptionsFor(jobs);
+        if (jobs.Count == 1) return [Execute(jobs[0], status, cancel, sessions[0], firstJobNumber, intervals, auditLog)];
+        var engineOptions = EngineOptionsFor(jobs) with { LoggerFactory = auditLog };
         var owned = new List<JobIntervals>();
         try
         {
@@ -78,6 +81,9 @@ internal static class JobExecution
         if (a.EventIdx != b.EventIdx) return "event_idx differs";
         if (a.PollMode != b.PollMode) return "poll_mode differs";
         if ((a.CpusAllowed is null) != (b.CpusAllowed is null)) return "cpus_allowed is set on one job only";
+        if (a.RequestTimeout != b.RequestTimeout) return "request_timeout differs";
+        if (a.TimeoutPolicy != b.TimeoutPolicy) return "timeout_policy differs";
+        if (a.RecoverQueues != b.RecoverQueues) return "recover_queues differs";
         if (a.CpusAllowed is { } ca && b.CpusAllowed is { } cb && ca.Take(a.NumJobs).Intersect(cb.Take(b.NumJobs)).Any())
             return "their cpus_allowed reactors overlap";
         return null;
@@ -125,6 +131,9 @@ internal static class JobExecution
             BufferMemoryBytes = bufferMemory,
             // fio's cpus_allowed: job i's reactor on the i-th CPU; the device threads go to allowed CPUs outside the list.
             ReactorCores = o.CpusAllowed,
+            RequestTimeout = o.RequestTimeout ?? new EngineOptions().RequestTimeout,
+            TimeoutPolicy = o.TimeoutPolicy,
+            RecoverBrokenQueues = o.RecoverQueues,
         };
     }
 
@@ -186,7 +195,10 @@ internal static class JobExecution
             Verify = o.Verify != VerifyMode.None,
             // fio's do_verify: a write-only job reads everything back once the writes are done.
             VerifyAfterWrites = o.Verify != VerifyMode.None && o.DoVerify && !o.Rw.HasReads(),
-            VerifyFatal = o.VerifyFatal,
+            // fio's continue_on_error=verify (or all) keeps a job going after a mismatch even with verify_fatal.
+            VerifyFatal = o.VerifyFatal && !o.ContinueOnError.HasFlag(ContinueOnError.Verify),
+            ContinueOnReadError = o.ContinuesAfter(0),
+            ContinueOnWriteError = o.ContinuesAfter(1),
         };
     }
 
@@ -211,6 +223,14 @@ internal static class JobExecution
             ScheduleLagMaxNs = c.ScheduleLagMaxNs,
         };
         var pool = m.Engine;
+        var errors = session.Errors;
+        if (errors is not null)
+        {
+            errors.Recent = m.RecentErrors;
+            // The engine's word on the first failure, if its record is still among the recent ones.
+            if (errors.First is { } first && m.RecentErrors.LastOrDefault(e => (long)e.Sector * 512 == first.Offset && e.Status.ToString() == first.Status) is { Detail: { } detail })
+                errors.First = first with { Detail = detail };
+        }
         return new JobResult
         {
             Name = o.Name,
@@ -227,8 +247,10 @@ internal static class JobExecution
             DeviceSystemCpuSeconds = m.DeviceCpu?.Cpu.System.TotalSeconds,
             CpuCount = Environment.ProcessorCount,
             Start = m.Start,
-            // fio reports EILSEQ (84) for a verification failure and EIO (5) when I/O failed.
-            Error = session.Verify is { Mismatches: > 0 } ? 84 : m.Read.Errors + m.Write.Errors + m.Trim.Errors > 0 ? 5 : 0,
+            // fio's err=: EILSEQ (84) for a verification failure, else the errno of the failure that stopped the job;
+            // failures that continue_on_error let the job go on after leave it 0, as in fio (they are in total_err).
+            Error = session.Verify is { Mismatches: > 0 } ? 84 : errors is { StoppedJob: true, First: { } stop } ? stop.Errno : 0,
+            Errors = errors,
             Verify = session.Verify,
             UnissuedAtEnd = session.UnissuedAtEnd,
             Intervals = session.Intervals?.Samples.ToList() ?? [],
@@ -253,6 +275,9 @@ internal static class JobExecution
                 KicksSuppressed = x.c.KicksSuppressed,
                 Sleeps = (x.q.Reactor - m.AtMeasureStart.Queues[x.q.Queue].Reactor).Parks,
                 InterruptsArmed = x.c.InterruptsArmed,
+                Timeouts = x.c.Timeouts,
+                QueueResets = x.c.QueueResets,
+                Resubmitted = x.c.Resubmitted,
                 MeanWakeLatencyNs = (x.q.Reactor - m.AtMeasureStart.Queues[x.q.Queue].Reactor).MeanWakeLatencyTicks * 1e9 / System.Diagnostics.Stopwatch.Frequency,
             }).ToList(),
         };

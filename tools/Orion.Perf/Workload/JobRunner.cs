@@ -29,7 +29,16 @@ internal sealed record JobMeasurement(
 
     /// <summary>How many jobs ran concurrently on the engine, this one included.</summary>
     public int SharedWith { get; init; } = 1;
+
+    /// <summary>The job's queues' last failed requests, newest first (at most <see cref="JobRunner.RecentErrorsKept"/>).</summary>
+    public IReadOnlyList<Orion.Pmd.Engine.Requests.IoErrorRecord> RecentErrors { get; init; } = [];
 }
+
+/// <summary>
+/// Thrown when a job's I/Os stopped coming back: its workloads stopped issuing, and some of what they submitted was
+/// still outstanding long after any request timeout would have failed it (completions were lost).
+/// </summary>
+internal sealed class LostCompletionsException(string message) : TimeoutException(message);
 
 /// <summary>CPU time an external device process (a vhost-user back-end) spent over the measured window.</summary>
 internal sealed record DeviceCpu(int ProcessId, CpuTimes Cpu);
@@ -40,6 +49,16 @@ internal sealed record DeviceCpu(int ProcessId, CpuTimes Cpu);
 /// </summary>
 internal static class JobRunner
 {
+    /// <summary>How many of a job's last failed requests its report lists.</summary>
+    public const int RecentErrorsKept = 8;
+
+    /// <summary>
+    /// How long a job's workloads may wait for their outstanding I/Os once they stopped issuing: a minute beyond two
+    /// request timeouts (a timed-out request may be retried once), after which what is missing counts as lost.
+    /// </summary>
+    internal static TimeSpan DrainGrace(EngineOptions options) =>
+        TimeSpan.FromSeconds(60) + (options.RequestTimeout > TimeSpan.Zero && options.RequestTimeout != Timeout.InfiniteTimeSpan ? 2 * options.RequestTimeout : TimeSpan.Zero);
+
     public static JobMeasurement Run(EngineOptions engineOptions, Func<BlockDevice, WorkloadPlan> plan, TextWriter? status, CancellationToken cancel,
                                      JobSession? session = null) =>
         RunShared(engineOptions, [new SharedJob(plan, engineOptions.Queues, session)], status, cancel)[0];
@@ -133,6 +152,7 @@ internal static class JobRunner
             long startTicks = Stopwatch.GetTimestamp();
             long deadline = startTicks + plans.Max(p => p.RampTicks + p.RuntimeTicks) + Stopwatch.Frequency * 3600;
             var lastStatus = Stopwatch.GetTimestamp();
+            long drainGraceTicks = (long)(DrainGrace(engineOptions).TotalSeconds * Stopwatch.Frequency);
             // The measured window ends before any read-back of a --verify job, which is not measured.
             while (true)
             {
@@ -154,6 +174,7 @@ internal static class JobRunner
                         snapshots[k] = engine.Monitor.TakeSnapshot();
                     }
                     allEnded &= snapshots[k] is not null;
+                    if (snapshots[k] is null) ThrowIfCompletionsLost(jobs, k, workloads[k], drainGraceTicks);
                 }
                 if (allEnded) break;
                 Thread.Sleep(sawMeasure.All(x => x) ? 20 : 1);
@@ -191,8 +212,9 @@ internal static class JobRunner
             }
             for (int k = 0; k < n; k++)
             {
-                ReadBack(device, offsets[k], workloads[k], jobs[k].Session, cancel);
+                ReadBack(device, offsets[k], workloads[k], jobs[k].Session, cancel, drainGraceTicks);
                 jobs[k].Session?.Collect(workloads[k]);
+                results[k] = results[k] with { RecentErrors = RecentErrorsOf(device, offsets[k], jobs[k].Queues) };
             }
             return results;
         }
@@ -200,6 +222,32 @@ internal static class JobRunner
         {
             foreach (var b in buffers) b.Dispose();
         }
+    }
+
+    /// <summary>The last failed requests of queues [offset, offset + count), newest first.</summary>
+    private static IReadOnlyList<Orion.Pmd.Engine.Requests.IoErrorRecord> RecentErrorsOf(BlockDevice device, int offset, int count) =>
+        Enumerable.Range(offset, count).SelectMany(q => device.GetQueue(q).RecentErrors)
+                  .OrderByDescending(e => e.TimeUtc).Take(RecentErrorsKept).ToList();
+
+    /// <summary>
+    /// Throws <see cref="LostCompletionsException"/> when every workload of job <paramref name="k"/> stopped issuing
+    /// more than <paramref name="graceTicks"/> ago and some of its I/Os are still outstanding.
+    /// </summary>
+    private static void ThrowIfCompletionsLost(IReadOnlyList<SharedJob> jobs, int k, WorkloadPoller[] workloads, long graceTicks)
+    {
+        long latest = 0;
+        foreach (var w in workloads)
+        {
+            long at = w.StoppedIssuingAt;
+            if (at == 0 && !w.MeasureEnded) return;          // still issuing
+            latest = Math.Max(latest, at);
+        }
+        if (latest == 0 || Stopwatch.GetTimestamp() - latest < graceTicks) return;
+        long outstanding = workloads.Sum(w => w.Outcomes.Outstanding);
+        if (outstanding == 0) return;
+        throw new LostCompletionsException(
+            $"job {k + 1}: {outstanding} I/O(s) never completed: {(double)graceTicks / Stopwatch.Frequency:0} s after the workload stopped issuing they are " +
+            $"still outstanding (submitted {workloads.Sum(w => w.Outcomes.Submitted)}, completed {workloads.Sum(w => w.Outcomes.Completed)}); completions were lost");
     }
 
     /// <summary>Which directions (read, write, trim) a plan's I/Os take.</summary>
@@ -260,7 +308,7 @@ internal static class JobRunner
     /// A <c>--verify</c> write job's read-back: runs the session's hook, lets every workload read back what it wrote,
     /// and waits until all are done.
     /// </summary>
-    private static void ReadBack(BlockDevice device, int queueOffset, WorkloadPoller[] workloads, JobSession? session, CancellationToken cancel)
+    private static void ReadBack(BlockDevice device, int queueOffset, WorkloadPoller[] workloads, JobSession? session, CancellationToken cancel, long graceTicks)
     {
         if (workloads.All(w => w.IsDone)) return;
         session?.BeforeReadBack?.Invoke(device);
@@ -270,10 +318,20 @@ internal static class JobRunner
             device.GetQueue(queueOffset + j).Reactor.Wake();      // a parked reactor would not see the flag until its next wake-up
         }
         long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 3600;
+        // No progress (no completion) for the drain grace with I/Os outstanding: completions were lost.
+        long lastCompleted = -1, lastProgress = Stopwatch.GetTimestamp();
         while (!workloads.All(w => w.IsDone))
         {
             if (cancel.IsCancellationRequested) throw new TimeoutException("interrupted during the verify read-back");
             if (Stopwatch.GetTimestamp() > deadline) throw new TimeoutException("the verify read-back did not finish in time");
+            long completed = workloads.Sum(w => w.Outcomes.Completed);
+            if (completed != lastCompleted)
+            {
+                lastCompleted = completed;
+                lastProgress = Stopwatch.GetTimestamp();
+            }
+            else if (Stopwatch.GetTimestamp() - lastProgress > graceTicks && workloads.Sum(w => w.Outcomes.Outstanding) is > 0 and var missing)
+                throw new LostCompletionsException($"the verify read-back waited {(double)graceTicks / Stopwatch.Frequency:0} s for {missing} read(s) that never completed; completions were lost");
             Thread.Sleep(1);
         }
     }

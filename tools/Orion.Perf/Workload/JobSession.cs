@@ -24,10 +24,14 @@ internal sealed class JobSession
     /// <summary>With a rate: I/Os due but never started when the measured phase ended, over all the job's workloads.</summary>
     public long UnissuedAtEnd { get; set; }
 
-    /// <summary>Gathers the workloads' verification and rate results.</summary>
+    /// <summary>What became of the job's I/Os: failures, and that each completed exactly once.</summary>
+    public Reporting.ErrorReport? Errors { get; set; }
+
+    /// <summary>Gathers the workloads' verification, rate and error results.</summary>
     internal void Collect(IReadOnlyList<WorkloadPoller> workloads)
     {
         UnissuedAtEnd = workloads.Sum(w => w.UnissuedAtEnd);
+        Errors = CollectErrors(workloads);
         var trackers = workloads.Where(w => w.Verifier is not null).ToList();
         if (trackers.Count == 0) return;
         var recorded = new List<VerifyMismatch>();
@@ -41,6 +45,26 @@ internal sealed class JobSession
             FirstMismatches = recorded,
             ReadBackRan = trackers.Any(w => w.ReadBackRan),
             StoppedEarly = trackers.Any(w => w.StoppedByVerify),
+        };
+    }
+
+    private static Reporting.ErrorReport CollectErrors(IReadOnlyList<WorkloadPoller> workloads)
+    {
+        var first = workloads.Select(w => w.Outcomes.First).FirstOrDefault(f => f is not null);
+        return new Reporting.ErrorReport
+        {
+            Submitted = workloads.Sum(w => w.Outcomes.Submitted),
+            Completed = workloads.Sum(w => w.Outcomes.Completed),
+            Doubled = workloads.Sum(w => w.Outcomes.Doubled),
+            Total = workloads.Sum(w => w.Outcomes.Failed),
+            ByStatus = workloads.SelectMany(w => w.Outcomes.FailedByStatus()).GroupBy(x => x.Status)
+                                .Select(g => KeyValuePair.Create(g.Key.ToString(), g.Sum(x => x.Count)))
+                                .OrderByDescending(x => x.Value).ToList(),
+            First = first is { } f
+                ? new Reporting.FailedIoReport(f.Direction.ToString().ToLowerInvariant(), f.Offset, f.Bytes, f.Status.ToString(), f.ReadBack, null)
+                : null,
+            StoppedJob = workloads.Any(w => w.StoppedByError),
+            VerifyBlocksUnknown = workloads.Sum(w => (w.Verifier?.UnknownAfterFailedWrite ?? 0) + (w.Verifier?.UnknownAfterOverlap ?? 0)),
         };
     }
 }

@@ -57,4 +57,10 @@ internal sealed record WorkloadPlan
 
     /// <summary>Stop at the first mismatch (fio verify_fatal).</summary>
     public bool VerifyFatal { get; init; }
+
+    /// <summary>Count failed reads and go on (fio continue_on_error=read, io or all); otherwise the first one stops the workload.</summary>
+    public bool ContinueOnReadError { get; init; }
+
+    /// <summary>Count failed writes and trims and go on (fio continue_on_error=write, io or all).</summary>
+    public bool ContinueOnWriteError { get; init; }
 }

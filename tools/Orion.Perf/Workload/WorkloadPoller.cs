@@ -66,6 +66,9 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private readonly int _verifyBlocks;          // device blocks per verify header
     private long _verifyCursor;
     private bool _verifyScanDone, _verifyStop;
+    private bool _errorStop;                     // a failure continue_on_error does not cover ended the job
+    private readonly IoOutcomes _outcomes;
+    private long _stoppedAt;                     // Stopwatch ticks when issuing stopped (any thread reads it)
 
     private enum Phase { NotStarted, Ramp, Measure, Draining, AwaitingReadBack, ReadBack, Done }
     private Phase _phase;
@@ -96,6 +99,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         _issueGeneration = new int[depth];
         _awaitingPlacement = new bool[depth];
         _rng = plan.Seed | 1;
+        _outcomes = new IoOutcomes(depth);
         if (plan.RateIops > 0) _rate = new RateSchedule(plan.RateIops, plan.RatePoisson, plan.Seed ^ 0x5DEECE66DUL, Stopwatch.Frequency);
         if (plan.Verify)
         {
@@ -186,6 +190,15 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
 
     /// <summary>Whether verify_fatal stopped the workload.</summary>
     public bool StoppedByVerify => _verifyStop;
+
+    /// <summary>Whether a failed I/O that <c>continue_on_error</c> does not cover stopped the workload.</summary>
+    public bool StoppedByError => _errorStop;
+
+    /// <summary>Submissions, completions (each once), failures: read the details once <see cref="IsDone"/>.</summary>
+    public IoOutcomes Outcomes => _outcomes;
+
+    /// <summary>Stopwatch ticks when the workload stopped issuing I/O (the measured phase ended or a failure stopped it); 0 before. Any thread.</summary>
+    public long StoppedIssuingAt => Volatile.Read(ref _stoppedAt);
 
     /// <summary>Whether the read-back after the writes ran.</summary>
     public bool ReadBackRan { get; private set; }
@@ -281,7 +294,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
                 ReadBackRan = true;
                 return IssueReadBack(now);
             case Phase.ReadBack:
-                if ((_verifyScanDone || _verifyStop) && _inFlight == 0)
+                if ((_verifyScanDone || _verifyStop || _errorStop) && _inFlight == 0)
                 {
                     Finish();
                     return 0;
@@ -321,6 +334,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         if (_phase == Phase.Ramp) _measureStart = now;       // stopped (verify_fatal) before measuring: an empty window
         _phase = Phase.Draining;
         _measureEnd = now;
+        Volatile.Write(ref _stoppedAt, now);
     }
 
     /// <summary>The last measured request is back: the window closes; then the read-back, or the end.</summary>
@@ -328,7 +342,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     {
         _measureEnd = now;
         _intervals?.End(now);           // before _measureEnded: the main thread then finds every interval handed over
-        if (_plan.VerifyAfterWrites && _verify is not null && !_verifyStop)
+        if (_plan.VerifyAfterWrites && _verify is not null && !_verifyStop && !_errorStop)
         {
             _phase = Phase.AwaitingReadBack;
             _measureEnded = true;
@@ -418,11 +432,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         long lba = NextLba(blocks);
         int bytes = blocks * (_plan.BlockBytes / _plan.BlocksPerIo);
         var buffer = _buffers[slot];
+        long tag = _outcomes.NextTag(slot);
         bool ok = direction switch
         {
-            IoDirection.Read => _queue.TrySubmitRead(lba, buffer, 0, bytes, this, slot),
-            IoDirection.Write => _queue.TrySubmitWrite(lba, buffer, 0, bytes, this, slot),
-            _ => _queue.TrySubmitDiscard(lba, blocks, this, slot),
+            IoDirection.Read => _queue.TrySubmitRead(lba, buffer, 0, bytes, this, tag),
+            IoDirection.Write => _queue.TrySubmitWrite(lba, buffer, 0, bytes, this, tag),
+            _ => _queue.TrySubmitDiscard(lba, blocks, this, tag),
         };
         if (!ok) return false;     // out of request objects: retry on the next poll
         // The queue places the request only in its next pass on this thread: stamping the data now is in time.
@@ -458,6 +473,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         _blocks[slot] = blocks;
         _bytes[slot] = bytes;
         _inFlight++;
+        _outcomes.OnSubmitted(slot);
         TrackPlacement(slot, now);
     }
 
@@ -467,7 +483,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         var verify = _verify!;
         int issued = 0;
         int blockSize = _plan.BlockBytes / _plan.BlocksPerIo;
-        while (_freeCount > 0 && !_verifyScanDone && !_verifyStop)
+        while (_freeCount > 0 && !_verifyScanDone && !_verifyStop && !_errorStop)
         {
             long cursor = _verifyCursor;
             if (!verify.NextWrittenRun(ref cursor, verify.MaxBlocksPerIo, out long first, out int count))
@@ -478,7 +494,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             int slot = _freeSlots[_freeCount - 1];
             long lba = verify.LbaOf(first);
             int blocks = count * _verifyBlocks;
-            if (!_queue.TrySubmitRead(lba, _buffers[slot], 0, blocks * blockSize, this, slot)) break;   // retry on the next poll
+            if (!_queue.TrySubmitRead(lba, _buffers[slot], 0, blocks * blockSize, this, _outcomes.NextTag(slot))) break;   // retry on the next poll
             _verifyCursor = cursor;
             verify.ReadIssued(slot, lba, count);
             Issued(slot, now, IoDirection.Read, lba, blocks, blocks * blockSize);
@@ -518,7 +534,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
 
     public void OnCompleted(long tag, IoStatus status)
     {
-        int slot = (int)tag;
+        if (!_outcomes.TryComplete(tag, out int slot)) return;     // a second completion of one I/O: counted, not used
         long now = _queue.CompletionTimestamp;      // the queue already read the clock for this reaped batch
         long issued = _issueTicks[slot];
         long placed = _placedTicks[slot];
@@ -531,6 +547,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         }
         var direction = _direction[slot];
         bool ok = status == IoStatus.Ok;
+        if (!ok) OnFailed(slot, direction, status);
         if (_phase == Phase.ReadBack)
         {
             if (ok && _verify!.ReadCompleted(slot, _buffers[slot].Span[.._bytes[slot]], _lba[slot], _blocks[slot] / _verifyBlocks, afterWrites: true) > 0
@@ -567,10 +584,19 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         }
         _inFlight--;
         _freeSlots[_freeCount++] = slot;
-        if (_verifyStop && _phase is Phase.Ramp or Phase.Measure) StopIssuing(now);
+        if ((_verifyStop || _errorStop) && _phase is Phase.Ramp or Phase.Measure) StopIssuing(now);
         // Replace it at once so it joins the batch the queue is about to submit.
         if (_phase is Phase.Ramp or Phase.Measure) IssueUpToDepth(now);
         else if (_phase == Phase.ReadBack) IssueReadBack(now);
+    }
+
+    /// <summary>Counts a failed I/O and, unless continue_on_error covers its direction, stops the workload.</summary>
+    private void OnFailed(int slot, IoDirection direction, IoStatus status)
+    {
+        int blockSize = _plan.BlockBytes / _plan.BlocksPerIo;
+        _outcomes.Fail(new FailedIo(direction, _lba[slot] * blockSize, _bytes[slot], status, _phase == Phase.ReadBack));
+        bool goOn = direction == IoDirection.Read ? _plan.ContinueOnReadError : _plan.ContinueOnWriteError;
+        if (!goOn) _errorStop = true;
     }
 
     /// <summary>Stopwatch ticks are nanoseconds on Linux; the histograms track 1 ns to 60 s.</summary>
