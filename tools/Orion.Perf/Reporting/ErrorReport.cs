@@ -11,7 +11,7 @@ namespace Orion.Perf.Reporting;
 /// <param name="Detail">What the engine said about it, when its record was still among the queue's recent errors.</param>
 public sealed record FailedIoReport(string Direction, long Offset, int Bytes, string Status, bool ReadBack, string? Detail)
 {
-    /// <summary>fio's errno for the status: EIO (5), EOPNOTSUPP (95) for an unsupported request, ETIMEDOUT (110) for a timeout.</summary>
+    /// <summary>fio's errno for the status: EIO (5), EOPNOTSUPP (95) for an unsupported request, ETIMEDOUT (110) for a timeout, ECANCELED (125) for a withdrawn request.</summary>
     public int Errno => ErrnoOf(Status);
 
     /// <summary>fio's errno for an <see cref="IoStatus"/> name.</summary>
@@ -19,6 +19,7 @@ public sealed record FailedIoReport(string Direction, long Offset, int Bytes, st
     {
         nameof(IoStatus.Unsupported) => 95,
         nameof(IoStatus.TimedOut) => 110,
+        nameof(IoStatus.Canceled) => 125,
         _ => 5,
     };
 
