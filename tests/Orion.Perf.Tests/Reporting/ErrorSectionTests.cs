@@ -70,6 +70,9 @@ public class ErrorSectionTests
         var text = new StringWriter();
         JsonReport.Write(text, [job], plus: false);
         var j = JsonDocument.Parse(text.ToString()).RootElement.GetProperty("jobs")[0];
+        var keys = j.EnumerateObject().Select(p => p.Name).ToList();
+        Assert.That(keys.IndexOf("total_err"), Is.EqualTo(keys.IndexOf("latency_ms") + 1), "where fio writes it");
+        Assert.That(keys.IndexOf("first_error"), Is.EqualTo(keys.IndexOf("latency_depth") - 1));
         Assert.That(j.GetProperty("total_err").GetInt64(), Is.EqualTo(3));
         Assert.That(j.GetProperty("first_error").GetInt32(), Is.EqualTo(110));
         var e = j.GetProperty("orion").GetProperty("errors");

@@ -47,11 +47,15 @@ public static class ErrorSection
                     $"lost={e.Lost.ToString(Inv)}, doubled={e.Doubled.ToString(Inv)})");
     }
 
-    /// <summary>fio's per-job <c>total_err</c> and <c>first_error</c> (an errno, 0 for none).</summary>
+    /// <summary>
+    /// fio's per-job <c>total_err</c> and <c>first_error</c> (an errno, 0 for none), written as fio writes them: only
+    /// when the job has <c>continue_on_error</c> (<c>orion.errors.total</c> is always there).
+    /// </summary>
     public static void WriteFioFields(Utf8JsonWriter j, JobResult job)
     {
         ArgumentNullException.ThrowIfNull(j);
         ArgumentNullException.ThrowIfNull(job);
+        if (job.Options.ContinueOnError == ContinueOnError.None) return;
         j.WriteNumber("total_err", job.TotalErrors);
         j.WriteNumber("first_error", job.Errors?.First?.Errno ?? 0);
     }

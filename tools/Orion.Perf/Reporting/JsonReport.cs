@@ -73,7 +73,6 @@ public static class JsonReport
         j.WriteString("jobname", job.Name);
         j.WriteNumber("groupid", job.GroupId);
         j.WriteNumber("error", job.Error);
-        ErrorSection.WriteFioFields(j, job);
         j.WriteNumber("eta", 0);
         j.WriteNumber("elapsed", (long)Math.Ceiling((job.Options.RampTime + job.Runtime).TotalSeconds));
         WriteJobOptions(j, job.Options);
@@ -91,6 +90,7 @@ public static class JsonReport
         foreach (var (label, pct) in DepthLevels(job)) JsonSections.WriteFloat(j, label, pct);
         j.WriteEndObject();
         JsonSections.WriteLatencyBuckets(j, LatencyBuckets.From(job));
+        ErrorSection.WriteFioFields(j, job);         // where fio puts them, and like fio only with continue_on_error
         j.WriteNumber("latency_depth", job.Options.IoDepth);
         j.WriteNumber("latency_target", 0);
         JsonSections.WriteFloat(j, "latency_percentile", 100);

@@ -8,7 +8,8 @@ namespace Orion.Perf.Workload;
 /// <param name="Bytes">Length in bytes.</param>
 /// <param name="Status">How it ended.</param>
 /// <param name="ReadBack">Whether it was a read of the verify read-back after the writes.</param>
-internal readonly record struct FailedIo(IoDirection Direction, long Offset, int Bytes, IoStatus Status, bool ReadBack);
+/// <param name="Ticks">When its completion was delivered (Stopwatch ticks), to order failures of several workloads.</param>
+internal readonly record struct FailedIo(IoDirection Direction, long Offset, int Bytes, IoStatus Status, bool ReadBack, long Ticks = 0);
 
 /// <summary>
 /// What became of every I/O a workload submitted, kept on its reactor without allocating: each submission gets a

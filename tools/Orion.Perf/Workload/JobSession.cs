@@ -50,7 +50,7 @@ internal sealed class JobSession
 
     private static Reporting.ErrorReport CollectErrors(IReadOnlyList<WorkloadPoller> workloads)
     {
-        var first = workloads.Select(w => w.Outcomes.First).FirstOrDefault(f => f is not null);
+        var first = workloads.Select(w => w.Outcomes.First).Where(f => f is not null).MinBy(f => f!.Value.Ticks);      // the earliest of all workloads
         return new Reporting.ErrorReport
         {
             Submitted = workloads.Sum(w => w.Outcomes.Submitted),

@@ -594,7 +594,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private void OnFailed(int slot, IoDirection direction, IoStatus status)
     {
         int blockSize = _plan.BlockBytes / _plan.BlocksPerIo;
-        _outcomes.Fail(new FailedIo(direction, _lba[slot] * blockSize, _bytes[slot], status, _phase == Phase.ReadBack));
+        _outcomes.Fail(new FailedIo(direction, _lba[slot] * blockSize, _bytes[slot], status, _phase == Phase.ReadBack, _queue.CompletionTimestamp));
         bool goOn = direction == IoDirection.Read ? _plan.ContinueOnReadError : _plan.ContinueOnWriteError;
         if (!goOn) _errorStop = true;
     }
