@@ -17,7 +17,12 @@ internal sealed class DeviceQueue
     private readonly int _maxBatch;
     private long _requests, _batches, _kicks, _interrupts, _sleeps, _failedInterrupts;
 
-    public DeviceQueue(int index, IDeviceQueue ring, BlkRequestExecutor executor, EventFd? kick, EventFd? call, int maxSegments, int maxBatch)
+    /// <summary>
+    /// A queue over <paramref name="ring"/>. <paramref name="injector"/> carries fault-plan state over from an earlier
+    /// start of the same queue (a device reset keeps schedules and counters); null builds one from the plan.
+    /// </summary>
+    public DeviceQueue(int index, IDeviceQueue ring, BlkRequestExecutor executor, EventFd? kick, EventFd? call, int maxSegments, int maxBatch,
+                       FaultInjector? injector = null)
     {
         Index = index;
         Ring = ring;
@@ -28,7 +33,7 @@ internal sealed class DeviceQueue
         _maxBatch = maxBatch;
         if (executor.Settings.Faults is { } plan)
         {
-            var injector = new FaultInjector(plan, index, ring is PackedQueueDevice);
+            injector ??= new FaultInjector(plan, index, ring is PackedQueueDevice);
             if (!injector.IsEmpty)
             {
                 _faults = injector;

@@ -22,6 +22,7 @@ public sealed partial class SoftBlkDevice : IDisposable
     private readonly MemoryRegionTable _memory = new();
     private readonly List<SharedMemory> _mappings = [];
     private readonly QueueSetup?[] _setups;
+    private readonly FaultInjector?[] _injectors;       // per queue, kept across device resets (schedules and counters)
     private DeviceQueue[] _queues = [];
     private readonly List<DeviceWorker> _workers = [];
     private int _status;
@@ -48,6 +49,7 @@ public sealed partial class SoftBlkDevice : IDisposable
         if (!_options.ReadOnly) _offered &= ~VirtioFeatures.BlkReadOnly;
         else _offered |= VirtioFeatures.BlkReadOnly;
         _setups = new QueueSetup?[_options.NumQueues];
+        _injectors = new FaultInjector?[_options.NumQueues];
         Settings = BuildConfig();
         Settings.WriteTo(_config);
         _writeCache.Enabled = _options.WriteCache;
@@ -229,7 +231,8 @@ public sealed partial class SoftBlkDevice : IDisposable
         {
             if (_setups[i] is not { } s) continue;
             IDeviceQueue ring = CreateRing(s.Size, s.Addresses, QueuePosition.Fresh);
-            queues.Add(new DeviceQueue(i, ring, new BlkRequestExecutor(Backend, settings), s.Kick, s.Call, maxSegments, _options.MaxBatch));
+            if (_options.Faults is { } plan) _injectors[i] ??= new FaultInjector(plan, i, ring is PackedQueueDevice);
+            queues.Add(new DeviceQueue(i, ring, new BlkRequestExecutor(Backend, settings), s.Kick, s.Call, maxSegments, _options.MaxBatch, _injectors[i]));
         }
         _queues = [.. queues];
         if (_options.Mode == DeviceServiceMode.Manual)
@@ -296,7 +299,7 @@ public sealed partial class SoftBlkDevice : IDisposable
 
     /// <summary>
     /// Faults injected on queue <paramref name="index"/> so far (<see cref="SoftBlkDeviceOptions.Faults"/>); all zero when
-    /// no plan is set or the queue is not running. Survives a queue reset, not a device reset.
+    /// no plan is set or the queue is not running. Survives queue resets and, on the embedded (DRIVER_OK) path, device resets.
     /// </summary>
     public FaultCounters GetFaultCounters(int index)
     {

@@ -29,3 +29,28 @@ public sealed partial record EngineOptions
     /// </summary>
     public bool RecoverBrokenQueues { get; init; } = true;
 }
+
+public sealed partial record EngineOptions
+{
+    /// <summary>
+    /// Escalate to a whole-device reset (<see cref="PmdEngine.ResetDevice"/>) when a queue reset is not enough: the
+    /// device set DEVICE_NEEDS_RESET, a queue reset failed (or the transport cannot reset one queue), or one queue
+    /// needed <see cref="QueueResetsBeforeDeviceReset"/> resets within <see cref="QueueResetWindow"/>. Off: those
+    /// requests fail and the queue stays broken, as without escalation.
+    /// </summary>
+    public bool RecoverWithDeviceReset { get; init; } = true;
+
+    /// <summary>Queue resets of one queue within <see cref="QueueResetWindow"/> after which the next recovery resets the whole device (at least 1).</summary>
+    public int QueueResetsBeforeDeviceReset { get; init; } = 4;
+
+    /// <summary>The window in which <see cref="QueueResetsBeforeDeviceReset"/> queue resets count as a queue that keeps breaking.</summary>
+    public TimeSpan QueueResetWindow { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Automatic device resets in a row, with no request completing successfully in between, after which the engine
+    /// stops escalating: a device that a reset does not cure is not reset in a loop; its queues recover with queue
+    /// resets (and fail what was placed twice) until a request succeeds again. An explicit
+    /// <see cref="PmdEngine.ResetDevice"/> is not limited.
+    /// </summary>
+    public int MaxDeviceResetsWithoutProgress { get; init; } = 3;
+}

@@ -57,6 +57,12 @@ public sealed partial record EngineOptions
             p.Add($"{nameof(RequestTimeout)} = {RequestTimeout}: positive, or zero / infinite to turn time-outs off");
         if (SubmissionRingSize < 1 || SubmissionRingSize > MpscRing<object>.MaxCapacity)
             p.Add($"{nameof(SubmissionRingSize)} = {SubmissionRingSize}: 1 to {MpscRing<object>.MaxCapacity}");
+        if (QueueResetsBeforeDeviceReset < 1)
+            p.Add($"{nameof(QueueResetsBeforeDeviceReset)} = {QueueResetsBeforeDeviceReset}: at least 1 queue reset before a device reset");
+        if (QueueResetWindow < TimeSpan.Zero)
+            p.Add($"{nameof(QueueResetWindow)} = {QueueResetWindow}: must not be negative (zero never escalates)");
+        if (MaxDeviceResetsWithoutProgress < 1)
+            p.Add($"{nameof(MaxDeviceResetsWithoutProgress)} = {MaxDeviceResetsWithoutProgress}: at least 1 device reset before giving up");
         if (!Enum.IsDefined(Ring)) p.Add($"{nameof(Ring)} = {Ring}: Split or Packed");
         if (!Enum.IsDefined(Notifications)) p.Add($"{nameof(Notifications)} = {Notifications}: Polled, Adaptive or Interrupt");
         if (!Enum.IsDefined(Threading)) p.Add($"{nameof(Threading)} = {Threading}: Threads or Manual");

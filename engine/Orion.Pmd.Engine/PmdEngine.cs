@@ -62,8 +62,8 @@ public sealed unsafe partial class PmdEngine : IDisposable
     public static PmdEngine Start(EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();                     // every wrong option named at once, before anything starts
         var spec = DeviceString.Parse(options.Device);
-        Validate(options);
         if (spec.Kind == DeviceKind.VhostUser)
         {
             // The device is another process: no device threads here, and the back-end's own cores are its business.
@@ -97,17 +97,16 @@ public sealed unsafe partial class PmdEngine : IDisposable
         return new PmdEngine(new EmbeddedTransport(device), options, plan);
     }
 
-    private static void Validate(EngineOptions o)
+    /// <summary>
+    /// Starts an engine on a transport built by the caller (tests: a device that reports what a real one would not).
+    /// <see cref="EngineOptions.Device"/> only names it; the engine owns and disposes <paramref name="transport"/>.
+    /// </summary>
+    internal static PmdEngine StartOn(IVirtioTransport transport, EngineOptions options)
     {
-        if (o.Queues < 1) throw new ArgumentOutOfRangeException(nameof(o.Queues), o.Queues, "at least one queue is needed");
-        if (o.Ring == RingFormat.Split ? !SplitRingLayout.IsValidSize(o.QueueSize) : !PackedRingLayout.IsValidSize(o.QueueSize))
-            throw new ArgumentOutOfRangeException(nameof(o.QueueSize), o.QueueSize, o.Ring == RingFormat.Split
-                ? "a split queue size must be a power of two from 1 to 32768 (256 is the default)"
-                : "a packed queue size must be from 1 to 32768 (256 is the default)");
-        if (o.MaxSegments is < 1 or > 1024)
-            throw new ArgumentOutOfRangeException(nameof(o.MaxSegments), o.MaxSegments, "1 to 1024 segments per request");
-        if (o.BufferMemoryBytes < o.MaxBufferBytes)
-            throw new ArgumentOutOfRangeException(nameof(o.BufferMemoryBytes), o.BufferMemoryBytes, $"buffer memory must hold at least one {o.MaxBufferBytes}-byte buffer");
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return new PmdEngine(transport, options, CorePlan.Make(options, options.Threading == EngineThreading.Manual ? 0 : options.DeviceThreads));
     }
 
     private PmdEngine(IVirtioTransport transport, EngineOptions options, CorePlan plan)
@@ -127,7 +126,8 @@ public sealed unsafe partial class PmdEngine : IDisposable
             var (features, config) = DeviceInitializer.Initialize(transport, wanted, required);
             AuditLog.FeaturesNegotiated(transport.Description, transport.GetDeviceFeatures(), features.Accepted);
             bool packed = features.Has(VirtioFeatures.RingPacked);
-            int blockSize = ValidateConfig(features, config, transport);
+            int blockSize = DeviceConfigValidator.Validate(features, config, transport.Description, transport.MaxQueueSize);
+            (_features, _config, _wanted, _required) = (features, config, wanted, required);
             int deviceQueues = features.Has(VirtioFeatures.BlkMultiQueue) ? Math.Max((int)config.NumQueues, 1) : 1;
             if (options.Queues > deviceQueues)
                 throw new NotSupportedException($"{transport.Description} serves {deviceQueues} queue(s); {options.Queues} were asked for");
@@ -157,6 +157,9 @@ public sealed unsafe partial class PmdEngine : IDisposable
 
             _reactors = new Reactor[options.Queues];
             Pairs = new QueuePair[options.Queues];
+            _queueAreas = new SplitRingAddresses[options.Queues];
+            _queueKicks = new Linux.EventFd?[options.Queues];
+            _queueCalls = new Linux.EventFd?[options.Queues];
             bool sleeps = options.Notifications != NotificationMode.Polled && options.Threading == EngineThreading.Threads;
             var idle = sleeps ? IdlePolicy.Park : plan.Pinned ? options.IdlePolicy : IdlePolicy.Yield;
             var parkAfter = options.Notifications == NotificationMode.Interrupt ? TimeSpan.Zero : options.AdaptiveIdleBudget;
@@ -173,6 +176,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
                 // queue keeps interrupts off and the device never signals it.
                 var call = options.Threading == EngineThreading.Threads ? Track(new Linux.EventFd()) : null;
                 transport.SetupQueue(q, options.QueueSize, addresses, kick, call);
+                (_queueAreas[q], _queueKicks[q], _queueCalls[q]) = (addresses, kick, call);     // a device reset sets them up again
                 _reactors[q] = new Reactor(new ReactorOptions { Id = q, Core = plan.Reactors[q], IdlePolicy = idle, ParkAfter = parkAfter, Name = $"orion-reactor-{q}" });
                 if (call is not null) _reactors[q].AddWakeSource(call);
                 var slots = new RequestSlots(slotHost, slotGuest, options.QueueSize, stride);
@@ -182,6 +186,9 @@ public sealed unsafe partial class PmdEngine : IDisposable
                     RequestTimeoutTicks = options.RequestTimeout > TimeSpan.Zero ? (long)(options.RequestTimeout.TotalSeconds * Stopwatch.Frequency) : 0,
                     TimeoutPolicy = options.TimeoutPolicy,
                     RecoverBroken = options.RecoverBrokenQueues,
+                    QueueResetsBeforeDeviceReset = options.QueueResetsBeforeDeviceReset,
+                    QueueResetWindowTicks = (long)(options.QueueResetWindow.TotalSeconds * Stopwatch.Frequency),
+                    EscalateDeviceReset = options.RecoverWithDeviceReset ? RequestDeviceReset : null,
                 };
                 var (freshHost, freshGuest) = ((nint)ringHost, ringGuest);
                 Pairs[q].FreshRing = () => rings.Create((byte*)freshHost, freshGuest).Ring;     // zeroed, in place
@@ -217,22 +224,6 @@ public sealed unsafe partial class PmdEngine : IDisposable
         }
     }
 
-    private static int ValidateConfig(NegotiatedFeatures features, BlkConfig config, IVirtioTransport transport)
-    {
-        int blockSize = 512;
-        if (features.Has(VirtioFeatures.BlkBlockSize))
-        {
-            uint bs = config.BlockSize;
-            if (bs < 512 || bs > 65536 || (bs & (bs - 1)) != 0)
-                throw new InvalidDataException($"{transport.Description} reports block size {bs}: not a power of two between 512 and 65536");
-            blockSize = (int)bs;
-        }
-        if (config.Capacity == 0) throw new InvalidDataException($"{transport.Description} reports a capacity of 0 sectors");
-        if (config.Capacity > long.MaxValue / BlkConstants.SectorSize)
-            throw new InvalidDataException($"{transport.Description} reports a capacity of {config.Capacity} sectors, which overflows a byte count");
-        return blockSize;
-    }
-
     private static long AlignUp(long v, long a) => (v + a - 1) & ~(a - 1);
 
     /// <summary>Manual threading: one iteration of every reactor and the device, on the calling thread. Returns the work done.</summary>
@@ -243,6 +234,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
         foreach (var r in _reactors) work += r.RunOnce();
         work += _transport.PollDevice();
         foreach (var r in _reactors) work += r.RunOnce();
+        RunRequestedReset();
         return work;
     }
 
@@ -319,6 +311,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
         if (_disposed) return;
         _disposed = true;
         _metrics?.Dispose();
+        StopDeviceResets();                             // a device reset under way finishes; none starts any more
         _supervisor?.Dispose();                         // our own hang-up below is not a crash to recover from
         Device.Close();
         var deadline = Stopwatch.GetTimestamp() + (long)(_options.DrainTimeout.TotalSeconds * Stopwatch.Frequency);

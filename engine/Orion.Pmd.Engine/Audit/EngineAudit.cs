@@ -19,6 +19,10 @@ public static class EngineAuditEvents
     public const int FeaturesNegotiated = 1002;
     /// <summary>The whole device was reset.</summary>
     public const int DeviceReset = 1003;
+    /// <summary>A device reset finished: the device serves again, with what became of the requests it held.</summary>
+    public const int DeviceRecovered = 1004;
+    /// <summary>The engine gave up on the device (a reset failed or resets made no progress): every request fails.</summary>
+    public const int DeviceFailed = 1005;
     /// <summary>A queue takes new work again.</summary>
     public const int QueueEnabled = 1010;
     /// <summary>A queue stopped taking new work.</summary>
@@ -77,6 +81,16 @@ public sealed partial class EngineAudit
     /// <summary>The whole device was reset; <paramref name="reason"/> says why (engine stop, recovery, ...).</summary>
     public void DeviceReset(string device, string reason) => LogDeviceReset(_log, device, reason);
 
+    /// <summary>
+    /// A device reset finished (reset number <paramref name="resets"/>): <paramref name="delivered"/> completions the
+    /// device had published were delivered, <paramref name="resubmitted"/> requests placed again, <paramref name="failed"/> failed.
+    /// </summary>
+    public void DeviceRecovered(string device, int resets, TimeSpan elapsed, long delivered, long resubmitted, long failed)
+        => LogDeviceRecovered(_log, device, resets, elapsed.TotalMilliseconds, delivered, resubmitted, failed);
+
+    /// <summary>The engine gave up on <paramref name="device"/>; <paramref name="detail"/> says why.</summary>
+    public void DeviceFailed(string device, string detail) => LogDeviceFailed(_log, device, detail);
+
     /// <summary>Queue <paramref name="queue"/> takes new work again.</summary>
     public void QueueEnabled(string device, int queue) => LogQueueEnabled(_log, device, queue);
 
@@ -127,6 +141,14 @@ public sealed partial class EngineAudit
     [LoggerMessage(EventId = EngineAuditEvents.DeviceReset, EventName = nameof(EngineAuditEvents.DeviceReset), Level = LogLevel.Information,
         Message = "device {Device} reset: {Reason}")]
     private static partial void LogDeviceReset(ILogger logger, string device, string reason);
+
+    [LoggerMessage(EventId = EngineAuditEvents.DeviceRecovered, EventName = nameof(EngineAuditEvents.DeviceRecovered), Level = LogLevel.Information,
+        Message = "device {Device} serves again after reset {Resets} ({ElapsedMs:0.###} ms): {Delivered} completion(s) delivered, {Resubmitted} request(s) placed again, {Failed} failed")]
+    private static partial void LogDeviceRecovered(ILogger logger, string device, int resets, double elapsedMs, long delivered, long resubmitted, long failed);
+
+    [LoggerMessage(EventId = EngineAuditEvents.DeviceFailed, EventName = nameof(EngineAuditEvents.DeviceFailed), Level = LogLevel.Error,
+        Message = "device {Device} given up: {Detail}")]
+    private static partial void LogDeviceFailed(ILogger logger, string device, string detail);
 
     [LoggerMessage(EventId = EngineAuditEvents.QueueEnabled, EventName = nameof(EngineAuditEvents.QueueEnabled), Level = LogLevel.Information,
         Message = "device {Device} queue {Queue} enabled")]

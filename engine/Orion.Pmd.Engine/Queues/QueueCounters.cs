@@ -32,6 +32,8 @@ public readonly record struct QueueCounters
     public long Timeouts { get; init; }
     /// <summary>Times the engine reset this queue itself (a timeout or a broken ring).</summary>
     public long QueueResets { get; init; }
+    /// <summary>Whole-device resets this queue went through (its requests were delivered, placed again or failed each time).</summary>
+    public long DeviceResets { get; init; }
     /// <summary>Requests in flight at the device.</summary>
     public long InFlight { get; init; }
     /// <summary>Requests waiting for a slot or a descriptor.</summary>
@@ -45,6 +47,7 @@ public readonly record struct QueueCounters
         Resubmitted = later.Resubmitted - earlier.Resubmitted,
         Timeouts = later.Timeouts - earlier.Timeouts,
         QueueResets = later.QueueResets - earlier.QueueResets,
+        DeviceResets = later.DeviceResets - earlier.DeviceResets,
         Batches = later.Batches - earlier.Batches,
         Kicks = later.Kicks - earlier.Kicks,
         KicksSuppressed = later.KicksSuppressed - earlier.KicksSuppressed,

@@ -189,8 +189,10 @@ internal sealed unsafe class QueuePair : IParkablePoller
 
     private void MaybeCheckTimeouts(bool now, int mask = 255)
     {
-        if (RequestTimeoutTicks <= 0 || _ring.InFlight == 0) return;
+        if (_ring.InFlight == 0) return;
         if (!now && (++_pollsSinceTimeoutCheck & mask) != 0) return;
+        CheckDeviceNeedsReset();
+        if (RequestTimeoutTicks <= 0 || _suspended) return;
         long clock = Stopwatch.GetTimestamp();
         int expired = 0;
         for (int s = 0; s < _slotRequest.Length; s++)
@@ -209,13 +211,22 @@ internal sealed unsafe class QueuePair : IParkablePoller
     /// Reactor thread only: resets this queue (the device forgets the ring), re-initializes the ring in place, and
     /// places every request it held once more, except those already placed twice and, per policy, those that timed
     /// out: they fail with <paramref name="status"/>. Nothing from the old ring is delivered afterwards, so no
-    /// request completes twice. If the reset itself fails, everything held fails and the queue stays broken.
+    /// request completes twice. When a queue reset is not enough (it fails, or this queue keeps breaking) and the
+    /// engine escalates, the queue stops touching its ring and waits for the whole device to be reset instead;
+    /// without escalation, a failed reset fails everything held and the queue stays broken.
     /// </summary>
     private void RecoverQueue(IoStatus status, string reason)
     {
+        long now = Stopwatch.GetTimestamp();
+        if (EscalateDeviceReset is not null && KeepsBreaking(now) && !EscalationPaused)
+        {
+            AwaitDeviceReset($"{reason}; queue {Index} needed {QueueResetsBeforeDeviceReset} resets within " +
+                             $"{QueueResetWindowTicks * 1000.0 / Stopwatch.Frequency:0.#} ms");
+            return;
+        }
         _queueResets++;
+        _resetTimes[_resetTimesNext++ % _resetTimes.Length] = now;
         Volatile.Write(ref _lastRecovery, reason);
-        var held = TakeHeld();
         IDriverQueue fresh;
         try
         {
@@ -224,9 +235,44 @@ internal sealed unsafe class QueuePair : IParkablePoller
         }
         catch (Exception e)
         {
-            foreach (var r in held) Fail(r, IoStatus.QueueBroken, $"{reason}; the queue reset failed: {e.Message}");
+            if (EscalateDeviceReset is not null && !EscalationPaused)
+            {
+                // The device may still own the requests: they stay in their slots until the device reset stops it.
+                AwaitDeviceReset($"{reason}; the queue reset failed: {e.Message}");
+                return;
+            }
+            foreach (var r in TakeHeld()) Fail(r, IoStatus.QueueBroken, $"{reason}; the queue reset failed: {e.Message}");
             return;
         }
+        RequeueOrFail(TakeHeld(), status, $"{reason}; the queue was reset");
+        FlushRequeued();
+        ReplaceRing(fresh);
+        try
+        {
+            _transport.EnableQueue(Index);
+            Recovered?.Invoke(Index, reason);
+        }
+        catch (Exception e)
+        {
+            string detail = $"{reason}; the device did not re-enable the queue: {e.Message}";
+            if (EscalateDeviceReset is not null && !EscalationPaused)
+            {
+                AwaitDeviceReset(detail);          // what was requeued waits in the pending FIFO for the fresh device
+                return;
+            }
+            // The device did not take the queue back: nothing can be placed on it.
+            FailHeldRequests(IoStatus.QueueBroken, detail);
+            _linkLost = true;
+            _linkLostDetail = detail;
+        }
+    }
+
+    /// <summary>
+    /// Places each held request once more, oldest first, or fails it: a timed-out one per <see cref="TimeoutPolicy"/>,
+    /// one already placed twice with <paramref name="status"/>.
+    /// </summary>
+    private void RequeueOrFail(List<BlockRequest> held, IoStatus status, string reason)
+    {
         foreach (var r in held)
         {
             if (r.Expired)
@@ -235,7 +281,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
                 _timeouts++;
                 if (TimeoutPolicy == TimeoutPolicy.Fail || r.Placements >= 2)
                 {
-                    Fail(r, IoStatus.TimedOut, $"{reason}; the queue was reset");
+                    Fail(r, IoStatus.TimedOut, reason);
                     continue;
                 }
             }
@@ -246,25 +292,123 @@ internal sealed unsafe class QueuePair : IParkablePoller
             }
             Requeue(r);
         }
-        FlushRequeued();
-        ReplaceRing(fresh);
-        try
+    }
+
+    // ------------------------------------------------------------------ device reset (escalation and PmdEngine.ResetDevice)
+
+    /// <summary>Set by the engine when it escalates to a device reset: called on the reactor with the reason, once per escalation.</summary>
+    public Action<string>? EscalateDeviceReset { get; set; }
+
+    /// <summary>Queue resets within <see cref="QueueResetWindowTicks"/> after which the next recovery escalates.</summary>
+    public int QueueResetsBeforeDeviceReset
+    {
+        get => _resetTimes.Length;
+        set => _resetTimes = new long[Math.Max(1, value)];
+    }
+
+    /// <summary>The window, in Stopwatch ticks, of <see cref="QueueResetsBeforeDeviceReset"/>.</summary>
+    public long QueueResetWindowTicks { get; set; }
+
+    private long[] _resetTimes = new long[4];
+    private int _resetTimesNext;
+    private bool _awaitingDeviceReset;
+    private long _deviceResets;
+
+    /// <summary>Whether the last <see cref="QueueResetsBeforeDeviceReset"/> queue resets all fell within the window before <paramref name="now"/>.</summary>
+    private bool KeepsBreaking(long now)
+    {
+        if (_resetTimesNext < _resetTimes.Length) return false;
+        long oldest = _resetTimes[_resetTimesNext % _resetTimes.Length];
+        return now - oldest <= QueueResetWindowTicks;
+    }
+
+    /// <summary>Stops touching the ring (held requests stay in their slots) and asks the engine for a device reset, once.</summary>
+    private void AwaitDeviceReset(string reason)
+    {
+        if (EscalationPaused) return;
+        _suspended = true;
+        Volatile.Write(ref _lastRecovery, reason);
+        if (_awaitingDeviceReset) return;
+        _awaitingDeviceReset = true;
+        EscalateDeviceReset!(reason);
+    }
+
+    private bool _escalationPaused;
+    private long _okAtPause;
+
+    /// <summary>
+    /// Whether escalation is paused: device resets made no progress, so this queue recovers with queue resets only
+    /// until one of its requests completes successfully again.
+    /// </summary>
+    private bool EscalationPaused
+    {
+        get
         {
-            _transport.EnableQueue(Index);
-            Recovered?.Invoke(Index, reason);
-        }
-        catch (Exception e)
-        {
-            // The device did not take the queue back: nothing can be placed on it.
-            string detail = $"{reason}; the device did not re-enable the queue: {e.Message}";
-            FailHeldRequests(IoStatus.QueueBroken, detail);
-            _linkLost = true;
-            _linkLostDetail = detail;
+            if (!_escalationPaused) return false;
+            if (_requests - _errors == _okAtPause) return true;
+            _escalationPaused = false;
+            return false;
         }
     }
 
+    /// <summary>
+    /// Reactor thread only: the engine declined the device reset this queue waits for (resets made no progress).
+    /// The queue takes its ring back and recovers by itself, without escalating, until a request succeeds again.
+    /// </summary>
+    public void DeclineDeviceReset()
+    {
+        _escalationPaused = true;
+        _okAtPause = _requests - _errors;
+        _awaitingDeviceReset = false;
+        _suspended = false;
+        _resetTimesNext = 0;
+    }
+
+    /// <summary>Whether this queue stopped and waits for the device reset it asked for.</summary>
+    public bool AwaitingDeviceReset => Volatile.Read(ref _awaitingDeviceReset);
+
+    /// <summary>Every few polls with requests in flight: a device that set DEVICE_NEEDS_RESET is reset as a whole (VirtIO 1.2 §2.1.2).</summary>
+    private void CheckDeviceNeedsReset()
+    {
+        if (EscalateDeviceReset is null || _awaitingDeviceReset) return;
+        if ((_transport.GetStatus() & DeviceStatus.DeviceNeedsReset) != 0 && !EscalationPaused)
+            AwaitDeviceReset("the device set DEVICE_NEEDS_RESET");
+    }
+
+    /// <summary>Reactor thread only, device reset step one: stop touching the ring; held requests stay in their slots.</summary>
+    public void SuspendForDeviceReset() => _suspended = true;
+
+    /// <summary>
+    /// Reactor thread only, device reset step two, after the device let go of every ring: deliver what the device had
+    /// completed, then take a fresh ring (<see cref="FreshRing"/>, re-initialized in the same memory, so only after the
+    /// old one was read to the end) and put every request still
+    /// held in front of the pending FIFO, oldest first, or fail it when it was already placed twice (or timed out, per
+    /// policy). Each request is completed at most once: those delivered here are no longer held.
+    /// </summary>
+    public void RebuildAfterDeviceReset(string reason)
+    {
+        if (!_ring.IsBroken) Reap(handleBroken: false);
+        RequeueOrFail(TakeHeld(), IoStatus.QueueBroken, $"{reason}; the device was reset");
+        FlushRequeued();
+        ReplaceRing(FreshRing!());
+        _deviceResets++;
+        _resetTimesNext = 0;                       // a fresh device starts with a clean record
+        Volatile.Write(ref _lastRecovery, $"device reset: {reason}");
+    }
+
+    /// <summary>Reactor thread only, device reset step three: the device serves the fresh ring; place what waited.</summary>
+    public void ResumeAfterDeviceReset()
+    {
+        _awaitingDeviceReset = false;
+        _suspended = false;
+    }
+
     /// <summary>Reactor thread only: the back-end serves the fresh ring; place what waited.</summary>
-    public void ResumeAfterReconnect() => _suspended = false;
+    public void ResumeAfterReconnect()
+    {
+        _awaitingDeviceReset = false;             // a reconnect re-created every ring: a device reset it waited for is moot
+        _suspended = false;
+    }
 
     /// <summary>
     /// Reactor thread only: the back-end did not come back in time. Fail everything held or pending with
@@ -390,7 +534,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
             // between polls, so counting polls alone would stretch the timeout), and before parking.
             MaybeCheckTimeouts(now: false, mask: reaped == 0 ? 15 : 255);
             work += reaped;
-            work += SubmitPending();
+            if (!_suspended) work += SubmitPending();     // a recovery above may have suspended the queue
         }
         _polls++;
         if (work == 0) _idlePolls++;
@@ -518,7 +662,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
 
     // ------------------------------------------------------------------ completion
 
-    private int Reap()
+    private int Reap(bool handleBroken = true)
     {
         int reaped = 0;
         long now = 0;
@@ -526,7 +670,12 @@ internal sealed unsafe class QueuePair : IParkablePoller
         {
             if (now == 0) _completionTimestamp = now = Stopwatch.GetTimestamp();
             int slot = _headToSlot[head];
-            var r = _slotRequest[slot]!;
+            if (_slotRequest[slot] is not { } r)
+            {
+                // A request already failed (its queue or device was given up on) that the device completed after all.
+                _slots.Release(slot);
+                continue;
+            }
             _slotRequest[slot] = null;
             byte status = _slots.StatusByte(slot);
             if (r.Type == BlkRequestType.GetId && r.IdDestination is { } id)
@@ -548,7 +697,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
             Complete(r);
             reaped++;
         }
-        if (_ring.IsBroken) HandleBroken();
+        if (handleBroken && _ring.IsBroken) HandleBroken();
         return reaped;
     }
 
@@ -712,6 +861,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
         Resubmitted = Volatile.Read(ref _resubmitted),
         Timeouts = Volatile.Read(ref _timeouts),
         QueueResets = Volatile.Read(ref _queueResets),
+        DeviceResets = Volatile.Read(ref _deviceResets),
         InFlight = _ring.InFlight,
         Pending = Volatile.Read(ref _pendingCount),
     };

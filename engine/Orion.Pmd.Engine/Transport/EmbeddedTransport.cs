@@ -71,6 +71,9 @@ public sealed class EmbeddedTransport : IVirtioTransport
     public void EnableQueue(int index) => _device.EnableQueue(index);
 
     /// <inheritdoc />
+    public void ResetDevice() => _device.SetStatus(DeviceStatus.Reset);    // joins the device threads, unmaps its view of memory
+
+    /// <inheritdoc />
     public int PollDevice() => _device.Poll();
 
     /// <inheritdoc />

@@ -59,6 +59,15 @@ public interface IVirtioTransport : IDisposable
     /// <summary>Step two, after the driver re-initialized its rings at the same addresses: the device serves the queue again from index 0.</summary>
     void EnableQueue(int index);
 
+    /// <summary>
+    /// Resets the whole device (VirtIO device status 0) and returns once it touches none of the driver's rings or
+    /// buffers: the embedded device joins its threads; a vhost-user back-end stops every queue with GET_VRING_BASE
+    /// (the vhost-user way of a reset; libvhost-user back-ends such as qemu-storage-daemon offer no RESET_DEVICE).
+    /// Completions the device published before stay in the used rings for the driver to reap. The driver then runs
+    /// initialization again (status, features, memory table, queues, DRIVER_OK) through the other operations.
+    /// </summary>
+    void ResetDevice();
+
     /// <summary>Manual (deterministic) mode: lets the device serve its queues once on the calling thread.</summary>
     int PollDevice();
 

@@ -37,6 +37,7 @@ public sealed class VhostUserTransport : IVirtioTransport
     private byte[] _config = [];
     private MemoryRegion[] _regions = [];
     private QueueSetup?[] _queues = [];
+    private VhostUserChannel? _memorySentOn;      // the connection the current memory table was sent on
     // The doorbells, indexed by queue; read on the data path without locks.
     private EventFd?[] _kicks = [];
 
@@ -165,6 +166,9 @@ public sealed class VhostUserTransport : IVirtioTransport
             if (r.Fd < 0) throw new ArgumentException($"region at 0x{r.GuestAddress:x} has no file descriptor; vhost-user shares memory by fd", nameof(regions));
         lock (_control)
         {
+            // The same table again on the same connection (a device reset re-runs initialization): the back-end has it
+            // already, and ADD_MEM_REG of a region it holds would be a duplicate slot.
+            if (_memorySentOn is not null && _memorySentOn == Volatile.Read(ref _channel) && regions.SequenceEqual(_regions)) return;
             _regions = regions.ToArray();
             SendMemoryTable();
         }
@@ -202,6 +206,19 @@ public sealed class VhostUserTransport : IVirtioTransport
     public void EnableQueue(int index)
     {
         lock (_control) StartQueue(index);
+    }
+
+    /// <inheritdoc />
+    public void ResetDevice()
+    {
+        lock (_control)
+        {
+            // GET_VRING_BASE on every started queue: the back-end finishes what it popped, publishes it and lets go.
+            // Features are sent again at FEATURES_OK; the memory table stays registered on this connection.
+            foreach (var (q, i) in _queues.Select((q, i) => (q, i)))
+                if (q is { Started: true }) StopQueue(i);
+            _status = DeviceStatus.Reset;
+        }
     }
 
     /// <inheritdoc />
@@ -396,11 +413,13 @@ public sealed class VhostUserTransport : IVirtioTransport
                 SingleMemoryRegion.Write(single, table[i]);
                 channel.Send(VhostUserRequest.AddMemReg, single, fds.Slice(i, 1), needReply: true);
             }
+            _memorySentOn = channel;
             return;
         }
         Span<byte> payload = stackalloc byte[VhostMemoryTable.SizeFor(table.Length)];
         VhostMemoryTable.Write(payload, table);
         channel.Send(VhostUserRequest.SetMemTable, payload, fds, needReply: true);
+        _memorySentOn = channel;
     }
 
     private void StartQueue(int index)

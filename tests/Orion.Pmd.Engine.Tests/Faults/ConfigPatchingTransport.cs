@@ -1,0 +1,78 @@
+using Orion.Pmd.Device;
+using Orion.Pmd.Engine.Transport;
+using Orion.Pmd.Linux;
+using Orion.Pmd.Virtio;
+using Orion.Pmd.Virtio.Blk;
+using Orion.Pmd.Virtio.Memory;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Engine.Tests.Faults;
+
+/// <summary>
+/// The embedded device seen through a transport that rewrites its configuration space (and optionally its features)
+/// the way an untrusted device might: from the start, or only after <see cref="AfterResets"/> device resets (a device
+/// that comes back from a reset as something else).
+/// </summary>
+internal sealed class ConfigPatchingTransport(SoftBlkDevice device, Func<BlkConfig, BlkConfig> patch) : IVirtioTransport
+{
+    private readonly EmbeddedTransport _inner = new(device);
+
+    /// <summary>Device resets after which the patch applies (0: from the start).</summary>
+    public int AfterResets { get; init; }
+
+    /// <summary>Features removed from the offer once the patch applies.</summary>
+    public VirtioFeatures WithoutFeatures { get; init; }
+
+    private int _resets;
+    private bool Patching => _resets >= AfterResets;
+
+    public static PmdEngine Start(Func<BlkConfig, BlkConfig> patch, int afterResets = 0, VirtioFeatures without = 0, int queues = 1,
+                                  SoftBlkDeviceOptions? deviceOptions = null)
+    {
+        var device = new SoftBlkDevice(new Orion.Pmd.Device.Backends.MemoryBackend(16 << 20),
+            deviceOptions ?? new SoftBlkDeviceOptions { Mode = DeviceServiceMode.Manual, NumQueues = queues });
+        var transport = new ConfigPatchingTransport(device, patch) { AfterResets = afterResets, WithoutFeatures = without };
+        return PmdEngine.StartOn(transport, new EngineOptions
+        {
+            Device = "mem:16M",
+            Queues = queues,
+            QueueSize = 64,
+            Threading = EngineThreading.Manual,
+            BufferMemoryBytes = 16L << 20,
+        });
+    }
+
+    public string Description => _inner.Description;
+    public DeviceStatus GetStatus() => _inner.GetStatus();
+    public void SetStatus(DeviceStatus status) => _inner.SetStatus(status);
+    public VirtioFeatures GetDeviceFeatures() => _inner.GetDeviceFeatures() & ~(Patching ? WithoutFeatures : 0);
+    public void SetDriverFeatures(VirtioFeatures features) => _inner.SetDriverFeatures(features);
+    public int ConfigSize => _inner.ConfigSize;
+
+    public int ReadConfig(int offset, Span<byte> destination)
+    {
+        var raw = new byte[Math.Max(_inner.ConfigSize, BlkConfig.Size)];
+        _inner.ReadConfig(0, raw);
+        if (Patching) patch(BlkConfig.Parse(raw)).WriteTo(raw);
+        return ConfigSpace.Read(raw.AsSpan(0, _inner.ConfigSize), offset, destination);
+    }
+
+    public void WriteConfig(int offset, ReadOnlySpan<byte> source) => _inner.WriteConfig(offset, source);
+    public int MaxQueues => _inner.MaxQueues;
+    public int MaxQueueSize => _inner.MaxQueueSize;
+    public void SetMemoryTable(ReadOnlySpan<MemoryRegion> regions) => _inner.SetMemoryTable(regions);
+    public void SetupQueue(int index, int size, SplitRingAddresses addresses, EventFd? kick, EventFd? call) => _inner.SetupQueue(index, size, addresses, kick, call);
+    public void Notify(int index) => _inner.Notify(index);
+    public void ResetQueue(int index) => _inner.ResetQueue(index);
+    public void EnableQueue(int index) => _inner.EnableQueue(index);
+
+    public void ResetDevice()
+    {
+        _inner.ResetDevice();
+        _resets++;
+    }
+
+    public int PollDevice() => _inner.PollDevice();
+    public long DeviceThreadAllocatedBytes => _inner.DeviceThreadAllocatedBytes;
+    public void Dispose() => _inner.Dispose();
+}
