@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Orion.Pmd.Storage;
 
 /// <summary>
@@ -178,6 +180,7 @@ public sealed class PageStore : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The page number is not in the store, or the destination is larger than a page.</exception>
     /// <exception cref="PageCorruptedException">Neither slot holds an intact version although the page was written.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]        // no state machine allocated per call
     public async ValueTask<long> ReadPageAsync(long page, Memory<byte> destination)
     {
         CheckPage(page);
@@ -223,6 +226,7 @@ public sealed class PageStore : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The page number is not in the store.</exception>
     /// <exception cref="ArgumentException">The payload is larger than a page.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]        // no state machine allocated per call
     public async ValueTask<long> WritePageAsync(long page, ReadOnlyMemory<byte> payload)
     {
         CheckPage(page);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
 namespace Orion.Pmd.Storage;
@@ -274,7 +275,9 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
     }
 
-    private async Task WriteGroupAsync(ChannelReader<AppendRequest> reader)
+    // Pooled builder: a group that waits for the device would otherwise allocate its state machine every time.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteGroupAsync(ChannelReader<AppendRequest> reader)
     {
         long firstLsn = _nextLsn;
         int prefix = (int)(_tail % _blockSize);
