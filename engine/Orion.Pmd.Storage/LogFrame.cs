@@ -1,3 +1,4 @@
+using Orion.Pmd.Engine.Integrity;
 using System.Buffers.Binary;
 
 namespace Orion.Pmd.Storage;
@@ -46,5 +47,5 @@ internal static class LogFrame
     }
 
     private static uint Checksum(ReadOnlySpan<byte> frame, int length)
-        => ~Crc32C.Update(Crc32C.Update(0xFFFFFFFF, frame[..4]), frame[8..(HeaderBytes + length)]);
+        => Crc32C.Append(Crc32C.Compute(frame[..4]), frame[8..(HeaderBytes + length)]);
 }

@@ -1,3 +1,4 @@
+using Orion.Pmd.Engine.Integrity;
 using System.Buffers.Binary;
 
 namespace Orion.Pmd.Storage;
@@ -42,5 +43,5 @@ internal static class PageSlot
 
     public static ReadOnlySpan<byte> Payload(ReadOnlySpan<byte> slot) => slot.Slice(HeaderBytes, PayloadBytes);
 
-    private static uint Checksum(ReadOnlySpan<byte> slot) => ~Crc32C.Update(Crc32C.Update(0xFFFFFFFF, slot[..4]), slot[8..Bytes]);
+    private static uint Checksum(ReadOnlySpan<byte> slot) => Crc32C.Append(Crc32C.Compute(slot[..4]), slot[8..Bytes]);
 }

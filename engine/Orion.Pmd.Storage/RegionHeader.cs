@@ -1,3 +1,4 @@
+using Orion.Pmd.Engine.Integrity;
 using System.Buffers.Binary;
 
 namespace Orion.Pmd.Storage;

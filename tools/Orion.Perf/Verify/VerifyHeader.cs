@@ -1,3 +1,4 @@
+using Orion.Pmd.Engine.Integrity;
 using System.Buffers.Binary;
 using System.Globalization;
 

@@ -3,14 +3,15 @@ using System.Runtime.InteropServices;
 using ArmCrc = System.Runtime.Intrinsics.Arm.Crc32;
 using X86Crc = System.Runtime.Intrinsics.X86.Sse42;
 
-namespace Orion.Perf.Verify;
+namespace Orion.Pmd.Engine.Integrity;
 
 /// <summary>
 /// CRC-32C (Castagnoli: reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF), the checksum of
 /// iSCSI, ext4 and fio's <c>verify=crc32c</c>. Uses the CPU's CRC32 instruction where there is one (SSE 4.2 on x64,
-/// the CRC extension on arm64), eight bytes at a time, and a 256-entry table otherwise. Allocation-free.
+/// the CRC extension on arm64), eight bytes at a time, and a 256-entry table otherwise. Allocation-free. Shared by
+/// the storage layer's frames and pages and orion-perf's verify headers, so both sides of a check agree by construction.
 /// </summary>
-internal static class Crc32C
+public static class Crc32C
 {
     /// <summary>The standard check value: CRC-32C of the ASCII bytes <c>123456789</c>.</summary>
     public const uint CheckValue = 0xE3069283;

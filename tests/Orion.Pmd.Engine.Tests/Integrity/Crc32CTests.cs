@@ -1,7 +1,7 @@
 using System.Text;
-using Orion.Perf.Verify;
+using Orion.Pmd.Engine.Integrity;
 
-namespace Orion.Perf.Tests.Verify;
+namespace Orion.Pmd.Engine.Tests.Integrity;
 
 [TestFixture]
 public class Crc32CTests
