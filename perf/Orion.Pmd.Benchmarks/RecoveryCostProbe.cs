@@ -8,7 +8,8 @@ namespace Orion.Pmd.Benchmarks;
 /// What recovery costs, as the issue asks: the time from a fault to the first good completion after it. A QD1
 /// closed loop of 4 KiB reads runs on the embedded null device; the device injects one fault at a fixed request
 /// (a garbage used element → the engine resets the queue and places the request again; a dropped completion →
-/// the request times out, the queue is reset and the request retried). The gap is the longest interval between
+/// the request times out, the queue is reset and the request retried; NEEDS_RESET → the engine resets the whole
+/// device, which the status check notices within a few polls, and places the request again). The gap is the longest interval between
 /// two successive good completions around the fault, against the loop's median interval. Threads are unpinned.
 /// <c>recovery-cost [runs]</c>
 /// </summary>
@@ -22,10 +23,11 @@ internal static class RecoveryCostProbe
         Measure("garbage used id (id-range)", "queue reset + resubmit", "garbage=id-range:at=20000", TimeSpan.FromSeconds(30), runs);
         Measure("garbage used length", "queue reset + resubmit", "garbage=length:at=20000", TimeSpan.FromSeconds(30), runs);
         Measure("dropped completion", "10 ms timeout + queue reset + retry", "drop:at=20000", TimeSpan.FromMilliseconds(10), runs);
+        Measure("device sets NEEDS_RESET", "device reset (escalation) + resubmit", "needs-reset:at=20000", TimeSpan.FromSeconds(30), runs, deviceReset: true);
         return 0;
     }
 
-    private static void Measure(string fault, string recovery, string plan, TimeSpan timeout, int runs)
+    private static void Measure(string fault, string recovery, string plan, TimeSpan timeout, int runs, bool deviceReset = false)
     {
         var gaps = new List<double>();
         var normals = new List<double>();
@@ -55,7 +57,9 @@ internal static class RecoveryCostProbe
                     last = now;
                 }
             }).GetAwaiter().GetResult();
-            if (dev.GetQueue(0).Counters.QueueResets != 1) throw new InvalidOperationException($"{fault}: expected one queue reset");
+            var c = dev.GetQueue(0).Counters;
+            if (deviceReset ? engine.DeviceResets != 1 || c.QueueResets != 0 : c.QueueResets != 1)
+                throw new InvalidOperationException($"{fault}: expected one {(deviceReset ? "device" : "queue")} reset, saw {c.QueueResets} queue and {engine.DeviceResets} device resets");
             var sorted = intervals.OrderBy(x => x).ToArray();
             gaps.Add(sorted[^1] * 1e6 / Stopwatch.Frequency);
             normals.Add(sorted[sorted.Length / 2] * 1e6 / Stopwatch.Frequency);

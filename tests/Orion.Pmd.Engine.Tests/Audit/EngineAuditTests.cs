@@ -114,6 +114,8 @@ public class EngineAuditTests
         audit.DeviceDetached("mem:16M", "embedded");
         audit.FeaturesNegotiated("mem:16M", Virtio.VirtioFeatures.Version1 | Virtio.VirtioFeatures.BlkFlush, Virtio.VirtioFeatures.Version1);
         audit.DeviceReset("mem:16M", "engine stop");
+        audit.DeviceRecovered("mem:16M", 1, TimeSpan.FromMilliseconds(3), 2, 5, 0);
+        audit.DeviceFailed("mem:16M", "came back as a different disk");
         audit.QueueEnabled("mem:16M", 0);
         audit.QueueDisabled("mem:16M", 0);
         audit.QueueReset("mem:16M", 0);
