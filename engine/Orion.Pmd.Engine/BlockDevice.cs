@@ -124,9 +124,27 @@ public sealed partial class BlockDevice
         ThrowIfClosed();
         if (!Features.HasFlag(VirtioFeatures.BlkConfigWce))
             throw new NotSupportedException($"{Description} did not negotiate CONFIG_WCE: its write-cache mode cannot be changed");
+        WriteWritebackByte(enabled);
+        _writeCacheChosen = enabled;
+    }
+
+    private bool? _writeCacheChosen;
+
+    private void WriteWritebackByte(bool enabled)
+    {
         _transport.WriteConfig(BlkConfig.Offsets.Writeback, [enabled ? (byte)1 : (byte)0]);
         if (WriteCacheEnabled != enabled)
             throw new IOException($"{Description} did not accept write-cache mode {(enabled ? "writeback" : "writethrough")}");
+    }
+
+    /// <summary>
+    /// After a device reset: the device came back in its default cache mode, so the mode the owner chose with
+    /// <see cref="SetWriteCache"/> is written again — otherwise writes acknowledged as durable (write-through) would
+    /// silently sit in a volatile cache.
+    /// </summary>
+    internal void RestoreWriteCacheMode()
+    {
+        if (_writeCacheChosen is { } enabled && WriteCacheEnabled != enabled) WriteWritebackByte(enabled);
     }
 
     /// <summary>The device, for reports.</summary>

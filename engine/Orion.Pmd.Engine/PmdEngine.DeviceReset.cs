@@ -188,6 +188,7 @@ public sealed unsafe partial class PmdEngine
         for (int q = 0; q < Pairs.Length; q++)
             _transport.SetupQueue(q, _options.QueueSize, _queueAreas[q], _queueKicks[q], _queueCalls[q]);
         _transport.SetStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
+        Device.RestoreWriteCacheMode();
     }
 
     /// <summary>Gives up on the device: every request held or submitted later fails with <see cref="Requests.IoStatus.TransportLost"/>.</summary>

@@ -81,6 +81,25 @@ public class DurabilityTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task WriteThroughChosenByTheOwnerSurvivesADeviceReset()
+    {
+        var disk = new VolatileCacheBackend(4 << 20);
+        await using (var engine = Start(disk))
+        {
+            var dev = engine.Device;
+            dev.SetWriteCache(false);
+            await WriteBlocks(dev, 0, Blocks, 0xE5);
+            engine.ResetDevice();                               // the device comes back in its default (writeback) mode...
+            Assert.That(dev.WriteCacheEnabled, Is.False, "...and the engine writes the owner's choice again");
+            await WriteBlocks(dev, Blocks, Blocks, 0xE6);       // no flush: write-through must still mean durable
+        }
+        var after = await Reboot(disk);
+        Assert.That(after[..Blocks], Is.All.EqualTo((byte)0xE5));
+        Assert.That(after[Blocks..], Is.All.EqualTo((byte)0xE6));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task DeviceWithoutFlushIsWriteThrough()
     {
         var disk = new VolatileCacheBackend(4 << 20);
