@@ -3,26 +3,14 @@ using Orion.Perf;
 using Orion.Perf.Options;
 using Orion.Pmd.Linux;
 
+using static Orion.Perf.Tests.Options.ParseKit;
+
 namespace Orion.Perf.Tests.Options;
 
 /// <summary>rate_iops, rate_process, verify, verify_fatal, do_verify, cpus_allowed, direct, stonewall and new_group: values, defaults and errors.</summary>
 [TestFixture]
 public class FioFeatureOptionsTests
 {
-    private static JobOptions Ok(params string[] args)
-    {
-        var outcome = JobOptionsParser.Parse(args);
-        Assert.That(outcome.Kind, Is.EqualTo(ParseOutcomeKind.Success), outcome.Message);
-        return outcome.Options!;
-    }
-
-    private static string Error(params string[] args)
-    {
-        var outcome = JobOptionsParser.Parse(args);
-        Assert.That(outcome.Kind, Is.EqualTo(ParseOutcomeKind.Error), "expected an error");
-        return outcome.Message;
-    }
-
     [Test]
     public void DefaultsAreFios()
     {

@@ -1,17 +1,12 @@
 using Orion.Perf.Options;
 
+using static Orion.Perf.Tests.Options.ParseKit;
+
 namespace Orion.Perf.Tests.Options;
 
 [TestFixture]
 public class JobOptionsParserTests
 {
-    private static JobOptions Ok(params string[] args)
-    {
-        var outcome = JobOptionsParser.Parse(args);
-        Assert.That(outcome.Kind, Is.EqualTo(ParseOutcomeKind.Success), outcome.Message);
-        return outcome.Options!;
-    }
-
     private static string Error(params string[] args)
     {
         var outcome = JobOptionsParser.Parse(args);

@@ -1,6 +1,8 @@
 using Orion.Perf;
 using Orion.Perf.Options;
 
+using static Orion.Perf.Tests.Options.ParseKit;
+
 namespace Orion.Perf.Tests.Options;
 
 /// <summary>write_hist_log, log_hist_msec and report: values, defaults, and errors that stop the run before it starts.</summary>
@@ -18,20 +20,6 @@ public class OutputOptionsTests
 
     [TearDown]
     public void RemoveDirectory() => Directory.Delete(_dir, recursive: true);
-
-    private static JobOptions Ok(params string[] args)
-    {
-        var outcome = JobOptionsParser.Parse(args);
-        Assert.That(outcome.Kind, Is.EqualTo(ParseOutcomeKind.Success), outcome.Message);
-        return outcome.Options!;
-    }
-
-    private static string Error(params string[] args)
-    {
-        var outcome = JobOptionsParser.Parse(args);
-        Assert.That(outcome.Kind, Is.EqualTo(ParseOutcomeKind.Error), "expected an error");
-        return outcome.Message;
-    }
 
     private string Missing => Path.Combine(_dir, "no-such-dir");
 

@@ -2,26 +2,14 @@ using Orion.Perf.Options;
 using Orion.Perf.Workload;
 using Orion.Pmd.Engine;
 
+using static Orion.Perf.Tests.Options.ParseKit;
+
 namespace Orion.Perf.Tests.Options;
 
 /// <summary>continue_on_error, request_timeout, timeout_policy, recover_queues and audit_log: values, defaults, errors and what reaches the engine.</summary>
 [TestFixture]
 public class RecoveryOptionsTests
 {
-    private static JobOptions Ok(params string[] args)
-    {
-        var outcome = JobOptionsParser.Parse(args);
-        Assert.That(outcome.Kind, Is.EqualTo(ParseOutcomeKind.Success), outcome.Message);
-        return outcome.Options!;
-    }
-
-    private static string Error(params string[] args)
-    {
-        var outcome = JobOptionsParser.Parse(args);
-        Assert.That(outcome.Kind, Is.EqualTo(ParseOutcomeKind.Error), "expected an error");
-        return outcome.Message;
-    }
-
     [Test]
     public void DefaultsStopAtTheFirstErrorAndKeepTheEnginesRecovery()
     {

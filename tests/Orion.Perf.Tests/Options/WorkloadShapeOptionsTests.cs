@@ -1,26 +1,14 @@
 using Orion.Perf.Options;
 using Orion.Perf.Workload;
 
+using static Orion.Perf.Tests.Options.ParseKit;
+
 namespace Orion.Perf.Tests.Options;
 
 /// <summary>number_ios, norandommap, randrepeat, randseed, random_distribution and bssplit: parsing and errors.</summary>
 [TestFixture]
 public class WorkloadShapeOptionsTests
 {
-    private static JobOptions Ok(params string[] args)
-    {
-        var outcome = JobOptionsParser.Parse(args);
-        Assert.That(outcome.Kind, Is.EqualTo(ParseOutcomeKind.Success), outcome.Message);
-        return outcome.Options!;
-    }
-
-    private static string Error(params string[] args)
-    {
-        var outcome = JobOptionsParser.Parse(args);
-        Assert.That(outcome.Kind, Is.EqualTo(ParseOutcomeKind.Error));
-        return outcome.Message;
-    }
-
     [Test]
     public void DefaultsAreFios()
     {

@@ -82,33 +82,16 @@ public class DeviceResetTests
     {
         using var engine = PmdEngine.Start(new EngineOptions { Device = "mem:32M", Queues = 2, Pin = false, BufferMemoryBytes = 8 << 20 });
         var dev = engine.Device;
-        using var stop = new CancellationTokenSource();
-        long submitted = 0, mismatches = 0;
-        var workers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
-        {
-            using var buf = dev.Rent(4096);
-            for (int n = 0; !stop.IsCancellationRequested; n++)
-            {
-                long lba = (w * 64 + n % 64) * 8;
-                byte tag = (byte)(n * 7 + w);
-                buf.Span.Fill(tag);
-                Interlocked.Add(ref submitted, 2);
-                await dev.WriteAsync(lba, buf.Memory);
-                buf.Span.Clear();
-                await dev.ReadAsync(lba, buf.Memory);
-                if (buf.Span.ContainsAnyExcept(tag)) Interlocked.Increment(ref mismatches);
-            }
-        })).ToArray();
+        var traffic = VerifiedTraffic.Start(dev);
         for (int i = 0; i < 5; i++)
         {
             await Task.Delay(50);
             await engine.ResetDeviceAsync();
         }
-        stop.Cancel();
-        await Task.WhenAll(workers);          // a request lost in a reset would hang here; one failed would throw
+        await traffic.StopAsync();            // a request lost in a reset would hang here; one failed would throw
         long completed = Enumerable.Range(0, 2).Sum(q => dev.GetQueue(q).Counters.Requests);
-        Assert.That(completed, Is.EqualTo(submitted), "every request completed exactly once");
-        Assert.That(mismatches, Is.Zero);
+        Assert.That(completed, Is.EqualTo(traffic.Submitted), "every request completed exactly once");
+        Assert.That(traffic.Mismatches, Is.Zero);
         Assert.That(engine.DeviceResets, Is.EqualTo(5));
     }
 

@@ -1,3 +1,4 @@
+using Orion.Pmd.Engine.Tests.Faults;
 using Orion.Pmd.Engine.Tests.VhostUser.Support;
 
 namespace Orion.Pmd.Engine.Tests.VhostUser;
@@ -29,34 +30,17 @@ public class VhostDeviceResetTests
             Device = daemon.DeviceString, Queues = 2, QueueSize = 64, Pin = false, BufferMemoryBytes = 8 << 20, Ring = ring,
         });
         var dev = engine.Device;
-        using var stop = new CancellationTokenSource();
-        long submitted = 0, mismatches = 0;
-        var workers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
-        {
-            using var buf = dev.Rent(4096);
-            for (int n = 0; !stop.IsCancellationRequested; n++)
-            {
-                long lba = (w * 64 + n % 64) * 8;
-                byte tag = (byte)(n * 5 + w + 1);
-                buf.Span.Fill(tag);
-                Interlocked.Add(ref submitted, 2);
-                await dev.WriteAsync(lba, buf.Memory);
-                buf.Span.Clear();
-                await dev.ReadAsync(lba, buf.Memory);
-                if (buf.Span.ContainsAnyExcept(tag)) Interlocked.Increment(ref mismatches);
-            }
-        })).ToArray();
+        var traffic = VerifiedTraffic.Start(dev);
         for (int i = 0; i < 3; i++)
         {
             await Task.Delay(100);
             await engine.ResetDeviceAsync();
         }
         await Task.Delay(100);
-        stop.Cancel();
-        await Task.WhenAll(workers);
+        await traffic.StopAsync();
         long completed = Enumerable.Range(0, 2).Sum(q => dev.GetQueue(q).Counters.Requests);
-        Assert.That(completed, Is.EqualTo(submitted), "every request completed exactly once: " + engine.LastDeviceReset);
-        Assert.That(mismatches, Is.Zero);
+        Assert.That(completed, Is.EqualTo(traffic.Submitted), "every request completed exactly once: " + engine.LastDeviceReset);
+        Assert.That(traffic.Mismatches, Is.Zero);
         Assert.That(engine.DeviceResets, Is.EqualTo(3));
         Assert.That(engine.Reconnects, Is.Zero, "a reset is not a reconnect");
     }
