@@ -45,6 +45,9 @@ public sealed class BlockQueue
     /// <summary>The last failed requests of this queue (at most 32), newest first, with their type, sector, status, time and why.</summary>
     public IReadOnlyList<IoErrorRecord> RecentErrors => _pair.RecentErrors();
 
+    /// <summary>Every failure of this queue since start, counted by status (exact; cancelled requests are not failures).</summary>
+    public IReadOnlyDictionary<IoStatus, long> ErrorCounts => _pair.ErrorCounts();
+
     /// <summary>
     /// Reads <paramref name="length"/> bytes at block <paramref name="lba"/> into <paramref name="buffer"/> at
     /// <paramref name="offset"/>. Returns false (nothing submitted) when every request object of the queue is in use:

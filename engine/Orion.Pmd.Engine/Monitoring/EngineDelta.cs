@@ -36,15 +36,21 @@ public sealed record QueueDelta(int Queue, QueueCounters Change, TimeSpan Interv
     public double ErrorFraction => Change.Requests == 0 ? 0 : (double)Change.Errors / Change.Requests;
 
     /// <summary>
-    /// <see cref="NewErrors"/> counted by status. Complete (it sums to <see cref="QueueCounters.Errors"/> of
-    /// <see cref="Change"/>) when <see cref="ErrorsByStatusComplete"/>; otherwise more failed than the recent-error
-    /// list holds, and these are the latest of them.
+    /// The interval's failures by status, exact, when both snapshots carried the queue's cumulative counts (every
+    /// snapshot the engine takes does); null otherwise.
+    /// </summary>
+    public IReadOnlyDictionary<IoStatus, long>? ErrorCountChange { get; init; }
+
+    /// <summary>
+    /// The interval's failures by status: exact from <see cref="ErrorCountChange"/> when known (it then sums to
+    /// <see cref="QueueCounters.Errors"/> of <see cref="Change"/>), else <see cref="NewErrors"/> counted by status,
+    /// complete only when <see cref="ErrorsByStatusComplete"/>.
     /// </summary>
     public IReadOnlyDictionary<IoStatus, long> ErrorsByStatus =>
-        NewErrors.GroupBy(e => e.Status).ToDictionary(g => g.Key, g => (long)g.Count());
+        ErrorCountChange ?? NewErrors.GroupBy(e => e.Status).ToDictionary(g => g.Key, g => (long)g.Count());
 
     /// <summary>Whether <see cref="ErrorsByStatus"/> accounts for every failure of the interval.</summary>
-    public bool ErrorsByStatusComplete => NewErrors.Count >= Change.Errors;
+    public bool ErrorsByStatusComplete => ErrorCountChange is not null || NewErrors.Count >= Change.Errors;
 
     private double PerSecond(long count) => Interval <= TimeSpan.Zero ? 0 : count / Interval.TotalSeconds;
 }
@@ -77,7 +83,7 @@ public sealed record EngineDelta(IReadOnlyList<QueueDelta> Queues, TimeSpan Inte
 
     /// <summary>Every queue's <see cref="QueueDelta.ErrorsByStatus"/> summed.</summary>
     public IReadOnlyDictionary<IoStatus, long> ErrorsByStatus =>
-        Queues.SelectMany(q => q.NewErrors).GroupBy(e => e.Status).ToDictionary(g => g.Key, g => (long)g.Count());
+        Queues.SelectMany(q => q.ErrorsByStatus).GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.Sum(e => e.Value));
 
     /// <summary>
     /// The change from <paramref name="earlier"/> to <paramref name="later"/> (snapshots of one engine, in that
@@ -98,9 +104,25 @@ public sealed record EngineDelta(IReadOnlyList<QueueDelta> Queues, TimeSpan Inte
         {
             var was = before.GetValueOrDefault(q.Queue);
             var change = was is null ? q.Counters : q.Counters - was.Counters;
-            queues.Add(new QueueDelta(q.Queue, change, interval, NewErrors(was?.RecentErrors ?? [], q.RecentErrors)));
+            queues.Add(new QueueDelta(q.Queue, change, interval, NewErrors(was?.RecentErrors ?? [], q.RecentErrors))
+            {
+                ErrorCountChange = CountChange(was is null ? new Dictionary<IoStatus, long>() : was.ErrorCounts, q.ErrorCounts),
+            });
         }
         return new EngineDelta(queues, interval);
+    }
+
+    /// <summary>The later cumulative counts minus the earlier ones (statuses whose count moved); null when either is unknown.</summary>
+    private static Dictionary<IoStatus, long>? CountChange(IReadOnlyDictionary<IoStatus, long>? earlier, IReadOnlyDictionary<IoStatus, long>? later)
+    {
+        if (earlier is null || later is null) return null;
+        var change = new Dictionary<IoStatus, long>();
+        foreach (var (status, n) in later)
+        {
+            long moved = n - earlier.GetValueOrDefault(status);
+            if (moved != 0) change[status] = moved;
+        }
+        return change;
     }
 
     /// <summary>The records of <paramref name="later"/> (newest first) that came after the newest of <paramref name="earlier"/>.</summary>

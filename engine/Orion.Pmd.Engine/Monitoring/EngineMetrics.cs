@@ -42,6 +42,8 @@ internal sealed class EngineMetrics : IDisposable
         Counter("orion.pmd.queue.resets", "{reset}", "Queue resets done to recover from a broken ring or a time-out.", static c => c.QueueResets);
         Counter("orion.pmd.queue.batches", "{batch}", "Submission batches published to the device.", static c => c.Batches);
         Counter("orion.pmd.queue.doorbells", "{notification}", "Doorbells (kicks) sent to the device.", static c => c.Kicks);
+        _meter.CreateObservableCounter("orion.pmd.io.errors_by_status", ErrorsByStatus, "{request}",
+            "Failed requests by how they ended (tag status: IoError, Unsupported, TimedOut, QueueBroken, TransportLost, Aborted, BadStatus); only statuses that occurred.");
         UpDown("orion.pmd.io.in_flight", "{request}", "Requests the device holds now.", static c => c.InFlight);
         UpDown("orion.pmd.io.waiting", "{request}", "Requests waiting for ring space now.", static c => c.Pending);
 
@@ -74,6 +76,16 @@ internal sealed class EngineMetrics : IDisposable
         var result = new Measurement<long>[pairs.Length];
         for (int q = 0; q < pairs.Length; q++)
             result[q] = new Measurement<long>(read(pairs[q].Counters), DeviceTag(), new("queue", q));
+        return result;
+    }
+
+    private IEnumerable<Measurement<long>> ErrorsByStatus()
+    {
+        if (_engine.IsDisposed) return [];
+        var result = new List<Measurement<long>>();
+        foreach (var pair in _engine.Pairs)
+            foreach (var (status, n) in pair.ErrorCounts())
+                result.Add(new Measurement<long>(n, DeviceTag(), new("queue", pair.Index), new("status", status.ToString())));
         return result;
     }
 

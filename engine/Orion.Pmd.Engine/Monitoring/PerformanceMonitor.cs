@@ -18,6 +18,12 @@ public sealed record QueueSnapshot(int Queue, int? Core, QueueCounters Counters,
     /// just after <see cref="Counters"/>; empty when none failed.
     /// </summary>
     public IReadOnlyList<IoErrorRecord> RecentErrors { get; init; } = [];
+
+    /// <summary>
+    /// Every failure of the queue since start, by status (cumulative, exact, read just after <see cref="Counters"/>);
+    /// null in snapshots made without it.
+    /// </summary>
+    public IReadOnlyDictionary<IoStatus, long>? ErrorCounts { get; init; }
 }
 
 /// <summary>The engine's state at a snapshot: every queue, and their latencies merged.</summary>
@@ -63,7 +69,7 @@ public sealed class PerformanceMonitor
                 merged.Add(copy);
                 // Counters first, then the failures: a failure counted in these counters is in the list (unless it scrolled off).
                 var counters = pair.Counters;
-                queues.Add(new QueueSnapshot(pair.Index, pair.Reactor.Core, counters, copy, pair.Reactor.GetStats()) { RecentErrors = pair.RecentErrors() });
+                queues.Add(new QueueSnapshot(pair.Index, pair.Reactor.Core, counters, copy, pair.Reactor.GetStats()) { RecentErrors = pair.RecentErrors(), ErrorCounts = pair.ErrorCounts() });
             }
             var pool = _engine.Device.Pool;
             return new EngineSnapshot(queues, merged, pool.InUseBytes, pool.CapacityBytes, DateTimeOffset.UtcNow)

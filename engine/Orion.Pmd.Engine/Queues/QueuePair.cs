@@ -719,6 +719,20 @@ internal sealed unsafe class QueuePair : IParkablePoller
     }
 
     /// <summary>The last failed requests (at most <see cref="RecentErrorCapacity"/>), newest first. Any thread.</summary>
+    private readonly long[] _errorsByStatus = new long[256];     // indexed by IoStatus; written by the reactor only
+
+    /// <summary>Every failure since start, counted by status (only statuses that occurred). Any thread.</summary>
+    public Dictionary<IoStatus, long> ErrorCounts()
+    {
+        var counts = new Dictionary<IoStatus, long>();
+        for (int s = 0; s < _errorsByStatus.Length; s++)
+        {
+            long n = Volatile.Read(ref _errorsByStatus[s]);
+            if (n != 0) counts[(IoStatus)s] = n;
+        }
+        return counts;
+    }
+
     public IoErrorRecord[] RecentErrors()
     {
         lock (_recentErrorsLock)
@@ -735,6 +749,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
         if (r.Status is not (IoStatus.Ok or IoStatus.Canceled))     // a withdrawn request is the caller's choice, not an error
         {
             _errors++;
+            _errorsByStatus[(byte)r.Status]++;
             RecordError(r);
         }
         if (r.Bounce is { } bounce)

@@ -77,6 +77,23 @@ public class MetricsTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task FailuresArePublishedByStatus()
+    {
+        using var collector = new Collector();
+        await using var engine = PmdEngine.Start(new EngineOptions { Device = "mem:16M,fault=ioerr:every=4:type=write", Pin = false, BufferMemoryBytes = 8 << 20 });
+        var dev = engine.Device;
+        using var buffer = dev.Rent(4096);
+        for (int i = 0; i < 40; i++)
+            try { await dev.WriteAsync(i, buffer.Memory); } catch (Requests.BlockDeviceException) { }
+        collector.Collect();
+        Assert.That(collector.Sum("orion.pmd.io.errors"), Is.EqualTo(10));
+        var byStatus = collector.Of("orion.pmd.io.errors_by_status").ToList();
+        Assert.That(byStatus.Select(m => (string)m.Tags["status"]!), Is.EqualTo(new[] { "IoError" }));
+        Assert.That(byStatus.Sum(m => m.Value), Is.EqualTo(10));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task MeterAndSnapshotsEachSeeEveryCompletion()
     {
         using var collector = new Collector();

@@ -56,6 +56,27 @@ public class EngineDeltaTests
     }
 
     [Test]
+    public void ManyFailuresAreCountedExactlyByStatusBeyondTheRecentErrorList()
+    {
+        // 100 failed reads and 50 failed writes between two snapshots: far more than the 32 recent-error records.
+        using var engine = ManualEngine.Start("mem:16M,fault=ioerr:every=2:type=write;unsupp:every=2:type=read");
+        var dev = engine.Device;
+        using var buf = dev.Rent(4096);
+        var first = engine.Monitor.TakeSnapshot();
+        for (int i = 0; i < 200; i++)
+        {
+            try { engine.Wait(dev.ReadAsync(i * 8, buf.Memory)); } catch (BlockDeviceException) { }
+            if (i < 100) try { engine.Wait(dev.WriteAsync(i * 8, buf.Memory)); } catch (BlockDeviceException) { }
+        }
+        var q = engine.Monitor.TakeSnapshot().Since(first).Queues.Single();
+        Assert.That(q.Change.Errors, Is.EqualTo(150));
+        Assert.That(q.NewErrors, Has.Count.LessThanOrEqualTo(32), "the recent-error list alone could not say this");
+        Assert.That(q.ErrorsByStatusComplete, Is.True);
+        Assert.That(q.ErrorsByStatus, Is.EqualTo(new Dictionary<IoStatus, long> { [IoStatus.Unsupported] = 100, [IoStatus.IoError] = 50 }));
+        Assert.That(dev.GetQueue(0).ErrorCounts, Is.EqualTo(q.ErrorsByStatus), "the first snapshot came before any failure");
+    }
+
+    [Test]
     public void RatesComeFromCounterChangesOverTheInterval()
     {
         var t0 = DateTimeOffset.UnixEpoch;
