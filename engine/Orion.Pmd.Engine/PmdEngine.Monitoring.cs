@@ -18,8 +18,8 @@ public sealed partial class PmdEngine : IAsyncDisposable
     private LatencyHarvester? _latency;
     private EngineMetrics? _metrics;
 
-    /// <summary>Latency recorded by the reactors, kept apart for each reader (snapshots, the meter).</summary>
-    internal LatencyHarvester Latency => _latency ??= new LatencyHarvester(this);
+    /// <summary>Latency recorded by the reactors, kept apart for each reader (snapshots, the meter); made with the queues.</summary>
+    internal LatencyHarvester Latency => _latency ?? throw new InvalidOperationException("the engine has not finished starting");
 
     /// <summary>Whether <see cref="Dispose"/> has begun.</summary>
     internal bool IsDisposed => Volatile.Read(ref _disposed);
