@@ -46,6 +46,8 @@ public static class Errno
     public const int EPIPE = 32;
     /// <summary>Function not implemented.</summary>
     public const int ENOSYS = 38;
+    /// <summary>Timer expired (an io_uring wait that ran out of time).</summary>
+    public const int ETIME = 62;
     /// <summary>Socket operation on non-socket.</summary>
     public const int ENOTSOCK = 88;
     /// <summary>Message too long.</summary>
@@ -62,6 +64,10 @@ public static class Errno
     public const int ETIMEDOUT = 110;
     /// <summary>Connection refused.</summary>
     public const int ECONNREFUSED = 111;
+    /// <summary>Operation already in progress (an io_uring cancel that found its target already running).</summary>
+    public const int EALREADY = 114;
+    /// <summary>Operation canceled (an io_uring request cancelled, or a linked one whose predecessor failed).</summary>
+    public const int ECANCELED = 125;
 
     /// <summary>The symbolic name of <paramref name="errno"/> ("ENOMEM"), or null for one not listed here.</summary>
     public static string? GetName(int errno) => errno switch
@@ -86,6 +92,7 @@ public static class Errno
         ENOSPC => nameof(ENOSPC),
         EPIPE => nameof(EPIPE),
         ENOSYS => nameof(ENOSYS),
+        ETIME => nameof(ETIME),
         ENOTSOCK => nameof(ENOTSOCK),
         EMSGSIZE => nameof(EMSGSIZE),
         EOPNOTSUPP => nameof(EOPNOTSUPP),
@@ -94,6 +101,8 @@ public static class Errno
         ENOTCONN => nameof(ENOTCONN),
         ETIMEDOUT => nameof(ETIMEDOUT),
         ECONNREFUSED => nameof(ECONNREFUSED),
+        EALREADY => nameof(EALREADY),
+        ECANCELED => nameof(ECANCELED),
         _ => null,
     };
 }
