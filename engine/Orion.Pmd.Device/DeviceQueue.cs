@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Orion.Pmd.Device.Backends.Async;
 using Orion.Pmd.Device.Execution;
 using Orion.Pmd.Device.Faults;
 using Orion.Pmd.Virtio.Blk;
@@ -9,9 +10,10 @@ namespace Orion.Pmd.Device;
 
 /// <summary>
 /// One request queue as the software device serves it: the device side of the ring, the request executor and
-/// counters. Owned by exactly one device thread once the device is running.
+/// counters. Owned by exactly one device thread once the device is running. With an asynchronous backend
+/// (<see cref="IBackendQueueIo"/>) requests stay in flight across passes (<c>DeviceQueue.AsyncIo.cs</c>).
 /// </summary>
-internal sealed class DeviceQueue
+internal sealed partial class DeviceQueue : IDisposable
 {
     private readonly DescriptorChain _chain;
     private readonly int _maxBatch;
@@ -40,6 +42,9 @@ internal sealed class DeviceQueue
                 if (injector.HasGarbage) _popped = new bool[ring.Size];
             }
         }
+        // Faults are injected on the synchronous path only: their schedules count requests as the device serves them.
+        if (_faults is null && executor.Backend is IAsyncBlockBackend asyncBackend)
+            _io = asyncBackend.OpenQueueIo(ring.Size, maxSegments, executor);
     }
 
     // Fault injection (null without a plan: the normal path then pays one null check per request).
@@ -76,6 +81,8 @@ internal sealed class DeviceQueue
         Interlocked.Exchange(ref _paused, 1);
         var spin = new SpinWait();
         while (Volatile.Read(ref _busy) != 0) spin.SpinOnce(sleep1Threshold: -1);
+        // The device thread is out; requests still in the kernel may write guest memory until they complete.
+        DrainIo();
     }
 
     /// <summary>Replaces a paused queue's ring (a queue reset: the driver re-initialized its side) and serves it again.</summary>
@@ -131,6 +138,7 @@ internal sealed class DeviceQueue
     private int ProcessRing()
     {
         if (Stopped) return 0;
+        if (_io is not null) return ProcessWithIo(_io);
         int done = 0, unpublished = 0;
         if (_holding)
         {

@@ -48,6 +48,8 @@ internal sealed class DeviceWorker
             catch (Exception e) when (e is LinuxException or ObjectDisposedException) { }
         }
         _thread.Join();
+        // Requests still in the kernel may write guest memory: let them finish before anyone unmaps it or reads the position.
+        foreach (var q in _queues) q.Quiesce();
     }
 
     private void Run()
@@ -104,7 +106,8 @@ internal sealed class DeviceWorker
         q.CountSleep();
         try
         {
-            if (q.Kick.Wait(100)) q.CountKick();
+            if (q.InFlightIo > 0) WaitForKickOrCompletion(q);
+            else if (q.Kick.Wait(100)) q.CountKick();
         }
         catch (LinuxException)
         {
@@ -113,5 +116,24 @@ internal sealed class DeviceWorker
         }
         // Kicks stay off while the burst is drained and come back on just before the next sleep (rust-vmm's loop).
         q.SuppressKicks();
+    }
+
+    private PollSet? _kickOrCompletion;
+
+    /// <summary>
+    /// With requests in the kernel, sleep until the driver kicks or the backend completes something, whichever is first:
+    /// a kick alone would leave finished requests unanswered until the next one.
+    /// </summary>
+    private void WaitForKickOrCompletion(DeviceQueue q)
+    {
+        var set = _kickOrCompletion;
+        if (set is null)
+        {
+            set = new PollSet(2);
+            set.Add(q.Kick!.Fd);
+            set.Add(q.Io!.CompletionFd);
+            _kickOrCompletion = set;
+        }
+        if (set.Wait(100) > 0 && set.IsReadable(0) && q.Kick!.TryConsume(out _)) q.CountKick();
     }
 }

@@ -369,6 +369,30 @@ public sealed partial class SoftBlkDevice : IDisposable
         return default;
     }
 
+    /// <summary>Requests of every running queue that the backend is still working on (asynchronous backends; 0 otherwise).</summary>
+    public int InFlightBackendRequests
+    {
+        get
+        {
+            int n = 0;
+            foreach (var q in Volatile.Read(ref _queues)) n += q.InFlightIo;
+            return n;
+        }
+    }
+
+    /// <summary>
+    /// The asynchronous channel counters of queue <paramref name="index"/> (requests started, resubmitted, served
+    /// synchronously instead, cancelled); null when the queue is not running or its backend serves it synchronously.
+    /// </summary>
+    public Backends.Async.QueueIoCounters? GetQueueIoCounters(int index)
+    {
+        foreach (var q in Volatile.Read(ref _queues)) if (q.Index == index) return q.Io?.Counters;
+        return null;
+    }
+
+    /// <summary>Which I/O engine serves the backend (<c>io_uring</c>, or synchronous and why); null for memory and null backends.</summary>
+    public string? IoEngine => (Backend as Backends.Async.IAsyncBlockBackend)?.IoEngine;
+
     /// <summary>Largest number of bytes any device thread has allocated so far (a zero-allocation check reads this before and after).</summary>
     public long DeviceThreadAllocatedBytes => _workers.Count == 0 ? 0 : _workers.Max(w => w.AllocatedBytes);
 
@@ -385,6 +409,8 @@ public sealed partial class SoftBlkDevice : IDisposable
         foreach (var w in _workers) w.Stop();
         _workers.Clear();
         StopQueueWorkers();
+        // Every thread is joined; requests still in the kernel finish before the memory they name is unmapped.
+        foreach (var q in _queues) q.Dispose();
         _queues = [];
         Array.Clear(_setups);
         UnmapMemory();

@@ -52,8 +52,12 @@ public enum DeviceKind
 /// the grammar, e.g. <c>mem:1G,fault=ioerr:rate=1%:type=write;drop:every=1000;seed=7</c>: the plan may contain <c>:</c>,
 /// <c>=</c> and <c>;</c> but not <c>,</c>); null when none. Carried to <see cref="Orion.Pmd.Device.SoftBlkDeviceOptions.Faults"/>.
 /// </param>
+/// <param name="IoEngine">
+/// <c>,io=auto|uring|sync</c> (<c>file:</c> only): how requests reach the file. <c>auto</c> (the default) uses io_uring
+/// where the kernel allows it and synchronous calls otherwise; <c>uring</c> insists on io_uring; <c>sync</c> turns it off.
+/// </param>
 public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize, bool ReadOnly, bool Prefill = false, TimeSpan Delay = default,
-                                  string? Path = null, bool Direct = false, FaultPlan? Faults = null)
+                                  string? Path = null, bool Direct = false, FaultPlan? Faults = null, FileIoEngine IoEngine = FileIoEngine.Auto)
 {
     /// <summary>The longest <c>,delay=</c> accepted: a second per request is already far beyond any test's need.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
@@ -120,6 +124,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         }
         int bs = DefaultBlockSize;
         bool ro = false, prefill = false, direct = false;
+        var ioEngine = FileIoEngine.Auto;
         TimeSpan delay = TimeSpan.Zero;
         FaultPlan? faults = null;
         foreach (var opt in parts.Skip(1))
@@ -147,6 +152,23 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
                     return false;
                 }
                 direct = true;
+            }
+            else if (opt.StartsWith("io=", StringComparison.OrdinalIgnoreCase))
+            {
+                if (kind != DeviceKind.File)
+                {
+                    error = $"'{opt}' applies only to file: devices (it picks io_uring or synchronous calls for the file)";
+                    return false;
+                }
+                string value = opt[3..].ToLowerInvariant();
+                if (value is "auto") ioEngine = FileIoEngine.Auto;
+                else if (value is "uring" or "io_uring") ioEngine = FileIoEngine.IoUring;
+                else if (value is "sync") ioEngine = FileIoEngine.Sync;
+                else
+                {
+                    error = $"'{opt}' is not an I/O engine; use io=auto (io_uring where the kernel allows it), io=uring or io=sync";
+                    return false;
+                }
             }
             else if (opt.StartsWith("size=", StringComparison.OrdinalIgnoreCase))
             {
@@ -226,7 +248,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             error = "size= creates or extends the file, which a read-only (ro) device cannot do; drop one of them";
             return false;
         }
-        device = new DeviceString(kind, size, bs, ro, prefill, delay, path, direct, faults);
+        device = new DeviceString(kind, size, bs, ro, prefill, delay, path, direct, faults, ioEngine);
         return true;
     }
 
@@ -242,7 +264,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
     {
         DeviceKind.Memory => "bs=SIZE, ro, delay=DURATION, fault=PLAN and prefill",
         DeviceKind.Null => "bs=SIZE, ro, delay=DURATION and fault=PLAN",
-        DeviceKind.File => "size=SIZE, bs=SIZE, direct, ro, delay=DURATION and fault=PLAN (a path cannot contain ',')",
+        DeviceKind.File => "size=SIZE, bs=SIZE, direct, io=auto|uring|sync, ro, delay=DURATION and fault=PLAN (a path cannot contain ',')",
         _ => "ro (a path cannot contain ',')",
     };
 
@@ -314,6 +336,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             ReadOnly = ReadOnly,
             CreateSize = SizeBytes,
             LogicalBlockSize = BlockSize,
+            IoEngine = IoEngine,
         }),
         _ => throw new InvalidOperationException($"a vhost-user device has no in-process backend: {this} is served by the process behind the socket"),
     };
@@ -332,7 +355,8 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         } +
         (BlockSize != DefaultBlockSize ? $",bs={BlockSize.ToString(CultureInfo.InvariantCulture)}" : "") + (Direct ? ",direct" : "") +
         (ReadOnly ? ",ro" : "") + (Prefill ? ",prefill" : "") + (Delay > TimeSpan.Zero ? $",delay={FormatDelay(Delay)}" : "") +
-        (Faults is not null ? $",fault={Faults}" : "");
+        (Faults is not null ? $",fault={Faults}" : "") +
+        (IoEngine != FileIoEngine.Auto ? (IoEngine == FileIoEngine.Sync ? ",io=sync" : ",io=uring") : "");
 
     /// <summary>
     /// A description for reports: <c>RAM disk, 1 GiB, 512-byte blocks</c>, <c>null device, 64 GiB, 4096-byte blocks, read-only</c>,

@@ -118,7 +118,7 @@ public class DeviceStringTests
     [TestCase("file", "missing the path after file:")]
     [TestCase("file:", "missing the file path after file:")]
     [TestCase("file:,size=1G", "missing the file path after file:")]
-    [TestCase("file:/tmp/a,b.img", "unknown device option 'b.img'; valid options for file: devices are size=SIZE, bs=SIZE, direct, ro, delay=DURATION and fault=PLAN (a path cannot contain ',')")]
+    [TestCase("file:/tmp/a,b.img", "unknown device option 'b.img'; valid options for file: devices are size=SIZE, bs=SIZE, direct, io=auto|uring|sync, ro, delay=DURATION and fault=PLAN (a path cannot contain ',')")]
     [TestCase("file:/tmp/x.img,size=lots", "'size=lots' is not a device size")]
     [TestCase("file:/tmp/x.img,size=0", "'size=0' is not a device size")]
     [TestCase("file:/tmp/x.img,size=1000", "size 1000 is not a multiple of the 512-byte logical block size")]

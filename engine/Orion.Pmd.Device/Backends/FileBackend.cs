@@ -1,8 +1,21 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Orion.Pmd.Device.Backends.Async;
+using Orion.Pmd.Device.Execution;
 using Orion.Pmd.Linux;
 
 namespace Orion.Pmd.Device.Backends;
+
+/// <summary>Which I/O engine a <see cref="FileBackend"/> serves requests with.</summary>
+public enum FileIoEngine
+{
+    /// <summary>io_uring when the kernel allows it, otherwise synchronous (said in <see cref="FileBackend.IoEngine"/>).</summary>
+    Auto,
+    /// <summary>io_uring or nothing: opening fails when the kernel refuses it.</summary>
+    IoUring,
+    /// <summary>Synchronous <c>pread</c>/<c>pwrite</c> on the device thread, one request at a time per queue.</summary>
+    Sync,
+}
 
 /// <summary>How a <see cref="FileBackend"/> opens its file.</summary>
 public sealed record FileBackendOptions
@@ -24,10 +37,16 @@ public sealed record FileBackendOptions
 
     /// <summary>The device's logical block size: the capacity must be a multiple of it.</summary>
     public int LogicalBlockSize { get; init; } = 512;
+
+    /// <summary>How requests reach the file: io_uring (the default, where the kernel allows it) or synchronous calls.</summary>
+    public FileIoEngine IoEngine { get; init; } = FileIoEngine.Auto;
 }
 
 /// <summary>
-/// A virtio-blk backend over an image file or a block device (<see cref="BlockFile"/>): reads and writes are
+/// A virtio-blk backend over an image file or a block device (<see cref="BlockFile"/>). Each device queue gets its own
+/// io_uring (<see cref="OpenQueueIo"/>): reads, writes and flushes go to the kernel in batches, many in flight per
+/// queue, straight between the file and guest memory. Where io_uring is refused (or <see cref="FileIoEngine.Sync"/>),
+/// and for what io_uring does not carry (discard, write-zeroes, unaligned direct I/O), reads and writes are
 /// <c>pread</c>/<c>pwrite</c> on the calling device thread, FLUSH is <c>fdatasync</c>, DISCARD punches a hole and
 /// WRITE_ZEROES zeroes the range with <c>fallocate</c> (both fall back to writing zeroes where the file system
 /// cannot). The capacity is the file's size at open.
@@ -40,7 +59,7 @@ public sealed record FileBackendOptions
 /// is never larger than the logical block size (checked at open), so it never holds another request's data. Aligned
 /// transfers go straight to the kernel without a copy.
 /// </remarks>
-public sealed unsafe class FileBackend : IBlockBackend
+public sealed unsafe class FileBackend : IAsyncBlockBackend
 {
     /// <summary>Bounce buffers are aligned to this at least, whatever the file system says it needs.</summary>
     public const int BufferAlignment = 4096;
@@ -107,10 +126,50 @@ public sealed unsafe class FileBackend : IBlockBackend
                 _memAlign = 1;
                 _ioAlign = 1;
             }
+            _engine = options.IoEngine;
+            if (_engine != FileIoEngine.Sync)
+            {
+                // Probe once, so the choice is known (and reported) before any queue starts.
+                if (IoUring.TryCreate(2, out var probe, out string? why)) probe!.Dispose();
+                else if (_engine == FileIoEngine.IoUring)
+                    throw new NotSupportedException($"{options.Path}: io_uring was asked for (io=uring) but the kernel refused it: {why}; use io=sync or io=auto");
+                else _uringRefusal = why ?? "refused";
+            }
         }
         catch
         {
             _file.Dispose();
+            throw;
+        }
+    }
+
+    private readonly FileIoEngine _engine;
+    private readonly string? _uringRefusal;
+
+    /// <summary>Whether queues are served through io_uring.</summary>
+    public bool UsesIoUring => _engine != FileIoEngine.Sync && _uringRefusal is null;
+
+    /// <inheritdoc />
+    public string IoEngine => _engine == FileIoEngine.Sync
+        ? "sync (pread/pwrite; io=sync)"
+        : _uringRefusal is null ? "io_uring" : $"sync (pread/pwrite; io_uring refused: {_uringRefusal})";
+
+    /// <inheritdoc />
+    public IBackendQueueIo? OpenQueueIo(int depth, int maxSegments, BlkRequestExecutor executor)
+    {
+        ArgumentNullException.ThrowIfNull(executor);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (!UsesIoUring) return null;
+        if (!IoUring.TryCreate((uint)Math.Clamp(depth, 1, 4096), out var ring, out _)) return null;
+        // Direct I/O needs what statx says of buffer addresses (512 when it does not say); buffered I/O needs nothing.
+        int memAlign = Direct ? Math.Max(1, _file.DirectIoMemoryAlignment > 0 ? _file.DirectIoMemoryAlignment : 512) : 1;
+        try
+        {
+            return new UringFileQueue(ring!, _file.Fd, depth, maxSegments, memAlign, _ioAlign, executor);
+        }
+        catch
+        {
+            ring!.Dispose();
             throw;
         }
     }

@@ -36,6 +36,9 @@ public sealed class BlkRequestExecutor
             : 0;
     }
 
+    /// <summary>The storage this executor serves.</summary>
+    public IBlockBackend Backend => _backend;
+
     /// <summary>The settings this executor serves.</summary>
     public BlkDeviceSettings Settings => _settings;
 
@@ -103,6 +106,51 @@ public sealed class BlkRequestExecutor
         }
         ChainData.WriteStatus(chain, (byte)status);
         return written + BlkConstants.StatusBytes;
+    }
+
+    /// <summary>
+    /// Decides whether the request in <paramref name="chain"/> can go to an asynchronous backend queue as it is: a read,
+    /// a write or a flush that is well formed, in range and permitted. Everything else (errors, GET_ID, discard and
+    /// write-zeroes, injected latency) returns false and is served by <see cref="Execute"/>, so both paths answer every
+    /// request the same way and only the happy path of the three hot types leaves the device thread.
+    /// </summary>
+    public bool TryPlan(DescriptorChain chain, out PlannedIo plan)
+    {
+        plan = default;
+        if (_delayTicks != 0 || chain.WritableBytes < BlkConstants.StatusBytes) return false;
+        Span<byte> raw = stackalloc byte[BlkRequestHeader.Size];
+        if (!ChainData.Gather(chain, 0, raw)) return false;
+        var header = MemoryMarshal.Read<BlkRequestHeader>(raw);
+        switch (header.Type)
+        {
+            case BlkRequestType.In:
+            {
+                ulong length = chain.WritableBytes - BlkConstants.StatusBytes;
+                if (length == 0 || length > uint.MaxValue || !InRange(header.Sector, length)) return false;
+                plan = new PlannedIo(PlannedIoKind.Read, (long)(header.Sector * BlkConstants.SectorSize), length, WriteThrough: false);
+                return true;
+            }
+            case BlkRequestType.Out:
+            {
+                ulong length = chain.ReadableBytes - BlkRequestHeader.Size;
+                if (_settings.ReadOnly || length == 0 || length > uint.MaxValue || !InRange(header.Sector, length)) return false;
+                plan = new PlannedIo(PlannedIoKind.Write, (long)(header.Sector * BlkConstants.SectorSize), length, !_settings.WriteCache.Enabled);
+                return true;
+            }
+            case BlkRequestType.Flush:
+                if ((_settings.Negotiated & VirtioFeatures.BlkFlush) == 0) return false;
+                plan = new PlannedIo(PlannedIoKind.Flush, 0, 0, WriteThrough: false);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Counts a backend failure reported by an asynchronous queue (the request is answered with IOERR).</summary>
+    internal void RecordBackendError(string message)
+    {
+        BackendErrors++;
+        LastBackendError = message;
     }
 
     /// <summary>Latency injection: spins on the device thread, neither sleeping (too coarse) nor allocating.</summary>

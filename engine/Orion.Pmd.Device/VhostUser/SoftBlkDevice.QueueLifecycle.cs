@@ -77,6 +77,7 @@ public sealed partial class SoftBlkDevice
         }
         else queue.Pause();               // Manual: a Poll on another thread finishes its pass first
         Volatile.Write(ref _queues, _queues.Where(q => q != queue).ToArray());
+        queue.Dispose();                  // nothing in flight in the kernel any more (the stop drained it)
         return queue.Ring switch
         {
             SplitQueueDevice split => QueuePosition.Split(split.NextAvailIndex),

@@ -194,7 +194,14 @@ internal sealed unsafe partial class MiniDriver
                 Device.Poll();
                 if (done()) return true;
             }
-            return false;
+            // Requests in the kernel (an io_uring backend) are coming: keep polling for them, within the timeout.
+            var clock = Stopwatch.StartNew();
+            while (Device.InFlightBackendRequests > 0 && clock.Elapsed < timeout)
+            {
+                Device.Poll();
+                if (done()) return true;
+            }
+            return done();
         }
         var sw = Stopwatch.StartNew();
         var spin = new SpinWait();

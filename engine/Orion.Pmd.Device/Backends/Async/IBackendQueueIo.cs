@@ -1,0 +1,80 @@
+using Orion.Pmd.Device.Execution;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Device.Backends.Async;
+
+/// <summary>
+/// A backend that can serve a device queue asynchronously: many requests in flight, completions reaped later and in
+/// any order (the file backend through io_uring).
+/// </summary>
+public interface IAsyncBlockBackend : IBlockBackend
+{
+    /// <summary>
+    /// Opens an asynchronous channel for one device queue with up to <paramref name="depth"/> requests in flight, each
+    /// of up to <paramref name="maxSegments"/> buffers; backend failures are counted on <paramref name="executor"/>.
+    /// Returns null when this backend serves requests synchronously (the kernel refused io_uring, or it was turned off),
+    /// and the device then executes every request on its thread as before.
+    /// </summary>
+    IBackendQueueIo? OpenQueueIo(int depth, int maxSegments, BlkRequestExecutor executor);
+
+    /// <summary>Which I/O engine serves requests and, for the synchronous one, why (for reports and logs).</summary>
+    string IoEngine { get; }
+}
+
+/// <summary>
+/// One device queue's asynchronous channel to its backend. Owned by the queue's device thread; after that thread stopped
+/// touching it (a pause handshake, or the thread joined) another thread may <see cref="Drain"/> and dispose it.
+/// </summary>
+/// <remarks>
+/// The device thread pops each chain into <see cref="NextChain"/>, asks <see cref="TryStart"/> to send it to the
+/// kernel (false: it must be executed synchronously, e.g. a buffer not aligned for O_DIRECT), calls <see cref="Submit"/>
+/// once per pass, and <see cref="Reap"/> pushes what finished to the used ring. Guest memory named by a request in
+/// flight may be written by the kernel until its completion is reaped, so nothing may unmap that memory, rebuild the
+/// ring or let the driver reuse the buffers while <see cref="InFlight"/> is above zero: <see cref="Drain"/> first.
+/// </remarks>
+public interface IBackendQueueIo : IDisposable
+{
+    /// <summary>Whether another request can be started now.</summary>
+    bool HasFreeSlot { get; }
+
+    /// <summary>The chain object the next request is popped into (valid while <see cref="HasFreeSlot"/>).</summary>
+    DescriptorChain NextChain { get; }
+
+    /// <summary>
+    /// Starts <paramref name="plan"/> for the chain in <see cref="NextChain"/>. False when this channel cannot carry the
+    /// request (unaligned buffers for direct I/O, submission queue full): the caller then executes it synchronously.
+    /// </summary>
+    bool TryStart(in PlannedIo plan);
+
+    /// <summary>Hands what was started (and resubmitted) to the kernel: one system call, none when nothing is due.</summary>
+    int Submit();
+
+    /// <summary>
+    /// Completes every finished request: status byte, used element in <paramref name="ring"/>; short transfers and
+    /// transient errors go back to the kernel for the rest. Returns the requests completed (not yet published).
+    /// </summary>
+    int Reap(IDeviceQueue ring);
+
+    /// <summary>Requests the kernel may still be working on.</summary>
+    int InFlight { get; }
+
+    /// <summary>A file descriptor that polls readable when a completion is ready (to sleep on beside the kick eventfd).</summary>
+    int CompletionFd { get; }
+
+    /// <summary>
+    /// Waits until nothing is in flight, cancelling what is left after <paramref name="cancelAfter"/>. Completions are
+    /// pushed to <paramref name="ring"/> (the caller publishes them), or dropped when it is null (a broken ring, or one
+    /// the driver is rebuilding). Afterwards the kernel holds no reference to guest memory.
+    /// </summary>
+    void Drain(IDeviceQueue? ring, TimeSpan cancelAfter);
+
+    /// <summary>Counters: requests started, short transfers resubmitted, requests that fell back to the synchronous path.</summary>
+    QueueIoCounters Counters { get; }
+}
+
+/// <summary>An asynchronous channel's counters.</summary>
+/// <param name="Started">Requests handed to the kernel.</param>
+/// <param name="Resubmitted">Short transfers and transient errors (EAGAIN, EINTR) sent again for the rest.</param>
+/// <param name="Fallbacks">Requests the channel could not carry (unaligned for O_DIRECT, submission queue full), served synchronously.</param>
+/// <param name="Canceled">Requests cancelled by a drain that ran past its bound.</param>
+public readonly record struct QueueIoCounters(long Started, long Resubmitted, long Fallbacks, long Canceled);

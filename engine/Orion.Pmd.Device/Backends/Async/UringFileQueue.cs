@@ -1,0 +1,350 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Orion.Pmd.Device.Execution;
+using Orion.Pmd.Linux;
+using Orion.Pmd.Virtio.Blk;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Device.Backends.Async;
+
+/// <summary>
+/// One device queue's io_uring over a file or block device: each popped read, write or flush becomes one SQE whose
+/// iovecs point straight into guest memory (zero copy), all SQEs of a pass go to the kernel with one
+/// <c>io_uring_enter</c>, and completions are reaped without a system call and pushed to the used ring in the order
+/// they finish (the specification allows any order).
+/// </summary>
+/// <remarks>
+/// Flush ordering: FLUSH must cover every write whose completion the driver could have seen before it made the flush
+/// available (VirtIO 1.2 §5.2.6.2). A write's used element is pushed only after its CQE was reaped, so every such write
+/// had finished in the kernel before the FLUSH's SQE was even prepared, and <c>fdatasync</c> covers all writes that
+/// completed before it started. Writes still in flight beside the flush are not covered, exactly as the rule allows.
+/// In write-through mode a write carries <c>RWF_DSYNC</c>, so its completion already means durable.
+/// </remarks>
+internal sealed unsafe class UringFileQueue : IBackendQueueIo
+{
+    private const int IovecBytes = 16;
+    private const ulong CancelTag = ulong.MaxValue;
+    private const int RwfDsync = 2;
+    private const int ECanceled = 125;  // the kernel cancelled the request (a drain past its bound)     // RWF_DSYNC: this write is durable when it completes (write-through mode)
+
+    private sealed class Slot
+    {
+        public DescriptorChain? Chain;
+        public nint Iovecs;             // struct iovec[IovecCapacity], native
+        public int IovecCapacity;
+        public int First;               // first iovec not fully transferred yet (short transfers advance it)
+        public int Count;               // iovecs in use
+        public PlannedIoKind Kind;
+        public long Offset;             // where the rest goes in the file
+        public ulong Total;             // bytes the request moves
+        public ulong Remaining;
+        public int RwFlags;
+    }
+
+    private readonly IoUring _ring;
+    private readonly int _fd;
+    private readonly IoSqeFlags _fileFlag;
+    private readonly int _memAlign, _ioAlign;
+    private readonly int _maxSegments;
+    private readonly BlkRequestExecutor _executor;
+    private readonly Slot[] _slots;
+    private readonly int[] _free;
+    private int _freeCount;
+    private readonly IoCompletion[] _reaped = new IoCompletion[64];
+    private long _started, _resubmitted, _fallbacks, _canceled;
+    private bool _canceling;
+    private bool _disposed;
+
+    /// <summary>
+    /// A queue over <paramref name="ring"/> (owned) for <paramref name="fd"/>; <paramref name="memAlign"/> and
+    /// <paramref name="ioAlign"/> are what direct I/O needs of buffer addresses and of offsets and lengths (1 for buffered I/O).
+    /// </summary>
+    public UringFileQueue(IoUring ring, int fd, int depth, int maxSegments, int memAlign, int ioAlign, BlkRequestExecutor executor)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
+        _ring = ring;
+        _maxSegments = maxSegments;
+        _memAlign = memAlign;
+        _ioAlign = ioAlign;
+        _executor = executor;
+        // A registered file saves the kernel a file-table lookup and reference count per I/O; without it, the plain fd.
+        try
+        {
+            ring.RegisterFiles([fd]);
+            _fd = 0;
+            _fileFlag = IoSqeFlags.FixedFile;
+        }
+        catch (LinuxException)
+        {
+            _fd = fd;
+            _fileFlag = IoSqeFlags.None;
+        }
+        // Never more in flight than the CQ holds, so the completion queue cannot overflow.
+        depth = (int)Math.Min(depth, Math.Min(ring.SubmissionEntries, ring.CompletionEntries));
+        _slots = new Slot[depth];
+        _free = new int[depth];
+        for (int i = 0; i < depth; i++)
+        {
+            _slots[i] = new Slot();
+            _free[i] = depth - 1 - i;      // slot 0 on top: a shallow queue keeps reusing the same few slots
+        }
+        _freeCount = depth;
+    }
+
+    public bool HasFreeSlot => _freeCount > 0;
+
+    public DescriptorChain NextChain
+    {
+        get
+        {
+            var slot = _slots[_free[_freeCount - 1]];
+            // Chains are made on first use, so a queue that never runs deep never holds a deep queue's memory.
+            return slot.Chain ??= new DescriptorChain(_maxSegments);
+        }
+    }
+
+    public int InFlight => _slots.Length - _freeCount;
+
+    public int CompletionFd => _ring.Fd;
+
+    public QueueIoCounters Counters => new(
+        Volatile.Read(ref _started), Volatile.Read(ref _resubmitted), Volatile.Read(ref _fallbacks), Volatile.Read(ref _canceled));
+
+    public bool TryStart(in PlannedIo plan)
+    {
+        int index = _free[_freeCount - 1];
+        var slot = _slots[index];
+        var chain = slot.Chain!;
+        slot.Kind = plan.Kind;
+        slot.Offset = plan.Offset;
+        slot.Total = slot.Remaining = plan.Length;
+        slot.RwFlags = plan.WriteThrough ? RwfDsync : 0;
+        slot.First = 0;
+        slot.Count = 0;
+        if (plan.Kind != PlannedIoKind.Flush && !BuildIovecs(slot, chain, plan))
+        {
+            Volatile.Write(ref _fallbacks, _fallbacks + 1);
+            return false;
+        }
+        if (!Prepare(index, slot))
+        {
+            // The kernel has not taken the last batch yet (EAGAIN/EBUSY); hand it over and try once more.
+            _ring.Submit();
+            if (!Prepare(index, slot))
+            {
+                Volatile.Write(ref _fallbacks, _fallbacks + 1);
+                return false;
+            }
+        }
+        _freeCount--;
+        Volatile.Write(ref _started, _started + 1);
+        return true;
+    }
+
+    /// <summary>Describes the request's data as iovecs; false when direct I/O could not take them as they are.</summary>
+    private bool BuildIovecs(Slot slot, DescriptorChain chain, in PlannedIo plan)
+    {
+        if ((plan.Offset & (_ioAlign - 1)) != 0) return false;
+        var segs = chain.Segments;
+        EnsureIovecs(slot, chain.Count);
+        var iov = (ulong*)slot.Iovecs;
+        ulong need = plan.Length, skip = plan.Kind == PlannedIoKind.Write ? (ulong)BlkRequestHeader.Size : 0;
+        int from = plan.Kind == PlannedIoKind.Write ? 0 : chain.ReadableCount;
+        int to = plan.Kind == PlannedIoKind.Write ? chain.ReadableCount : chain.Count;
+        int n = 0;
+        for (int i = from; i < to && need > 0; i++)
+        {
+            var s = segs[i];
+            if (skip >= s.Length) { skip -= s.Length; continue; }
+            ulong length = Math.Min(s.Length - skip, need);
+            nint address = s.Host + (nint)skip;
+            skip = 0;
+            // Direct I/O needs every piece aligned; the synchronous path bounces what is not.
+            if (((nuint)address & (nuint)(_memAlign - 1)) != 0 || (length & (ulong)(_ioAlign - 1)) != 0) return false;
+            iov[2 * n] = (ulong)address;
+            iov[2 * n + 1] = length;
+            n++;
+            need -= length;
+        }
+        if (need != 0) return false;        // cannot happen for a planned request; the synchronous path will say why
+        slot.Count = n;
+        return true;
+    }
+
+    private static void EnsureIovecs(Slot slot, int count)
+    {
+        if (slot.IovecCapacity >= count) return;
+        // Grows to the largest chain seen (warm-up only): the steady state allocates nothing.
+        int capacity = Math.Max(count, 4);
+        slot.Iovecs = (nint)NativeMemory.Realloc((void*)slot.Iovecs, (nuint)(capacity * IovecBytes));
+        slot.IovecCapacity = capacity;
+    }
+
+    private bool Prepare(int index, Slot slot)
+    {
+        ulong tag = (ulong)index;
+        switch (slot.Kind)
+        {
+            case PlannedIoKind.Flush:
+                return _ring.PrepareFsync(_fd, dataSync: true, tag, _fileFlag);
+            case PlannedIoKind.Read:
+            case PlannedIoKind.Write:
+            {
+                var iov = (ulong*)slot.Iovecs + 2 * slot.First;
+                int count = slot.Count - slot.First;
+                bool read = slot.Kind == PlannedIoKind.Read;
+                if (count == 1)
+                {
+                    // One buffer: a plain READ/WRITE spares the kernel importing an iovec array.
+                    return read
+                        ? _ring.PrepareRead(_fd, (nint)iov[0], (uint)iov[1], slot.Offset, tag, _fileFlag, slot.RwFlags)
+                        : _ring.PrepareWrite(_fd, (nint)iov[0], (uint)iov[1], slot.Offset, tag, _fileFlag, slot.RwFlags);
+                }
+                return read
+                    ? _ring.PrepareReadv(_fd, (nint)iov, count, slot.Offset, tag, _fileFlag, slot.RwFlags)
+                    : _ring.PrepareWritev(_fd, (nint)iov, count, slot.Offset, tag, _fileFlag, slot.RwFlags);
+            }
+            default:
+                throw new UnreachableException();
+        }
+    }
+
+    public int Submit() => _ring.Prepared == 0 ? 0 : _ring.Submit();
+
+    public int Reap(IDeviceQueue ring) => ReapInto(ring);
+
+    private int ReapInto(IDeviceQueue? ring)
+    {
+        int completed = 0;
+        while (true)
+        {
+            int n = _ring.Reap(_reaped);
+            for (int i = 0; i < n; i++)
+            {
+                var c = _reaped[i];
+                if (c.UserData == CancelTag) continue;
+                if (c.UserData >= (ulong)_slots.Length) continue;       // not ours: nothing else submits on this ring
+                if (Finish((int)c.UserData, c.Result, ring)) completed++;
+            }
+            if (n < _reaped.Length) return completed;
+        }
+    }
+
+    /// <summary>Handles one CQE; true when the request is complete (false: resubmitted for the rest).</summary>
+    private bool Finish(int index, int result, IDeviceQueue? ring)
+    {
+        var slot = _slots[index];
+        BlkStatus status = BlkStatus.Ok;
+        if (result < 0)
+        {
+            int errno = -result;
+            if ((errno == Errno.EAGAIN || errno == Errno.EINTR) && !_canceling && Resubmit(index, slot)) return false;
+            if (errno == ECanceled) Volatile.Write(ref _canceled, _canceled + 1);
+            _executor.RecordBackendError(Describe(slot, $"failed: {Errno.GetName(errno) ?? "errno " + errno}"));
+            status = BlkStatus.IoError;
+        }
+        else if (slot.Kind != PlannedIoKind.Flush)
+        {
+            if (result == 0)
+            {
+                // A read at the end of the file (it shrank underneath) or a write that made no progress: never success.
+                _executor.RecordBackendError(Describe(slot, slot.Kind == PlannedIoKind.Read
+                    ? "ran past the end of the file" : "made no progress"));
+                status = BlkStatus.IoError;
+            }
+            else if ((ulong)result < slot.Remaining)
+            {
+                Advance(slot, (ulong)result);
+                if (!_canceling && Resubmit(index, slot)) return false;
+                _executor.RecordBackendError(Describe(slot, "stopped short"));
+                status = BlkStatus.IoError;
+            }
+        }
+        Complete(index, slot, status, ring);
+        return true;
+    }
+
+    private bool Resubmit(int index, Slot slot)
+    {
+        if (!Prepare(index, slot))
+        {
+            _ring.Submit();
+            if (!Prepare(index, slot)) return false;
+        }
+        Volatile.Write(ref _resubmitted, _resubmitted + 1);
+        return true;
+    }
+
+    /// <summary>Moves past <paramref name="bytes"/> transferred: whole iovecs are skipped, a partial one is trimmed.</summary>
+    private static void Advance(Slot slot, ulong bytes)
+    {
+        slot.Offset += (long)bytes;
+        slot.Remaining -= bytes;
+        var iov = (ulong*)slot.Iovecs;
+        while (bytes > 0 && slot.First < slot.Count)
+        {
+            ulong length = iov[2 * slot.First + 1];
+            if (bytes >= length)
+            {
+                bytes -= length;
+                slot.First++;
+                continue;
+            }
+            iov[2 * slot.First] += bytes;
+            iov[2 * slot.First + 1] = length - bytes;
+            bytes = 0;
+        }
+    }
+
+    private void Complete(int index, Slot slot, BlkStatus status, IDeviceQueue? ring)
+    {
+        var chain = slot.Chain!;
+        if (ring is not null)
+        {
+            ChainData.WriteStatus(chain, (byte)status);
+            uint data = status == BlkStatus.Ok && slot.Kind == PlannedIoKind.Read ? (uint)slot.Total : 0;
+            ring.PushUsed(chain.Head, data + BlkConstants.StatusBytes);
+        }
+        _free[_freeCount++] = index;
+    }
+
+    private static string Describe(Slot slot, string what) => slot.Kind switch
+    {
+        PlannedIoKind.Flush => $"flush (fdatasync) {what}",
+        PlannedIoKind.Read => $"read of {slot.Total} bytes {what} ({slot.Remaining} left at offset {slot.Offset})",
+        _ => $"write of {slot.Total} bytes {what} ({slot.Remaining} left at offset {slot.Offset})",
+    };
+
+    public void Drain(IDeviceQueue? ring, TimeSpan cancelAfter)
+    {
+        long deadline = Stopwatch.GetTimestamp() + (long)(cancelAfter.TotalSeconds * Stopwatch.Frequency);
+        _ring.Submit();
+        while (InFlight > 0)
+        {
+            _ring.SubmitAndWait(1, TimeSpan.FromMilliseconds(50));
+            ReapInto(ring);
+            if (!_canceling && InFlight > 0 && Stopwatch.GetTimestamp() > deadline)
+            {
+                // Past the bound: ask the kernel to cancel what it can; what it cannot cancel (I/O already at the
+                // device) still completes, and we wait for it, because until then the kernel may write guest memory.
+                _canceling = true;
+                _ring.PrepareCancelAll(CancelTag);
+                _ring.Submit();
+            }
+        }
+        _canceling = false;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (InFlight > 0) Drain(null, TimeSpan.FromSeconds(5));
+        _ring.Dispose();
+        foreach (var s in _slots)
+        {
+            if (s.Iovecs != 0) NativeMemory.Free((void*)s.Iovecs);
+            s.Iovecs = 0;
+        }
+    }
+}

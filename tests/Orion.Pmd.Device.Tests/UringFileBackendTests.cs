@@ -1,0 +1,226 @@
+using System.Runtime.CompilerServices;
+using Orion.Pmd.Device.Backends;
+using Orion.Pmd.Device.Tests.Support;
+using Orion.Pmd.Linux;
+using Orion.Pmd.Virtio.Blk;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Device.Tests;
+
+/// <summary>
+/// The file backend's io_uring path behind the software device: many requests in flight per queue, data byte-exact
+/// (both engines), short transfers never reported as success, the synchronous fallback, and every way a queue or the
+/// device stops with requests still in the kernel: nothing the kernel could still write is handed back before it finished.
+/// </summary>
+public class UringFileBackendTests
+{
+    private string _dir = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        if (!IoUring.TryCreate(4, out var probe, out string? why)) Assert.Ignore($"io_uring is not available here: {why}");
+        probe!.Dispose();
+        // /var/tmp is on the disk (tmpfs takes no O_DIRECT and would answer every read at once).
+        _dir = Directory.CreateTempSubdirectory("orion-uring-").FullName;
+        _dir = Path.Combine("/var/tmp", Path.GetFileName(_dir));
+        Directory.CreateDirectory(_dir);
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (_dir is not null && Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private string FileWith(byte[] contents)
+    {
+        string path = Path.Combine(_dir, "disk.img");
+        File.WriteAllBytes(path, contents);
+        return path;
+    }
+
+    private static byte[] Random(int length, int seed)
+    {
+        var data = new byte[length];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
+    private static MiniDriver StartManual(string path, bool direct, FileIoEngine engine, int queueSize = 64, long regionBytes = 48 << 20)
+        => MiniDriver.Start(new FileBackend(new FileBackendOptions { Path = path, Direct = direct, IoEngine = engine }),
+                            new SoftBlkDeviceOptions { Mode = DeviceServiceMode.Manual },
+                            new MiniDriverOptions { QueueSize = queueSize, RegionBytes = regionBytes });
+
+    /// <summary>A read whose data buffer is 4 KiB aligned (so O_DIRECT takes it as it is), status byte right after it.</summary>
+    private static Pending AlignedRead(MiniDriver d, ulong sector, int length, int queue = 0)
+    {
+        ulong header = d.Allocate(BlkRequestHeader.Size);
+        Unsafe.WriteUnaligned(ref d.Host(header, BlkRequestHeader.Size)[0], new BlkRequestHeader(BlkRequestType.In, sector));
+        ulong data = d.Allocate(length + 1, 4096);
+        d.Host(data, length).Fill(0xEE);
+        d.Host(data + (ulong)length, 1)[0] = Payload.UntouchedStatus;
+        int id = d.AddRaw(queue, [new BufferSegment(header, BlkRequestHeader.Size, false),
+                                  new BufferSegment(data, (uint)length, true),
+                                  new BufferSegment(data + (ulong)length, 1, true)]);
+        return d.Track(queue, id, data, length);
+    }
+
+    /// <summary>A write whose data buffer is 4 KiB aligned.</summary>
+    private static Pending AlignedWrite(MiniDriver d, ulong sector, byte[] payload, int queue = 0)
+    {
+        ulong header = d.Allocate(BlkRequestHeader.Size);
+        Unsafe.WriteUnaligned(ref d.Host(header, BlkRequestHeader.Size)[0], new BlkRequestHeader(BlkRequestType.Out, sector));
+        ulong data = d.Allocate(payload.Length, 4096);
+        payload.CopyTo(d.Host(data, payload.Length));
+        ulong status = d.Allocate(1);
+        d.Host(status, 1)[0] = Payload.UntouchedStatus;
+        int id = d.AddRaw(queue, [new BufferSegment(header, BlkRequestHeader.Size, false),
+                                  new BufferSegment(data, (uint)payload.Length, false),
+                                  new BufferSegment(status, 1, true)]);
+        return d.Track(queue, id, status, 0);
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void OnePassStartsEveryAvailableRequest_AndTheyCompleteWithTheRightData(bool direct)
+    {
+        var original = Random(4 << 20, 1);
+        string path = FileWith(original);
+        using var d = StartManual(path, direct, FileIoEngine.IoUring);
+        Assert.That(d.Device.IoEngine, Is.EqualTo("io_uring"));
+        var reads = Enumerable.Range(0, 32).Select(i => AlignedRead(d, (ulong)(i * 31 % 1000) * 8, 4096)).ToArray();
+        d.Publish(0);
+        d.Device.Poll();
+        var counters = d.Device.GetQueueIoCounters(0);
+        Assert.That(counters, Is.Not.Null);
+        Assert.That(counters!.Value.Started, Is.EqualTo(32), "one pass hands every available request to the kernel: 32 in flight on one queue");
+        Assert.That(counters.Value.Fallbacks, Is.Zero);
+        var done = d.WaitAll(reads);
+        for (int i = 0; i < done.Length; i++)
+        {
+            Assert.That(done[i].BlkStatus, Is.EqualTo(BlkStatus.Ok));
+            Assert.That(done[i].UsedLength, Is.EqualTo(4096 + 1));
+            int at = i * 31 % 1000 * 4096;
+            Assert.That(done[i].Data, Is.EqualTo(original.AsSpan(at, 4096).ToArray()), $"read {i}");
+        }
+    }
+
+    [TestCase(FileIoEngine.IoUring, false, 0)]
+    [TestCase(FileIoEngine.IoUring, true, 0)]
+    [TestCase(FileIoEngine.IoUring, false, 1000)]   // many small descriptors: READV/WRITEV of several iovecs
+    [TestCase(FileIoEngine.IoUring, true, 100)]     // unaligned pieces: served synchronously (bounced), still correct
+    [TestCase(FileIoEngine.Sync, true, 0)]
+    public void WritesFlushesAndReadsLandByteExact(FileIoEngine engine, bool direct, int segmentBytes)
+    {
+        var original = Random(1 << 20, 2);
+        string path = FileWith(original);
+        var data = Random(64 << 10, 3);
+        using (var d = StartManual(path, direct, engine))
+        {
+            var w = AlignedWrite(d, 64, data);
+            d.Publish(0);
+            Assert.That(d.Wait(w).BlkStatus, Is.EqualTo(BlkStatus.Ok));
+            var w2 = d.Execute(new BlkRequestHeader(BlkRequestType.Out, 600), data, segmentBytes: segmentBytes);
+            Assert.That(w2.BlkStatus, Is.EqualTo(BlkStatus.Ok));
+            Assert.That(d.Execute(new BlkRequestHeader(BlkRequestType.Flush, 0)).BlkStatus, Is.EqualTo(BlkStatus.Ok));
+            var r = d.Execute(new BlkRequestHeader(BlkRequestType.In, 600), inLength: data.Length, segmentBytes: segmentBytes);
+            Assert.That(r.BlkStatus, Is.EqualTo(BlkStatus.Ok));
+            Assert.That(r.Data, Is.EqualTo(data));
+            if (engine == FileIoEngine.Sync) Assert.That(d.Device.GetQueueIoCounters(0), Is.Null, "io=sync opens no io_uring");
+        }
+        var expected = (byte[])original.Clone();
+        data.CopyTo(expected, 64 * 512);
+        data.CopyTo(expected, 600 * 512);
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void AShortReadIsResubmitted_AndTheEndOfTheFileIsAnIoErrorNeverSuccess()
+    {
+        string path = FileWith(Random(1 << 20, 4));
+        using var d = StartManual(path, direct: false, FileIoEngine.IoUring);
+        // The file shrinks underneath the device: the last 8 KiB now ends 1 KiB into it.
+        using (var f = new FileStream(path, FileMode.Open, FileAccess.Write)) f.SetLength((1 << 20) - 7 * 1024);
+        var tail = AlignedRead(d, ((1 << 20) - 8192) / 512, 8192);
+        d.Publish(0);
+        var done = d.Wait(tail);
+        Assert.That(done.BlkStatus, Is.EqualTo(BlkStatus.IoError), "1 KiB of 8 KiB read is not a successful read");
+        Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Resubmitted, Is.GreaterThanOrEqualTo(1), "the short read went back for the rest");
+        var head = AlignedRead(d, 0, 4096);
+        d.Publish(0);
+        Assert.That(d.Wait(head).BlkStatus, Is.EqualTo(BlkStatus.Ok), "the queue keeps serving");
+    }
+
+    /// <summary>Large O_DIRECT reads spread over the file take real time on the disk: long enough to catch a stop that does not wait.</summary>
+    private static Pending[] StartSlowReads(MiniDriver d, int count)
+    {
+        var reads = Enumerable.Range(0, count).Select(i => AlignedRead(d, (ulong)i * 2048 * 3, 1 << 20)).ToArray();
+        d.Publish(0);
+        d.Device.Poll();
+        Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Started, Is.EqualTo(count));
+        return reads;
+    }
+
+    private static void AssertNothingWrittenAfterRelease(MiniDriver d, Pending[] reads)
+    {
+        foreach (var r in reads)
+            Assert.That(d.Host(r.StatusGuest, 1)[0], Is.Not.EqualTo(Payload.UntouchedStatus), "every request was answered before the stop returned");
+        // Poison what the driver got back; nothing may write it any more.
+        foreach (var r in reads) d.Host(r.InGuest, r.InLength + 1).Fill(0xC5);
+        Thread.Sleep(50);
+        foreach (var r in reads)
+            Assert.That(d.Host(r.InGuest, r.InLength + 1).IndexOfAnyExcept((byte)0xC5), Is.EqualTo(-1), "a released buffer was written");
+    }
+
+    private string BigFile()
+    {
+        // 40 MiB of real data on the disk (holes would read back at once), read with O_DIRECT: each 1 MiB read goes to the disk.
+        string path = Path.Combine(_dir, "big.img");
+        var block = Random(1 << 20, 5);
+        using (var f = new FileStream(path, FileMode.Create))
+            for (int i = 0; i < 40; i++) f.Write(block);
+        return path;
+    }
+
+    [Test]
+    public void AQueueResetWaitsForTheKernel_BeforeTheDriverGetsItsBuffersBack()
+    {
+        using var d = StartManual(BigFile(), direct: true, FileIoEngine.IoUring);
+        var reads = StartSlowReads(d, 12);
+        d.Device.ResetQueue(0);
+        Assert.That(d.Device.InFlightBackendRequests, Is.Zero);
+        AssertNothingWrittenAfterRelease(d, reads);
+    }
+
+    [Test]
+    public void ADeviceResetWaitsForTheKernel_BeforeItUnmapsGuestMemory()
+    {
+        using var d = StartManual(BigFile(), direct: true, FileIoEngine.IoUring);
+        var reads = StartSlowReads(d, 12);
+        d.Device.Reset();
+        AssertNothingWrittenAfterRelease(d, reads);
+    }
+
+    [Test]
+    public void StoppingAQueueWaitsForTheKernel_AndReportsAPositionWithEverythingPoppedCompleted()
+    {
+        using var d = StartManual(BigFile(), direct: true, FileIoEngine.IoUring);
+        var reads = StartSlowReads(d, 12);
+        var position = d.Device.StopQueue(0);
+        Assert.That(position, Is.Not.Null);
+        Assert.That(position!.Value.AvailIndex, Is.EqualTo(12), "everything popped; GET_VRING_BASE reports where the device stopped");
+        AssertNothingWrittenAfterRelease(d, reads);
+        Assert.That(d.Reap(0), Is.EqualTo(12), "every popped request was completed into the used ring before the stop returned");
+    }
+
+    [Test]
+    public void WithIoUringOff_TheDeviceServesSynchronously_AndSaysSo()
+    {
+        string path = FileWith(Random(1 << 20, 6));
+        using var backend = new FileBackend(new FileBackendOptions { Path = path, IoEngine = FileIoEngine.Sync });
+        Assert.That(backend.UsesIoUring, Is.False);
+        Assert.That(backend.IoEngine, Does.StartWith("sync"));
+        Assert.That(backend.OpenQueueIo(64, 16, new Execution.BlkRequestExecutor(backend, new Execution.BlkDeviceSettings())), Is.Null);
+    }
+}
