@@ -29,6 +29,13 @@ internal sealed partial class EngineLog
         if (Interlocked.Exchange(ref _bounceReported, 1) == 0) LogFirstBounce(_log, device, what, bytes);
     }
 
+    /// <summary>A file device serves requests synchronously because the kernel refused io_uring (said once per engine, at start).</summary>
+    public void SynchronousFileIo(string device, string ioEngine) => LogSynchronousFileIo(_log, device, ioEngine);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning,
+        Message = "{Device}: requests are served by {IoEngine}: one request at a time per queue, whatever the queue depth. Allow io_uring (kernel.io_uring_disabled = 0, no seccomp filter on io_uring_setup) for requests in flight in the kernel.")]
+    private static partial void LogSynchronousFileIo(ILogger logger, string device, string ioEngine);
+
     [LoggerMessage(EventId = 2000, Level = LogLevel.Warning,
         Message = "{Device}: reactors run unpinned and yield when idle: {Queues} queue(s) and {DeviceThreads} device thread(s) need that many cores, {AllowedCores} are allowed. Latency will be higher and less steady; give the process more cores or set Pin = false to silence this.")]
     private static partial void LogRunningUnpinned(ILogger logger, string device, int queues, int deviceThreads, int allowedCores);
