@@ -256,6 +256,9 @@ public sealed unsafe partial class IoUring : IDisposable
     /// <summary>The io_uring_setup flags the kernel accepted (IORING_SETUP_*), after dropping those an older kernel refused.</summary>
     internal uint SetupFlags => _setupFlags;
 
+    /// <summary>The SQ ring's flags word as the kernel last wrote it (IORING_SQ_CQ_OVERFLOW, IORING_SQ_TASKRUN...).</summary>
+    internal uint KernelSqFlags => Volatile.Read(ref *_sqFlags);
+
     /// <summary>Free SQ slots now: <see cref="SubmissionEntries"/> less the SQEs prepared and not yet consumed by the kernel.</summary>
     public int SubmissionSpace
     {
