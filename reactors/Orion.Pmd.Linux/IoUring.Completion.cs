@@ -50,7 +50,7 @@ public sealed unsafe partial class IoUring
         ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)minComplete, CompletionEntries, nameof(minComplete));
         bool forever = timeout == Timeout.InfiniteTimeSpan;
         if (!forever) ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
-        if ((Features & IORING_FEAT_EXT_ARG) == 0) return SubmitAndPoll((uint)minComplete, timeout, forever);
+        if (!WaitWithExtArg) return SubmitAndPoll((uint)minComplete, timeout, forever);
 
         long start = Stopwatch.GetTimestamp();
         KernelTimespec ts;

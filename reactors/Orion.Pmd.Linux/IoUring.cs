@@ -85,6 +85,7 @@ public sealed unsafe partial class IoUring : IDisposable
         _cqes = (IoUringCqe*)(cqRing + p.CqOff.Cqes);
         _cqMask = *(uint*)(cqRing + p.CqOff.RingMask);
 
+        WaitWithExtArg = (p.Features & IORING_FEAT_EXT_ARG) != 0;
         _sqeTail = *_sqTail;
         _cqHeadLocal = *_cqHead;
 
@@ -106,32 +107,37 @@ public sealed unsafe partial class IoUring : IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is 0 or above 32768.</exception>
     public static bool TryCreate(uint entries, out IoUring? ring, out string? whyNot)
     {
-        ring = TryCreateCore(entries, out _, out _, out whyNot);
+        ring = TryCreateCore(entries, SetupAttempts, out _, out _, out whyNot);
         return ring is not null;
     }
+
+    /// <summary>Sets up a ring with exactly <paramref name="setupFlags"/>, no fallback: for tests of the paths older kernels take.</summary>
+    internal static IoUring? TryCreateWithFlags(uint entries, uint setupFlags, out string? whyNot)
+        => TryCreateCore(entries, [setupFlags], out _, out _, out whyNot);
+
+    // The optional flags, newest first: each EINVAL drops the newest one left (an older kernel rejects flags it does
+    // not know rather than ignoring them). CQSIZE (5.5) stays: the CQ must have room for two SQs' worth of completions
+    // so a full SQ can be submitted while the previous batch is still unreaped.
+    private static ReadOnlySpan<uint> SetupAttempts =>
+    [
+        IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_NO_SQARRAY,
+        IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+        IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL,
+        IORING_SETUP_CQSIZE,
+    ];
 
     /// <summary>Sets up a ring as <see cref="TryCreate"/> does.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is 0 or above 32768.</exception>
     /// <exception cref="LinuxException">The kernel refused io_uring.</exception>
     public static IoUring Create(uint entries)
-        => TryCreateCore(entries, out string? call, out int errno, out _) ?? throw new LinuxException(call!, errno);
+        => TryCreateCore(entries, SetupAttempts, out string? call, out int errno, out _) ?? throw new LinuxException(call!, errno);
 
     /// <summary>Sets up and maps a ring, or returns null with the failed call, its errno and a one-line reason.</summary>
-    private static IoUring? TryCreateCore(uint entries, out string? call, out int errno, out string? whyNot)
+    private static IoUring? TryCreateCore(uint entries, ReadOnlySpan<uint> attempts, out string? call, out int errno, out string? whyNot)
     {
         ArgumentOutOfRangeException.ThrowIfZero(entries);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(entries, MaxEntries);
 
-        // The optional flags, newest first: each EINVAL drops the newest one left (an older kernel rejects flags it
-        // does not know rather than ignoring them). CQSIZE (5.5) stays: the CQ must have room for two SQs' worth of
-        // completions so a full SQ can be submitted while the previous batch is still unreaped.
-        ReadOnlySpan<uint> attempts =
-        [
-            IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_NO_SQARRAY,
-            IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
-            IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL,
-            IORING_SETUP_CQSIZE,
-        ];
         IoUringParams p = default;
         int fd = -1;
         errno = 0;
@@ -255,6 +261,12 @@ public sealed unsafe partial class IoUring : IDisposable
 
     /// <summary>The io_uring_setup flags the kernel accepted (IORING_SETUP_*), after dropping those an older kernel refused.</summary>
     internal uint SetupFlags => _setupFlags;
+
+    /// <summary>Whether <see cref="SubmitAndWait"/> bounds its wait in the kernel (IORING_FEAT_EXT_ARG) rather than with poll; tests turn it off.</summary>
+    internal bool WaitWithExtArg { get; set; }
+
+    /// <summary>The SQ ring's flags word as the kernel last wrote it (IORING_SQ_CQ_OVERFLOW, IORING_SQ_TASKRUN...).</summary>
+    internal uint KernelSqFlags => Volatile.Read(ref *_sqFlags);
 
     /// <summary>Free SQ slots now: <see cref="SubmissionEntries"/> less the SQEs prepared and not yet consumed by the kernel.</summary>
     public int SubmissionSpace
