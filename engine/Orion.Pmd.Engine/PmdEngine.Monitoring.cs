@@ -34,7 +34,7 @@ public sealed partial class PmdEngine : IAsyncDisposable
         _metrics = new EngineMetrics(this, _options.MeterFactory);
         Log = new EngineLog(_options.LoggerFactory);
         Device.Log = Log;
-        if (_transport is EmbeddedTransport embedded && embedded.Device.Backend is Orion.Pmd.Device.Backends.FileBackend { UsesIoUring: false } file &&
+        if (_transport is Transport.EmbeddedTransport embedded && embedded.Device.Backend is Orion.Pmd.Device.Backends.FileBackend { UsesIoUring: false } file &&
             file.IoEngine.Contains("refused", StringComparison.Ordinal))
             Log.SynchronousFileIo(Device.Description, file.IoEngine);
         if (_options.Pin && !Pinned && _options.Threading == EngineThreading.Threads)

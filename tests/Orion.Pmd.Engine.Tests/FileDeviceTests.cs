@@ -207,10 +207,10 @@ public class FileDeviceTests
         {
             var dev = engine.Device;
             var backend = BackendOf(engine);
-            // A DMA buffer slice 512 bytes into a 4 KiB-aligned buffer travels zero-copy to the device, and reaches the
-            // file backend at an address O_DIRECT may not take: the backend bounces it.
+            // A DMA buffer slice 100 bytes into a 4 KiB-aligned buffer travels zero-copy to the device, and reaches the
+            // file backend at an address O_DIRECT cannot take (statx's dio_mem_align is 512 here): the backend bounces it.
             using var big = dev.Rent(16384);
-            var slice = big.Memory.Slice(512, 8192);
+            var slice = big.Memory.Slice(100, 8192);
             Random(8192, 7).CopyTo(slice.Span);
             engine.Wait(dev.WriteAsync(3, slice));
             slice.Span.CopyTo(expected.AsSpan(3 * 512));
@@ -233,7 +233,13 @@ public class FileDeviceTests
             managed.CopyTo(expected.AsSpan(1000 * 512));
             Assert.That(backend.BouncedTransfers, Is.EqualTo(before));
 
-            var back = big.Memory.Slice(1536, 8192);
+            // A slice at a 512-byte boundary is what O_DIRECT asks for here: it goes to the kernel as it is.
+            long aligned = backend.BouncedTransfers;
+            engine.Wait(dev.WriteAsync(1100, big.Memory.Slice(512, 4096)));
+            big.Memory.Slice(512, 4096).Span.CopyTo(expected.AsSpan(1100 * 512));
+            Assert.That(backend.BouncedTransfers, Is.EqualTo(aligned), "a 512-aligned buffer is not bounced");
+
+            var back = big.Memory.Slice(1500, 8192);
             engine.Wait(dev.ReadAsync(3, back));
             Assert.That(back.Span.SequenceEqual(expected.AsSpan(3 * 512, 8192)), Is.True, "read back through the bounce buffer");
             Assert.That(backend.BouncedTransfers, Is.GreaterThan(before));
