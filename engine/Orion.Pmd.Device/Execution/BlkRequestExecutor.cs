@@ -74,6 +74,13 @@ public sealed class BlkRequestExecutor
             if (ChainData.WriteStatus(chain, (byte)BlkStatus.IoError)) return 1;
             return 0;
         }
+        if (!ChainData.SegmentsFit(chain, Math.Min(_settings.MaxSegmentBytes, (uint)int.MaxValue)))
+        {
+            // A buffer past size_max (2 GiB and more would not even fit a span): the request's IOERR, nothing touched.
+            MalformedRequests++;
+            ChainData.WriteStatus(chain, (byte)BlkStatus.IoError);
+            return BlkConstants.StatusBytes;
+        }
         var header = MemoryMarshal.Read<BlkRequestHeader>(raw);
         ulong dataOut = chain.ReadableBytes - BlkRequestHeader.Size;
         ulong dataIn = chain.WritableBytes - BlkConstants.StatusBytes;
