@@ -33,7 +33,7 @@ internal sealed partial class DeviceQueue
                 started++;
                 continue;
             }
-            uint written = Executor.Execute(chain);
+            uint written = ExecuteOrFail(chain);
             Ring.PushUsed(chain.Head, written);
             served++;
         }

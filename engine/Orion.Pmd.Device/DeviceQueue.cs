@@ -109,6 +109,14 @@ internal sealed partial class DeviceQueue : IDisposable
         {
             return Volatile.Read(ref _paused) != 0 ? 0 : ProcessRing();
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Whatever else goes wrong on the ring latches this queue (NEEDS_RESET, the connection ends), never the thread
+            // or the process: an exception escaping a device thread would end orion-vhost for every client.
+            StopReason = $"queue {Index} stopped: the device failed while serving it ({e.GetType().Name}: {e.Message})";
+            Stopped = true;
+            return 0;
+        }
         finally
         {
             Volatile.Write(ref _busy, 0);
@@ -153,7 +161,7 @@ internal sealed partial class DeviceQueue : IDisposable
         {
             if (_faults is null)
             {
-                uint written = Executor.Execute(_chain);
+                uint written = ExecuteOrFail();
                 Ring.PushUsed(_chain.Head, written);
             }
             else if (!ServeWithFaults(_faults))
@@ -178,10 +186,38 @@ internal sealed partial class DeviceQueue : IDisposable
 
     private void CompleteNormally()
     {
-        uint written = Executor.Execute(_chain);
+        uint written = ExecuteOrFail();
         Ring.PushUsed(_chain.Head, written);
         Completed(_chain.Head);
     }
+
+    /// <summary>
+    /// Executes the popped request; an unexpected exception (a backend's bug, not the media errors the executor answers
+    /// itself) fails this request with IOERR, and the queue goes on serving.
+    /// </summary>
+    private uint ExecuteOrFail() => ExecuteOrFail(_chain);
+
+    private uint ExecuteOrFail(DescriptorChain chain)
+    {
+        try
+        {
+            return Executor.Execute(chain);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Volatile.Write(ref _failedRequests, _failedRequests + 1);
+            LastFailure = $"{e.GetType().Name}: {e.Message}";
+            return BlkRequestExecutor.CompleteWithStatus(chain, BlkStatus.IoError);
+        }
+    }
+
+    private long _failedRequests;
+
+    /// <summary>Requests failed with IOERR because executing them threw.</summary>
+    public long FailedRequests => Volatile.Read(ref _failedRequests);
+
+    /// <summary>The last exception that failed a request here, for diagnostics.</summary>
+    public string? LastFailure { get; private set; }
 
     private void Completed(ushort id)
     {
@@ -244,7 +280,7 @@ internal sealed partial class DeviceQueue : IDisposable
 
     private void ServeGarbage(IDeviceQueueFaults raw, GarbageKind kind, ushort head)
     {
-        uint written = Executor.Execute(_chain);
+        uint written = ExecuteOrFail();
         switch (kind)
         {
             case GarbageKind.IdRange:

@@ -38,18 +38,37 @@ internal sealed class DeviceWorker
 
     public void Start() => _thread.Start();
 
-    public void Stop()
+    /// <summary>Longest <see cref="Stop"/> waits for the thread.</summary>
+    public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Stops the thread and joins it, bounded by <see cref="StopTimeout"/>; false when it did not end in time. The
+    /// eventfds may come from a peer: while the thread is not gone it is woken again every 100 ms, and a call fd it
+    /// may be blocked writing to is drained and signalled again (the reader still finds a wake-up pending).
+    /// </summary>
+    public bool Stop()
     {
         _stop = true;
-        foreach (var q in _queues)
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        for (bool first = true; ; first = false)
         {
-            // Wake a sleeping kick-driven thread; should the fd refuse, it wakes within its 100 ms wait anyway.
-            try { q.Kick?.Signal(); }
-            catch (Exception e) when (e is LinuxException or ObjectDisposedException) { }
+            foreach (var q in _queues)
+            {
+                // Wake a sleeping kick-driven thread; should the fd refuse, it wakes within its 100 ms wait anyway.
+                try
+                {
+                    q.Kick?.Signal();
+                    // Reading the counter frees a writer blocked on a full call fd; signalling again keeps a wake-up pending.
+                    if (!first && q.Call is { } call && call.TryConsume(out _)) call.Signal();
+                }
+                catch (Exception e) when (e is LinuxException or ObjectDisposedException) { }
+            }
+            if (_thread.Join(TimeSpan.FromMilliseconds(100))) break;
+            if (waited.Elapsed >= StopTimeout) return false;
         }
-        _thread.Join();
         // Requests still in the kernel may write guest memory: let them finish before anyone unmaps it or reads the position.
         foreach (var q in _queues) q.Quiesce();
+        return true;
     }
 
     private void Run()

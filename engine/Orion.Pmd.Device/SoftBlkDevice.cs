@@ -43,6 +43,8 @@ public sealed partial class SoftBlkDevice : IDisposable
             throw new ArgumentException($"capacity {backend.Capacity} is not a multiple of the {bs}-byte block size", nameof(backend));
         if (_options.NumQueues is < 1 or > 256)
             throw new ArgumentException($"{_options.NumQueues} queues requested; 1 to 256 are supported", nameof(options));
+        if (_options.SizeMax < (uint)bs || _options.SizeMax > int.MaxValue)
+            throw new ArgumentException($"size_max {_options.SizeMax} must be from one {bs}-byte block to {int.MaxValue} bytes", nameof(options));
         if (_options.MaxBatch < 1)
             throw new ArgumentException($"a batch of {_options.MaxBatch} chains would never serve a request; at least 1 is needed", nameof(options));
         _offered = (_options.OfferedFeatures ?? SoftBlkDeviceOptions.SupportedFeatures) & SoftBlkDeviceOptions.SupportedFeatures;
@@ -59,6 +61,7 @@ public sealed partial class SoftBlkDevice : IDisposable
     {
         Capacity = (ulong)Backend.Capacity / BlkConstants.SectorSize,
         SegMax = _options.SegMax,
+        SizeMax = _options.SizeMax,
         BlockSize = (uint)_options.LogicalBlockSize,
         PhysicalBlockExp = 0,
         MinIoSize = 1,
@@ -260,6 +263,7 @@ public sealed partial class SoftBlkDevice : IDisposable
         ReadOnly = _options.ReadOnly,
         Negotiated = DriverFeatures,
         Serial = _options.Serial,
+        MaxSegmentBytes = _options.SizeMax,
         MaxDiscardSegments = Settings.MaxDiscardSeg,
         MaxDiscardSectors = Settings.MaxDiscardSectors,
         MaxWriteZeroesSegments = Settings.MaxWriteZeroesSeg,

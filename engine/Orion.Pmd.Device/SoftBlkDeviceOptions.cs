@@ -31,6 +31,11 @@ public sealed record SoftBlkDeviceOptions
     public int MaxQueueSize { get; init; } = 1024;
     /// <summary>Most data segments per request, offered as <c>seg_max</c>.</summary>
     public uint SegMax { get; init; } = 254;
+    /// <summary>
+    /// Longest single buffer (descriptor) in bytes, offered as <c>size_max</c> (1 GiB by default, at most
+    /// <see cref="int.MaxValue"/>); a request with a longer one fails with IOERR before any byte is touched.
+    /// </summary>
+    public uint SizeMax { get; init; } = 1u << 30;
     /// <summary>Serial number returned by GET_ID.</summary>
     public string Serial { get; init; } = "orion-pmd-soft";
     /// <summary>Features offered; the default is everything this device implements. Tests offer subsets.</summary>
@@ -69,7 +74,7 @@ public sealed record SoftBlkDeviceOptions
     /// <summary>Everything the software device implements.</summary>
     public const VirtioFeatures SupportedFeatures =
         VirtioFeatures.Version1 | VirtioFeatures.RingIndirectDesc | VirtioFeatures.RingEventIdx | VirtioFeatures.RingPacked |
-        VirtioFeatures.BlkSegMax | VirtioFeatures.BlkBlockSize | VirtioFeatures.BlkFlush | VirtioFeatures.BlkTopology |
+        VirtioFeatures.BlkSegMax | VirtioFeatures.BlkSizeMax | VirtioFeatures.BlkBlockSize | VirtioFeatures.BlkFlush | VirtioFeatures.BlkTopology |
         VirtioFeatures.BlkMultiQueue | VirtioFeatures.BlkDiscard | VirtioFeatures.BlkWriteZeroes | VirtioFeatures.BlkReadOnly |
         VirtioFeatures.BlkConfigWce;
 }

@@ -140,7 +140,9 @@ public sealed unsafe partial class PmdEngine
         }
         catch (Exception e) when (_transport is VhostUserTransport vhost && (!vhost.IsConnected || e is VhostUserDisconnectedException))
         {
-            // The back-end went away during the reset: the link supervisor reconnects and re-creates every queue.
+            // The back-end went away, or a request of the reset failed (late, malformed or refused), which ends the
+            // connection: the queues stay suspended and the link supervisor, which sees the hang-up, reconnects,
+            // re-creates every ring once the back-end let the old ones go, and resumes them.
             Volatile.Write(ref _lastDeviceReset, $"{why}: interrupted, the back-end went away ({e.Message})");
             throw new IOException($"device reset interrupted: {e.Message}", e);
         }

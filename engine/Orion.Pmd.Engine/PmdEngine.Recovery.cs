@@ -32,6 +32,9 @@ public sealed unsafe partial class PmdEngine : ILinkRecovery
 
     void ILinkRecovery.RestoreQueues()
     {
+        // The back-end came back in its default cache mode (orion-vhost and qemu-storage-daemon: write-back). The
+        // owner's mode goes out before any ring does, or writes acknowledged as durable would sit in a volatile cache.
+        Device.RestoreWriteCacheMode();
         for (int q = 0; q < Pairs.Length; q++)
         {
             var (host, guest) = _ringMemory[q];

@@ -21,7 +21,8 @@ public interface IBlockStorage
 
     /// <summary>
     /// Whether a completed write may sit in a volatile cache until <see cref="FlushAsync"/>. When false, a write is
-    /// durable once it completes and the structures skip the flush.
+    /// durable once it completes and the structures skip the flush. Read on every commit, not once at open: it must
+    /// say the mode as it is now (the owner may switch it; the engine restores it after a reset or reconnect).
     /// </summary>
     bool WriteCacheEnabled { get; }
 

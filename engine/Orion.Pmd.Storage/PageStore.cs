@@ -30,7 +30,6 @@ public sealed class PageStore : IAsyncDisposable
     private readonly RegionHeader _header;
     private readonly int _slotBlocks;
     private readonly long _dataStartLba;
-    private readonly bool _writeCache;
     private readonly long[] _version;                          // current version per page; 0 = never written
     private readonly sbyte[] _slot;                            // slot holding it; -1 = none
     private readonly bool[] _corrupted;
@@ -44,7 +43,6 @@ public sealed class PageStore : IAsyncDisposable
         _header = header;
         _slotBlocks = PageSlot.Bytes / storage.BlockSize;
         _dataStartLba = DataStart(storage.BlockSize);
-        _writeCache = storage.WriteCacheEnabled;
         _version = new long[header.A];
         _slot = new sbyte[header.A];
         Array.Fill(_slot, (sbyte)-1);
@@ -241,8 +239,10 @@ public sealed class PageStore : IAsyncDisposable
             long version = _version[page] + 1;
             int slot = _slot[page] < 0 ? 0 : 1 - _slot[page];       // never the slot holding the current version
             PageSlot.Write(buffer.Memory.Span, page, version, _header.Generation, payload.Span);
+            // The cache mode as it is now (before and after the write), never as it was at open: the owner may switch it.
+            bool writeCache = _storage.WriteCacheEnabled;
             await _storage.WriteAsync(SlotLba(page, slot), buffer.Memory[..PageSlot.Bytes]).ConfigureAwait(false);
-            if (_writeCache) await _storage.FlushAsync().ConfigureAwait(false);
+            if (writeCache || _storage.WriteCacheEnabled) await _storage.FlushAsync().ConfigureAwait(false);
             _slot[page] = (sbyte)slot;
             lock (_corrupted) _corrupted[page] = false;
             Volatile.Write(ref _version[page], version);

@@ -32,7 +32,6 @@ public sealed class WriteAheadLog : IAsyncDisposable
     private readonly int _blockSize;
     private readonly long _dataBytes;
     private readonly int _maxGroupBytes;
-    private readonly bool _writeCache;
     private readonly IMemoryOwner<byte> _stage;                // the tail block's committed prefix, then the group
     private readonly Channel<AppendRequest> _queue = Channel.CreateUnbounded<AppendRequest>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentQueue<AppendRequest> _requestPool = new();
@@ -55,7 +54,6 @@ public sealed class WriteAheadLog : IAsyncDisposable
         _dataBytes = (storage.BlockCount - DataStartLba) * _blockSize;
         _header = header;
         _maxGroupBytes = (int)header.B;
-        _writeCache = storage.WriteCacheEnabled;
         _stage = stage;
         _tail = tail;
         _nextLsn = nextLsn;
@@ -287,8 +285,12 @@ public sealed class WriteAheadLog : IAsyncDisposable
         _stage.Memory.Span[end..bytes].Clear();
         try
         {
+            // The cache mode is read now, before and after the write, never cached at open: the owner may switch it
+            // at any time, and a group written while the cache was on at either moment is flushed before its commits
+            // are acknowledged.
+            bool writeCache = _storage.WriteCacheEnabled;
             await _storage.WriteAsync(DataStartLba + _tail / _blockSize, _stage.Memory[..bytes]).ConfigureAwait(false);
-            if (_writeCache)
+            if (writeCache || _storage.WriteCacheEnabled)
             {
                 await _storage.FlushAsync().ConfigureAwait(false);
                 Interlocked.Increment(ref _flushes);

@@ -33,11 +33,21 @@ public sealed unsafe class EventFd : IDisposable
         _nonBlocking = nonBlocking;
     }
 
-    /// <summary>Wraps an existing eventfd (e.g. one received from a vhost-user front-end); closes it on Dispose if <paramref name="ownsFd"/>.</summary>
-    public static EventFd FromFd(int fd, bool ownsFd)
+    /// <summary>
+    /// Wraps an existing eventfd (e.g. one received from a vhost-user front-end); closes it on Dispose if
+    /// <paramref name="ownsFd"/>. With <paramref name="makeNonBlocking"/> the fd is switched to O_NONBLOCK first, as
+    /// QEMU does with every fd a peer hands it: a peer's blocking eventfd at its maximum count would otherwise block
+    /// <see cref="Signal"/> in write(2) for as long as the peer likes.
+    /// </summary>
+    public static EventFd FromFd(int fd, bool ownsFd, bool makeNonBlocking = false)
     {
         int flags = LibC.fcntl(fd, LibC.F_GETFL, 0);
         if (flags < 0) throw LinuxException.FromLastError("fcntl(F_GETFL)");
+        if (makeNonBlocking && (flags & LibC.O_NONBLOCK) == 0)
+        {
+            if (LibC.fcntl(fd, LibC.F_SETFL, flags | LibC.O_NONBLOCK) < 0) throw LinuxException.FromLastError("fcntl(F_SETFL, O_NONBLOCK)");
+            flags |= LibC.O_NONBLOCK;
+        }
         return new EventFd(fd, ownsFd, (flags & LibC.O_NONBLOCK) != 0);
     }
 

@@ -13,6 +13,11 @@ public sealed record BlkDeviceSettings
     public VirtioFeatures Negotiated { get; init; }
     /// <summary>The serial number GET_ID returns (at most 20 bytes, NUL-padded).</summary>
     public string Serial { get; init; } = "orion-pmd";
+    /// <summary>
+    /// Longest buffer of a chain (<c>size_max</c>), at most <see cref="int.MaxValue"/> so that every piece of a chain is a
+    /// span; a chain with a longer one is IOERR.
+    /// </summary>
+    public uint MaxSegmentBytes { get; init; } = 1u << 30;
     /// <summary>Most ranges in one DISCARD request.</summary>
     public uint MaxDiscardSegments { get; init; } = 16;
     /// <summary>Most sectors in one DISCARD range.</summary>

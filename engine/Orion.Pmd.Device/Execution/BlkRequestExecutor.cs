@@ -77,6 +77,13 @@ public sealed class BlkRequestExecutor
             if (ChainData.WriteStatus(chain, (byte)BlkStatus.IoError)) return 1;
             return 0;
         }
+        if (!ChainData.SegmentsFit(chain, Math.Min(_settings.MaxSegmentBytes, (uint)int.MaxValue)))
+        {
+            // A buffer past size_max (2 GiB and more would not even fit a span): the request's IOERR, nothing touched.
+            MalformedRequests++;
+            ChainData.WriteStatus(chain, (byte)BlkStatus.IoError);
+            return BlkConstants.StatusBytes;
+        }
         var header = MemoryMarshal.Read<BlkRequestHeader>(raw);
         ulong dataOut = chain.ReadableBytes - BlkRequestHeader.Size;
         ulong dataIn = chain.WritableBytes - BlkConstants.StatusBytes;
@@ -118,6 +125,7 @@ public sealed class BlkRequestExecutor
     {
         plan = default;
         if (_delayTicks != 0 || chain.WritableBytes < BlkConstants.StatusBytes) return false;
+        if (!ChainData.SegmentsFit(chain, Math.Min(_settings.MaxSegmentBytes, (uint)int.MaxValue))) return false;   // Execute answers IOERR
         Span<byte> raw = stackalloc byte[BlkRequestHeader.Size];
         if (!ChainData.Gather(chain, 0, raw)) return false;
         var header = MemoryMarshal.Read<BlkRequestHeader>(raw);

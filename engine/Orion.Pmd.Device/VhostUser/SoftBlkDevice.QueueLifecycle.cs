@@ -72,7 +72,9 @@ public sealed partial class SoftBlkDevice
         if (queue is null) return null;
         if (_queueWorkers?[index] is { } worker)
         {
-            worker.Stop();
+            // Bounded: a thread stuck on a peer's fd must not hang the caller (the vhost-user session, SIGTERM).
+            if (!worker.Stop())
+                throw new IOException($"the device thread of queue {index} did not stop within {DeviceWorker.StopTimeout.TotalSeconds:0} s");
             _queueWorkers[index] = null;
         }
         else queue.Pause();               // Manual: a Poll on another thread finishes its pass first

@@ -160,7 +160,9 @@ internal sealed partial class VhostUserSession
         }
         try
         {
-            return EventFd.FromFd(fd, ownsFd: true);
+            // Non-blocking, as QEMU makes every fd it receives: the device thread must never sit in write(2) on a full
+            // call fd (or read(2) on a kick fd) a peer handed over blocking; a lost interrupt is all that can happen.
+            return EventFd.FromFd(fd, ownsFd: true, makeNonBlocking: true);
         }
         catch (LinuxException e)
         {

@@ -17,6 +17,7 @@ internal static unsafe partial class LibC
     internal const int PROT_WRITE = 0x2;
     internal const int MAP_SHARED = 0x01;
     internal const int F_GETFL = 3;
+    internal const int F_SETFL = 4;
     internal const int F_DUPFD_CLOEXEC = 1030;
     internal const int O_NONBLOCK = 0x800;
     internal const int EFD_NONBLOCK = 0x800;

@@ -7,7 +7,9 @@ namespace Orion.Pmd.Engine.Transport.VhostUser;
 /// The front-end's end of one vhost-user connection: synchronous request/reply, one message per <c>sendmsg</c> with
 /// its descriptors, replies read as exactly a 12-byte header then its payload. Any protocol error, time-out or
 /// hang-up surfaces as <see cref="VhostUserDisconnectedException"/>: the back-end's only way to report a failure is
-/// to close the connection (qemu-storage-daemon acks 0 even then).
+/// to close the connection (qemu-storage-daemon acks 0 even then). Any such failure also ends the connection: the
+/// socket is shut down, later requests fail at once, and the link supervisor sees a hang-up and reconnects. A channel
+/// that stayed open after a reply timed out would hand the late reply to the next request as its answer.
 /// </summary>
 internal sealed class VhostUserChannel : IDisposable
 {
@@ -29,6 +31,10 @@ internal sealed class VhostUserChannel : IDisposable
     /// <summary>The back-end's process id (SO_PEERCRED), when the kernel tells.</summary>
     public int? PeerProcessId { get; }
 
+    /// <summary>Why the connection was ended after a failure; null while it is usable.</summary>
+    public string? Failure => Volatile.Read(ref _failure);
+    private string? _failure;
+
     /// <summary>Whether REPLY_ACK was negotiated: requests sent with needReply then wait for the u64 acknowledgement.</summary>
     public bool ReplyAck { get; set; }
 
@@ -37,13 +43,22 @@ internal sealed class VhostUserChannel : IDisposable
     {
         lock (_lock)
         {
-            bool ack = needReply && ReplyAck;
-            Write(request, payload, fds, ack);
-            if (!ack) return;
-            var reply = ReadReply(request);
-            if (!VhostUserU64.TryRead(reply, out ulong status))
-                throw Protocol($"acknowledged {request} with a {reply.Length}-byte payload instead of 8");
-            if (status != 0) throw Protocol($"refused {request} (ack {status})");
+            ThrowIfFailed(request);
+            try
+            {
+                bool ack = needReply && ReplyAck;
+                Write(request, payload, fds, ack);
+                if (!ack) return;
+                var reply = ReadReply(request);
+                if (!VhostUserU64.TryRead(reply, out ulong status))
+                    throw Protocol($"acknowledged {request} with a {reply.Length}-byte payload instead of 8");
+                if (status != 0) throw Protocol($"refused {request} (ack {status})");
+            }
+            catch (VhostUserDisconnectedException e)
+            {
+                End(e.Message);
+                throw;
+            }
         }
     }
 
@@ -52,16 +67,51 @@ internal sealed class VhostUserChannel : IDisposable
     {
         lock (_lock)
         {
-            Write(request, payload, default, needReply: false);
-            var got = ReadReply(request);
-            if (got.Length > reply.Length) throw Protocol($"answered {request} with {got.Length} bytes; at most {reply.Length} were expected");
-            got.CopyTo(reply);
-            return got.Length;
+            ThrowIfFailed(request);
+            try
+            {
+                Write(request, payload, default, needReply: false);
+                var got = ReadReply(request);
+                if (got.Length > reply.Length) throw Protocol($"answered {request} with {got.Length} bytes; at most {reply.Length} were expected");
+                got.CopyTo(reply);
+                return got.Length;
+            }
+            catch (VhostUserDisconnectedException e)
+            {
+                End(e.Message);
+                throw;
+            }
         }
     }
 
-    /// <summary>Waits up to <paramref name="timeoutMs"/> for the back-end to hang up; true when it has.</summary>
-    public bool WaitForHangUp(int timeoutMs) => _socket.IsHungUp(timeoutMs);
+    /// <summary>
+    /// Ends the connection because its answer to <paramref name="request"/> cannot be used (<paramref name="what"/>),
+    /// and returns the exception to throw: the caller's state no longer matches the back-end's.
+    /// </summary>
+    public VhostUserDisconnectedException Abandon(VhostUserRequest request, string what)
+    {
+        string message = $"vhost-user back-end at {Path} {what} (in reply to {request}); the connection is ended";
+        End(message);
+        return new VhostUserDisconnectedException(message);
+    }
+
+    /// <summary>
+    /// Marks the connection failed and shuts the socket down (not closed: the supervisor may be polling it). The
+    /// back-end sees the front-end leave and stops its rings; this side's poll reports a hang-up.
+    /// </summary>
+    private void End(string reason)
+    {
+        if (Interlocked.CompareExchange(ref _failure, reason, null) is null) _socket.Shutdown();
+    }
+
+    private void ThrowIfFailed(VhostUserRequest request)
+    {
+        if (Failure is { } failure)
+            throw new VhostUserDisconnectedException($"vhost-user back-end at {Path}: {request} not sent, the connection was ended: {failure}");
+    }
+
+    /// <summary>Waits up to <paramref name="timeoutMs"/> for the back-end to hang up; true when it has, or when this side ended the connection.</summary>
+    public bool WaitForHangUp(int timeoutMs) => Failure is not null || _socket.IsHungUp(timeoutMs);
 
     private void Write(VhostUserRequest request, ReadOnlySpan<byte> payload, ReadOnlySpan<int> fds, bool needReply)
     {

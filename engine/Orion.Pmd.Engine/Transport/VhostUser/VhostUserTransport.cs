@@ -85,8 +85,8 @@ public sealed class VhostUserTransport : IVirtioTransport
     /// <summary>Memory slots the back-end accepts (GET_MAX_MEM_SLOTS) when CONFIGURE_MEM_SLOTS is in use; 0 when regions go in one SET_MEM_TABLE.</summary>
     public int MaxMemorySlots { get; private set; }
 
-    /// <summary>Whether a connection is up (false after a hang-up until <see cref="Reconnect"/> succeeds).</summary>
-    public bool IsConnected => Volatile.Read(ref _channel) is not null;
+    /// <summary>Whether a usable connection is up (false after a hang-up or a failed request until <see cref="Reconnect"/> succeeds).</summary>
+    public bool IsConnected => Volatile.Read(ref _channel) is { Failure: null };
 
     /// <summary>Connections made so far (1 after <see cref="Connect"/>; each successful reconnect adds one).</summary>
     public int Connections { get; private set; }
@@ -450,7 +450,6 @@ public sealed class VhostUserTransport : IVirtioTransport
     {
         var q = _queues[index];
         if (q is null || !q.Started) return;
-        q.Started = false;
         var channel = Channel();
         Span<byte> state = stackalloc byte[VringState.Size];
         new VringState((uint)index, 0).Write(state);
@@ -458,7 +457,10 @@ public sealed class VhostUserTransport : IVirtioTransport
         Span<byte> reply = stackalloc byte[VhostUserLimits.MaxPayloadBytes];
         int n = channel.Call(VhostUserRequest.GetVringBase, state, reply);
         if (!VringState.TryRead(reply[..n], out var stopped) || stopped.Index != (uint)index)
-            throw new InvalidDataException($"{Description} answered GET_VRING_BASE for queue {index} with {n} bytes");
+            throw channel.Abandon(VhostUserRequest.GetVringBase, $"answered for queue {index} with {n} bytes");
+        // Only a confirmed stop frees the ring for reuse. On any failure above the queue stays "started" and the channel
+        // is ended: the ring is rebuilt only after a reconnect, which the back-end serves once it let the old one go.
+        q.Started = false;
         LastStoppedBase = stopped.Num;
     }
 
