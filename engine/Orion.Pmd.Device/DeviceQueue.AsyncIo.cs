@@ -19,6 +19,12 @@ internal sealed partial class DeviceQueue
     /// <summary>Requests the backend is still working on.</summary>
     public int InFlightIo => _io?.InFlight ?? 0;
 
+    /// <summary>
+    /// Whether a pass would find work: chains the driver made available, or requests the backend finished. For a
+    /// thread that serves this queue beside other work and wants to sleep (cheap, no validation, no system call).
+    /// </summary>
+    public bool HasWork => Volatile.Read(ref _paused) == 0 && !Stopped && (Ring.HasAvailable || _io is { HasCompletions: true });
+
     private int ProcessWithIo(IBackendQueueIo io)
     {
         int completed = io.Reap(Ring);

@@ -24,7 +24,7 @@ internal sealed partial class DeviceQueue : IDisposable
     /// start of the same queue (a device reset keeps schedules and counters); null builds one from the plan.
     /// </summary>
     public DeviceQueue(int index, IDeviceQueue ring, BlkRequestExecutor executor, EventFd? kick, EventFd? call, int maxSegments, int maxBatch,
-                       FaultInjector? injector = null)
+                       FaultInjector? injector = null, bool serveInline = false)
     {
         Index = index;
         Ring = ring;
@@ -45,6 +45,8 @@ internal sealed partial class DeviceQueue : IDisposable
         // Faults are injected on the synchronous path only: their schedules count requests as the device serves them.
         if (_faults is null && executor.Backend is IAsyncBlockBackend asyncBackend)
             _io = asyncBackend.OpenQueueIo(ring.Size, maxSegments, executor);
+        // A queue served without a thread of its own (on the driver's reactor) is woken through its call eventfd.
+        if (_io is not null && serveInline && call is not null) _io.SignalCompletionsTo(call);
     }
 
     // Fault injection (null without a plan: the normal path then pays one null check per request).

@@ -235,9 +235,10 @@ public sealed partial class SoftBlkDevice : IDisposable
             if (_setups[i] is not { } s) continue;
             IDeviceQueue ring = CreateRing(s.Size, s.Addresses, QueuePosition.Fresh);
             if (_options.Faults is { } plan) _injectors[i] ??= new FaultInjector(plan, i, ring is PackedQueueDevice);
-            queues.Add(new DeviceQueue(i, ring, new BlkRequestExecutor(Backend, settings), s.Kick, s.Call, maxSegments, _options.MaxBatch, _injectors[i]));
+            queues.Add(new DeviceQueue(i, ring, new BlkRequestExecutor(Backend, settings), s.Kick, s.Call, maxSegments, _options.MaxBatch, _injectors[i],
+                                       serveInline: _options.Mode == DeviceServiceMode.Manual));
         }
-        _queues = [.. queues];
+        Volatile.Write(ref _queues, [.. queues]);
         if (_options.Mode == DeviceServiceMode.Manual)
         {
             foreach (var q in _queues) q.Ring.SuppressKicks();
@@ -366,6 +367,33 @@ public sealed partial class SoftBlkDevice : IDisposable
         return work;
     }
 
+    /// <summary>
+    /// Serves queue <paramref name="index"/> once on the calling thread: a device without threads of its own
+    /// (<see cref="DeviceServiceMode.Manual"/>) whose queues each run on their owner's thread, as the engine's reactors
+    /// do for a file device (one thread per queue drives both the ring and the io_uring). Returns the work done
+    /// (requests completed or started); 0 when the queue is not running.
+    /// </summary>
+    public int PollQueue(int index)
+    {
+        foreach (var q in Volatile.Read(ref _queues))
+        {
+            if (q.Index != index) continue;
+            bool was = q.Stopped;
+            int work = q.Process();
+            if (q.Stopped && !was) OnQueueBroken(q);
+            return work;
+        }
+        return 0;
+    }
+
+    /// <summary>Whether <see cref="PollQueue"/> would find work on queue <paramref name="index"/> now (before its owner sleeps).</summary>
+    public bool QueueHasWork(int index)
+    {
+        foreach (var q in Volatile.Read(ref _queues))
+            if (q.Index == index) return q.HasWork;
+        return false;
+    }
+
     /// <summary>Counters of queue <paramref name="index"/>.</summary>
     public DeviceQueueStats GetQueueStats(int index)
     {
@@ -413,9 +441,14 @@ public sealed partial class SoftBlkDevice : IDisposable
         foreach (var w in _workers) w.Stop();
         _workers.Clear();
         StopQueueWorkers();
-        // Every thread is joined; requests still in the kernel finish before the memory they name is unmapped.
-        foreach (var q in _queues) q.Dispose();
-        _queues = [];
+        // Every thread is joined; requests still in the kernel finish before the memory they name is unmapped. Queues
+        // with no thread of their own may be in a pass on their owner's thread (PollQueue): the pause waits it out.
+        foreach (var q in _queues)
+        {
+            if (_options.Mode == DeviceServiceMode.Manual) q.Pause();
+            q.Dispose();
+        }
+        Volatile.Write(ref _queues, []);
         Array.Clear(_setups);
         UnmapMemory();
         DriverFeatures = VirtioFeatures.None;

@@ -64,8 +64,16 @@ public sealed partial record EngineOptions
     public EngineThreading Threading { get; init; } = EngineThreading.Threads;
     /// <summary>How the embedded device serves its queues (ignored in manual threading).</summary>
     public DeviceServiceMode DeviceMode { get; init; } = DeviceServiceMode.Polled;
-    /// <summary>Threads of the embedded device.</summary>
+    /// <summary>Threads of the embedded device (when it does not run on the reactors, <see cref="DeviceOnReactors"/>).</summary>
     public int DeviceThreads { get; init; } = 1;
+    /// <summary>
+    /// Serve each queue of the embedded device on the reactor that drives it, with no device thread: one thread per
+    /// queue does both sides, as SPDK's reactor drives its io_uring bdev. Null (the default) decides by device: on for a
+    /// <c>file:</c> device served through io_uring (the kernel does the device's work; a spinning device thread would
+    /// only burn a second core), off for <c>mem:</c> and <c>null:</c> (a device thread on its own core copies data in
+    /// parallel with the reactor) and for devices with injected faults or latency (they spin on the device's thread).
+    /// </summary>
+    public bool? DeviceOnReactors { get; init; }
     /// <summary>Ring layout; <see cref="RingFormat.Packed"/> fails clearly on a device that does not offer it.</summary>
     public RingFormat Ring { get; init; } = RingFormat.Split;
     /// <summary>How reactors wait for completions. Adaptive and interrupt also let the embedded device sleep (adaptive device mode).</summary>

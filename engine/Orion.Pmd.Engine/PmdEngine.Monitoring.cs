@@ -39,7 +39,8 @@ public sealed partial class PmdEngine : IAsyncDisposable
             Log.SynchronousFileIo(Device.Description, file.IoEngine);
         if (_options.Pin && !Pinned && _options.Threading == EngineThreading.Threads)
         {
-            int deviceThreads = _transport is VhostUserTransport ? 0 : _options.DeviceThreads;
+            int deviceThreads = _transport is VhostUserTransport or Transport.EmbeddedTransport { Device.Options.Mode: Orion.Pmd.Device.DeviceServiceMode.Manual }
+                ? 0 : _options.DeviceThreads;
             Log.RunningUnpinned(Device.Description, _options.Queues, deviceThreads, CpuAffinity.GetAllowedCpus().Length);
         }
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Orion.Pmd.Device;
+using Orion.Pmd.Device.Backends;
 using Orion.Pmd.Engine.Memory;
 using Orion.Pmd.Engine.Monitoring;
 using Orion.Pmd.Engine.Queues;
@@ -71,7 +72,11 @@ public sealed unsafe partial class PmdEngine : IDisposable
             return new PmdEngine(VhostUserTransport.Connect(spec.Path!, options.VhostUser), options, external);
         }
         bool manual = options.Threading == EngineThreading.Manual;
-        var plan = CorePlan.Make(options, options.DeviceThreads);
+        var backend = options.BackendFactory?.Invoke() ?? spec.CreateBackend();
+        bool onReactors = !manual && (options.DeviceOnReactors ??
+            (backend is FileBackend { UsesIoUring: true } && spec.Faults is null && spec.Delay == TimeSpan.Zero &&
+             options.DeviceMode == DeviceServiceMode.Polled));
+        var plan = CorePlan.Make(options, onReactors ? 0 : options.DeviceThreads);
         var deviceOptions = new SoftBlkDeviceOptions
         {
             LogicalBlockSize = spec.BlockSize,
@@ -80,7 +85,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             MaxQueueSize = Math.Max(1024, options.QueueSize),
             OfferedFeatures = options.DeviceFeatures,
             // A reactor that sleeps is wasted if the device beside it keeps spinning: let the device sleep too.
-            Mode = manual ? DeviceServiceMode.Manual
+            Mode = manual || onReactors ? DeviceServiceMode.Manual
                  : options.Notifications != NotificationMode.Polled && options.DeviceMode == DeviceServiceMode.Polled ? DeviceServiceMode.Adaptive
                  : options.DeviceMode,
             AdaptiveSleepAfter = options.AdaptiveIdleBudget,
@@ -90,7 +95,6 @@ public sealed unsafe partial class PmdEngine : IDisposable
             InjectedLatency = spec.Delay,
             Faults = spec.Faults,
         };
-        var backend = options.BackendFactory?.Invoke() ?? spec.CreateBackend();
         SoftBlkDevice device;
         try { device = new SoftBlkDevice(backend, deviceOptions); }
         catch { backend.Dispose(); throw; }
@@ -194,6 +198,9 @@ public sealed unsafe partial class PmdEngine : IDisposable
                 Pairs[q].FreshRing = () => rings.Create((byte*)freshHost, freshGuest).Ring;     // zeroed, in place
                 Pairs[q].Recovered = (index, _) => AuditLog.QueueReset(transport.Description, index);
                 _reactors[q].AddPoller(Pairs[q]);
+                // A device with no threads of its own, under real threads: each reactor serves its queue's device side.
+                if (transport is EmbeddedTransport { Device.Options.Mode: DeviceServiceMode.Manual } inline && options.Threading == EngineThreading.Threads)
+                    _reactors[q].AddPoller(new InlineDevicePoller(inline.Device, q));
             }
             transport.SetStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
 

@@ -171,6 +171,19 @@ public sealed unsafe partial class IoUring
         Volatile.Write(ref *_cqHead, head);
     }
 
+    /// <summary>
+    /// Whether a reap would find something: a CQE in the CQ, or completions the kernel holds back until this thread
+    /// enters it (task work, an overflow backlog). No system call; for a poller deciding whether it may sleep.
+    /// </summary>
+    public bool HasCompletions
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return Ready() != 0 || CompletionsHeldBack();
+        }
+    }
+
     /// <summary>Completions ready in the CQ and not yet reaped.</summary>
     private uint Ready() => Volatile.Read(ref *_cqTail) - _cqHeadLocal;
 

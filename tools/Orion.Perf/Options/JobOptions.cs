@@ -129,6 +129,12 @@ public sealed partial record JobOptions
     /// <summary>How reactors wait for completions (<c>--poll_mode=polled|adaptive|interrupt</c>).</summary>
     public Orion.Pmd.Engine.NotificationMode PollMode { get; init; } = Orion.Pmd.Engine.NotificationMode.Polled;
 
+    /// <summary>
+    /// Where the embedded device serves its queues (<c>--device_placement=auto|reactors|threads</c>): null lets the engine
+    /// decide (on the reactors for a file device through io_uring), true on the reactors, false on device threads.
+    /// </summary>
+    public bool? DeviceOnReactors { get; init; }
+
     /// <summary>The largest <see cref="RateIops"/> accepted.</summary>
     public const int MaxRateIops = 100_000_000;
 

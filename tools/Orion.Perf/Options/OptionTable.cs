@@ -64,6 +64,15 @@ internal static class OptionTable
                 "interrupt" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Interrupt },
                 _ => throw new OptionValueException($"--poll_mode={v}: use polled, adaptive or interrupt"),
             }),
+        new("device_placement", [], "WHERE", "auto, reactors (each reactor also serves its queue's device side: one thread per queue) or threads " +
+            "(device threads on their own cores); auto is reactors for a file: device through io_uring, threads otherwise (default auto)",
+            (o, v) => v.Trim().ToLowerInvariant() switch
+            {
+                "auto" => o with { DeviceOnReactors = null },
+                "reactors" or "reactor" => o with { DeviceOnReactors = true },
+                "threads" or "thread" => o with { DeviceOnReactors = false },
+                _ => throw new OptionValueException($"--device_placement={v}: use auto, reactors or threads"),
+            }),
         new("rate_iops", [], "INT", "open loop: each job starts INT I/Os per second on a schedule (per job, as in fio), at most --iodepth in flight; " +
             "late I/Os wait behind the schedule, and latency is also reported from their intended start (coordinated-omission corrected); " +
             "0 = no limit (default 0)",

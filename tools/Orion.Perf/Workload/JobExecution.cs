@@ -80,6 +80,7 @@ internal static class JobExecution
         if (a.Indirect != b.Indirect) return "indirect differs";
         if (a.EventIdx != b.EventIdx) return "event_idx differs";
         if (a.PollMode != b.PollMode) return "poll_mode differs";
+        if (a.DeviceOnReactors != b.DeviceOnReactors) return "device_placement differs";
         if ((a.CpusAllowed is null) != (b.CpusAllowed is null)) return "cpus_allowed is set on one job only";
         if (a.RequestTimeout != b.RequestTimeout) return "request_timeout differs";
         if (a.TimeoutPolicy != b.TimeoutPolicy) return "timeout_policy differs";
@@ -126,6 +127,7 @@ internal static class JobExecution
             UseIndirect = o.Indirect,
             UseEventIdx = o.EventIdx,
             Notifications = o.PollMode,
+            DeviceOnReactors = o.DeviceOnReactors,
             QueueSize = queueSize,
             MaxBufferBytes = Math.Max(1 << 20, bufferClass),
             BufferMemoryBytes = bufferMemory,

@@ -61,6 +61,15 @@ public interface IBackendQueueIo : IDisposable
     /// <summary>A file descriptor that polls readable when a completion is ready (to sleep on beside the kick eventfd).</summary>
     int CompletionFd { get; }
 
+    /// <summary>Whether <see cref="Reap"/> would find a finished request now (no system call).</summary>
+    bool HasCompletions { get; }
+
+    /// <summary>
+    /// Has the kernel signal <paramref name="eventFd"/> whenever a request completes, so a thread that sleeps on that
+    /// eventfd (a reactor serving the device's queue itself) wakes for completions too.
+    /// </summary>
+    void SignalCompletionsTo(Orion.Pmd.Linux.EventFd eventFd);
+
     /// <summary>
     /// Waits until nothing is in flight, cancelling what is left after <paramref name="cancelAfter"/>. Completions are
     /// pushed to <paramref name="ring"/> (the caller publishes them), or dropped when it is null (a broken ring, or one

@@ -107,6 +107,10 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
 
     public int CompletionFd => _ring.Fd;
 
+    public bool HasCompletions => _ring.HasCompletions;
+
+    public void SignalCompletionsTo(EventFd eventFd) => _ring.RegisterEventFd(eventFd.Fd);
+
     public QueueIoCounters Counters => new(
         Volatile.Read(ref _started), Volatile.Read(ref _resubmitted), Volatile.Read(ref _fallbacks), Volatile.Read(ref _canceled));
 

@@ -1,0 +1,23 @@
+using Orion.Pmd.Device;
+using Orion.Pmd.Reactors;
+
+namespace Orion.Pmd.Engine.Transport;
+
+/// <summary>
+/// Serves one queue of the embedded device on the reactor that drives it, after the reactor's own queue poller: the
+/// reactor places requests in the ring, then this poller pops them, hands them to the backend (a file through
+/// io_uring) and publishes what the kernel finished, so one thread per queue does what SPDK's reactor does with its
+/// io_uring bdev, and no second core spins for the device. Parks only when neither the ring nor the backend has work;
+/// the kernel signals the queue's call eventfd (a wake source of the reactor) on every completion.
+/// </summary>
+internal sealed class InlineDevicePoller(SoftBlkDevice device, int queue) : IParkablePoller
+{
+    /// <inheritdoc />
+    public int Poll() => device.PollQueue(queue);
+
+    /// <inheritdoc />
+    public bool PrepareToPark() => !device.QueueHasWork(queue);
+
+    /// <inheritdoc />
+    public void Unparked() { }
+}
