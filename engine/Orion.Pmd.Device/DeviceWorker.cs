@@ -84,7 +84,9 @@ internal sealed class DeviceWorker
                 {
                     SleepUntilKick(_queues[0]);
                     idleSince = 0;
+                    spinner.Reset();
                 }
+                else if (_yieldWhenIdle) spinner.SpinOnce(sleep1Threshold: -1);     // within the poll window, as polled mode does
             }
             else if (_yieldWhenIdle)
             {
