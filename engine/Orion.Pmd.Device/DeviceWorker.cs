@@ -104,7 +104,12 @@ internal sealed class DeviceWorker
             return;
         }
         // Ask for a kick, then look once more: a chain published before the request became visible would otherwise be missed.
-        if (q.EnableKicksAndRecheck()) return;
+        // Work found: serve it with kicks off again, or the driver would kick every batch while this thread polls.
+        if (q.EnableKicksAndRecheck())
+        {
+            q.SuppressKicks();
+            return;
+        }
         q.CountSleep();
         try
         {
