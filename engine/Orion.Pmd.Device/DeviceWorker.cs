@@ -103,7 +103,9 @@ internal sealed class DeviceWorker
                 {
                     SleepUntilKick(_queues[0]);
                     idleSince = 0;
+                    spinner.Reset();
                 }
+                else if (_yieldWhenIdle) spinner.SpinOnce(sleep1Threshold: -1);     // within the poll window, as polled mode does
             }
             else if (_yieldWhenIdle)
             {
@@ -121,7 +123,12 @@ internal sealed class DeviceWorker
             return;
         }
         // Ask for a kick, then look once more: a chain published before the request became visible would otherwise be missed.
-        if (q.EnableKicksAndRecheck()) return;
+        // Work found: serve it with kicks off again, or the driver would kick every batch while this thread polls.
+        if (q.EnableKicksAndRecheck())
+        {
+            q.SuppressKicks();
+            return;
+        }
         q.CountSleep();
         try
         {

@@ -1,5 +1,6 @@
 using Orion.Pmd.Engine.Diagnostics;
 using Orion.Pmd.Engine.Monitoring;
+using Orion.Pmd.Engine.Transport;
 using Orion.Pmd.Engine.Transport.VhostUser;
 using Orion.Pmd.Linux;
 

@@ -27,7 +27,56 @@ public class CommandLineTests
         Assert.That(o.SocketPath, Is.EqualTo("/tmp/x.sock"));
         Assert.That(o.Device.Kind, Is.EqualTo(DeviceKind.Memory));
         Assert.That(o.Device.SizeBytes, Is.EqualTo(16L << 20));
-        Assert.That((o.Queues, o.ReadOnly, o.Serial, o.Mode, o.QueueSizeMax, o.Packed), Is.EqualTo((1, false, "orion-vhost", DeviceServiceMode.KickDriven, 1024, true)));
+        Assert.That((o.Queues, o.ReadOnly, o.Serial, o.Mode, o.QueueSizeMax, o.Packed), Is.EqualTo((1, false, "orion-vhost", DeviceServiceMode.Adaptive, 1024, true)));
+        Assert.That(o.PollWindow, Is.EqualTo(TimeSpan.FromMicroseconds(50)));
+        var d = VhostCommand.DeviceOptions(o, allowedCpus: 2);
+        Assert.That((d.Mode, d.AdaptiveSleepAfter), Is.EqualTo((DeviceServiceMode.Adaptive, TimeSpan.FromMicroseconds(50))));
+        Assert.That(VhostCommand.DescribeMode(o), Does.StartWith("adaptive (poll 50us"));
+    }
+
+    [TestCase("50us", 50.0)]
+    [TestCase("20", 20.0)]
+    [TestCase("0.2ms", 200.0)]
+    [TestCase("1ms", 1000.0)]
+    [TestCase("1500ns", 1.5)]
+    [TestCase("1s", 1_000_000.0)]
+    public void AdaptiveModeTakesAPollWindow(string window, double microseconds)
+    {
+        var o = Parse("--socket", "/tmp/x.sock", "--device", "null:1G", "--mode", "adaptive", $"--poll-window={window}");
+        Assert.That(o.Mode, Is.EqualTo(DeviceServiceMode.Adaptive));
+        Assert.That(o.PollWindow.TotalMicroseconds, Is.EqualTo(microseconds).Within(0.01));
+        Assert.That(VhostCommand.DeviceOptions(o, allowedCpus: 2).AdaptiveSleepAfter, Is.EqualTo(o.PollWindow));
+        // Order does not matter, and adaptive is the default.
+        Assert.That(Parse("--poll-window", window, "--socket", "/tmp/x.sock", "--device", "null:1G").PollWindow, Is.EqualTo(o.PollWindow));
+    }
+
+    [Test]
+    public void EachModeIsNamedOnTheStartupLine()
+    {
+        Assert.That(VhostCommand.DescribeMode(Parse("--socket", "/tmp/x.sock", "--device", "null:1G", "--poll-window", "200us")),
+            Is.EqualTo("adaptive (poll 200us after the last request, then sleep on the kick eventfd)"));
+        Assert.That(VhostCommand.DescribeMode(Parse("--socket", "/tmp/x.sock", "--device", "null:1G", "--mode", "kick")), Does.StartWith("kick-driven"));
+        Assert.That(VhostCommand.DescribeMode(Parse("--socket", "/tmp/x.sock", "--device", "null:1G", "--mode", "polled")), Does.StartWith("polled"));
+    }
+
+    [TestCase("0", "--poll-window '0' is not valid; expected a duration from 1us to 1s")]
+    [TestCase("0us", "expected a duration from 1us to 1s")]
+    [TestCase("500ns", "expected a duration from 1us to 1s")]
+    [TestCase("2s", "expected a duration from 1us to 1s")]
+    [TestCase("-5us", "expected a duration from 1us to 1s")]
+    [TestCase("fast", "--poll-window 'fast' is not valid")]
+    [TestCase("50 us", "expected a duration")]
+    public void BadPollWindowsAreExplained(string window, string expected)
+    {
+        Assert.That(Error("--socket", "/tmp/x.sock", "--device", "mem:1G", "--poll-window", window), Does.Contain(expected));
+    }
+
+    [TestCase("kick", "sleeps as soon as a pass finds nothing")]
+    [TestCase("polled", "never sleeps")]
+    public void APollWindowOutsideAdaptiveModeIsRefused(string mode, string why)
+    {
+        Assert.That(Error("--socket", "/tmp/x.sock", "--device", "mem:1G", "--mode", mode, "--poll-window", "50us"),
+            Does.Contain("--poll-window applies to --mode adaptive only").And.Contain(why));
     }
 
     [Test]
@@ -59,14 +108,15 @@ public class CommandLineTests
         Assert.That(o, Is.Null);
         var stdout = new StringWriter();
         Assert.That(VhostCommand.Run(["-h"], stdout, new StringWriter()), Is.Zero);
-        Assert.That(stdout.ToString(), Does.Contain("--socket PATH").And.Contain("--mode kick|polled"));
+        Assert.That(stdout.ToString(), Does.Contain("--socket PATH").And.Contain("--mode adaptive|kick|polled").And.Contain("--poll-window DURATION"));
     }
 
     [TestCase(new[] { "--device", "mem:1G" }, "missing --socket")]
     [TestCase(new[] { "--socket", "/tmp/x.sock" }, "missing --device")]
     [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--queues", "0" }, "--queues '0' is not valid; expected a number from 1 to 256")]
     [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--queues" }, "--queues needs a value")]
-    [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--mode", "spin" }, "expected kick or polled")]
+    [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--poll-window" }, "--poll-window needs a value (a duration from 1us to 1s")]
+    [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--mode", "spin" }, "expected adaptive, kick or polled")]
     [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--queue" }, "did you mean --queues?")]
     [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--frobnicate", "1" }, "unknown option '--frobnicate'")]
     [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "extra" }, "unexpected argument 'extra'")]

@@ -46,14 +46,25 @@ internal static class VhostCommand
             Serial = o.Serial,
             OfferedFeatures = offered,
             Mode = o.Mode,
+            AdaptiveSleepAfter = o.PollWindow,
             Cores = o.Cpus,
             // A polling thread per queue plus the front-end's own: with fewer cores than that, spinning threads would
-            // starve each other, so they yield when a pass finds nothing (kick-driven queues sleep anyway).
+            // starve each other, so they yield when a pass finds nothing (adaptive ones within their poll window;
+            // kick-driven queues sleep anyway).
             YieldWhenIdle = o.Cpus is null && o.Queues + 1 > allowedCpus,
             InjectedLatency = o.Device.Delay,
             Faults = o.Device.Faults,
         };
     }
+
+    /// <summary>The mode on the startup line, and why it behaves as it does: "adaptive (poll 50us, then sleep on the kick eventfd)".</summary>
+    internal static string DescribeMode(VhostOptions o) => o.Mode switch
+    {
+        DeviceServiceMode.Adaptive => $"adaptive (poll {CommandLine.FormatDuration(o.PollWindow)} after the last request, then sleep on the kick eventfd)",
+        DeviceServiceMode.KickDriven => "kick-driven (sleeps on the kick eventfd whenever idle)",
+        DeviceServiceMode.Polled => "polled (spins on the rings, a core per queue even while idle)",
+        _ => o.Mode.ToString(),
+    };
 
     private static int Serve(VhostOptions o, TextWriter stdout, TextWriter stderr)
     {
@@ -101,7 +112,7 @@ internal static class VhostCommand
                 using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
                 using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
                 stderr.WriteLine($"orion-vhost: serving {o.Device.Describe()}{(o.ReadOnly && !o.Device.ReadOnly ? ", read-only" : "")}, " +
-                                 $"{o.Queues} queue(s) of up to {o.QueueSizeMax} entries, {(o.Mode == DeviceServiceMode.Polled ? "polled" : "kick-driven")}, serial '{o.Serial}'");
+                                 $"{o.Queues} queue(s) of up to {o.QueueSizeMax} entries, {DescribeMode(o)}, serial '{o.Serial}'");
                 stdout.WriteLine($"listening on {o.SocketPath}");
                 stdout.Flush();
                 server.Run(listener);

@@ -217,6 +217,7 @@ internal sealed partial class VhostUserSession
 
     private void StopRing(VringSlot v)
     {
+        LogQueueStats(v.Index);
         var stopped = _device.StopQueue(v.Index) ?? throw new InvalidOperationException($"queue {v.Index} was not running on the device");
         v.Base = Packed
             ? PackedVringBase.Encode(stopped.AvailIndex, stopped.AvailWrap, stopped.UsedIndex, stopped.UsedWrap)

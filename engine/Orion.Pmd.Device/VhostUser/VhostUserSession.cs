@@ -255,9 +255,22 @@ internal sealed partial class VhostUserSession
         _socket.Shutdown();
     }
 
+    /// <summary>One line of what a queue did (requests, kicks and sleeps per request), written when it stops.</summary>
+    private void LogQueueStats(int index)
+    {
+        var s = _device.GetQueueStats(index);
+        if (s.Requests == 0 && s.KicksReceived == 0) return;
+        double per = Math.Max(1, s.Requests);
+        _log.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"vhost-user: queue {index}: {s.Requests} requests in {s.Batches} batches, {s.KicksReceived} kicks ({s.KicksReceived / per:0.###} per request), " +
+            $"{s.Sleeps} sleeps ({s.Sleeps / per:0.###} per request), {s.InterruptsSent} interrupts"));
+    }
+
     private void CleanUp()
     {
         _device.QueueBroken -= OnQueueBroken;
+        foreach (var v in _vrings)
+            if (v.Running) LogQueueStats(v.Index);
         _device.Reset();                             // joins the device threads, then unmaps the front-end's memory
         foreach (var v in _vrings) v.CloseFds();     // only now: a kick-driven thread waited on its kick fd
         CloseUnclaimedFds();
