@@ -163,7 +163,17 @@ internal sealed partial class DeviceQueue : IDisposable
         {
             if (_faults is null)
             {
-                uint written = ExecuteOrFail();
+                // The try sits in the loop rather than in a helper: a method with a handler is not inlined, and this is
+                // the hottest path of a null or mem: device.
+                uint written;
+                try
+                {
+                    written = Executor.Execute(_chain);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    written = Fail(_chain, e);
+                }
                 Ring.PushUsed(_chain.Head, written);
             }
             else if (!ServeWithFaults(_faults))
@@ -207,10 +217,15 @@ internal sealed partial class DeviceQueue : IDisposable
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Volatile.Write(ref _failedRequests, _failedRequests + 1);
-            LastFailure = $"{e.GetType().Name}: {e.Message}";
-            return BlkRequestExecutor.CompleteWithStatus(chain, BlkStatus.IoError);
+            return Fail(chain, e);
         }
+    }
+
+    private uint Fail(DescriptorChain chain, Exception e)
+    {
+        Volatile.Write(ref _failedRequests, _failedRequests + 1);
+        LastFailure = $"{e.GetType().Name}: {e.Message}";
+        return BlkRequestExecutor.CompleteWithStatus(chain, BlkStatus.IoError);
     }
 
     private long _failedRequests;

@@ -19,7 +19,9 @@ internal static class CommandLine
 
           --socket PATH           Unix socket to listen on (at most 107 bytes; a stale socket file is replaced)
           --device SPEC           null:SIZE, mem:SIZE or file:PATH, with ,bs=512|4096 ,ro ,delay=DURATION,
-                                  mem: ,prefill, file: ,direct ,size=SIZE (e.g. mem:1G, file:/var/tmp/d.img,direct)
+                                  mem: ,prefill, file: ,direct ,size=SIZE ,io=auto|uring|sync (e.g. mem:1G,
+                                  file:/var/tmp/d.img,direct); a file is served through io_uring, one ring per
+                                  queue, where the kernel allows it (io=auto), otherwise synchronously
           --queues N              request queues offered, 1 to 256 (default 1); one device thread per started queue
           --readonly              serve read-only (VIRTIO_BLK_F_RO): writes fail with IOERR
           --serial TEXT           GET_ID serial, at most 20 ASCII characters (default orion-vhost)

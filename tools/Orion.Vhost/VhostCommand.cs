@@ -112,6 +112,7 @@ internal static class VhostCommand
                 using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
                 using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
                 stderr.WriteLine($"orion-vhost: serving {o.Device.Describe()}{(o.ReadOnly && !o.Device.ReadOnly ? ", read-only" : "")}, " +
+                                 (device.IoEngine is { } io ? $"I/O by {io}, " : "") +
                                  $"{o.Queues} queue(s) of up to {o.QueueSizeMax} entries, {DescribeMode(o)}, serial '{o.Serial}'");
                 stdout.WriteLine($"listening on {o.SocketPath}");
                 stdout.Flush();

@@ -64,12 +64,7 @@ internal static unsafe class ChainData
     /// Whether every buffer of the chain is at most <paramref name="maxBytes"/> long: the helpers above cut a chain into
     /// spans, whose length is an int, so a longer buffer (a descriptor may say up to 4 GiB) must be refused first.
     /// </summary>
-    public static bool SegmentsFit(DescriptorChain chain, uint maxBytes)
-    {
-        foreach (var s in chain.Segments)
-            if (s.Length > maxBytes) return false;
-        return true;
-    }
+    public static bool SegmentsFit(DescriptorChain chain, uint maxBytes) => chain.LargestSegment <= maxBytes;
 
     /// <summary>Writes the status byte: the last byte of the writable stream. False when there is no writable byte.</summary>
     public static bool WriteStatus(DescriptorChain chain, byte status)

@@ -27,7 +27,9 @@ public sealed class EmbeddedTransport : IVirtioTransport
     public SoftBlkDevice Device => _device;
 
     /// <inheritdoc />
-    public string Description => $"embedded {_device.Backend.Description}";
+    public string Description => _device.IoEngine is { } io
+        ? $"embedded {_device.Backend.Description} through {io}"
+        : $"embedded {_device.Backend.Description}";
     /// <inheritdoc />
     public DeviceStatus GetStatus() => _device.Status;
     /// <inheritdoc />

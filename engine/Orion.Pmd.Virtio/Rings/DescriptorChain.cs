@@ -39,6 +39,9 @@ public sealed class DescriptorChain
     /// <summary>Number of device-readable buffers (they come first).</summary>
     public int ReadableCount { get; private set; }
 
+    /// <summary>The longest buffer's length (a device checks it against its <c>size_max</c> without another walk).</summary>
+    public uint LargestSegment { get; private set; }
+
     /// <summary>The buffers, readable ones first.</summary>
     public ReadOnlySpan<ChainSegment> Segments => _segments.AsSpan(0, Count);
 
@@ -49,12 +52,14 @@ public sealed class DescriptorChain
         ReadableCount = 0;
         ReadableBytes = 0;
         WritableBytes = 0;
+        LargestSegment = 0;
     }
 
     internal bool TryAdd(ChainSegment segment)
     {
         if (Count == _segments.Length) return false;
         _segments[Count++] = segment;
+        if (segment.Length > LargestSegment) LargestSegment = segment.Length;
         if (segment.DeviceWritable) WritableBytes += segment.Length;
         else
         {
