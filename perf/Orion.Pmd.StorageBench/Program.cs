@@ -5,6 +5,7 @@
 //   O_DIRECT:    RandomAccess writes on a File.OpenHandle(O_DIRECT) handle, fdatasync per group
 // in one run, files in one directory (one filesystem), each case for a fixed time per concurrency.
 // Usage: dotnet perf/Orion.Pmd.StorageBench/bin/Release/net10.0/Orion.Pmd.StorageBench.dll [--dir DIR] [--seconds 3] [--appenders 1,8,32] [--record 128]
+//        [--placement auto|reactors|threads] [--notifications polled|adaptive|interrupt]   (the engine's, for both Orion targets)
 using System.Diagnostics;
 using System.Globalization;
 using Orion.Pmd.Engine;
@@ -15,6 +16,8 @@ string dir = "/var/tmp";
 double seconds = 3;
 int[] appenders = [1, 8, 32];
 int recordBytes = 128;
+bool? onReactors = null;
+var notifications = NotificationMode.Polled;
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -24,6 +27,8 @@ for (int i = 0; i < args.Length; i++)
         case "--seconds": seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
         case "--appenders": appenders = Next().Split(',').Select(int.Parse).ToArray(); break;
         case "--record": recordBytes = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--placement": onReactors = Next() switch { "reactors" => true, "threads" => false, _ => null }; break;
+        case "--notifications": notifications = Enum.Parse<NotificationMode>(Next(), ignoreCase: true); break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
 }
@@ -33,7 +38,8 @@ const int BlockSize = 4096;
 long truncations = 0;                                            // checkpoints (log truncations) over the whole run
 string work = Path.Combine(dir, $"orion-storagebench-{Environment.ProcessId}");
 Directory.CreateDirectory(work);
-Console.WriteLine($"# {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} CPUs, files in {work}, {seconds} s per case, {recordBytes}-byte records, {BlockSize}-byte blocks");
+Console.WriteLine($"# {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} CPUs, files in {work}, {seconds} s per case, {recordBytes}-byte records, {BlockSize}-byte blocks, " +
+                  $"device placement {(onReactors is null ? "auto" : onReactors.Value ? "reactors" : "threads")}, notifications {notifications}");
 Console.WriteLine("| target | appenders | commits/s | p50 (µs) | p99 (µs) | p99.9 (µs) | appends per group |");
 Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
 try
@@ -62,7 +68,10 @@ async Task RunAll()
     }
 }
 
-static PmdEngine StartEngine(string device) => PmdEngine.Start(new EngineOptions { Device = device, Queues = 1, Pin = false });
+PmdEngine StartEngine(string device) => PmdEngine.Start(new EngineOptions
+{
+    Device = device, Queues = 1, Pin = false, DeviceOnReactors = onReactors, Notifications = notifications,
+});
 
 async Task RunCase(string target, IBlockStorage storage, int n)
 {
