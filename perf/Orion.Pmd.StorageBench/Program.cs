@@ -1,5 +1,6 @@
 // Write-ahead log commits: the same WriteAheadLog (group commit, 128-byte records) on
 //   orion file:  Orion.Pmd's embedded device on an image file opened with O_DIRECT (FLUSH = fdatasync)
+//   orion file write-through: the same with the device's write cache off (every write RWF_DSYNC, no FLUSH)
 //   orion mem:   Orion.Pmd's RAM disk (FLUSH completes at once: the engine's own cost)
 //   FileStream:  positioned FileStream writes, Flush(true) (fsync) per group
 //   O_DIRECT:    RandomAccess writes on a File.OpenHandle(O_DIRECT) handle, fdatasync per group
@@ -59,6 +60,13 @@ async Task RunAll()
     {
         using (var engine = StartEngine($"file:{Path.Combine(work, "orion.img")},size={LogBytes >> 20}M,direct,bs={BlockSize}"))
             await RunCase("Orion.Pmd file: (O_DIRECT, FLUSH = fdatasync)", BlockStorage.Of(engine.Device), n);
+        using (var engine = StartEngine($"file:{Path.Combine(work, "orion-wt.img")},size={LogBytes >> 20}M,direct,bs={BlockSize}"))
+        {
+            // Write-through: each write is durable when it completes (RWF_DSYNC: write and flush in one request to the
+            // kernel), so the log sends no FLUSH; the same durability per commit as the other targets.
+            engine.Device.SetWriteCache(false);
+            await RunCase("Orion.Pmd file: write-through (O_DIRECT, RWF_DSYNC)", BlockStorage.Of(engine.Device), n);
+        }
         using (var engine = StartEngine($"mem:{LogBytes >> 20}M,bs={BlockSize}"))
             await RunCase("Orion.Pmd mem:", BlockStorage.Of(engine.Device), n);
         using (var fs = new FileStreamStorage(Path.Combine(work, "filestream.img"), LogBytes, BlockSize))
