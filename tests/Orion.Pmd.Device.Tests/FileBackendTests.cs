@@ -31,12 +31,7 @@ public class FileBackendTests
         return path;
     }
 
-    private static byte[] Random(int length, int seed)
-    {
-        var data = new byte[length];
-        new Random(seed).NextBytes(data);
-        return data;
-    }
+    private static byte[] Random(int length, int seed) => Payload.RandomBytes(length, seed);
 
     // ------------------------------------------------------------------ opening
 

@@ -40,12 +40,7 @@ public class UringFileBackendTests
         return path;
     }
 
-    private static byte[] Random(int length, int seed)
-    {
-        var data = new byte[length];
-        new Random(seed).NextBytes(data);
-        return data;
-    }
+    private static byte[] Random(int length, int seed) => Payload.RandomBytes(length, seed);
 
     private static MiniDriver StartManual(string path, bool direct, FileIoEngine engine, int queueSize = 64, long regionBytes = 48 << 20)
         => MiniDriver.Start(new FileBackend(new FileBackendOptions { Path = path, Direct = direct, IoEngine = engine }),

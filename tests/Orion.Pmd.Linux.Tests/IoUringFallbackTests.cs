@@ -25,25 +25,8 @@ public class IoUringFallbackTests
     public void WithAnSqIndexArray_NopsWrapAndOverflowWithoutLoss()
     {
         using var ring = CreatePlainRing(8);
-        const int Total = 3_000;
-        var seen = new int[Total];
-        Span<IoCompletion> batch = stackalloc IoCompletion[64];
-        int prepared = 0, reaped = 0;
-        while (reaped < Total)
-        {
-            // Three SQs' worth per round before reaping: more than the 16-entry CQ holds.
-            for (int round = 0; round < 3 && prepared < Total; round++)
-            {
-                while (prepared < Total && ring.PrepareNop((ulong)prepared)) prepared++;
-                ring.Submit();
-            }
-            int n;
-            while ((n = ring.Reap(batch)) > 0)
-            {
-                foreach (IoCompletion c in batch[..n]) seen[c.UserData]++;
-                reaped += n;
-            }
-        }
+        // Three SQs' worth per round before reaping: more than the 16-entry CQ holds.
+        var seen = PumpNops(ring, 3_000, submitsPerReap: 3);
         Assert.That(seen, Is.All.EqualTo(1));
     }
 

@@ -29,6 +29,38 @@ internal static class IoUringTestKit
         return got;
     }
 
+    /// <summary>
+    /// Pushes <paramref name="total"/> NOPs (user data 0 to total - 1) through <paramref name="ring"/>, submitting
+    /// <paramref name="submitsPerReap"/> SQs' worth before each reap (more than the CQ holds forces an overflow), and
+    /// returns how often each one came back; every completion's result must be 0.
+    /// </summary>
+    public static int[] PumpNops(IoUring ring, int total, int submitsPerReap)
+    {
+        var seen = new int[total];
+        Span<IoCompletion> batch = stackalloc IoCompletion[16];
+        int prepared = 0, reaped = 0;
+        while (reaped < total)
+        {
+            for (int round = 0; round < submitsPerReap && prepared < total; round++)
+            {
+                while (prepared < total && ring.PrepareNop((ulong)prepared)) prepared++;
+                ring.Submit();
+            }
+            int n, before = reaped;
+            while ((n = ring.Reap(batch)) > 0)
+            {
+                foreach (IoCompletion c in batch[..n])
+                {
+                    Assert.That(c.Result, Is.Zero);
+                    seen[c.UserData]++;
+                }
+                reaped += n;
+            }
+            if (reaped == before) Assert.That(ring.SubmitAndWait(1, Patience), Is.True, $"no completion after {reaped} of {total}");
+        }
+        return seen;
+    }
+
     /// <summary>The one completion with <paramref name="userData"/> among <paramref name="completions"/>.</summary>
     public static IoCompletion For(IoCompletion[] completions, ulong userData)
         => completions.Single(c => c.UserData == userData);

@@ -60,23 +60,7 @@ public class IoUringTests
     public void TenThousandNops_ThroughAnEightEntryRing_EachComeBackOnce()
     {
         using var ring = CreateRing(8);
-        const int Total = 10_000;
-        var seen = new int[Total];
-        Span<IoCompletion> batch = stackalloc IoCompletion[16];
-        int prepared = 0, reaped = 0;
-        while (reaped < Total)
-        {
-            while (prepared < Total && ring.PrepareNop((ulong)prepared)) prepared++;
-            ring.Submit();
-            int n = ring.Reap(batch);
-            if (n == 0) Assert.That(ring.SubmitAndWait(1, Patience), Is.True);
-            foreach (IoCompletion c in batch[..n])
-            {
-                Assert.That(c.Result, Is.Zero);
-                seen[c.UserData]++;
-            }
-            reaped += n;
-        }
+        var seen = PumpNops(ring, 10_000, submitsPerReap: 1);
         Assert.That(seen, Is.All.EqualTo(1));
         Assert.That(ring.TryReap(out _), Is.False);
     }

@@ -46,6 +46,14 @@ internal static class Payload
     /// <summary>DISCARD / WRITE_ZEROES payload.</summary>
     public static byte[] Ranges(params BlkDiscardWriteZeroes[] ranges) => MemoryMarshal.AsBytes(ranges.AsSpan()).ToArray();
 
+    /// <summary><paramref name="length"/> pseudo-random bytes, the same for the same <paramref name="seed"/>.</summary>
+    public static byte[] RandomBytes(int length, int seed)
+    {
+        var data = new byte[length];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
     /// <summary><paramref name="length"/> bytes of a pattern that differs at every position and with <paramref name="seed"/>.</summary>
     public static byte[] Pattern(int length, int seed = 1)
     {
