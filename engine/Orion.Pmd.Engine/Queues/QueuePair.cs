@@ -422,6 +422,32 @@ internal sealed unsafe class QueuePair : IParkablePoller
         _suspended = false;
     }
 
+    private volatile bool _faulted;
+    private string _faultDetail = "";
+
+    /// <summary>
+    /// Reactor thread only: something escaped this queue's poller (the reactor removed it) and the queue cannot be
+    /// trusted to go on. Fails everything held or pending with <see cref="IoStatus.QueueBroken"/> and
+    /// <paramref name="detail"/>, and from now on every request that arrives (the engine polls the queue again for
+    /// that). Slots of held requests stay reserved: the device may still write them.
+    /// </summary>
+    public void FailAfterPollerFault(string detail)
+    {
+        _faultDetail = detail;
+        _faulted = true;
+        FailHeldRequests(IoStatus.QueueBroken, detail);
+    }
+
+    /// <summary>Whether the queue stopped after a poller fault (its requests fail at once).</summary>
+    public bool Faulted => _faulted;
+
+    private int FailArrivals()
+    {
+        int failed = _pendingCount + _submissions.Count;
+        if (failed > 0) FailHeldRequests(IoStatus.QueueBroken, _faultDetail);
+        return failed;
+    }
+
     /// <summary>Whether the queue is waiting for its back-end to come back.</summary>
     public bool Suspended => Volatile.Read(ref _suspended);
 
@@ -519,6 +545,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
 
     public int Poll()
     {
+        if (_faulted) return FailArrivals();
         if (_swapRequested) SwapHistograms();
         int work = 0;
         while (_submissions.TryDequeue(out var r))
@@ -744,6 +771,36 @@ internal sealed unsafe class QueuePair : IParkablePoller
         }
     }
 
+    // ------------------------------------------------------------------ callback faults
+
+    private long _callbackFaults;
+    private Exception? _firstCallbackFault, _lastCallbackFault;
+
+    /// <summary>The first exception a completion callback threw (diagnostics; any thread).</summary>
+    public Exception? FirstCallbackFault => Volatile.Read(ref _firstCallbackFault);
+
+    /// <summary>The latest exception a completion callback threw (diagnostics; any thread).</summary>
+    public Exception? LastCallbackFault => Volatile.Read(ref _lastCallbackFault);
+
+    /// <summary>Told (on the reactor) of every exception a completion callback threw; the engine logs the first.</summary>
+    public Action<int, long, Exception>? CallbackFaulted { get; set; }
+
+    /// <summary>Error path only: remembers and reports a callback's exception; the batch goes on.</summary>
+    private void RecordCallbackFault(long tag, Exception e)
+    {
+        _callbackFaults++;
+        Interlocked.CompareExchange(ref _firstCallbackFault, e, null);
+        Volatile.Write(ref _lastCallbackFault, e);
+        try
+        {
+            CallbackFaulted?.Invoke(Index, tag, e);
+        }
+        catch
+        {
+            // A logger that throws must not take the queue down either.
+        }
+    }
+
     private void Complete(BlockRequest r)
     {
         if (r.Status is not (IoStatus.Ok or IoStatus.Canceled))     // a withdrawn request is the caller's choice, not an error
@@ -764,9 +821,27 @@ internal sealed unsafe class QueuePair : IParkablePoller
             var status = r.Status;
             r.Handler = null;
             _localFree[_localFreeCount++] = r;     // back first, so the handler can submit again at once
-            handler.OnCompleted(tag, status);
+            Deliver(handler, tag, status);
         }
         else r.CompleteAwaiter();
+    }
+
+    /// <summary>
+    /// Calls the user's callback. Its exception is the user's bug, not the queue's: escaping, it would end this
+    /// poller (the reactor removes a throwing poller) and strand every later request, so it is caught here, per
+    /// completion, and the batch goes on. The try region lives in this small method so that Complete and the reap
+    /// loop carry none.
+    /// </summary>
+    private void Deliver(IBlockCompletion handler, long tag, IoStatus status)
+    {
+        try
+        {
+            handler.OnCompleted(tag, status);
+        }
+        catch (Exception e)
+        {
+            RecordCallbackFault(tag, e);
+        }
     }
 
     /// <summary>
@@ -816,7 +891,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     }
 
     /// <summary>Requests in flight at the device plus those waiting for the ring.</summary>
-    public int Outstanding => (Volatile.Read(ref _linkLost) ? 0 : _ring.InFlight) + Volatile.Read(ref _pendingCount) + _submissions.Count;
+    public int Outstanding => (Volatile.Read(ref _linkLost) || _faulted ? 0 : _ring.InFlight) + Volatile.Read(ref _pendingCount) + _submissions.Count;
 
     // ------------------------------------------------------------------ monitor handoff
 
@@ -877,6 +952,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
         Timeouts = Volatile.Read(ref _timeouts),
         QueueResets = Volatile.Read(ref _queueResets),
         DeviceResets = Volatile.Read(ref _deviceResets),
+        CallbackFaults = Volatile.Read(ref _callbackFaults),
         InFlight = _ring.InFlight,
         Pending = Volatile.Read(ref _pendingCount),
     };

@@ -23,11 +23,17 @@ internal sealed class ConfigPatchingTransport(SoftBlkDevice device, Func<BlkConf
     /// <summary>Features removed from the offer once the patch applies.</summary>
     public VirtioFeatures WithoutFeatures { get; init; }
 
+    /// <summary>While set, reading the device status throws (an escape the queue's poller cannot handle).</summary>
+    public bool StatusReadsFail { get; set; }
+
+    /// <summary>While set, the manual device does no work: requests stay in flight.</summary>
+    public bool DeviceStalled { get; set; }
+
     private int _resets;
     private bool Patching => _resets >= AfterResets;
 
     public static PmdEngine Start(Func<BlkConfig, BlkConfig> patch, int afterResets = 0, VirtioFeatures without = 0, int queues = 1,
-                                  SoftBlkDeviceOptions? deviceOptions = null)
+                                  SoftBlkDeviceOptions? deviceOptions = null, Microsoft.Extensions.Logging.ILoggerFactory? logs = null)
     {
         var device = new SoftBlkDevice(new Orion.Pmd.Device.Backends.MemoryBackend(16 << 20),
             deviceOptions ?? new SoftBlkDeviceOptions { Mode = DeviceServiceMode.Manual, NumQueues = queues });
@@ -39,11 +45,12 @@ internal sealed class ConfigPatchingTransport(SoftBlkDevice device, Func<BlkConf
             QueueSize = 64,
             Threading = EngineThreading.Manual,
             BufferMemoryBytes = 16L << 20,
+            LoggerFactory = logs,
         });
     }
 
     public string Description => _inner.Description;
-    public DeviceStatus GetStatus() => _inner.GetStatus();
+    public DeviceStatus GetStatus() => StatusReadsFail ? throw new InvalidOperationException("test: the status read failed") : _inner.GetStatus();
     public void SetStatus(DeviceStatus status) => _inner.SetStatus(status);
     public VirtioFeatures GetDeviceFeatures() => _inner.GetDeviceFeatures() & ~(Patching ? WithoutFeatures : 0);
     public void SetDriverFeatures(VirtioFeatures features) => _inner.SetDriverFeatures(features);
@@ -72,7 +79,7 @@ internal sealed class ConfigPatchingTransport(SoftBlkDevice device, Func<BlkConf
         _resets++;
     }
 
-    public int PollDevice() => _inner.PollDevice();
+    public int PollDevice() => DeviceStalled ? 0 : _inner.PollDevice();
     public long DeviceThreadAllocatedBytes => _inner.DeviceThreadAllocatedBytes;
     public void Dispose() => _inner.Dispose();
 }
