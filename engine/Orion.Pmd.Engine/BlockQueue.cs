@@ -175,10 +175,10 @@ public sealed class BlockQueue
     private bool TrySubmitData(BlkRequestType type, long lba, DmaBuffer buffer, int offset, int length, IBlockCompletion handler, long tag)
     {
         CheckThread();
-        ArgumentNullException.ThrowIfNull(buffer);
         ArgumentNullException.ThrowIfNull(handler);
-        if ((uint)offset > (uint)buffer.Length || (uint)length > (uint)(buffer.Length - offset))
-            throw new ArgumentOutOfRangeException(nameof(length), $"[{offset}, +{length}) is outside the {buffer.Length}-byte buffer");
+        int bufferLength = buffer.Length;                   // throws ObjectDisposedException for a returned buffer
+        if ((uint)offset > (uint)bufferLength || (uint)length > (uint)(bufferLength - offset))
+            throw new ArgumentOutOfRangeException(nameof(length), $"[{offset}, +{length}) is outside the {bufferLength}-byte buffer");
         _device.CheckRange(type == BlkRequestType.In ? "read" : "write", lba, length);
         var r = _pair.RentLocal();
         if (r is null) return false;
