@@ -52,4 +52,23 @@ public class BufferOwnershipTests
         Assert.That(second.Span.Length, Is.EqualTo(4096), "the new renter's handle works");
         second.Dispose();
     }
+
+    [Test]
+    [CancelAfter(30_000)]
+    public void RentingAndReturningAllocateNothing()
+    {
+        // A guard for the handle design (it passed before as well): the ownership token must not cost an allocation.
+        using var engine = ManualEngine.Start();
+        var pool = engine.Device.Pool;
+        for (int i = 0; i < 100; i++) pool.Rent(8192).Dispose();          // warm: the slot is carved, the JIT done
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+        {
+            var buffer = pool.Rent(8192);
+            buffer.Span[0] = 1;
+            buffer.Dispose();
+            buffer.Dispose();
+        }
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
 }
