@@ -456,7 +456,7 @@ public sealed partial class BlockDevice
     /// <summary>A DMA buffer travels as is; any other memory goes through a bounce buffer (copied in now for a write, out at completion for a read).</summary>
     private void AddDataBuffer(BlockRequest r, ReadOnlyMemory<byte> buffer, bool isRead)
     {
-        if (MemoryMarshal.TryGetMemoryManager<byte, DmaBuffer>(buffer, out var dma, out int start, out int length))
+        if (MemoryMarshal.TryGetMemoryManager<byte, DmaBufferSlot>(buffer, out var dma, out int start, out int length))
         {
             r.AddSegment(dma!.GuestAddress + (ulong)start, (uint)length);
             return;
@@ -479,7 +479,7 @@ public sealed partial class BlockDevice
         long total = 0;
         for (int i = 0; i < buffers.Length; i++)
         {
-            if (!MemoryMarshal.TryGetMemoryManager<byte, DmaBuffer>(buffers[i], out _))
+            if (!MemoryMarshal.TryGetMemoryManager<byte, DmaBufferSlot>(buffers[i], out _))
                 throw new ArgumentException($"buffer {i} of the vectored request is not DMA memory: vectored requests take buffers rented from BlockDevice.Rent (zero-copy)");
             total += buffers[i].Length;
         }
@@ -488,7 +488,7 @@ public sealed partial class BlockDevice
 
     internal static void AddDmaSegment(BlockRequest r, ReadOnlyMemory<byte> b)
     {
-        if (!MemoryMarshal.TryGetMemoryManager<byte, DmaBuffer>(b, out var dma, out int start, out int length))
+        if (!MemoryMarshal.TryGetMemoryManager<byte, DmaBufferSlot>(b, out var dma, out int start, out int length))
             throw new ArgumentException("vectored requests take buffers rented from BlockDevice.Rent (zero-copy DMA memory)");
         r.AddSegment(dma!.GuestAddress + (ulong)start, (uint)length);
     }

@@ -49,6 +49,16 @@ public sealed class BlockQueue
     public IReadOnlyDictionary<IoStatus, long> ErrorCounts => _pair.ErrorCounts();
 
     /// <summary>
+    /// The first exception an <see cref="IBlockCompletion.OnCompleted"/> of this queue threw, or null. A throwing
+    /// callback does not stop the queue: the exception is caught on the reactor, counted
+    /// (<see cref="QueueCounters.CallbackFaults"/>) and logged once, and the other completions go on.
+    /// </summary>
+    public Exception? FirstCallbackFault => _pair.FirstCallbackFault;
+
+    /// <summary>The latest exception an <see cref="IBlockCompletion.OnCompleted"/> of this queue threw, or null.</summary>
+    public Exception? LastCallbackFault => _pair.LastCallbackFault;
+
+    /// <summary>
     /// Reads <paramref name="length"/> bytes at block <paramref name="lba"/> into <paramref name="buffer"/> at
     /// <paramref name="offset"/>. Returns false (nothing submitted) when every request object of the queue is in use:
     /// retry after a completion.
@@ -165,10 +175,10 @@ public sealed class BlockQueue
     private bool TrySubmitData(BlkRequestType type, long lba, DmaBuffer buffer, int offset, int length, IBlockCompletion handler, long tag)
     {
         CheckThread();
-        ArgumentNullException.ThrowIfNull(buffer);
         ArgumentNullException.ThrowIfNull(handler);
-        if ((uint)offset > (uint)buffer.Length || (uint)length > (uint)(buffer.Length - offset))
-            throw new ArgumentOutOfRangeException(nameof(length), $"[{offset}, +{length}) is outside the {buffer.Length}-byte buffer");
+        int bufferLength = buffer.Length;                   // throws ObjectDisposedException for a returned buffer
+        if ((uint)offset > (uint)bufferLength || (uint)length > (uint)(bufferLength - offset))
+            throw new ArgumentOutOfRangeException(nameof(length), $"[{offset}, +{length}) is outside the {bufferLength}-byte buffer");
         _device.CheckRange(type == BlkRequestType.In ? "read" : "write", lba, length);
         var r = _pair.RentLocal();
         if (r is null) return false;

@@ -198,7 +198,8 @@ public sealed unsafe partial class PmdEngine
     {
         _deviceFailure = detail;
         AuditLog.DeviceFailed(_transport.Description, detail);
-        OnEachQueue(p => p.FailForLostLink(detail));
+        // The reset failed, so the device may still write what it held: those requests' memory stays quarantined.
+        OnEachQueue(p => p.FailForLostLink(detail, quarantine: true));
     }
 
     /// <summary>Runs a step on every queue's reactor (or inline in manual threading), waiting for each.</summary>

@@ -197,6 +197,9 @@ public sealed unsafe partial class PmdEngine : IDisposable
                 var (freshHost, freshGuest) = ((nint)ringHost, ringGuest);
                 Pairs[q].FreshRing = () => rings.Create((byte*)freshHost, freshGuest).Ring;     // zeroed, in place
                 Pairs[q].Recovered = (index, _) => AuditLog.QueueReset(transport.Description, index);
+                Pairs[q].CallbackFaulted = (index, tag, e) => Log.CallbackFault(transport.Description, index, tag, e);
+                var pair = Pairs[q];
+                _reactors[q].PollerFaulted += e => OnPollerFaulted(pair, e);
                 _reactors[q].AddPoller(Pairs[q]);
                 // A device with no threads of its own, under real threads: each reactor serves its queue's device side.
                 if (transport is EmbeddedTransport { Device.Options.Mode: DeviceServiceMode.Manual } inline && options.Threading == EngineThreading.Threads)
@@ -229,6 +232,19 @@ public sealed unsafe partial class PmdEngine : IDisposable
             _memory.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// On the reactor: a poller of this queue's reactor threw and was removed. The queue (or its device side) is gone,
+    /// so rather than leave its requests hanging, fail them and every later one with QueueBroken; the queue's poller is
+    /// put back (if it was the one removed) only to do that.
+    /// </summary>
+    private void OnPollerFaulted(QueuePair pair, Exception e)
+    {
+        Log.PollerFaulted(_transport.Description, pair.Index, e);
+        pair.FailAfterPollerFault($"queue {pair.Index} stopped: its reactor's poller threw {e.GetType().Name}: {e.Message}");
+        pair.Reactor.RemovePoller(pair);
+        pair.Reactor.AddPoller(pair);
     }
 
     private static long AlignUp(long v, long a) => (v + a - 1) & ~(a - 1);

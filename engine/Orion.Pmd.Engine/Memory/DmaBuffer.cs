@@ -1,77 +1,77 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 
 namespace Orion.Pmd.Engine.Memory;
 
 /// <summary>
-/// A buffer in memory shared with the device, rented from the engine's pool: I/O on it moves zero-copy.
-/// Dispose it (or let the <c>using</c> end) to return it; it must not be used after that. Its <see cref="Memory"/>
-/// can be passed to <see cref="BlockDevice"/> methods as is, or sliced.
+/// A buffer in memory shared with the device, rented from the engine's pool: I/O on it moves zero-copy. Its
+/// <see cref="Memory"/> can be passed to <see cref="BlockDevice"/> methods as is, or sliced.
 /// </summary>
-public sealed unsafe class DmaBuffer : MemoryManager<byte>
+/// <remarks>
+/// A handle to one rental (a value: copies are the same handle). <see cref="Dispose"/> returns the buffer to the pool
+/// once; disposing again, through this handle or a copy, does nothing, even after the pool gave the same memory to
+/// another renter. Every member but <see cref="Dispose"/> and <see cref="IsDisposed"/> throws
+/// <see cref="ObjectDisposedException"/> once the rental ended (as does a default handle). A <see cref="Memory"/>
+/// taken before the end carries no token: it must not be used afterwards (the engine can only check that the memory is
+/// rented at all).
+/// </remarks>
+public readonly unsafe struct DmaBuffer : IMemoryOwner<byte>
 {
-    private readonly DmaBufferPool _pool;
-    private int _length;
-    private int _rented;
+    private readonly DmaBufferSlot? _slot;
+    private readonly long _generation;
 
-    internal DmaBuffer(DmaBufferPool pool, byte* host, ulong guestAddress, int capacity, int sizeClass)
+    internal DmaBuffer(DmaBufferSlot slot, long generation)
     {
-        _pool = pool;
-        Pointer = host;
-        GuestAddress = guestAddress;
-        Capacity = capacity;
-        SizeClass = sizeClass;
+        _slot = slot;
+        _generation = generation;
     }
+
+    /// <summary>Whether the rental this handle stands for has ended (or the handle is default).</summary>
+    public bool IsDisposed => _slot is not { } s || s.Generation != _generation;
 
     /// <summary>This process's address of the first byte.</summary>
-    public byte* Pointer { get; }
+    public byte* Pointer => Owned.Pointer;
 
     /// <summary>The device-visible address of the first byte.</summary>
-    public ulong GuestAddress { get; }
+    public ulong GuestAddress => Owned.GuestAddress;
 
     /// <summary>Usable bytes (what was asked for).</summary>
-    public int Length => _length;
+    public int Length => Owned.Length;
 
     /// <summary>Bytes reserved for this buffer (its pool size class).</summary>
-    public int Capacity { get; }
-
-    internal int SizeClass { get; }
+    public int Capacity => Owned.Capacity;
 
     /// <summary>The buffer's bytes.</summary>
-    public Span<byte> Span => GetSpan();
-
-    internal bool TryRent(int length)
+    public Span<byte> Span
     {
-        if (Interlocked.Exchange(ref _rented, 1) != 0) return false;
-        _length = length;
-        return true;
+        get
+        {
+            var slot = Owned;
+            return new Span<byte>(slot.Pointer, slot.Length);
+        }
     }
 
-    internal bool IsRented => Volatile.Read(ref _rented) != 0;
+    /// <summary>The buffer's bytes as memory, recognized by the engine as DMA memory (zero-copy).</summary>
+    public Memory<byte> Memory => Owned.RentedMemory;
 
-    /// <inheritdoc />
-    public override Span<byte> GetSpan()
+    /// <summary>Returns the buffer to the pool. Idempotent: a second call (or one through a copy) does nothing.</summary>
+    public void Dispose()
     {
-        ObjectDisposedException.ThrowIf(!IsRented, this);
-        return new Span<byte>(Pointer, _length);
+        if (_slot is { } slot && slot.TryEnd(_generation)) slot.Pool.Return(slot);
     }
 
-    /// <inheritdoc />
-    public override MemoryHandle Pin(int elementIndex = 0)
+    /// <summary>The slot, while this handle's rental is the current one.</summary>
+    private DmaBufferSlot Owned
     {
-        if ((uint)elementIndex > (uint)_length) throw new ArgumentOutOfRangeException(nameof(elementIndex));
-        return new MemoryHandle(Pointer + elementIndex);       // native memory: nothing to pin
+        get
+        {
+            var slot = _slot;
+            if (slot is null || slot.Generation != _generation) ThrowDisposed();
+            return slot;
+        }
     }
 
-    /// <inheritdoc />
-    public override void Unpin() { }
-
-    /// <summary>Returns the buffer to the pool. Returning it twice is harmless; using it afterwards is not allowed.</summary>
-    public void Dispose() => ((IDisposable)this).Dispose();
-
-    /// <inheritdoc />
-    protected override void Dispose(bool disposing)
-    {
-        if (Interlocked.Exchange(ref _rented, 0) == 0) return;     // returning twice is harmless
-        _pool.Return(this);
-    }
+    [DoesNotReturn]
+    internal static void ThrowDisposed()
+        => throw new ObjectDisposedException(nameof(DmaBuffer), "the DMA buffer was returned to the pool (disposed); this handle no longer reaches it");
 }

@@ -13,7 +13,7 @@ public sealed class DmaBufferPool
     private const int MinShift = 12;
 
     private readonly DmaRegion _region;
-    private readonly Stack<DmaBuffer>[] _free;
+    private readonly Stack<DmaBufferSlot>[] _free;
     private readonly object _carveLock = new();
     private long _inUseBytes;
     private int _inUseCount;
@@ -26,8 +26,8 @@ public sealed class DmaBufferPool
         _region = region;
         MaxBufferBytes = maxBufferBytes;
         int classes = System.Numerics.BitOperations.Log2((uint)maxBufferBytes) - MinShift + 1;
-        _free = new Stack<DmaBuffer>[classes];
-        for (int i = 0; i < classes; i++) _free[i] = new Stack<DmaBuffer>();
+        _free = new Stack<DmaBufferSlot>[classes];
+        for (int i = 0; i < classes; i++) _free[i] = new Stack<DmaBufferSlot>();
     }
 
     /// <summary>
@@ -64,7 +64,7 @@ public sealed class DmaBufferPool
             throw new ArgumentOutOfRangeException(nameof(length), length, $"a DMA buffer holds 1 to {MaxBufferBytes} bytes");
         int cls = ClassOf(length);
         var free = _free[cls];
-        DmaBuffer? b = null;
+        DmaBufferSlot? b = null;
         lock (free)
         {
             if (free.Count > 0) b = free.Pop();
@@ -76,20 +76,21 @@ public sealed class DmaBufferPool
             {
                 if (!_region.TryCarve(size, Alignment, out var host, out var guest))
                 {
-                    buffer = null!;
+                    buffer = default;
                     return false;
                 }
-                b = new DmaBuffer(this, host, guest, size, cls);
+                b = new DmaBufferSlot(this, host, guest, size, cls);     // once per slot, for the pool's lifetime
             }
         }
-        b.TryRent(length);
+        long generation = b.Rent(length);
         Interlocked.Add(ref _inUseBytes, b.Capacity);
         Interlocked.Increment(ref _inUseCount);
-        buffer = b;
+        buffer = new DmaBuffer(b, generation);
         return true;
     }
 
-    internal unsafe void Return(DmaBuffer buffer)
+    /// <summary>Called once per rental, by the handle whose token ended it.</summary>
+    internal unsafe void Return(DmaBufferSlot buffer)
     {
         // Before the buffer is back on a free list, where another renter (another tenant) could take it.
         if (ZeroOnReturn) new Span<byte>(buffer.Pointer, buffer.Capacity).Clear();

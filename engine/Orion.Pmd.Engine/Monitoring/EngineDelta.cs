@@ -158,6 +158,7 @@ public sealed record EngineDelta(IReadOnlyList<QueueDelta> Queues, TimeSpan Inte
         Resubmitted = a.Resubmitted + b.Resubmitted,
         Timeouts = a.Timeouts + b.Timeouts,
         QueueResets = a.QueueResets + b.QueueResets,
+        CallbackFaults = a.CallbackFaults + b.CallbackFaults,
         InFlight = a.InFlight + b.InFlight,
         Pending = a.Pending + b.Pending,
     };

@@ -34,6 +34,8 @@ public readonly record struct QueueCounters
     public long QueueResets { get; init; }
     /// <summary>Whole-device resets this queue went through (its requests were delivered, placed again or failed each time).</summary>
     public long DeviceResets { get; init; }
+    /// <summary>Exceptions thrown by <see cref="Requests.IBlockCompletion.OnCompleted"/> callbacks (caught; the queue went on).</summary>
+    public long CallbackFaults { get; init; }
     /// <summary>Requests in flight at the device.</summary>
     public long InFlight { get; init; }
     /// <summary>Requests waiting for a slot or a descriptor.</summary>
@@ -56,5 +58,6 @@ public readonly record struct QueueCounters
         Errors = later.Errors - earlier.Errors,
         Bounces = later.Bounces - earlier.Bounces,
         InterruptsArmed = later.InterruptsArmed - earlier.InterruptsArmed,
+        CallbackFaults = later.CallbackFaults - earlier.CallbackFaults,
     };
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using HdrHistogram;
+using Orion.Pmd.Engine.Memory;
 using Orion.Pmd.Engine.Requests;
 using Orion.Pmd.Engine.Transport;
 using Orion.Pmd.Reactors;
@@ -24,6 +25,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     private readonly bool _indirect;
     private readonly int[] _headToSlot;
     private readonly BlockRequest?[] _slotRequest;
+    private readonly DmaBuffer?[] _quarantine;         // per slot: bounce buffers of failed requests the device may still write
     private readonly BlockRequest[] _localFree;        // callback-form requests, reactor-local
     private int _localFreeCount;
     private readonly BufferSegment[] _chain;
@@ -54,6 +56,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
         _submissions = new MpscRing<BlockRequest>(submissionCapacity);
         _headToSlot = new int[ring.Size];
         _slotRequest = new BlockRequest?[slots.Count];
+        _quarantine = new DmaBuffer?[slots.Count];
         _chain = new BufferSegment[maxSegments + 3];
         _localFree = new BlockRequest[localRequests];
         for (int i = 0; i < localRequests; i++) _localFree[i] = new BlockRequest(maxSegments, null);
@@ -88,6 +91,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     {
         _ring = ring;
         Array.Clear(_slotRequest);
+        ReleaseQuarantine();                     // the device let go of the old ring: nothing can write them now
         _slots.ReleaseAll();
         _brokenHandled = false;
     }
@@ -241,7 +245,8 @@ internal sealed unsafe class QueuePair : IParkablePoller
                 AwaitDeviceReset($"{reason}; the queue reset failed: {e.Message}");
                 return;
             }
-            foreach (var r in TakeHeld()) Fail(r, IoStatus.QueueBroken, $"{reason}; the queue reset failed: {e.Message}");
+            // The device refused the reset, so it may still write what it holds: fail those requests, keep their memory.
+            FailHeld(IoStatus.QueueBroken, $"{reason}; the queue reset failed: {e.Message}", quarantine: true);
             return;
         }
         RequeueOrFail(TakeHeld(), status, $"{reason}; the queue was reset");
@@ -414,25 +419,52 @@ internal sealed unsafe class QueuePair : IParkablePoller
     /// Reactor thread only: the back-end did not come back in time. Fail everything held or pending with
     /// <see cref="IoStatus.TransportLost"/>, and every later submission at once.
     /// </summary>
-    public void FailForLostLink(string detail)
+    public void FailForLostLink(string detail, bool quarantine = false)
     {
         _linkLost = true;
         _linkLostDetail = detail;
-        FailHeldRequests(IoStatus.TransportLost, detail);
+        FailHeldRequests(IoStatus.TransportLost, detail, quarantine);
         _suspended = false;
+    }
+
+    private volatile bool _faulted;
+    private string _faultDetail = "";
+
+    /// <summary>
+    /// Reactor thread only: something escaped this queue's poller (the reactor removed it) and the queue cannot be
+    /// trusted to go on. Fails everything held or pending with <see cref="IoStatus.QueueBroken"/> and
+    /// <paramref name="detail"/>, and from now on every request that arrives (the engine polls the queue again for
+    /// that). Slots of held requests stay reserved: the device may still write them.
+    /// </summary>
+    public void FailAfterPollerFault(string detail)
+    {
+        _faultDetail = detail;
+        _faulted = true;
+        FailHeldRequests(IoStatus.QueueBroken, detail, quarantine: true);
+    }
+
+    /// <summary>Whether the queue stopped after a poller fault (its requests fail at once).</summary>
+    public bool Faulted => _faulted;
+
+    private int FailArrivals()
+    {
+        int failed = _pendingCount + _submissions.Count;
+        if (failed > 0) FailHeldRequests(IoStatus.QueueBroken, _faultDetail);
+        return failed;
     }
 
     /// <summary>Whether the queue is waiting for its back-end to come back.</summary>
     public bool Suspended => Volatile.Read(ref _suspended);
 
-    private void FailHeldRequests(IoStatus status, string detail)
+    /// <summary>
+    /// Fails every request held in a slot and every pending one. With <paramref name="quarantine"/> the device may
+    /// still write the held requests' memory (no reset stopped it): their slots stay taken, as always here, and their
+    /// bounce buffers are kept out of the pool too, until a reset (<see cref="ReplaceRing"/>) or the device's late
+    /// completion of that slot gives them back.
+    /// </summary>
+    private void FailHeldRequests(IoStatus status, string detail, bool quarantine = false)
     {
-        for (int s = 0; s < _slotRequest.Length; s++)
-        {
-            if (_slotRequest[s] is not { } r) continue;
-            _slotRequest[s] = null;
-            Fail(r, status, detail);
-        }
+        FailHeld(status, detail, quarantine);
         while (_submissions.TryDequeue(out var q)) Enqueue(q);
         while (_pendingHead is { } p)
         {
@@ -441,6 +473,38 @@ internal sealed unsafe class QueuePair : IParkablePoller
             Fail(p, status, detail);
         }
         _pendingTail = null;
+    }
+
+    /// <summary>Fails every request held in a slot (at the device); see <see cref="FailHeldRequests"/> for <paramref name="quarantine"/>.</summary>
+    private void FailHeld(IoStatus status, string detail, bool quarantine)
+    {
+        for (int s = 0; s < _slotRequest.Length; s++)
+        {
+            if (_slotRequest[s] is not { } r) continue;
+            _slotRequest[s] = null;
+            if (quarantine && r.Bounce is { } bounce)
+            {
+                // Taken before the failure is delivered: the awaiter returns a request's bounce buffer to the pool.
+                _quarantine[s] = bounce;
+                r.Bounce = null;
+                r.BounceReadTarget = default;    // nothing is copied out of a failed read anyway
+                _bounces++;
+            }
+            Fail(r, status, detail);
+        }
+    }
+
+    /// <summary>Returns the quarantined bounce buffer of <paramref name="slot"/>, if any: the device is done with it.</summary>
+    private void ReleaseQuarantined(int slot)
+    {
+        if (_quarantine[slot] is not { } bounce) return;
+        _quarantine[slot] = null;
+        bounce.Dispose();
+    }
+
+    private void ReleaseQuarantine()
+    {
+        for (int s = 0; s < _quarantine.Length; s++) ReleaseQuarantined(s);
     }
 
     // ------------------------------------------------------------------ submission
@@ -519,6 +583,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
 
     public int Poll()
     {
+        if (_faulted) return FailArrivals();
         if (_swapRequested) SwapHistograms();
         int work = 0;
         while (_submissions.TryDequeue(out var r))
@@ -673,6 +738,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
             if (_slotRequest[slot] is not { } r)
             {
                 // A request already failed (its queue or device was given up on) that the device completed after all.
+                ReleaseQuarantined(slot);
                 _slots.Release(slot);
                 continue;
             }
@@ -744,6 +810,36 @@ internal sealed unsafe class QueuePair : IParkablePoller
         }
     }
 
+    // ------------------------------------------------------------------ callback faults
+
+    private long _callbackFaults;
+    private Exception? _firstCallbackFault, _lastCallbackFault;
+
+    /// <summary>The first exception a completion callback threw (diagnostics; any thread).</summary>
+    public Exception? FirstCallbackFault => Volatile.Read(ref _firstCallbackFault);
+
+    /// <summary>The latest exception a completion callback threw (diagnostics; any thread).</summary>
+    public Exception? LastCallbackFault => Volatile.Read(ref _lastCallbackFault);
+
+    /// <summary>Told (on the reactor) of every exception a completion callback threw; the engine logs the first.</summary>
+    public Action<int, long, Exception>? CallbackFaulted { get; set; }
+
+    /// <summary>Error path only: remembers and reports a callback's exception; the batch goes on.</summary>
+    private void RecordCallbackFault(long tag, Exception e)
+    {
+        _callbackFaults++;
+        Interlocked.CompareExchange(ref _firstCallbackFault, e, null);
+        Volatile.Write(ref _lastCallbackFault, e);
+        try
+        {
+            CallbackFaulted?.Invoke(Index, tag, e);
+        }
+        catch
+        {
+            // A logger that throws must not take the queue down either.
+        }
+    }
+
     private void Complete(BlockRequest r)
     {
         if (r.Status is not (IoStatus.Ok or IoStatus.Canceled))     // a withdrawn request is the caller's choice, not an error
@@ -764,14 +860,32 @@ internal sealed unsafe class QueuePair : IParkablePoller
             var status = r.Status;
             r.Handler = null;
             _localFree[_localFreeCount++] = r;     // back first, so the handler can submit again at once
-            handler.OnCompleted(tag, status);
+            Deliver(handler, tag, status);
         }
         else r.CompleteAwaiter();
     }
 
     /// <summary>
-    /// The device broke the ring: fail everything in flight and pending with the queue's named error. The slots of
-    /// in-flight requests stay reserved, since the device might still write into them, until a reset (issue 6)
+    /// Calls the user's callback. Its exception is the user's bug, not the queue's: escaping, it would end this
+    /// poller (the reactor removes a throwing poller) and strand every later request, so it is caught here, per
+    /// completion, and the batch goes on. The try region lives in this small method so that Complete and the reap
+    /// loop carry none.
+    /// </summary>
+    private void Deliver(IBlockCompletion handler, long tag, IoStatus status)
+    {
+        try
+        {
+            handler.OnCompleted(tag, status);
+        }
+        catch (Exception e)
+        {
+            RecordCallbackFault(tag, e);
+        }
+    }
+
+    /// <summary>
+    /// The device broke the ring: fail everything in flight and pending with the queue's named error. The slots and
+    /// bounce buffers of in-flight requests stay reserved, since the device might still write into them, until a reset
     /// reclaims them.
     /// </summary>
     private void HandleBroken()
@@ -781,9 +895,9 @@ internal sealed unsafe class QueuePair : IParkablePoller
             RecoverQueue(IoStatus.QueueBroken, $"the device broke the ring ({_ring.Error}: {_ring.ErrorMessage})");
             return;
         }
-        // Held and pending requests fail with the queue's named error; their slots stay reserved until a reset.
+        // Held and pending requests fail with the queue's named error; their slots and bounce buffers stay reserved until a reset.
         _brokenHandled = true;
-        FailHeldRequests(IoStatus.QueueBroken, $"{_ring.Error}: {_ring.ErrorMessage}");
+        FailHeldRequests(IoStatus.QueueBroken, $"{_ring.Error}: {_ring.ErrorMessage}", quarantine: true);
     }
 
     private void Fail(BlockRequest r, IoStatus status, string detail)
@@ -816,7 +930,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     }
 
     /// <summary>Requests in flight at the device plus those waiting for the ring.</summary>
-    public int Outstanding => (Volatile.Read(ref _linkLost) ? 0 : _ring.InFlight) + Volatile.Read(ref _pendingCount) + _submissions.Count;
+    public int Outstanding => (Volatile.Read(ref _linkLost) || _faulted ? 0 : _ring.InFlight) + Volatile.Read(ref _pendingCount) + _submissions.Count;
 
     // ------------------------------------------------------------------ monitor handoff
 
@@ -877,6 +991,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
         Timeouts = Volatile.Read(ref _timeouts),
         QueueResets = Volatile.Read(ref _queueResets),
         DeviceResets = Volatile.Read(ref _deviceResets),
+        CallbackFaults = Volatile.Read(ref _callbackFaults),
         InFlight = _ring.InFlight,
         Pending = Volatile.Read(ref _pendingCount),
     };

@@ -23,27 +23,42 @@ internal sealed class ConfigPatchingTransport(SoftBlkDevice device, Func<BlkConf
     /// <summary>Features removed from the offer once the patch applies.</summary>
     public VirtioFeatures WithoutFeatures { get; init; }
 
+    /// <summary>While set, reading the device status throws (an escape the queue's poller cannot handle).</summary>
+    public bool StatusReadsFail { get; set; }
+
+    /// <summary>While set, a queue reset throws (the device refuses it).</summary>
+    public bool QueueResetsFail { get; set; }
+
+    /// <summary>While set, a device reset throws before the device let go of anything.</summary>
+    public bool DeviceResetsFail { get; set; }
+
+    /// <summary>While set, the manual device does no work: requests stay in flight.</summary>
+    public bool DeviceStalled { get; set; }
+
     private int _resets;
     private bool Patching => _resets >= AfterResets;
 
     public static PmdEngine Start(Func<BlkConfig, BlkConfig> patch, int afterResets = 0, VirtioFeatures without = 0, int queues = 1,
-                                  SoftBlkDeviceOptions? deviceOptions = null)
+                                  SoftBlkDeviceOptions? deviceOptions = null, Microsoft.Extensions.Logging.ILoggerFactory? logs = null,
+                                  Func<EngineOptions, EngineOptions>? tweak = null)
     {
         var device = new SoftBlkDevice(new Orion.Pmd.Device.Backends.MemoryBackend(16 << 20),
             deviceOptions ?? new SoftBlkDeviceOptions { Mode = DeviceServiceMode.Manual, NumQueues = queues });
         var transport = new ConfigPatchingTransport(device, patch) { AfterResets = afterResets, WithoutFeatures = without };
-        return PmdEngine.StartOn(transport, new EngineOptions
+        var options = new EngineOptions
         {
             Device = "mem:16M",
             Queues = queues,
             QueueSize = 64,
             Threading = EngineThreading.Manual,
             BufferMemoryBytes = 16L << 20,
-        });
+            LoggerFactory = logs,
+        };
+        return PmdEngine.StartOn(transport, tweak is null ? options : tweak(options));
     }
 
     public string Description => _inner.Description;
-    public DeviceStatus GetStatus() => _inner.GetStatus();
+    public DeviceStatus GetStatus() => StatusReadsFail ? throw new InvalidOperationException("test: the status read failed") : _inner.GetStatus();
     public void SetStatus(DeviceStatus status) => _inner.SetStatus(status);
     public VirtioFeatures GetDeviceFeatures() => _inner.GetDeviceFeatures() & ~(Patching ? WithoutFeatures : 0);
     public void SetDriverFeatures(VirtioFeatures features) => _inner.SetDriverFeatures(features);
@@ -63,16 +78,21 @@ internal sealed class ConfigPatchingTransport(SoftBlkDevice device, Func<BlkConf
     public void SetMemoryTable(ReadOnlySpan<MemoryRegion> regions) => _inner.SetMemoryTable(regions);
     public void SetupQueue(int index, int size, SplitRingAddresses addresses, EventFd? kick, EventFd? call) => _inner.SetupQueue(index, size, addresses, kick, call);
     public void Notify(int index) => _inner.Notify(index);
-    public void ResetQueue(int index) => _inner.ResetQueue(index);
+    public void ResetQueue(int index)
+    {
+        if (QueueResetsFail) throw new IOException("test: the device refused the queue reset");
+        _inner.ResetQueue(index);
+    }
     public void EnableQueue(int index) => _inner.EnableQueue(index);
 
     public void ResetDevice()
     {
+        if (DeviceResetsFail) throw new IOException("test: the device refused the reset");
         _inner.ResetDevice();
         _resets++;
     }
 
-    public int PollDevice() => _inner.PollDevice();
+    public int PollDevice() => DeviceStalled ? 0 : _inner.PollDevice();
     public long DeviceThreadAllocatedBytes => _inner.DeviceThreadAllocatedBytes;
     public void Dispose() => _inner.Dispose();
 }

@@ -1,0 +1,73 @@
+using System.Buffers;
+
+namespace Orion.Pmd.Engine.Memory;
+
+/// <summary>
+/// One buffer of the pool's memory, for the pool's lifetime: what a <see cref="Memory{T}"/> of a <see cref="DmaBuffer"/>
+/// points at (the engine recognizes DMA memory by this manager). Ownership is not here but in the handle: every
+/// rental bumps <see cref="Generation"/> to a new odd value that only that rental's <see cref="DmaBuffer"/> holds, and
+/// its return bumps it to even, once; a handle whose generation is no longer current reaches nothing.
+/// </summary>
+internal sealed unsafe class DmaBufferSlot : MemoryManager<byte>
+{
+    private long _generation;        // odd while rented; each rental gets its own value, so a stale handle never matches
+    private int _length;
+
+    public DmaBufferSlot(DmaBufferPool pool, byte* host, ulong guestAddress, int capacity, int sizeClass)
+    {
+        Pool = pool;
+        Pointer = host;
+        GuestAddress = guestAddress;
+        Capacity = capacity;
+        SizeClass = sizeClass;
+    }
+
+    public DmaBufferPool Pool { get; }
+    public byte* Pointer { get; }
+    public ulong GuestAddress { get; }
+    public int Capacity { get; }
+    public int SizeClass { get; }
+
+    /// <summary>Bytes the current renter asked for.</summary>
+    public int Length => _length;
+
+    /// <summary>The current rental's token (odd) or, between rentals, an even value no handle holds.</summary>
+    public long Generation => Volatile.Read(ref _generation);
+
+    /// <summary>Pool only, on a slot nobody holds (fresh, or taken off a free list): starts a rental and returns its token.</summary>
+    public long Rent(int length)
+    {
+        _length = length;
+        return Interlocked.Increment(ref _generation);      // a full fence: the length is visible before the token
+    }
+
+    /// <summary>Ends the rental <paramref name="generation"/>; false (and nothing changes) when it already ended.</summary>
+    public bool TryEnd(long generation) => Interlocked.CompareExchange(ref _generation, generation + 1, generation) == generation;
+
+    /// <summary>The current rental's bytes as memory (the handle checked its token first).</summary>
+    public Memory<byte> RentedMemory => CreateMemory(_length);
+
+    /// <inheritdoc />
+    public override Span<byte> GetSpan()
+    {
+        // Reached through a Memory<byte>, which carries no token: the best check here is that some rental is live.
+        if ((Generation & 1) == 0) DmaBuffer.ThrowDisposed();
+        return new Span<byte>(Pointer, _length);
+    }
+
+    /// <inheritdoc />
+    public override MemoryHandle Pin(int elementIndex = 0)
+    {
+        if ((uint)elementIndex > (uint)_length) throw new ArgumentOutOfRangeException(nameof(elementIndex));
+        return new MemoryHandle(Pointer + elementIndex);       // native memory: nothing to pin
+    }
+
+    /// <inheritdoc />
+    public override void Unpin() { }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        // Nothing: a slot lives as long as its pool, and rentals end through their DmaBuffer handle only.
+    }
+}
