@@ -860,27 +860,19 @@ internal sealed unsafe class QueuePair : IParkablePoller
             var status = r.Status;
             r.Handler = null;
             _localFree[_localFreeCount++] = r;     // back first, so the handler can submit again at once
-            Deliver(handler, tag, status);
+            // The user's exception is the user's bug, not the queue's: escaping, it would end this poller (the reactor
+            // removes a throwing poller) and strand every later request, so it is caught per completion and the batch
+            // goes on. The handler sits here, not in a helper: a method with a handler is not inlined.
+            try
+            {
+                handler.OnCompleted(tag, status);
+            }
+            catch (Exception e)
+            {
+                RecordCallbackFault(tag, e);
+            }
         }
         else r.CompleteAwaiter();
-    }
-
-    /// <summary>
-    /// Calls the user's callback. Its exception is the user's bug, not the queue's: escaping, it would end this
-    /// poller (the reactor removes a throwing poller) and strand every later request, so it is caught here, per
-    /// completion, and the batch goes on. The try region lives in this small method so that Complete and the reap
-    /// loop carry none.
-    /// </summary>
-    private void Deliver(IBlockCompletion handler, long tag, IoStatus status)
-    {
-        try
-        {
-            handler.OnCompleted(tag, status);
-        }
-        catch (Exception e)
-        {
-            RecordCallbackFault(tag, e);
-        }
     }
 
     /// <summary>
