@@ -209,6 +209,44 @@ public class UringFileBackendTests
         Assert.That(d.Reap(0), Is.EqualTo(12), "every popped request was completed into the used ring before the stop returned");
     }
 
+    [TestCase(DeviceServiceMode.Polled)]
+    [TestCase(DeviceServiceMode.Adaptive)]
+    public void TheDeviceThreadAllocatesNothingPerRequest_ThroughIoUring(DeviceServiceMode mode)
+    {
+        string path = FileWith(Random(1 << 20, 7));
+        using var d = MiniDriver.Start(new FileBackend(new FileBackendOptions { Path = path, IoEngine = FileIoEngine.IoUring }),
+            new SoftBlkDeviceOptions { Mode = mode, YieldWhenIdle = true },
+            new MiniDriverOptions { KickEventFds = true, QueueSize = 128 });
+        var data = Payload.Pattern(4096);
+        void Burst()
+        {
+            var pending = new List<Pending>();
+            for (int i = 0; i < 32; i++)
+            {
+                pending.Add(d.Add(0, new BlkRequestHeader(BlkRequestType.Out, (ulong)i * 8), data));
+                pending.Add(d.Add(0, new BlkRequestHeader(BlkRequestType.In, (ulong)i * 8), inLength: 4096, segmentBytes: 1024));
+                pending.Add(d.Add(0, new BlkRequestHeader(BlkRequestType.Flush, 0)));
+            }
+            d.Publish(0);
+            Assert.That(d.WaitAll(pending).Select(c => c.BlkStatus), Is.All.EqualTo(BlkStatus.Ok));
+        }
+        long Settled()
+        {
+            Thread.Sleep(20);
+            long v = d.Device.DeviceThreadAllocatedBytes;
+            Assert.That(MiniDriver.Eventually(() => { long w = d.Device.DeviceThreadAllocatedBytes; bool same = w == v; v = w; return same; }), Is.True);
+            return v;
+        }
+
+        for (int i = 0; i < 3; i++) Burst();
+        long started = d.Device.GetQueueIoCounters(0)!.Value.Started;
+        long before = Settled();
+        for (int i = 0; i < 10; i++) Burst();
+        long after = Settled();
+        Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Started - started, Is.EqualTo(960), "every request went through io_uring");
+        Assert.That(after - before, Is.Zero, "bytes allocated on the device thread over 960 requests through io_uring");
+    }
+
     [Test]
     public void WithIoUringOff_TheDeviceServesSynchronously_AndSaysSo()
     {

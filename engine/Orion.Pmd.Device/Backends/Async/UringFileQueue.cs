@@ -45,7 +45,6 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     private readonly int _fd;
     private readonly IoSqeFlags _fileFlag;
     private readonly int _memAlign, _ioAlign;
-    private readonly int _maxSegments;
     private readonly BlkRequestExecutor _executor;
     private readonly Slot[] _slots;
     private readonly int[] _free;
@@ -63,7 +62,6 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
         _ring = ring;
-        _maxSegments = maxSegments;
         _memAlign = memAlign;
         _ioAlign = ioAlign;
         _executor = executor;
@@ -85,7 +83,9 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         _free = new int[depth];
         for (int i = 0; i < depth; i++)
         {
-            _slots[i] = new Slot();
+            // Every slot's chain exists from the start (a queue deep enough to need the last one would otherwise
+            // allocate on its device thread the first time it gets there); 16 bytes per segment.
+            _slots[i] = new Slot { Chain = new DescriptorChain(maxSegments) };
             _free[i] = depth - 1 - i;      // slot 0 on top: a shallow queue keeps reusing the same few slots
         }
         _freeCount = depth;
@@ -97,9 +97,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     {
         get
         {
-            var slot = _slots[_free[_freeCount - 1]];
-            // Chains are made on first use, so a queue that never runs deep never holds a deep queue's memory.
-            return slot.Chain ??= new DescriptorChain(_maxSegments);
+            return _slots[_free[_freeCount - 1]].Chain!;
         }
     }
 
