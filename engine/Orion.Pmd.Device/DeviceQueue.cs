@@ -24,7 +24,7 @@ internal sealed partial class DeviceQueue : IDisposable
     /// start of the same queue (a device reset keeps schedules and counters); null builds one from the plan.
     /// </summary>
     public DeviceQueue(int index, IDeviceQueue ring, BlkRequestExecutor executor, EventFd? kick, EventFd? call, int maxSegments, int maxBatch,
-                       FaultInjector? injector = null, bool serveInline = false)
+                       FaultInjector? injector = null, bool serveInline = false, ReadOnlySpan<(nint Address, nuint Length)> memory = default)
     {
         Index = index;
         Ring = ring;
@@ -44,7 +44,7 @@ internal sealed partial class DeviceQueue : IDisposable
         }
         // Faults are injected on the synchronous path only: their schedules count requests as the device serves them.
         if (_faults is null && executor.Backend is IAsyncBlockBackend asyncBackend)
-            _io = asyncBackend.OpenQueueIo(ring.Size, maxSegments, executor);
+            _io = asyncBackend.OpenQueueIo(ring.Size, maxSegments, executor, memory);
         // A queue served without a thread of its own (on the driver's reactor) is woken through its call eventfd.
         if (_io is not null && serveInline && call is not null) _io.SignalCompletionsTo(call);
     }

@@ -236,7 +236,7 @@ public sealed partial class SoftBlkDevice : IDisposable
             IDeviceQueue ring = CreateRing(s.Size, s.Addresses, QueuePosition.Fresh);
             if (_options.Faults is { } plan) _injectors[i] ??= new FaultInjector(plan, i, ring is PackedQueueDevice);
             queues.Add(new DeviceQueue(i, ring, new BlkRequestExecutor(Backend, settings), s.Kick, s.Call, maxSegments, _options.MaxBatch, _injectors[i],
-                                       serveInline: _options.Mode == DeviceServiceMode.Manual));
+                                       serveInline: _options.Mode == DeviceServiceMode.Manual, memory: HostMemory()));
         }
         Volatile.Write(ref _queues, [.. queues]);
         if (_options.Mode == DeviceServiceMode.Manual)
@@ -255,6 +255,15 @@ public sealed partial class SoftBlkDevice : IDisposable
             _workers.Add(w);
             w.Start();
         }
+    }
+
+    /// <summary>The device's own mappings of guest memory, for a backend that registers them with the kernel.</summary>
+    private (nint Address, nuint Length)[] HostMemory()
+    {
+        var regions = _memory.Regions;
+        var host = new (nint, nuint)[regions.Length];
+        for (int i = 0; i < regions.Length; i++) host[i] = (regions[i].Host, (nuint)regions[i].Length);
+        return host;
     }
 
     /// <summary>What every queue's request executor needs to know; built when queues start (features are final then).</summary>

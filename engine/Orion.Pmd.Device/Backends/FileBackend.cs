@@ -155,7 +155,7 @@ public sealed unsafe class FileBackend : IAsyncBlockBackend
         : _uringRefusal is null ? "io_uring" : $"sync (pread/pwrite; io_uring refused: {_uringRefusal})";
 
     /// <inheritdoc />
-    public IBackendQueueIo? OpenQueueIo(int depth, int maxSegments, BlkRequestExecutor executor)
+    public IBackendQueueIo? OpenQueueIo(int depth, int maxSegments, BlkRequestExecutor executor, ReadOnlySpan<(nint Address, nuint Length)> memory = default)
     {
         ArgumentNullException.ThrowIfNull(executor);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -165,7 +165,7 @@ public sealed unsafe class FileBackend : IAsyncBlockBackend
         int memAlign = Direct ? Math.Max(1, _file.DirectIoMemoryAlignment > 0 ? _file.DirectIoMemoryAlignment : 512) : 1;
         try
         {
-            return new UringFileQueue(ring!, _file.Fd, depth, maxSegments, memAlign, _ioAlign, executor);
+            return new UringFileQueue(ring!, _file.Fd, depth, maxSegments, memAlign, _ioAlign, executor, memory);
         }
         catch
         {

@@ -47,7 +47,8 @@ public sealed partial class SoftBlkDevice
             throw new ArgumentException($"a {serviceMode} queue sleeps on its kick eventfd; queue {index} has none (poll it instead)", nameof(kick));
 
         IDeviceQueue ring = CreateRing(size, addresses, start ?? QueuePosition.Fresh);
-        var queue = new DeviceQueue(index, ring, new BlkRequestExecutor(Backend, ExecutorSettings()), kick, call, MaxChainSegments, _options.MaxBatch);
+        var queue = new DeviceQueue(index, ring, new BlkRequestExecutor(Backend, ExecutorSettings()), kick, call, MaxChainSegments, _options.MaxBatch,
+                                    memory: HostMemory());
         if (serviceMode == DeviceServiceMode.Manual) ring.SuppressKicks();
         Volatile.Write(ref _queues, [.. _queues, queue]);
         if (serviceMode == DeviceServiceMode.Manual) return;

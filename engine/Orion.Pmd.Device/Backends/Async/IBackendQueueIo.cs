@@ -15,7 +15,14 @@ public interface IAsyncBlockBackend : IBlockBackend
     /// Returns null when this backend serves requests synchronously (the kernel refused io_uring, or it was turned off),
     /// and the device then executes every request on its thread as before.
     /// </summary>
-    IBackendQueueIo? OpenQueueIo(int depth, int maxSegments, BlkRequestExecutor executor);
+    /// <param name="depth">Most requests in flight.</param>
+    /// <param name="maxSegments">Most buffers one request has.</param>
+    /// <param name="executor">Counts backend failures.</param>
+    /// <param name="memory">
+    /// The device's mappings of guest memory (host address and length), registered with the kernel as fixed buffers
+    /// where they fit its limits, so single-buffer transfers skip pinning pages per I/O; empty registers nothing.
+    /// </param>
+    IBackendQueueIo? OpenQueueIo(int depth, int maxSegments, BlkRequestExecutor executor, ReadOnlySpan<(nint Address, nuint Length)> memory = default);
 
     /// <summary>Which I/O engine serves requests and, for the synchronous one, why (for reports and logs).</summary>
     string IoEngine { get; }

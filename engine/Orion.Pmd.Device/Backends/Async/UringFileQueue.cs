@@ -58,7 +58,8 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     /// A queue over <paramref name="ring"/> (owned) for <paramref name="fd"/>; <paramref name="memAlign"/> and
     /// <paramref name="ioAlign"/> are what direct I/O needs of buffer addresses and of offsets and lengths (1 for buffered I/O).
     /// </summary>
-    public UringFileQueue(IoUring ring, int fd, int depth, int maxSegments, int memAlign, int ioAlign, BlkRequestExecutor executor)
+    public UringFileQueue(IoUring ring, int fd, int depth, int maxSegments, int memAlign, int ioAlign, BlkRequestExecutor executor,
+                          ReadOnlySpan<(nint Address, nuint Length)> memory = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
         _ring = ring;
@@ -77,6 +78,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
             _fd = fd;
             _fileFlag = IoSqeFlags.None;
         }
+        RegisterMemory(memory);
         // Never more in flight than the CQ holds, so the completion queue cannot overflow.
         depth = (int)Math.Min(depth, Math.Min(ring.SubmissionEntries, ring.CompletionEntries));
         _slots = new Slot[depth];
@@ -89,6 +91,50 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
             _free[i] = depth - 1 - i;      // slot 0 on top: a shallow queue keeps reusing the same few slots
         }
         _freeCount = depth;
+    }
+
+    /// <summary>The kernel's limit on one registered buffer.</summary>
+    private const ulong MaxFixedBuffer = 1UL << 30;
+
+    private readonly (nint Start, nint End)[] _fixed = new (nint, nint)[8];
+    private int _fixedCount;
+
+    /// <summary>
+    /// Registers guest memory as fixed buffers, so a single-buffer transfer inside one skips pinning its pages per I/O
+    /// (READ_FIXED/WRITE_FIXED). Regions over the kernel's 1 GiB limit stay unregistered; a kernel that refuses
+    /// (RLIMIT_MEMLOCK without CAP_IPC_LOCK) leaves every transfer on plain READ/WRITE.
+    /// </summary>
+    private void RegisterMemory(ReadOnlySpan<(nint Address, nuint Length)> memory)
+    {
+        Span<(nint, nuint)> take = stackalloc (nint, nuint)[Math.Min(memory.Length, _fixed.Length)];
+        int n = 0;
+        foreach (var (address, length) in memory)
+        {
+            if (n == take.Length || length == 0 || length > MaxFixedBuffer) continue;
+            take[n++] = (address, length);
+        }
+        if (n == 0) return;
+        try
+        {
+            _ring.RegisterBuffers(take[..n]);
+        }
+        catch (LinuxException)
+        {
+            return;
+        }
+        for (int i = 0; i < n; i++) _fixed[i] = (take[i].Item1, take[i].Item1 + (nint)take[i].Item2);
+        _fixedCount = n;
+    }
+
+    /// <summary>The registered buffer holding [address, +length), or -1.</summary>
+    private int FixedIndex(nint address, ulong length)
+    {
+        for (int i = 0; i < _fixedCount; i++)
+        {
+            var (start, end) = _fixed[i];
+            if (address >= start && (ulong)(end - address) >= length) return i;
+        }
+        return -1;
     }
 
     public bool HasFreeSlot => _freeCount > 0;
@@ -197,6 +243,12 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
                 bool read = slot.Kind == PlannedIoKind.Read;
                 if (count == 1)
                 {
+                    // One buffer inside registered memory: the kernel skips pinning its pages.
+                    int buffer = FixedIndex((nint)iov[0], iov[1]);
+                    if (buffer >= 0)
+                        return read
+                            ? _ring.PrepareReadFixed(_fd, (nint)iov[0], (uint)iov[1], slot.Offset, (ushort)buffer, tag, _fileFlag, slot.RwFlags)
+                            : _ring.PrepareWriteFixed(_fd, (nint)iov[0], (uint)iov[1], slot.Offset, (ushort)buffer, tag, _fileFlag, slot.RwFlags);
                     // One buffer: a plain READ/WRITE spares the kernel importing an iovec array.
                     return read
                         ? _ring.PrepareRead(_fd, (nint)iov[0], (uint)iov[1], slot.Offset, tag, _fileFlag, slot.RwFlags)
