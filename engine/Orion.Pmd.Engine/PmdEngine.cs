@@ -327,8 +327,15 @@ public sealed unsafe partial class PmdEngine : IDisposable
 
     /// <summary>
     /// Orderly stop: refuse new requests, let in-flight ones drain (up to <see cref="EngineOptions.DrainTimeout"/>),
-    /// fail what is still waiting, join the reactors, reset the device (joining its threads), and unmap memory last.
+    /// fail what is still waiting, join the reactors, reset the device (joining its threads), fail with
+    /// <see cref="Requests.IoStatus.Aborted"/> every request the device still held, and unmap memory last.
     /// </summary>
+    /// <remarks>
+    /// Every request's task has completed when this returns (its continuation may still be running). Buffers rented
+    /// from <see cref="BlockDevice.Rent"/> and not yet returned become unusable: their handles, and any
+    /// <see cref="Memory{T}"/> taken from them, throw <see cref="ObjectDisposedException"/>; disposing them is harmless.
+    /// A <see cref="Span{T}"/> taken before the stop must not be used after it.
+    /// </remarks>
     public void Dispose()
     {
         if (_disposed) return;
@@ -355,10 +362,25 @@ public sealed unsafe partial class PmdEngine : IDisposable
         }
         foreach (var r in _reactors) r.Dispose();
         AuditLog.DeviceReset(_transport.Description, "engine stop");
-        _transport.SetStatus(DeviceStatus.Reset);      // stops and joins the device threads
+        try
+        {
+            _transport.SetStatus(DeviceStatus.Reset);  // stops and joins the device threads
+        }
+        finally
+        {
+            // What the ring still holds the device will never complete now (the drain timed out, or the device was
+            // broken): fail it, or its task would hang forever. Only after the reset, so the device writes no buffer
+            // of a request its owner already got back; the reactors are stopped, so this thread owns the queues.
+            string detail = $"engine stopped: the device had not completed the request within the drain timeout " +
+                            $"({_options.DrainTimeout.TotalMilliseconds} ms, EngineOptions.DrainTimeout); it may or may not have reached the medium";
+            foreach (var p in Pairs) p.FailHeldAtStop(detail);
+        }
         _transport.Dispose();
         AuditLog.DeviceDetached(_transport.Description, _transport is VhostUserTransport ? "vhost-user" : "embedded");
         foreach (var fd in _eventFds) fd.Dispose();
+        // Every DmaBuffer handle still out, and every Memory<byte> taken from one, refuses access from now on: the
+        // memory behind it is about to be unmapped, and touching it would be a SIGSEGV, not an exception.
+        Device.Pool.Close();
         _memory.Dispose();                              // nothing can touch the memory any more
     }
 }

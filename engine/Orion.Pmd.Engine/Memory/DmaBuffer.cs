@@ -14,6 +14,12 @@ namespace Orion.Pmd.Engine.Memory;
 /// <see cref="ObjectDisposedException"/> once the rental ended (as does a default handle). A <see cref="Memory"/>
 /// taken before the end carries no token: it must not be used afterwards (the engine can only check that the memory is
 /// rented at all).
+/// <para>
+/// Disposing the engine ends every rental still out: its memory is unmapped. The handle, and a <see cref="Memory"/>
+/// taken from it, then throw <see cref="ObjectDisposedException"/> (instead of touching unmapped memory) and
+/// <see cref="Dispose"/> does nothing. A <see cref="Span"/> or <see cref="Pointer"/> taken before must not outlive
+/// the engine: nothing can check those.
+/// </para>
 /// </remarks>
 public readonly unsafe struct DmaBuffer : IMemoryOwner<byte>
 {
@@ -26,7 +32,7 @@ public readonly unsafe struct DmaBuffer : IMemoryOwner<byte>
         _generation = generation;
     }
 
-    /// <summary>Whether the rental this handle stands for has ended (or the handle is default).</summary>
+    /// <summary>Whether the rental this handle stands for has ended (or the handle is default, or its engine was disposed).</summary>
     public bool IsDisposed => _slot is not { } s || s.Generation != _generation;
 
     /// <summary>This process's address of the first byte.</summary>
@@ -66,12 +72,14 @@ public readonly unsafe struct DmaBuffer : IMemoryOwner<byte>
         get
         {
             var slot = _slot;
-            if (slot is null || slot.Generation != _generation) ThrowDisposed();
+            if (slot is null || slot.Generation != _generation) ThrowDisposed(slot);
             return slot;
         }
     }
 
     [DoesNotReturn]
-    internal static void ThrowDisposed()
-        => throw new ObjectDisposedException(nameof(DmaBuffer), "the DMA buffer was returned to the pool (disposed); this handle no longer reaches it");
+    internal static void ThrowDisposed(DmaBufferSlot? slot)
+        => throw new ObjectDisposedException(nameof(DmaBuffer), slot is not null && slot.Pool.IsClosed
+            ? "the engine that owned this DMA buffer was disposed: its memory is unmapped, and this handle no longer reaches it"
+            : "the DMA buffer was returned to the pool (disposed); this handle no longer reaches it");
 }

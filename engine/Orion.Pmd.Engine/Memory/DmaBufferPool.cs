@@ -17,6 +17,9 @@ public sealed class DmaBufferPool
     private readonly object _carveLock = new();
     private long _inUseBytes;
     private int _inUseCount;
+    private readonly List<DmaBufferSlot> _slots = [];    // every slot carved, so Close can reach those still rented
+    private int _closed;
+    private int _zeroing;                                 // returns zeroing right now; Close waits them out
 
     internal DmaBufferPool(DmaRegion region, int maxBufferBytes, bool zeroOnReturn = false)
     {
@@ -48,6 +51,28 @@ public sealed class DmaBufferPool
     /// <summary>Buffers currently rented.</summary>
     public int InUseCount => Volatile.Read(ref _inUseCount);
 
+    /// <summary>
+    /// Whether the pool closed: its engine was disposed and its memory unmapped. Every buffer still rented then is
+    /// unusable (<see cref="DmaBuffer.IsDisposed"/>), and renting throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>
+    /// Engine stop only, just before the memory is unmapped: ends every rental, so that a handle kept past the
+    /// engine (or a <see cref="Memory{T}"/> from it) throws instead of reaching unmapped memory, and refuses rentals.
+    /// Waits for a return that is zeroing its buffer right now (bounded: one buffer's memset).
+    /// </summary>
+    internal void Close()
+    {
+        Interlocked.Exchange(ref _closed, 1);            // a full fence before reading _zeroing (see Return)
+        lock (_carveLock)
+        {
+            foreach (var slot in _slots) slot.Close();
+        }
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _zeroing) != 0) spin.SpinOnce();
+    }
+
     /// <summary>Rents a buffer of <paramref name="length"/> bytes; throws when the pool's memory is exhausted.</summary>
     public DmaBuffer Rent(int length)
     {
@@ -57,9 +82,13 @@ public sealed class DmaBufferPool
             "return buffers sooner or give the engine more buffer memory (EngineOptions.BufferMemoryBytes)");
     }
 
-    /// <summary>Rents a buffer of <paramref name="length"/> bytes; false when the pool's memory is exhausted.</summary>
+    /// <summary>
+    /// Rents a buffer of <paramref name="length"/> bytes; false when the pool's memory is exhausted. Throws
+    /// <see cref="ObjectDisposedException"/> once the pool closed (<see cref="IsClosed"/>).
+    /// </summary>
     public unsafe bool TryRent(int length, out DmaBuffer buffer)
     {
+        if (IsClosed) ThrowClosed();
         if (length <= 0 || length > MaxBufferBytes)
             throw new ArgumentOutOfRangeException(nameof(length), length, $"a DMA buffer holds 1 to {MaxBufferBytes} bytes");
         int cls = ClassOf(length);
@@ -74,15 +103,17 @@ public sealed class DmaBufferPool
             int size = 1 << (cls + MinShift);
             lock (_carveLock)
             {
+                if (IsClosed) ThrowClosed();                            // under the lock Close takes: no slot escapes it
                 if (!_region.TryCarve(size, Alignment, out var host, out var guest))
                 {
                     buffer = default;
                     return false;
                 }
                 b = new DmaBufferSlot(this, host, guest, size, cls);     // once per slot, for the pool's lifetime
+                _slots.Add(b);
             }
         }
-        long generation = b.Rent(length);
+        if (!b.TryRent(length, out long generation)) ThrowClosed();      // Close got to the slot first
         Interlocked.Add(ref _inUseBytes, b.Capacity);
         Interlocked.Increment(ref _inUseCount);
         buffer = new DmaBuffer(b, generation);
@@ -93,12 +124,29 @@ public sealed class DmaBufferPool
     internal unsafe void Return(DmaBufferSlot buffer)
     {
         // Before the buffer is back on a free list, where another renter (another tenant) could take it.
-        if (ZeroOnReturn) new Span<byte>(buffer.Pointer, buffer.Capacity).Clear();
+        // Not once the pool closed: the memory may be unmapped already. The count (raised before the flag is read, both
+        // full fences) lets Close wait for a zeroing that saw the pool open, so none runs into the unmap.
+        if (ZeroOnReturn)
+        {
+            Interlocked.Increment(ref _zeroing);
+            try
+            {
+                if (!IsClosed) new Span<byte>(buffer.Pointer, buffer.Capacity).Clear();
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _zeroing);
+            }
+        }
         Interlocked.Add(ref _inUseBytes, -buffer.Capacity);
         Interlocked.Decrement(ref _inUseCount);
         var free = _free[buffer.SizeClass];
         lock (free) free.Push(buffer);
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowClosed()
+        => throw new ObjectDisposedException(nameof(DmaBufferPool), "the engine that owned this DMA buffer pool was disposed: its memory is unmapped");
 
     private static int ClassOf(int length)
     {

@@ -34,12 +34,31 @@ internal sealed unsafe class DmaBufferSlot : MemoryManager<byte>
     /// <summary>The current rental's token (odd) or, between rentals, an even value no handle holds.</summary>
     public long Generation => Volatile.Read(ref _generation);
 
-    /// <summary>Pool only, on a slot nobody holds (fresh, or taken off a free list): starts a rental and returns its token.</summary>
-    public long Rent(int length)
+    /// <summary>
+    /// The generation of a slot whose pool closed (its memory is unmapped): even, so no handle and no
+    /// <see cref="Memory{T}"/> reaches it, and never reached by counting, so no rental starts on it again.
+    /// </summary>
+    private const long Closed = long.MinValue;
+
+    /// <summary>
+    /// Pool only, on a slot nobody holds (fresh, or taken off a free list): starts a rental and returns its token;
+    /// false when the pool closed meanwhile.
+    /// </summary>
+    public bool TryRent(int length, out long generation)
     {
         _length = length;
-        return Interlocked.Increment(ref _generation);      // a full fence: the length is visible before the token
+        long current = Volatile.Read(ref _generation);
+        generation = current + 1;
+        // A compare-exchange, not an increment: the pool's Close is the only other writer, and a rental must not
+        // start on a slot it closed. A full fence too: the length is visible before the token.
+        return current != Closed && Interlocked.CompareExchange(ref _generation, generation, current) == current;
     }
+
+    /// <summary>
+    /// Pool's close only: ends whatever rental is current, for good. Every handle and every <see cref="Memory{T}"/>
+    /// of this slot fails its check from now on (the generation check already on their path, so it costs nothing).
+    /// </summary>
+    public void Close() => Interlocked.Exchange(ref _generation, Closed);
 
     /// <summary>Ends the rental <paramref name="generation"/>; false (and nothing changes) when it already ended.</summary>
     public bool TryEnd(long generation) => Interlocked.CompareExchange(ref _generation, generation + 1, generation) == generation;
@@ -51,13 +70,14 @@ internal sealed unsafe class DmaBufferSlot : MemoryManager<byte>
     public override Span<byte> GetSpan()
     {
         // Reached through a Memory<byte>, which carries no token: the best check here is that some rental is live.
-        if ((Generation & 1) == 0) DmaBuffer.ThrowDisposed();
+        if ((Generation & 1) == 0) DmaBuffer.ThrowDisposed(this);
         return new Span<byte>(Pointer, _length);
     }
 
     /// <inheritdoc />
     public override MemoryHandle Pin(int elementIndex = 0)
     {
+        if ((Generation & 1) == 0) DmaBuffer.ThrowDisposed(this);     // a pointer into returned (or unmapped) memory
         if ((uint)elementIndex > (uint)_length) throw new ArgumentOutOfRangeException(nameof(elementIndex));
         return new MemoryHandle(Pointer + elementIndex);       // native memory: nothing to pin
     }

@@ -921,8 +921,23 @@ internal sealed unsafe class QueuePair : IParkablePoller
         _pendingTail = null;
     }
 
+    private volatile bool _stopped;
+
+    /// <summary>
+    /// Engine stop only, once the reactor is stopped and the device reset (so nothing can write the requests' memory
+    /// any more), before the memory is unmapped: fails every request the ring still holds (the device never completed
+    /// it within <see cref="EngineOptions.DrainTimeout"/>) and anything still pending, with <see cref="IoStatus.Aborted"/>
+    /// and <paramref name="detail"/>. Without this, such a request's task would never complete. Runs on the stopping
+    /// thread: the reactor that owns the queue no longer runs.
+    /// </summary>
+    public void FailHeldAtStop(string detail)
+    {
+        _stopped = true;                           // the ring's slots are never given back: it is not counted any more
+        FailHeldRequests(IoStatus.Aborted, detail);
+    }
+
     /// <summary>Requests in flight at the device plus those waiting for the ring.</summary>
-    public int Outstanding => (Volatile.Read(ref _linkLost) || _faulted ? 0 : _ring.InFlight) + Volatile.Read(ref _pendingCount) + _submissions.Count;
+    public int Outstanding => (Volatile.Read(ref _linkLost) || _faulted || _stopped ? 0 : _ring.InFlight) + Volatile.Read(ref _pendingCount) + _submissions.Count;
 
     // ------------------------------------------------------------------ monitor handoff
 

@@ -11,7 +11,11 @@ public enum IoStatus : byte
     Unsupported = 2,
     /// <summary>The queue latched broken (the device wrote something inconsistent); the request's outcome is unknown.</summary>
     QueueBroken = 0x80,
-    /// <summary>The engine stopped before the request reached the device.</summary>
+    /// <summary>
+    /// The engine stopped before the request completed: it never reached the device, or the device still held it
+    /// when <see cref="EngineOptions.DrainTimeout"/> ran out (the message says which; such a request may or may not
+    /// have reached the medium). Either way the device was stopped first and no longer touches its buffers.
+    /// </summary>
     Aborted = 0x81,
     /// <summary>The device wrote a status byte outside the specification or no status at all.</summary>
     BadStatus = 0x82,
