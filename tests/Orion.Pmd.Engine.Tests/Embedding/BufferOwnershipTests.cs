@@ -60,15 +60,23 @@ public class BufferOwnershipTests
         // A guard for the handle design (it passed before as well): the ownership token must not cost an allocation.
         using var engine = ManualEngine.Start();
         var pool = engine.Device.Pool;
-        for (int i = 0; i < 100; i++) pool.Rent(8192).Dispose();          // warm: the slot is carved, the JIT done
+        RentAndReturn(pool, 100);                                          // warm: the slot is carved, the types loaded
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++)
+        RentAndReturn(pool, 10_000);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
+
+    // Fully optimized from the first call: a tier-0 loop that the runtime replaces on the stack (OSR) may allocate for
+    // that, which would be the JIT's bytes, not the pool's (seen once in CI).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void RentAndReturn(Orion.Pmd.Engine.Memory.DmaBufferPool pool, int count)
+    {
+        for (int i = 0; i < count; i++)
         {
             var buffer = pool.Rent(8192);
             buffer.Span[0] = 1;
             buffer.Dispose();
             buffer.Dispose();
         }
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
     }
 }
