@@ -67,19 +67,10 @@ public class AllocationTests
             Assert.That(d.WaitAll(pending).Select(c => c.BlkStatus), Is.All.EqualTo(BlkStatus.Ok));
         }
 
-        // The counter is read on the device thread at the end of each pass: let a few idle passes go by before reading it.
-        long Settled()
-        {
-            Thread.Sleep(20);
-            long v = d.Device.DeviceThreadAllocatedBytes;
-            Assert.That(MiniDriver.Eventually(() => { long w = d.Device.DeviceThreadAllocatedBytes; bool same = w == v; v = w; return same; }), Is.True);
-            return v;
-        }
-
         for (int i = 0; i < 3; i++) Burst();
-        long before = Settled();
+        long before = d.SettledDeviceThreadAllocatedBytes();
         for (int i = 0; i < 10; i++) Burst();
-        long after = Settled();
+        long after = d.SettledDeviceThreadAllocatedBytes();
         Assert.That(after - before, Is.Zero, "bytes allocated on the device thread over 1280 requests");
     }
 

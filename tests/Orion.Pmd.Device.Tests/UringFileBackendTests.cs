@@ -230,19 +230,12 @@ public class UringFileBackendTests
             d.Publish(0);
             Assert.That(d.WaitAll(pending).Select(c => c.BlkStatus), Is.All.EqualTo(BlkStatus.Ok));
         }
-        long Settled()
-        {
-            Thread.Sleep(20);
-            long v = d.Device.DeviceThreadAllocatedBytes;
-            Assert.That(MiniDriver.Eventually(() => { long w = d.Device.DeviceThreadAllocatedBytes; bool same = w == v; v = w; return same; }), Is.True);
-            return v;
-        }
 
         for (int i = 0; i < 3; i++) Burst();
         long started = d.Device.GetQueueIoCounters(0)!.Value.Started;
-        long before = Settled();
+        long before = d.SettledDeviceThreadAllocatedBytes();
         for (int i = 0; i < 10; i++) Burst();
-        long after = Settled();
+        long after = d.SettledDeviceThreadAllocatedBytes();
         Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Started - started, Is.EqualTo(960), "every request went through io_uring");
         Assert.That(after - before, Is.Zero, "bytes allocated on the device thread over 960 requests through io_uring");
     }

@@ -213,6 +213,18 @@ internal sealed unsafe partial class MiniDriver
         return done();
     }
 
+    /// <summary>
+    /// The device threads' allocation counter once it has stopped moving: it is read on those threads at the end of
+    /// each pass, so a few idle passes must go by before it says everything.
+    /// </summary>
+    public long SettledDeviceThreadAllocatedBytes()
+    {
+        Thread.Sleep(20);
+        long v = Device.DeviceThreadAllocatedBytes;
+        NUnit.Framework.Assert.That(Eventually(() => { long w = Device.DeviceThreadAllocatedBytes; bool same = w == v; v = w; return same; }), NUnit.Framework.Is.True);
+        return v;
+    }
+
     /// <summary>Waits (bounded) for a condition the device threads bring about.</summary>
     public static bool Eventually(Func<bool> condition, TimeSpan? timeout = null)
     {
