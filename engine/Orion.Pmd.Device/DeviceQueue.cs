@@ -198,7 +198,7 @@ internal sealed partial class DeviceQueue : IDisposable
 
     private void CompleteNormally()
     {
-        uint written = ExecuteOrFail();
+        uint written = ExecuteOrFail(_chain);
         Ring.PushUsed(_chain.Head, written);
         Completed(_chain.Head);
     }
@@ -207,8 +207,6 @@ internal sealed partial class DeviceQueue : IDisposable
     /// Executes the popped request; an unexpected exception (a backend's bug, not the media errors the executor answers
     /// itself) fails this request with IOERR, and the queue goes on serving.
     /// </summary>
-    private uint ExecuteOrFail() => ExecuteOrFail(_chain);
-
     private uint ExecuteOrFail(DescriptorChain chain)
     {
         try
@@ -297,7 +295,7 @@ internal sealed partial class DeviceQueue : IDisposable
 
     private void ServeGarbage(IDeviceQueueFaults raw, GarbageKind kind, ushort head)
     {
-        uint written = ExecuteOrFail();
+        uint written = ExecuteOrFail(_chain);
         switch (kind)
         {
             case GarbageKind.IdRange:

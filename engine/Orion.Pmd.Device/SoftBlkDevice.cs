@@ -354,10 +354,23 @@ public sealed partial class SoftBlkDevice : IDisposable
     }
 
     private DeviceQueue RunningQueue(int index)
+        => QueueOrNull(index) ?? throw new ArgumentOutOfRangeException(nameof(index), index, "no such running queue");
+
+    /// <summary>The running queue <paramref name="index"/>, or null (any thread: the array is replaced, never changed).</summary>
+    private DeviceQueue? QueueOrNull(int index)
     {
-        foreach (var q in _queues)
+        foreach (var q in Volatile.Read(ref _queues))
             if (q.Index == index) return q;
-        throw new ArgumentOutOfRangeException(nameof(index), index, "no such running queue");
+        return null;
+    }
+
+    /// <summary>One pass over <paramref name="q"/> on the calling thread; a ring it finds broken is reported once.</summary>
+    private int Serve(DeviceQueue q)
+    {
+        bool was = q.Stopped;
+        int work = q.Process();
+        if (q.Stopped && !was) OnQueueBroken(q);
+        return work;
     }
 
     /// <summary>Raised on a device thread when a queue is found broken (index, error, message).</summary>
@@ -367,12 +380,7 @@ public sealed partial class SoftBlkDevice : IDisposable
     public int Poll()
     {
         int work = 0;
-        foreach (var q in _queues)
-        {
-            bool was = q.Stopped;
-            work += q.Process();
-            if (q.Stopped && !was) OnQueueBroken(q);
-        }
+        foreach (var q in _queues) work += Serve(q);
         return work;
     }
 
@@ -382,26 +390,10 @@ public sealed partial class SoftBlkDevice : IDisposable
     /// do for a file device (one thread per queue drives both the ring and the io_uring). Returns the work done
     /// (requests completed or started); 0 when the queue is not running.
     /// </summary>
-    public int PollQueue(int index)
-    {
-        foreach (var q in Volatile.Read(ref _queues))
-        {
-            if (q.Index != index) continue;
-            bool was = q.Stopped;
-            int work = q.Process();
-            if (q.Stopped && !was) OnQueueBroken(q);
-            return work;
-        }
-        return 0;
-    }
+    public int PollQueue(int index) => QueueOrNull(index) is { } q ? Serve(q) : 0;
 
     /// <summary>Whether <see cref="PollQueue"/> would find work on queue <paramref name="index"/> now (before its owner sleeps).</summary>
-    public bool QueueHasWork(int index)
-    {
-        foreach (var q in Volatile.Read(ref _queues))
-            if (q.Index == index) return q.HasWork;
-        return false;
-    }
+    public bool QueueHasWork(int index) => QueueOrNull(index)?.HasWork ?? false;
 
     /// <summary>Counters of queue <paramref name="index"/>.</summary>
     public DeviceQueueStats GetQueueStats(int index)
@@ -425,11 +417,7 @@ public sealed partial class SoftBlkDevice : IDisposable
     /// The asynchronous channel counters of queue <paramref name="index"/> (requests started, resubmitted, served
     /// synchronously instead, cancelled); null when the queue is not running or its backend serves it synchronously.
     /// </summary>
-    public Backends.Async.QueueIoCounters? GetQueueIoCounters(int index)
-    {
-        foreach (var q in Volatile.Read(ref _queues)) if (q.Index == index) return q.Io?.Counters;
-        return null;
-    }
+    public Backends.Async.QueueIoCounters? GetQueueIoCounters(int index) => QueueOrNull(index)?.Io?.Counters;
 
     /// <summary>Which I/O engine serves the backend (<c>io_uring</c>, or synchronous and why); null for memory and null backends.</summary>
     public string? IoEngine => (Backend as Backends.Async.IAsyncBlockBackend)?.IoEngine;

@@ -35,8 +35,7 @@ public sealed partial class PmdEngine : IAsyncDisposable
         _metrics = new EngineMetrics(this, _options.MeterFactory);
         Log = new EngineLog(_options.LoggerFactory);
         Device.Log = Log;
-        if (_transport is Transport.EmbeddedTransport embedded && embedded.Device.Backend is Orion.Pmd.Device.Backends.FileBackend { UsesIoUring: false } file &&
-            file.IoEngine.Contains("refused", StringComparison.Ordinal))
+        if (_transport is Transport.EmbeddedTransport { Device.Backend: Orion.Pmd.Device.Backends.FileBackend { IoUringRefusal: not null } file })
             Log.SynchronousFileIo(Device.Description, file.IoEngine);
         if (_options.Pin && !Pinned && _options.Threading == EngineThreading.Threads)
         {

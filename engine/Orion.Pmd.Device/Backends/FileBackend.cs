@@ -146,6 +146,9 @@ public sealed unsafe class FileBackend : IAsyncBlockBackend
     private readonly FileIoEngine _engine;
     private readonly string? _uringRefusal;
 
+    /// <summary>Why io_uring is not used although it was not turned off (the kernel's refusal); null otherwise.</summary>
+    public string? IoUringRefusal => _uringRefusal;
+
     /// <summary>Whether queues are served through io_uring.</summary>
     public bool UsesIoUring => _engine != FileIoEngine.Sync && _uringRefusal is null;
 

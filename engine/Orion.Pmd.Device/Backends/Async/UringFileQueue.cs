@@ -174,15 +174,10 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
             Volatile.Write(ref _fallbacks, _fallbacks + 1);
             return false;
         }
-        if (!Prepare(index, slot))
+        if (!PrepareOrFlush(index, slot))
         {
-            // The kernel has not taken the last batch yet (EAGAIN/EBUSY); hand it over and try once more.
-            _ring.Submit();
-            if (!Prepare(index, slot))
-            {
-                Volatile.Write(ref _fallbacks, _fallbacks + 1);
-                return false;
-            }
+            Volatile.Write(ref _fallbacks, _fallbacks + 1);
+            return false;
         }
         _freeCount--;
         Volatile.Write(ref _started, _started + 1);
@@ -320,13 +315,17 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
 
     private bool Resubmit(int index, Slot slot)
     {
-        if (!Prepare(index, slot))
-        {
-            _ring.Submit();
-            if (!Prepare(index, slot)) return false;
-        }
+        if (!PrepareOrFlush(index, slot)) return false;
         Volatile.Write(ref _resubmitted, _resubmitted + 1);
         return true;
+    }
+
+    /// <summary>Prepares the slot's SQE; with the SQ full (the kernel has not taken the last batch: EAGAIN/EBUSY) hands that over and tries once more.</summary>
+    private bool PrepareOrFlush(int index, Slot slot)
+    {
+        if (Prepare(index, slot)) return true;
+        _ring.Submit();
+        return Prepare(index, slot);
     }
 
     /// <summary>Moves past <paramref name="bytes"/> transferred: whole iovecs are skipped, a partial one is trimmed.</summary>
