@@ -74,6 +74,14 @@ internal sealed class DeviceWorker
     private void Run()
     {
         if (_core is int core) CpuAffinity.PinCurrentThread(core);
+        // Made before the first pass, not the first time the thread sleeps with requests in the kernel: that may be
+        // long after warm-up, and the device thread allocates nothing once it serves.
+        if (_mode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive && _queues[0] is { Kick: { } kick, Io: { } io })
+        {
+            _kickOrCompletion = new PollSet(2);
+            _kickOrCompletion.Add(kick.Fd);
+            _kickOrCompletion.Add(io.CompletionFd);
+        }
         if (_mode is DeviceServiceMode.Polled or DeviceServiceMode.Adaptive)
             foreach (var q in _queues) q.SuppressKicks();
         var spinner = new SpinWait();
@@ -159,14 +167,7 @@ internal sealed class DeviceWorker
     /// </summary>
     private void WaitForKickOrCompletion(DeviceQueue q)
     {
-        var set = _kickOrCompletion;
-        if (set is null)
-        {
-            set = new PollSet(2);
-            set.Add(q.Kick!.Fd);
-            set.Add(q.Io!.CompletionFd);
-            _kickOrCompletion = set;
-        }
+        var set = _kickOrCompletion!;
         if (set.Wait(100) > 0 && set.IsReadable(0) && q.Kick!.TryConsume(out _)) q.CountKick();
     }
 }
