@@ -395,6 +395,9 @@ public sealed partial class SoftBlkDevice : IDisposable
     /// <summary>Whether <see cref="PollQueue"/> would find work on queue <paramref name="index"/> now (before its owner sleeps).</summary>
     public bool QueueHasWork(int index) => QueueOrNull(index)?.HasWork ?? false;
 
+    /// <summary>Requests of queue <paramref name="index"/> the backend (the kernel) is working on, read by the thread that serves it.</summary>
+    public int QueueInFlightIo(int index) => QueueOrNull(index)?.InFlightIo ?? 0;
+
     /// <summary>Counters of queue <paramref name="index"/>.</summary>
     public DeviceQueueStats GetQueueStats(int index)
     {

@@ -31,6 +31,13 @@ public enum NotificationMode
     Adaptive,
     /// <summary>Sleep whenever idle: the device signals a call eventfd on completion.</summary>
     Interrupt,
+    /// <summary>
+    /// Busy-poll, but sleep while the only work pending is I/O the embedded device has in the kernel (a <c>file:</c>
+    /// device through io_uring served on the reactors): the reactor parks until the kernel completes it, as fio's
+    /// io_uring engine waits, rather than spinning a core the kernel and the hypervisor need for the I/O. On other
+    /// devices it is <see cref="Polled"/>.
+    /// </summary>
+    Hybrid,
 }
 
 /// <summary>Options to start an engine. Every property has a usable default: <c>new EngineOptions()</c> is a 1 GiB RAM disk on one queue.</summary>

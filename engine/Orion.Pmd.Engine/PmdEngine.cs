@@ -86,7 +86,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             OfferedFeatures = options.DeviceFeatures,
             // A reactor that sleeps is wasted if the device beside it keeps spinning: let the device sleep too.
             Mode = manual || onReactors ? DeviceServiceMode.Manual
-                 : options.Notifications != NotificationMode.Polled && options.DeviceMode == DeviceServiceMode.Polled ? DeviceServiceMode.Adaptive
+                 : (options.Notifications is NotificationMode.Adaptive or NotificationMode.Interrupt) && options.DeviceMode == DeviceServiceMode.Polled ? DeviceServiceMode.Adaptive
                  : options.DeviceMode,
             AdaptiveSleepAfter = options.AdaptiveIdleBudget,
             Threads = options.DeviceThreads,
@@ -164,8 +164,10 @@ public sealed unsafe partial class PmdEngine : IDisposable
             _queueAreas = new SplitRingAddresses[options.Queues];
             _queueKicks = new Linux.EventFd?[options.Queues];
             _queueCalls = new Linux.EventFd?[options.Queues];
-            bool sleeps = options.Notifications != NotificationMode.Polled && options.Threading == EngineThreading.Threads;
-            var idle = sleeps ? IdlePolicy.Park : plan.Pinned ? options.IdlePolicy : IdlePolicy.Yield;
+            bool sleeps = (options.Notifications is NotificationMode.Adaptive or NotificationMode.Interrupt) && options.Threading == EngineThreading.Threads;
+            var idle = sleeps ? IdlePolicy.Park
+                : options.Notifications == NotificationMode.Hybrid && options.Threading == EngineThreading.Threads ? IdlePolicy.Hybrid
+                : plan.Pinned ? options.IdlePolicy : IdlePolicy.Yield;
             var parkAfter = options.Notifications == NotificationMode.Interrupt ? TimeSpan.Zero : options.AdaptiveIdleBudget;
             for (int q = 0; q < options.Queues; q++)
             {
@@ -281,7 +283,8 @@ public sealed unsafe partial class PmdEngine : IDisposable
             case NotificationMode.Polled: pair.Reactor.SetIdlePolicy(polled); break;
             case NotificationMode.Adaptive: pair.Reactor.SetIdlePolicy(IdlePolicy.Park, adaptiveBudget ?? _options.AdaptiveIdleBudget); break;
             case NotificationMode.Interrupt: pair.Reactor.SetIdlePolicy(IdlePolicy.Park, TimeSpan.Zero); break;
-            default: throw new ArgumentOutOfRangeException(nameof(mode), mode, "polled, adaptive or interrupt");
+            case NotificationMode.Hybrid: pair.Reactor.SetIdlePolicy(IdlePolicy.Hybrid); break;
+            default: throw new ArgumentOutOfRangeException(nameof(mode), mode, "polled, adaptive, interrupt or hybrid");
         }
     }
 

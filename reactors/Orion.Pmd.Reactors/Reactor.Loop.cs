@@ -86,6 +86,9 @@ public sealed partial class Reactor
                     // The streak goes on: if nothing turns up the next idle iteration parks again at once.
                     TryPark();
                     break;
+                case IdlePolicy.Hybrid when WaitsOnKernel():
+                    TryPark();
+                    break;
                 default:
                     continue;   // busy-polling, or still inside Park's budget
             }
@@ -117,6 +120,27 @@ public sealed partial class Reactor
             if (done > 0) work += done;
         }
         return work;
+    }
+
+    /// <summary>Whether a poller waits on the kernel (Hybrid's reason to park); only idle iterations ask.</summary>
+    private bool WaitsOnKernel()
+    {
+        PollerEntry[] pollers = _pollers;
+        for (int i = 0; i < pollers.Length; i++)
+        {
+            PollerEntry entry = pollers[i];
+            if (entry.KernelWait is null || entry.Removed) continue;
+            try
+            {
+                if (entry.KernelWait.WaitsOnKernel) return true;
+            }
+            catch (Exception e)
+            {
+                RemoveEntry(entry);
+                Raise(PollerFaulted, e);
+            }
+        }
+        return false;
     }
 
     private int DrainMessages(int max)

@@ -58,6 +58,12 @@ public sealed partial class Reactor : IDisposable
     /// <summary>What the loop does after an idle iteration; changed at run time by <see cref="SetIdlePolicy"/>.</summary>
     public IdlePolicy IdlePolicy => (IdlePolicy)Volatile.Read(ref _idlePolicy);
 
+    /// <summary>
+    /// Whether the loop may sleep (<see cref="IdlePolicy.Park"/> or <see cref="IdlePolicy.Hybrid"/>): code that hands
+    /// it work by other means than <see cref="Post"/> must then call <see cref="Wake"/> after publishing it.
+    /// </summary>
+    public bool MayPark => (IdlePolicy)Volatile.Read(ref _idlePolicy) is IdlePolicy.Park or IdlePolicy.Hybrid;
+
     /// <summary>Under <see cref="IdlePolicy.Park"/>, the idle time before parking (see <see cref="ReactorOptions.ParkAfter"/>).</summary>
     public TimeSpan ParkAfter => FromStopwatchTicks(Volatile.Read(ref _parkAfterTicks));
 

@@ -57,6 +57,8 @@ public class InlineDeviceTests
     [TestCase(NotificationMode.Polled, 1)]
     [TestCase(NotificationMode.Adaptive, 1)]
     [TestCase(NotificationMode.Interrupt, 2)]
+    [TestCase(NotificationMode.Hybrid, 1)]
+    [TestCase(NotificationMode.Hybrid, 2)]
     [CancelAfter(60_000)]
     public async Task ManyCallersWriteAndReadBackTheirData(NotificationMode mode, int queues)
     {
@@ -105,6 +107,31 @@ public class InlineDeviceTests
             "interrupt mode: the reactor sleeps while the disk works, and the completion wakes it (as well as each submission)");
         // Without the completion eventfd every read would end with a 100 ms park timeout.
         Assert.That(after.ParkTimeouts - before.ParkTimeouts, Is.LessThan(Reads / 10), "the completion woke the reactor, not its park timeout");
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task AHybridReactor_SleepsWhileTheDiskWorks_AndSpinsOtherwise()
+    {
+        var block = new byte[1 << 20];
+        new Random(5).NextBytes(block);
+        using (var f = File.Create(Path.Combine(_dir, "disk.img")))
+            for (int i = 0; i < 16; i++) f.Write(block);
+        using var engine = PmdEngine.Start(Options(notifications: NotificationMode.Hybrid));
+        Assert.That(engine.Reactors[0].IdlePolicy, Is.EqualTo(Orion.Pmd.Reactors.IdlePolicy.Hybrid));
+        var dev = engine.Device;
+        using var buf = dev.Rent(4096);
+        const int Reads = 100;
+        var before = engine.Reactors[0].GetStats();
+        for (int i = 0; i < Reads; i++) await dev.ReadAsync(i * 64L, buf.Memory);
+        var after = engine.Reactors[0].GetStats();
+        // Every read leaves the reactor with nothing to do but wait for the disk: it sleeps, and the completion wakes it.
+        Assert.That(after.Parks - before.Parks, Is.GreaterThanOrEqualTo(Reads / 2), "the reactor spun through the disk's work instead of sleeping");
+        Assert.That(after.ParkTimeouts - before.ParkTimeouts, Is.LessThan(Reads / 10), "the completion woke the reactor, not its park timeout");
+        // Nothing in flight: it does not sleep (a Hybrid reactor busy-polls for the next submission, as Polled does).
+        long parks = engine.Reactors[0].GetStats().Parks;
+        Thread.Sleep(20);
+        Assert.That(engine.Reactors[0].GetStats().Parks, Is.EqualTo(parks), "an idle Hybrid reactor with nothing in the kernel parked");
     }
 
     [Test]

@@ -535,7 +535,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
             }
         }
         // A reactor that may sleep must be told (Wake costs a fence); a busy-polling one will see the ring anyway.
-        if (Reactor.IdlePolicy == IdlePolicy.Park) Reactor.Wake();
+        if (Reactor.MayPark) Reactor.Wake();
     }
 
     /// <summary>With EVENT_IDX, completions per interrupt while requests are in flight (1 = every completion).</summary>
@@ -615,7 +615,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     public void CancelArrived()
     {
         Interlocked.Increment(ref _cancelsArrived);
-        if (Reactor.IdlePolicy == IdlePolicy.Park) Reactor.Wake();
+        if (Reactor.MayPark) Reactor.Wake();
     }
 
     /// <summary>

@@ -8,9 +8,10 @@ namespace Orion.Pmd.Engine.Transport;
 /// reactor places requests in the ring, then this poller pops them, hands them to the backend (a file through
 /// io_uring) and publishes what the kernel finished, so one thread per queue does what SPDK's reactor does with its
 /// io_uring bdev, and no second core spins for the device. Parks only when neither the ring nor the backend has work;
-/// the kernel signals the queue's call eventfd (a wake source of the reactor) on every completion.
+/// the kernel signals the queue's call eventfd (a wake source of the reactor) on every completion, which is also why
+/// it <see cref="WaitsOnKernel"/> while requests are in the kernel (<see cref="IdlePolicy.Hybrid"/> sleeps then).
 /// </summary>
-internal sealed class InlineDevicePoller(SoftBlkDevice device, int queue) : IParkablePoller
+internal sealed class InlineDevicePoller(SoftBlkDevice device, int queue) : IKernelWaitPoller
 {
     /// <inheritdoc />
     public int Poll() => device.PollQueue(queue);
@@ -20,4 +21,7 @@ internal sealed class InlineDevicePoller(SoftBlkDevice device, int queue) : IPar
 
     /// <inheritdoc />
     public void Unparked() { }
+
+    /// <inheritdoc />
+    public bool WaitsOnKernel => device.QueueInFlightIo(queue) > 0;
 }

@@ -11,5 +11,8 @@ internal sealed class PollerEntry(IPoller poller)
     /// <summary>The same poller when it takes part in parking; resolved once so parking does no type tests.</summary>
     public readonly IParkablePoller? Parkable = poller as IParkablePoller;
 
+    /// <summary>The same poller when its work can wait in the kernel (<see cref="IdlePolicy.Hybrid"/> parks on it).</summary>
+    public readonly IKernelWaitPoller? KernelWait = poller as IKernelWaitPoller;
+
     public bool Removed;
 }

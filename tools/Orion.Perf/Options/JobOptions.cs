@@ -126,7 +126,7 @@ public sealed partial record JobOptions
     /// <summary>Use EVENT_IDX when the device offers it (<c>--event_idx=1|0</c>).</summary>
     public bool EventIdx { get; init; } = true;
 
-    /// <summary>How reactors wait for completions (<c>--poll_mode=polled|adaptive|interrupt</c>).</summary>
+    /// <summary>How reactors wait for completions (<c>--poll_mode=polled|adaptive|interrupt|hybrid</c>).</summary>
     public Orion.Pmd.Engine.NotificationMode PollMode { get; init; } = Orion.Pmd.Engine.NotificationMode.Polled;
 
     /// <summary>

@@ -56,13 +56,14 @@ internal static class OptionTable
             (o, v) => o with { Indirect = Bool("indirect", v) }),
         new("event_idx", [], null, "use EVENT_IDX notification suppression when offered (default 1)",
             (o, v) => o with { EventIdx = Bool("event_idx", v) }),
-        new("poll_mode", [], "MODE", "polled (busy-poll), adaptive (poll, then sleep when idle) or interrupt (default polled)",
+        new("poll_mode", [], "MODE", "polled (busy-poll), adaptive (poll, then sleep when idle), interrupt, or hybrid (busy-poll, but sleep while the only work pending is file I/O in the kernel, as fio's io_uring engine waits) (default polled)",
             (o, v) => v.Trim().ToLowerInvariant() switch
             {
                 "polled" or "poll" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Polled },
                 "adaptive" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Adaptive },
                 "interrupt" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Interrupt },
-                _ => throw new OptionValueException($"--poll_mode={v}: use polled, adaptive or interrupt"),
+                "hybrid" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Hybrid },
+                _ => throw new OptionValueException($"--poll_mode={v}: use polled, adaptive, interrupt or hybrid"),
             }),
         new("device_placement", [], "WHERE", "auto, reactors (each reactor also serves its queue's device side: one thread per queue) or threads " +
             "(device threads on their own cores); auto is reactors for a file: device through io_uring, threads otherwise (default auto)",

@@ -1,0 +1,139 @@
+using Orion.Pmd.Linux;
+using Orion.Pmd.Reactors;
+
+namespace Orion.Pmd.Reactors.Tests;
+
+/// <summary>
+/// IdlePolicy.Hybrid on a real thread: it busy-polls while nothing waits on the kernel, parks as soon as a poller's
+/// work is in the kernel, and the kernel's completion signal (a wake source) ends the park. MaxPark is infinite, so a
+/// missed wake-up fails the test instead of hiding behind the safety net.
+/// </summary>
+public class ReactorHybridTests
+{
+    /// <summary>
+    /// A stand-in for file I/O through io_uring: <see cref="Submit"/> puts a request "in the kernel"; another thread
+    /// completes it by raising a flag and signalling the completion eventfd, as the kernel does for a registered eventfd.
+    /// </summary>
+    private sealed class KernelIoPoller(EventFd completions) : IKernelWaitPoller
+    {
+        private int _inFlight, _finished, _reaped;
+
+        public int Reaped => Volatile.Read(ref _reaped);
+        public int InFlight => Volatile.Read(ref _inFlight);
+
+        public void Submit() => Interlocked.Increment(ref _inFlight);
+
+        public void CompleteFromKernel()
+        {
+            Interlocked.Increment(ref _finished);
+            completions.Signal();
+        }
+
+        public int Poll()
+        {
+            int done = Interlocked.Exchange(ref _finished, 0);
+            if (done == 0) return 0;
+            Interlocked.Add(ref _inFlight, -done);
+            Interlocked.Add(ref _reaped, done);
+            return done;
+        }
+
+        public bool PrepareToPark() => Volatile.Read(ref _finished) == 0;
+
+        public void Unparked() { }
+
+        public bool WaitsOnKernel => Volatile.Read(ref _inFlight) > 0;
+    }
+
+    private static Reactor HybridReactor() =>
+        new(new ReactorOptions { IdlePolicy = IdlePolicy.Hybrid, MaxPark = Timeout.InfiniteTimeSpan });
+
+    [Test, CancelAfter(30_000)]
+    public void Hybrid_ParksWhileWorkIsInTheKernel_AndTheCompletionWakesIt()
+    {
+        const int Requests = 20;
+        using var completions = new EventFd();
+        var io = new KernelIoPoller(completions);
+        var reactor = HybridReactor();
+        reactor.AddPoller(io);
+        reactor.AddWakeSource(completions);
+        try
+        {
+            reactor.Start();
+            for (int i = 1; i <= Requests; i++)
+            {
+                long parksBefore = reactor.GetStats().Parks;
+                io.Submit();
+                // The reactor must go to sleep on its own while the request is "in the kernel".
+                Assert.That(Wait.Until(() => reactor.GetStats().Parks > parksBefore && reactor.IsParking), Is.True,
+                    $"request {i}: the reactor did not park while its only work was in the kernel");
+                io.CompleteFromKernel();
+                Assert.That(Wait.Until(() => io.Reaped == i), Is.True, $"request {i}: the completion signal did not wake the reactor");
+            }
+        }
+        finally
+        {
+            reactor.Stop();
+        }
+        Assert.That(reactor.GetStats().Wakeups, Is.GreaterThanOrEqualTo(Requests), "every completion ended a park");
+    }
+
+    [Test, CancelAfter(30_000)]
+    public void Hybrid_WithNothingInTheKernel_BusyPollsAndNeverParks()
+    {
+        using var completions = new EventFd();
+        var io = new KernelIoPoller(completions);
+        var reactor = HybridReactor();
+        reactor.AddPoller(io);
+        reactor.AddWakeSource(completions);
+        ReactorStats stats;
+        try
+        {
+            reactor.Start();
+            Thread.Sleep(50);   // idle, nothing in flight: spins like BusyPoll (one core, briefly)
+            stats = reactor.GetStats();
+        }
+        finally
+        {
+            reactor.Stop();
+        }
+        Assert.That(stats.Parks, Is.Zero, "no poller waited on the kernel, so the reactor had no reason to sleep");
+        Assert.That(stats.Iterations, Is.GreaterThan(1000), "it polled instead");
+    }
+
+    [Test, CancelAfter(30_000)]
+    public void Hybrid_ParkedOnTheKernel_StillRunsAPostedMessage()
+    {
+        using var completions = new EventFd();
+        var io = new KernelIoPoller(completions);
+        var reactor = HybridReactor();
+        reactor.AddPoller(io);
+        reactor.AddWakeSource(completions);
+        using var ran = new ManualResetEventSlim();
+        try
+        {
+            reactor.Start();
+            io.Submit();   // never completed: only the message can end this park
+            Assert.That(Wait.UntilParked(reactor), Is.True);
+            reactor.Post(static s => ((ManualResetEventSlim)s!).Set(), ran);
+            Assert.That(ran.Wait(5000), Is.True, "a message posted to a reactor parked on kernel I/O waited for the I/O");
+            Assert.That(reactor.MayPark, Is.True);
+        }
+        finally
+        {
+            io.CompleteFromKernel();
+            reactor.Stop();
+        }
+    }
+
+    [Test]
+    public void MayPark_IsTrueForParkAndHybridOnly()
+    {
+        foreach (IdlePolicy policy in Enum.GetValues<IdlePolicy>())
+        {
+            var reactor = new Reactor(new ReactorOptions { IdlePolicy = policy });
+            Assert.That(reactor.MayPark, Is.EqualTo(policy is IdlePolicy.Park or IdlePolicy.Hybrid), policy.ToString());
+            reactor.Stop();
+        }
+    }
+}
