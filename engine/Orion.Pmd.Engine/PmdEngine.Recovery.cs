@@ -53,7 +53,25 @@ public sealed unsafe partial class PmdEngine : ILinkRecovery
     void ILinkRecovery.FailQueues(string detail)
     {
         AuditLog.BackendLost(_transport.Description, detail);
-        OnEveryReactor(p => p.FailForLostLink(detail));
+        // A back-end that did not answer a new connection may still be executing what it held (qemu-storage-daemon
+        // finishes the old connection's requests before it accepts again): their memory stays quarantined.
+        OnEveryReactor(p => p.FailForLostLink(detail, quarantine: true));
+    }
+
+    bool ILinkRecovery.RunExclusive(Func<bool> stop, Action recover)
+    {
+        while (!_resetGate.TryEnter(100))
+            if (stop()) return false;
+        try
+        {
+            if (_disposed || _deviceFailure is not null) return false;
+            recover();
+            return true;
+        }
+        finally
+        {
+            _resetGate.Exit();
+        }
     }
 
     private void OnEveryReactor(Action<QueuePair> step)

@@ -344,8 +344,10 @@ public sealed unsafe partial class PmdEngine : IDisposable
         if (_disposed) return;
         _disposed = true;
         _metrics?.Dispose();
+        // The supervisor first: a reconnect under way gives up at its next attempt instead of holding the reset gate for
+        // the whole reconnect timeout; our own hang-up below is not a crash to recover from.
+        _supervisor?.Dispose();
         StopDeviceResets();                             // a device reset under way finishes; none starts any more
-        _supervisor?.Dispose();                         // our own hang-up below is not a crash to recover from
         Device.Close();
         var deadline = Stopwatch.GetTimestamp() + (long)(_options.DrainTimeout.TotalSeconds * Stopwatch.Frequency);
         while (Outstanding > 0 && Stopwatch.GetTimestamp() < deadline && !Pairs.All(p => p.Ring.IsBroken || p.Suspended))

@@ -121,7 +121,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     /// </summary>
     public void RebuildAfterReconnect(IDriverQueue fresh)
     {
-        foreach (var r in TakeHeld()) Requeue(r);
+        RequeueOrFail(TakeHeld(), IoStatus.TransportLost, "the back-end was reconnected", capPlacements: false);
         FlushRequeued();
         ReplaceRing(fresh);
     }
@@ -228,6 +228,11 @@ internal sealed unsafe class QueuePair : IParkablePoller
                              $"{QueueResetWindowTicks * 1000.0 / Stopwatch.Frequency:0.#} ms");
             return;
         }
+        if (!_transport.QueueResetWaitsForRequests)
+        {
+            RecoverWithoutQueueReset(status, reason);
+            return;
+        }
         _queueResets++;
         _resetTimes[_resetTimesNext++ % _resetTimes.Length] = now;
         Volatile.Write(ref _lastRecovery, reason);
@@ -273,10 +278,35 @@ internal sealed unsafe class QueuePair : IParkablePoller
     }
 
     /// <summary>
-    /// Places each held request once more, oldest first, or fails it: a timed-out one per <see cref="TimeoutPolicy"/>,
-    /// one already placed twice with <paramref name="status"/>.
+    /// Recovery where a queue cannot be reset alone (vhost-user: GET_VRING_BASE does not wait for requests the back-end
+    /// still executes, and qemu-storage-daemon completes them later into whatever ring is there). The queue waits for a
+    /// device reset, which reconnects and so drains the back-end. Without one (turned off, or resets made no progress)
+    /// nothing is reset: timed-out requests fail and the others keep waiting for the device; a broken ring fails what
+    /// it holds. Either way the failed requests' slots and bounce buffers stay reserved until the device returns them.
     /// </summary>
-    private void RequeueOrFail(List<BlockRequest> held, IoStatus status, string reason)
+    private void RecoverWithoutQueueReset(IoStatus status, string reason)
+    {
+        if (EscalateDeviceReset is not null && !EscalationPaused)
+        {
+            AwaitDeviceReset($"{reason}; a vhost-user queue is reset by reconnecting (the back-end drains only then)");
+            return;
+        }
+        Volatile.Write(ref _lastRecovery, reason);
+        if (status == IoStatus.TimedOut && !_ring.IsBroken)
+        {
+            FailHeld(IoStatus.TimedOut, $"{reason}; not reset (a vhost-user queue is reset by reconnecting, and device resets are off)",
+                     quarantine: true, expiredOnly: true);
+            return;
+        }
+        FailHeld(status, $"{reason}; a vhost-user queue cannot be reset alone and device resets are off", quarantine: true);
+    }
+
+    /// <summary>
+    /// Places each held request once more, oldest first, or fails it: a timed-out one per <see cref="TimeoutPolicy"/>,
+    /// one already placed twice with <paramref name="status"/> (unless <paramref name="capPlacements"/> is false: a
+    /// reconnect is no fault of the request's).
+    /// </summary>
+    private void RequeueOrFail(List<BlockRequest> held, IoStatus status, string reason, bool capPlacements = true)
     {
         foreach (var r in held)
         {
@@ -290,7 +320,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
                     continue;
                 }
             }
-            else if (r.Placements >= 2)
+            else if (capPlacements && r.Placements >= 2)
             {
                 Fail(r, status, $"{reason}; already placed twice, not placed again");
                 continue;
@@ -476,11 +506,16 @@ internal sealed unsafe class QueuePair : IParkablePoller
     }
 
     /// <summary>Fails every request held in a slot (at the device); see <see cref="FailHeldRequests"/> for <paramref name="quarantine"/>.</summary>
-    private void FailHeld(IoStatus status, string detail, bool quarantine)
+    private void FailHeld(IoStatus status, string detail, bool quarantine, bool expiredOnly = false)
     {
         for (int s = 0; s < _slotRequest.Length; s++)
         {
-            if (_slotRequest[s] is not { } r) continue;
+            if (_slotRequest[s] is not { } r || (expiredOnly && !r.Expired)) continue;
+            if (expiredOnly)
+            {
+                r.Expired = false;
+                _timeouts++;
+            }
             _slotRequest[s] = null;
             if (quarantine && r.Bounce is { } bounce)
             {

@@ -70,6 +70,9 @@ public sealed class EmbeddedTransport : IVirtioTransport
     public void ResetQueue(int index) => _device.ResetQueue(index);
 
     /// <inheritdoc />
+    public bool QueueResetWaitsForRequests => true;     // the device drains its backend before it forgets the ring
+
+    /// <inheritdoc />
     public void EnableQueue(int index) => _device.EnableQueue(index);
 
     /// <inheritdoc />

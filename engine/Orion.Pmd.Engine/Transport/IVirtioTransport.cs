@@ -56,13 +56,24 @@ public interface IVirtioTransport : IDisposable
     /// <summary>VirtIO 1.2 per-queue reset, step one: the device stops using the queue and forgets its ring state.</summary>
     void ResetQueue(int index);
 
+    /// <summary>
+    /// Whether <see cref="ResetQueue"/> returns only once the device finished every request it took from the ring, so
+    /// the ring and the requests' buffers may be reused at once. True for the embedded device (it drains its backend
+    /// first); false for vhost-user, where GET_VRING_BASE does not wait for requests the back-end still executes
+    /// (libvhost-user's <c>vu_get_vring_base_exec</c>; qemu-storage-daemon's blk export completes them later with
+    /// <c>vu_queue_push</c>, into whatever ring is there): such a queue is recovered by <see cref="ResetDevice"/> instead.
+    /// </summary>
+    bool QueueResetWaitsForRequests { get; }
+
     /// <summary>Step two, after the driver re-initialized its rings at the same addresses: the device serves the queue again from index 0.</summary>
     void EnableQueue(int index);
 
     /// <summary>
     /// Resets the whole device (VirtIO device status 0) and returns once it touches none of the driver's rings or
-    /// buffers: the embedded device joins its threads; a vhost-user back-end stops every queue with GET_VRING_BASE
-    /// (the vhost-user way of a reset; libvhost-user back-ends such as qemu-storage-daemon offer no RESET_DEVICE).
+    /// buffers: the embedded device joins its threads (and drains its backend); a vhost-user back-end is reconnected —
+    /// the connection dropped and opened again, which returns once the back-end answers the new one, and
+    /// qemu-storage-daemon and orion-vhost answer a new connection only after the old one's requests finished and its
+    /// memory was unmapped (libvhost-user back-ends offer no RESET_DEVICE, and GET_VRING_BASE does not wait for them).
     /// Completions the device published before stay in the used rings for the driver to reap. The driver then runs
     /// initialization again (status, features, memory table, queues, DRIVER_OK) through the other operations.
     /// </summary>

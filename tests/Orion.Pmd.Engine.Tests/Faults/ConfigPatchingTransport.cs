@@ -78,6 +78,8 @@ internal sealed class ConfigPatchingTransport(SoftBlkDevice device, Func<BlkConf
     public void SetMemoryTable(ReadOnlySpan<MemoryRegion> regions) => _inner.SetMemoryTable(regions);
     public void SetupQueue(int index, int size, SplitRingAddresses addresses, EventFd? kick, EventFd? call) => _inner.SetupQueue(index, size, addresses, kick, call);
     public void Notify(int index) => _inner.Notify(index);
+    public bool QueueResetWaitsForRequests => _inner.QueueResetWaitsForRequests;
+
     public void ResetQueue(int index)
     {
         if (QueueResetsFail) throw new IOException("test: the device refused the queue reset");

@@ -30,11 +30,16 @@ public class SlowBackEndTests
         first.Span.Fill(0xA1);
         await dev.WriteAsync(0, first.Memory).AsTask().WaitAsync(Bound);
 
+        // The owner's queue reset (queue disabled and drained) is where GET_VRING_BASE goes out; a device reset
+        // reconnects instead (qemu-storage-daemon's GET_VRING_BASE does not wait for what it executes).
+        var queue = dev.GetQueue(0);
+        queue.Disable();
         proxy.DelayNextReply(VhostUserRequest.GetVringBase, ReplyTimeout + TimeSpan.FromSeconds(1));
-        var reset = Task.Run(engine.ResetDevice);
+        var reset = Task.Run(() => queue.Reset());
         Assert.That(async () => await reset.WaitAsync(Bound), Throws.InstanceOf<IOException>().And.Not.InstanceOf<TimeoutException>(),
             "the reset fails: the back-end did not answer in time");
         Assert.That(proxy.DelayedReplies, Is.EqualTo(1));
+        queue.Enable();
 
         // Every later request completes: the connection was ended and the engine reconnected on a fresh one.
         using var second = dev.Rent(4096);

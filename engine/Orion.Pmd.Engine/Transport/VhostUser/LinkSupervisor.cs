@@ -45,7 +45,17 @@ internal sealed class LinkSupervisor : IDisposable
         {
             if (!_transport.WaitForHangUp(100)) continue;
             if (_stop.IsSet) return;
-            Recover();
+            // Serialized with device resets, which reconnect too (a vhost-user reset is a reconnect): once this thread
+            // gets its turn the connection may be a fresh, healthy one, and there is nothing to recover.
+            bool engineServes = _engine.RunExclusive(() => _stop.IsSet, () =>
+            {
+                if (_transport.ConnectionLost) Recover();
+            });
+            if (!engineServes && !_stop.IsSet)
+            {
+                Lost = true;        // the engine gave the device up (a reset failed): nothing left to reconnect for
+                return;
+            }
             if (Lost) return;
         }
     }
@@ -106,4 +116,11 @@ internal interface ILinkRecovery
 
     /// <summary>Every held and pending request fails with <paramref name="detail"/>; later ones fail at once.</summary>
     void FailQueues(string detail);
+
+    /// <summary>
+    /// Runs <paramref name="recover"/> while no device reset runs (and none starts), waiting for one under way unless
+    /// <paramref name="stop"/> says to give up. False, without running it, when the engine gave the device up or is
+    /// being disposed (or <paramref name="stop"/> said so).
+    /// </summary>
+    bool RunExclusive(Func<bool> stop, Action recover);
 }

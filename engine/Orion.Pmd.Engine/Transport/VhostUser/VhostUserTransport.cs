@@ -203,23 +203,58 @@ public sealed class VhostUserTransport : IVirtioTransport
     }
 
     /// <inheritdoc />
+    /// <remarks>False: GET_VRING_BASE returns while the back-end may still execute requests it popped.</remarks>
+    public bool QueueResetWaitsForRequests => false;
+
+    /// <inheritdoc />
     public void EnableQueue(int index)
     {
         lock (_control) StartQueue(index);
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A reset by reconnecting: the connection is dropped and opened again, attempt after attempt (bounded exponential
+    /// back-off) until <see cref="VhostUserOptions.ReconnectTimeout"/>. Each attempt's handshake waits up to
+    /// <see cref="VhostUserOptions.ReplyTimeout"/> for the back-end's first reply, which a back-end still finishing the
+    /// old connection's requests gives only once they are done (qemu-storage-daemon's <c>vu_client_trip</c> waits for
+    /// them and unmaps the memory before it accepts again; orion-vhost serves one connection at a time and drains its
+    /// backend when one ends). GET_VRING_BASE alone would not do: libvhost-user answers it without waiting for requests
+    /// still executing, and they complete later into whatever ring is there. The back-end must come back as the same
+    /// disk; the driver then initializes it again (features, memory table, queues).
+    /// </remarks>
+    /// <exception cref="IOException">The back-end did not answer a new connection within the reconnect timeout.</exception>
+    /// <exception cref="InvalidDataException">It came back as a different disk or without a feature it offered before.</exception>
     public void ResetDevice()
     {
         lock (_control)
         {
-            // GET_VRING_BASE on every started queue: the back-end finishes what it popped, publishes it and lets go.
-            // Features are sent again at FEATURES_OK; the memory table stays registered on this connection.
-            foreach (var (q, i) in _queues.Select((q, i) => (q, i)))
-                if (q is { Started: true }) StopQueue(i);
             _status = DeviceStatus.Reset;
+            long started = Stopwatch.GetTimestamp();
+            var deadline = started + (long)(_options.ReconnectTimeout.TotalSeconds * Stopwatch.Frequency);
+            var backoff = TimeSpan.FromMilliseconds(10);
+            while (true)
+            {
+                try
+                {
+                    ReconnectAs(_driver, _config, restoreState: false);
+                    Resets++;
+                    return;
+                }
+                catch (Exception e) when (e is IOException or TimeoutException)
+                {
+                    if (Stopwatch.GetTimestamp() + backoff.TotalSeconds * Stopwatch.Frequency > deadline)
+                        throw new IOException($"{Description} did not answer a new connection within {_options.ReconnectTimeout.TotalSeconds:0.#} s " +
+                                              $"of the reset (waited {Stopwatch.GetElapsedTime(started).TotalSeconds:0.#} s; last attempt: {e.Message})", e);
+                    Thread.Sleep(backoff);
+                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromMilliseconds(500).Ticks));
+                }
+            }
         }
     }
+
+    /// <summary>Device resets done by reconnecting (<see cref="ResetDevice"/>).</summary>
+    public int Resets { get; private set; }
 
     /// <inheritdoc />
     public int PollDevice() => 0;
@@ -233,6 +268,9 @@ public sealed class VhostUserTransport : IVirtioTransport
         var channel = Volatile.Read(ref _channel);
         return channel is null || channel.WaitForHangUp(timeoutMs);
     }
+
+    /// <summary>Whether no connection is up, or the one that is has been hung up or has failed (no waiting).</summary>
+    public bool ConnectionLost => WaitForHangUp(0);
 
     /// <summary>Drops the current connection (after a hang-up); queues count as stopped.</summary>
     public void Disconnect()
@@ -253,30 +291,35 @@ public sealed class VhostUserTransport : IVirtioTransport
     /// </summary>
     public void Reconnect()
     {
-        lock (_control)
+        lock (_control) ReconnectAs(_driver, _config, restoreState: true);
+    }
+
+    /// <summary>
+    /// One connection attempt (the old connection dropped first) that must find the same disk; with
+    /// <paramref name="restoreState"/> the features and memory table the driver had set are sent again.
+    /// </summary>
+    private void ReconnectAs(VirtioFeatures wantedFeatures, byte[] oldConfig, bool restoreState)
+    {
+        Disconnect();
+        Open(TimeSpan.Zero, first: false);
+        try
+        {
+            if ((wantedFeatures & ~_offered) != 0)
+                throw new InvalidDataException($"{Description} came back without features {(wantedFeatures & ~_offered).Describe()} it offered before");
+            var before = BlkConfig.Parse(oldConfig);
+            var now = BlkConfig.Parse(_config);
+            if (before.Capacity != now.Capacity || before.BlockSize != now.BlockSize)
+                throw new InvalidDataException(
+                    $"{Description} came back as a different disk: {now.Capacity} sectors of {now.BlockSize} bytes instead of {before.Capacity} of {before.BlockSize}");
+            _driver = wantedFeatures;
+            if (!restoreState) return;
+            if (_status.HasFlag(DeviceStatus.FeaturesOk)) SendFeatures();
+            if (_regions.Length > 0) SendMemoryTable();
+        }
+        catch
         {
             Disconnect();
-            var wantedFeatures = _driver;
-            var oldConfig = _config;
-            Open(TimeSpan.Zero, first: false);
-            try
-            {
-                if ((wantedFeatures & ~_offered) != 0)
-                    throw new InvalidDataException($"{Description} came back without features {(wantedFeatures & ~_offered).Describe()} it offered before");
-                var before = BlkConfig.Parse(oldConfig);
-                var now = BlkConfig.Parse(_config);
-                if (before.Capacity != now.Capacity || before.BlockSize != now.BlockSize)
-                    throw new InvalidDataException(
-                        $"{Description} came back as a different disk: {now.Capacity} sectors of {now.BlockSize} bytes instead of {before.Capacity} of {before.BlockSize}");
-                _driver = wantedFeatures;
-                if (_status.HasFlag(DeviceStatus.FeaturesOk)) SendFeatures();
-                if (_regions.Length > 0) SendMemoryTable();
-            }
-            catch
-            {
-                Disconnect();
-                throw;
-            }
+            throw;
         }
     }
 

@@ -20,6 +20,7 @@ internal sealed class QemuStorageDaemon : IBackEndProcess
     {
         Directory = directory;
         SocketPath = Path.Combine(directory, "vu.sock");
+        // blockdev may carry options of its own (an --object and a second --blockdev, for a filter node above it).
         _arguments = $"--blockdev {blockdev} --export type=vhost-user-blk,id=e0,node-name=n0,addr.type=unix,addr.path={SocketPath},{exportOptions}";
     }
 
@@ -64,6 +65,19 @@ internal sealed class QemuStorageDaemon : IBackEndProcess
     {
         string blockdev = $"driver=file,filename={image},node-name=n0" + (direct ? ",cache.direct=on,aio=io_uring" : "") + (writable ? "" : ",read-only=on");
         return Start(directory, blockdev, queues, writable, logicalBlockSize);
+    }
+
+    /// <summary>
+    /// A file export behind a <c>throttle</c> filter node limited to <paramref name="iopsTotal"/> requests a second: what
+    /// is over the limit waits inside the daemon, so requests stay in flight as long as the test wants (the stand-in for a
+    /// stalled network disk, such as a Ceph OSD that stopped).
+    /// </summary>
+    public static QemuStorageDaemon StartThrottledFile(string image, int iopsTotal, int queues = 1, string? directory = null)
+    {
+        string blockdev = $"driver=file,filename={image},node-name=f0 " +
+                          $"--object throttle-group,id=tg0,x-iops-total={iopsTotal} " +
+                          "--blockdev driver=throttle,throttle-group=tg0,file=f0,node-name=n0";
+        return Start(directory, blockdev, queues, writable: true, logicalBlockSize: 512);
     }
 
     private static QemuStorageDaemon Start(string? directory, string blockdev, int queues, bool writable, int logicalBlockSize)
