@@ -17,13 +17,17 @@ internal sealed class DeviceWorker
     private volatile bool _stop;
 
     private readonly long _sleepAfterTicks;
+    private readonly long _sleepWithIoAfterTicks;
 
     public DeviceWorker(string name, DeviceQueue[] queues, DeviceServiceMode mode, int? core, bool yieldWhenIdle, Action<DeviceQueue> onBroken,
-                        TimeSpan sleepAfter = default)
+                        TimeSpan sleepAfter = default, TimeSpan? sleepWithIoAfter = null)
     {
         if (mode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive && queues.Length != 1)
             throw new ArgumentException($"a {mode} device thread serves exactly one queue", nameof(queues));
         _sleepAfterTicks = (long)(sleepAfter.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        _sleepWithIoAfterTicks = sleepWithIoAfter is TimeSpan withIo
+            ? (long)(withIo.TotalSeconds * System.Diagnostics.Stopwatch.Frequency)
+            : _sleepAfterTicks * InFlightWindowFactor;
         _queues = queues;
         _mode = mode;
         _core = core;
@@ -106,8 +110,9 @@ internal sealed class DeviceWorker
             else if (_mode == DeviceServiceMode.Adaptive)
             {
                 long now = System.Diagnostics.Stopwatch.GetTimestamp();
-                if (idleSince == 0) idleSince = now;
-                else if (now - idleSince >= (_queues[0].InFlightIo > 0 ? _sleepAfterTicks * InFlightWindowFactor : _sleepAfterTicks))
+                bool withIo = _queues[0].InFlightIo > 0;
+                if (idleSince == 0 && !(withIo && _sleepWithIoAfterTicks == 0)) idleSince = now;
+                else if (now - idleSince >= (withIo ? _sleepWithIoAfterTicks : _sleepAfterTicks))
                 {
                     SleepUntilKick(_queues[0]);
                     idleSince = 0;
@@ -124,9 +129,10 @@ internal sealed class DeviceWorker
     }
 
     /// <summary>
-    /// With requests in the kernel a completion is certain to come, so the adaptive window is this many times longer
-    /// before the thread sleeps: a disk read here takes 20-60 µs, about the default 50 µs window, and a sleep then costs
-    /// a wake-up (11-15 µs) on the request's path; an idle queue still sleeps after the plain window.
+    /// With requests in the kernel a completion is certain to come, so by default the adaptive window is this many
+    /// times longer before the thread sleeps (<see cref="SoftBlkDeviceOptions.AdaptiveSleepWithIoAfter"/> sets it): a
+    /// disk read here takes 20-60 µs, about the default 50 µs window, and a sleep then costs a wake-up (11-15 µs) on the
+    /// request's path; an idle queue still sleeps after the plain window.
     /// </summary>
     internal const int InFlightWindowFactor = 4;
 

@@ -251,7 +251,7 @@ public sealed partial class SoftBlkDevice : IDisposable
             var mine = _queues.Where((_, i) => i % threads == t).ToArray();
             if (mine.Length == 0) continue;
             int? core = _options.Cores is { Count: > 0 } cores ? cores[t % cores.Count] : null;
-            var w = new DeviceWorker($"orion-dev-{t}", mine, _options.Mode, core, _options.YieldWhenIdle, OnQueueBroken, _options.AdaptiveSleepAfter);
+            var w = new DeviceWorker($"orion-dev-{t}", mine, _options.Mode, core, _options.YieldWhenIdle, OnQueueBroken, _options.AdaptiveSleepAfter, _options.AdaptiveSleepWithIoAfter);
             _workers.Add(w);
             w.Start();
         }

@@ -44,6 +44,13 @@ public sealed record SoftBlkDeviceOptions
     public DeviceServiceMode Mode { get; init; } = DeviceServiceMode.Polled;
     /// <summary>Adaptive mode: how long a device thread polls without finding work before it sleeps.</summary>
     public TimeSpan AdaptiveSleepAfter { get; init; } = TimeSpan.FromMicroseconds(50);
+    /// <summary>
+    /// Adaptive mode, while requests are in the kernel (a file through io_uring): how long a device thread polls
+    /// without finding work before it sleeps until the kernel completes one or the driver kicks. Null: four times
+    /// <see cref="AdaptiveSleepAfter"/>. Zero sleeps at once, as qemu-storage-daemon and fio wait for a disk: on a
+    /// machine with few cores the kernel and the hypervisor doing the I/O then get the core the spin would take.
+    /// </summary>
+    public TimeSpan? AdaptiveSleepWithIoAfter { get; init; }
     /// <summary>Device threads; queues are spread over them round-robin. Kick-driven and adaptive modes use one thread per queue.</summary>
     public int Threads { get; init; } = 1;
     /// <summary>Cores to pin device threads to (thread i on Cores[i % Count]); null or empty leaves them unpinned.</summary>

@@ -240,6 +240,41 @@ public class UringFileBackendTests
         Assert.That(after - before, Is.Zero, "bytes allocated on the device thread over 960 requests through io_uring");
     }
 
+    /// <summary>
+    /// Adaptive mode with <see cref="SoftBlkDeviceOptions.AdaptiveSleepWithIoAfter"/>: zero sleeps as soon as the only
+    /// work is a read in the kernel (and the kernel's completion wakes the thread); a long one spins through it. The
+    /// plain poll window is a second long here, so every sleep counted comes from the rule under test.
+    /// </summary>
+    [TestCase(0, true)]
+    [TestCase(1_000_000, false)]
+    public void AnAdaptiveThreadWithRequestsInTheKernel_SleepsOnlyWhenItsIoWindowSaysSo(int ioWindowUs, bool sleeps)
+    {
+        string path = FileWith(Random(4 << 20, 11));
+        using var d = MiniDriver.Start(new FileBackend(new FileBackendOptions { Path = path, Direct = true, IoEngine = FileIoEngine.IoUring }),
+            new SoftBlkDeviceOptions
+            {
+                Mode = DeviceServiceMode.Adaptive, YieldWhenIdle = true,
+                AdaptiveSleepAfter = TimeSpan.FromSeconds(1), AdaptiveSleepWithIoAfter = TimeSpan.FromMicroseconds(ioWindowUs),
+            },
+            new MiniDriverOptions { KickEventFds = true, QueueSize = 64 });
+        var expected = File.ReadAllBytes(path);
+        const int Reads = 40;
+        long before = d.Device.GetQueueStats(0).Sleeps;
+        for (int i = 0; i < Reads; i++)
+        {
+            // Spread over the file, so the disk (not a cache) answers and each read spends time in the kernel.
+            ulong sector = (ulong)(i * 97 % 1024) * 8;
+            var read = AlignedRead(d, sector, 4096);
+            d.Publish(0);
+            var c = d.Wait(read);
+            Assert.That(c.BlkStatus, Is.EqualTo(BlkStatus.Ok));
+            Assert.That(c.Data, Is.EqualTo(expected.AsSpan((int)sector * 512, 4096).ToArray()), $"read {i}");
+        }
+        long slept = d.Device.GetQueueStats(0).Sleeps - before;
+        if (sleeps) Assert.That(slept, Is.GreaterThanOrEqualTo(Reads / 2), "with a zero I/O window the thread sleeps while the disk works");
+        else Assert.That(slept, Is.LessThanOrEqualTo(2), "with a long I/O window the thread spins through each read");
+    }
+
     [Test]
     public void WithIoUringOff_TheDeviceServesSynchronously_AndSaysSo()
     {

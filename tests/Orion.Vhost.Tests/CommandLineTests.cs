@@ -71,6 +71,27 @@ public class CommandLineTests
         Assert.That(Error("--socket", "/tmp/x.sock", "--device", "mem:1G", "--poll-window", window), Does.Contain(expected));
     }
 
+    [TestCase("0", 0.0)]
+    [TestCase("20us", 20.0)]
+    [TestCase("1ms", 1000.0)]
+    public void AdaptiveModeTakesAnIoPollWindow(string window, double microseconds)
+    {
+        var o = Parse("--socket", "/tmp/x.sock", "--device", "file:/tmp/x.img", "--io-poll-window", window);
+        Assert.That(o.IoPollWindow!.Value.TotalMicroseconds, Is.EqualTo(microseconds).Within(0.01));
+        Assert.That(VhostCommand.DeviceOptions(o, allowedCpus: 2).AdaptiveSleepWithIoAfter, Is.EqualTo(o.IoPollWindow));
+        Assert.That(Parse("--socket", "/tmp/x.sock", "--device", "null:1G").IoPollWindow, Is.Null, "default: four poll windows");
+    }
+
+    [TestCase("-1us", "--io-poll-window '-1us' is not valid; expected a duration from 0 to 1s")]
+    [TestCase("2s", "expected a duration from 0 to 1s")]
+    [TestCase("soon", "--io-poll-window 'soon' is not valid")]
+    public void BadIoPollWindowsAreExplained(string window, string expected)
+    {
+        Assert.That(Error("--socket", "/tmp/x.sock", "--device", "mem:1G", "--io-poll-window", window), Does.Contain(expected));
+        Assert.That(Error("--socket", "/tmp/x.sock", "--device", "mem:1G", "--mode", "polled", "--io-poll-window", "0"),
+            Does.Contain("--io-poll-window applies to --mode adaptive only"));
+    }
+
     [TestCase("kick", "sleeps as soon as a pass finds nothing")]
     [TestCase("polled", "never sleeps")]
     public void APollWindowOutsideAdaptiveModeIsRefused(string mode, string why)

@@ -36,6 +36,10 @@ internal static class CommandLine
                                   per queue even while idle)
           --poll-window DURATION  adaptive mode: how long to spin after the last request before sleeping, 1us to
                                   1s, e.g. 50us, 0.2ms (a plain number is microseconds; default 50us)
+          --io-poll-window DURATION
+                                  adaptive mode, while requests are in the kernel (a file through io_uring): how
+                                  long to spin before sleeping until one completes or the front-end kicks, 0 to
+                                  1s (default 4 x the poll window); 0 sleeps at once, as qemu-storage-daemon does
           --queue-size-max N      largest queue size accepted, a power of two from 1 to 32768 (default 1024)
           --packed on|off         offer packed rings (default on)
           --indirect on|off       offer indirect descriptors (default on)
@@ -48,7 +52,7 @@ internal static class CommandLine
     private const string HelpHint = "run orion-vhost --help for the list";
 
     private static readonly string[] Known =
-        ["--socket", "--device", "--queues", "--readonly", "--serial", "--mode", "--poll-window", "--queue-size-max", "--packed", "--indirect", "--event-idx", "--block-size", "--cpus", "--help"];
+        ["--socket", "--device", "--queues", "--readonly", "--serial", "--mode", "--poll-window", "--io-poll-window", "--queue-size-max", "--packed", "--indirect", "--event-idx", "--block-size", "--cpus", "--help"];
 
     /// <summary>Parses <paramref name="args"/>. Returns false with <paramref name="error"/> set, or true with <paramref name="options"/> (null when help was asked for).</summary>
     public static bool TryParse(IReadOnlyList<string> args, out VhostOptions? options, out string error)
@@ -60,7 +64,7 @@ internal static class CommandLine
         int? blockSize = null;
         bool readOnly = false, packed = true, indirect = true, eventIdx = true;
         var mode = DeviceServiceMode.Adaptive;
-        TimeSpan? pollWindow = null;
+        TimeSpan? pollWindow = null, ioPollWindow = null;
         IReadOnlyList<int>? cpus = null;
 
         for (int i = 0; i < args.Count; i++)
@@ -131,6 +135,10 @@ internal static class CommandLine
                     if (!TryParseDuration(value, out var window) || window < MinPollWindow || window > MaxPollWindow) e = Bad(name, value);
                     else pollWindow = window;
                     break;
+                case "--io-poll-window":
+                    if (!TryParseDuration(value, out var ioWindow) || ioWindow < TimeSpan.Zero || ioWindow > MaxPollWindow) e = Bad(name, value);
+                    else ioPollWindow = ioWindow;
+                    break;
                 case "--packed": if (!OnOff(value, out packed)) e = Bad(name, value); break;
                 case "--indirect": if (!OnOff(value, out indirect)) e = Bad(name, value); break;
                 case "--event-idx": if (!OnOff(value, out eventIdx)) e = Bad(name, value); break;
@@ -171,6 +179,11 @@ internal static class CommandLine
             }
             spec = spec with { BlockSize = b };
         }
+        if (ioPollWindow is not null && mode != DeviceServiceMode.Adaptive)
+        {
+            error = $"--io-poll-window applies to --mode adaptive only; --mode {ModeName(mode)} {(mode == DeviceServiceMode.Polled ? "never sleeps" : "sleeps as soon as a pass finds nothing")}";
+            return false;
+        }
         if (pollWindow is not null && mode != DeviceServiceMode.Adaptive)
         {
             error = $"--poll-window applies to --mode adaptive only; --mode {ModeName(mode)} {(mode == DeviceServiceMode.Polled ? "never sleeps" : "sleeps as soon as a pass finds nothing")}";
@@ -190,6 +203,7 @@ internal static class CommandLine
             Serial = serial ?? "orion-vhost",
             Mode = mode,
             PollWindow = pollWindow ?? VhostOptions.DefaultPollWindow,
+            IoPollWindow = ioPollWindow,
             QueueSizeMax = queueSizeMax,
             Packed = packed,
             Indirect = indirect,
@@ -207,6 +221,7 @@ internal static class CommandLine
         "--serial" => "at most 20 printable ASCII characters",
         "--mode" => "adaptive, kick or polled",
         "--poll-window" => "a duration from 1us to 1s, for example 50us or 0.2ms (a plain number is microseconds)",
+        "--io-poll-window" => "a duration from 0 to 1s, for example 0, 20us or 0.2ms (a plain number is microseconds)",
         "--queue-size-max" => "a power of two from 1 to 32768, for example 256",
         "--block-size" => "a power of two from 512 to 65536, for example 4096",
         "--packed" or "--indirect" or "--event-idx" => "on or off",

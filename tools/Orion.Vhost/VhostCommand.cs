@@ -47,6 +47,7 @@ internal static class VhostCommand
             OfferedFeatures = offered,
             Mode = o.Mode,
             AdaptiveSleepAfter = o.PollWindow,
+            AdaptiveSleepWithIoAfter = o.IoPollWindow,
             Cores = o.Cpus,
             // A polling thread per queue plus the front-end's own: with fewer cores than that, spinning threads would
             // starve each other, so they yield when a pass finds nothing (adaptive ones within their poll window;

@@ -55,7 +55,7 @@ public sealed partial class SoftBlkDevice
 
         _queueWorkers ??= new DeviceWorker?[_setups.Length];
         int? core = _options.Cores is { Count: > 0 } cores ? cores[index % cores.Count] : null;
-        var worker = new DeviceWorker($"orion-dev-q{index}", [queue], serviceMode, core, _options.YieldWhenIdle, OnQueueBroken, _options.AdaptiveSleepAfter);
+        var worker = new DeviceWorker($"orion-dev-q{index}", [queue], serviceMode, core, _options.YieldWhenIdle, OnQueueBroken, _options.AdaptiveSleepAfter, _options.AdaptiveSleepWithIoAfter);
         _queueWorkers[index] = worker;
         worker.Start();
     }
