@@ -7,7 +7,7 @@ namespace Orion.Perf;
 /// <summary>
 /// <c>orion-perf</c>: parse fio-style options and job files, run the jobs on the embedded device (jobs between
 /// two <c>stonewall</c>s concurrently, on one engine where they can share it),
-/// print fio's normal or JSON output; or the <c>compare</c> and <c>gate</c> subcommands.
+/// print fio's normal, JSON or terse output (or several); or the <c>compare</c> and <c>gate</c> subcommands.
 /// Exit codes: 0 the jobs ran, 1 bad options or a failure to run them, 4 they ran but <c>--verify</c> found
 /// mismatches (with or without <c>verify_fatal</c>, as fio exits non-zero on a verification failure), 5 a failed
 /// I/O stopped a job (<c>--continue_on_error</c> did not cover it), 6 an I/O completed twice or never; the
@@ -58,7 +58,8 @@ internal static class PerfCommand
         Console.CancelKeyPress += onCancel;
         try
         {
-            bool normal = options.OutputFormat == OutputFormat.Normal;
+            var format = options.OutputFormat;
+            bool normal = format.HasFlag(OutputFormat.Normal);
             using var output = options.OutputPath is { } path ? new StreamWriter(path) : null;
             // Created now, so a report that cannot be written stops the run before the jobs, not after.
             using var report = options.ReportPath is { } reportPath ? new StreamWriter(reportPath, append: false, new System.Text.UTF8Encoding(false)) : null;
@@ -83,8 +84,11 @@ internal static class PerfCommand
                 }
             }
             var results = resultsAt.ToList();
-            if (normal) HumanReport.Write(writer, results);
-            else JsonReport.Write(writer, results, plus: options.OutputFormat == OutputFormat.JsonPlus);
+            // fio's report entries (a clone each, or a group summed with group_reporting), in fio's order of formats.
+            var entries = JobResult.FioEntries(results);
+            if (format.HasFlag(OutputFormat.Terse)) TerseReport.Write(writer, entries);
+            if (format.HasFlag(OutputFormat.Json)) JsonReport.Write(writer, entries, plus: format.HasFlag(OutputFormat.JsonPlus));
+            if (normal) HumanReport.Write(writer, entries);
             writer.Flush();
             if (report is not null)
             {

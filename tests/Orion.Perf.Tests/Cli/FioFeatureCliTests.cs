@@ -122,7 +122,8 @@ public class FioFeatureCliTests
     [CancelAfter(60_000)]
     public void NumjobsGivesEachJobTheRate()
     {
-        var job = Job("--rw=randread", "--iodepth=2", "--rate_iops=300", "--numjobs=2", "--runtime=400ms", "--time_based", "--device=null:16M");
+        // group_reporting: the two clones in one entry (without it fio reports each clone on its own).
+        var job = Job("--rw=randread", "--iodepth=2", "--rate_iops=300", "--numjobs=2", "--group_reporting", "--runtime=400ms", "--time_based", "--device=null:16M");
         long ios = job.GetProperty("read").GetProperty("total_ios").GetInt64();
         Assert.That(ios, Is.InRange(2 * 50, 2 * 190), "two jobs of 300/s for 0.4 s: 240 in all");
         var queues = job.GetProperty("orion").GetProperty("queues");
@@ -374,10 +375,13 @@ public class FioFeatureCliTests
             using var doc = JsonDocument.Parse(json);
             var jobs = doc.RootElement.GetProperty("jobs").EnumerateArray().ToList();
             int[] Queues(JsonElement j) => j.GetProperty("orion").GetProperty("queues").EnumerateArray().Select(q => q.GetProperty("queue").GetInt32()).ToArray();
+            // r's two clones are two entries, as fio reports them without group_reporting; each clone counts as a job sharing the engine.
             Assert.That(Queues(jobs[0]), Is.EqualTo(new[] { 0 }));
-            Assert.That(Queues(jobs[1]), Is.EqualTo(new[] { 1, 2 }));
-            Assert.That(Queues(jobs[2]), Is.EqualTo(new[] { 0 }));
-            Assert.That(jobs.Select(j => j.GetProperty("orion").GetProperty("shared_engine_jobs").GetInt32()), Is.EqualTo(new[] { 2, 2, 1 }));
+            Assert.That(Queues(jobs[1]), Is.EqualTo(new[] { 1 }));
+            Assert.That(Queues(jobs[2]), Is.EqualTo(new[] { 2 }));
+            Assert.That(Queues(jobs[3]), Is.EqualTo(new[] { 0 }));
+            Assert.That(jobs.Select(j => j.GetProperty("jobname").GetString()), Is.EqualTo(new[] { "w", "r", "r", "p" }));
+            Assert.That(jobs.Select(j => j.GetProperty("orion").GetProperty("shared_engine_jobs").GetInt32()), Is.EqualTo(new[] { 3, 3, 3, 1 }));
             Assert.That(jobs[0].GetProperty("write").GetProperty("total_ios").GetInt64(), Is.GreaterThan(0));
             Assert.That(jobs[1].GetProperty("read").GetProperty("total_ios").GetInt64(), Is.GreaterThan(0));
             Assert.That(jobs[1].GetProperty("write").GetProperty("total_ios").GetInt64(), Is.Zero, "r's report holds only its own workloads");

@@ -82,7 +82,7 @@ public class IntervalLogCliTests
     public void ASizeBoundJobWithTwoWorkloadsLogsEveryIo()
     {
         string prefix = Path.Combine(_dir, "sz");
-        var job = Jobs("--numjobs=2", "--rw=write", "--bs=64k", "--iodepth=8", "--size=8M", "--device=mem:16M", $"--write_hist_log={prefix}")[0];
+        var job = Jobs("--numjobs=2", "--group_reporting", "--rw=write", "--bs=64k", "--iodepth=8", "--size=8M", "--device=mem:16M", $"--write_hist_log={prefix}")[0];
         byte[] bytes = File.ReadAllBytes(prefix + "_clat_hist.1.log");
         var lines = HlogAssert.WellFormed(bytes);
         Assert.That(lines.Any(l => l.StartsWith("Tag=", StringComparison.Ordinal)), Is.False, "one direction: untagged lines only");

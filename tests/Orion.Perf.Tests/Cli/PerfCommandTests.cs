@@ -60,7 +60,21 @@ public class PerfCommandTests
         var (code, output, err) = Run("--numjobs=2", $"--ring={ring}", "--iodepth=4", "--runtime=300ms", "--time_based",
                                       "--device=null:16M", "--output-format=json");
         Assert.That(code, Is.Zero, err);
+        // fio without group_reporting: one entry per clone, same jobname and group, each with its own queue.
+        using (var clones = JsonDocument.Parse(output))
+        {
+            var entries = clones.RootElement.GetProperty("jobs").EnumerateArray().ToList();
+            Assert.That(entries, Has.Count.EqualTo(2));
+            Assert.That(entries.Select(e => e.GetProperty("orion").GetProperty("queues")[0].GetProperty("queue").GetInt32()), Is.EqualTo(new[] { 0, 1 }));
+            Assert.That(entries.Select(e => e.GetProperty("jobname").GetString()), Is.All.EqualTo("orion"));
+            Assert.That(entries.Select(e => e.GetProperty("job options").GetProperty("numjobs").GetString()), Is.All.EqualTo("2"));
+            Assert.That(entries.Select(e => e.GetProperty("read").GetProperty("total_ios").GetInt64()), Is.All.GreaterThan(0));
+        }
+        (code, output, err) = Run("--numjobs=2", $"--ring={ring}", "--iodepth=4", "--runtime=300ms", "--time_based",
+                                  "--device=null:16M", "--output-format=json", "--group_reporting");
+        Assert.That(code, Is.Zero, err);
         using var doc = JsonDocument.Parse(output);
+        Assert.That(doc.RootElement.GetProperty("jobs").GetArrayLength(), Is.EqualTo(1), "group_reporting sums the clones");
         var job = doc.RootElement.GetProperty("jobs")[0];
         var queues = job.GetProperty("orion").GetProperty("queues");
         Assert.That(queues.GetArrayLength(), Is.EqualTo(2));

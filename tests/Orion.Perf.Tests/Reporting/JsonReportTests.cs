@@ -22,11 +22,12 @@ public class JsonReportTests
     public void TopLevelIsFiosLayout()
     {
         var root = Render(false, ReportFixtures.RandRead());
-        Assert.That(Keys(root), Is.EqualTo(new[] { "fio version", "timestamp", "timestamp_ms", "time", "global options", "jobs", "disk_util" }));
+        // fio 3.33 writes "global options" only when some were given, and "disk_util" only for the kernel's disks under
+        // the job's files: a job built in code on an embedded device has neither.
+        Assert.That(Keys(root), Is.EqualTo(new[] { "fio version", "timestamp", "timestamp_ms", "time", "jobs" }));
         Assert.That(root.GetProperty("fio version").GetString(), Is.EqualTo("orion-perf-0.1"));
         Assert.That(root.GetProperty("timestamp_ms").GetInt64() / 1000, Is.EqualTo(root.GetProperty("timestamp").GetInt64()));
         Assert.That(root.GetProperty("jobs").GetArrayLength(), Is.EqualTo(1));
-        Assert.That(root.GetProperty("disk_util").GetArrayLength(), Is.Zero);
     }
 
     [Test]
@@ -36,7 +37,7 @@ public class JsonReportTests
         string[] fioKeys =
         [
             "jobname", "groupid", "error", "eta", "elapsed", "job options", "read", "write", "trim", "sync", "job_runtime",
-            "usr_cpu", "sys_cpu", "ctx", "majf", "minf", "iodepth_level", "latency_ns", "latency_us", "latency_ms",
+            "usr_cpu", "sys_cpu", "ctx", "majf", "minf", "iodepth_level", "iodepth_submit", "iodepth_complete", "latency_ns", "latency_us", "latency_ms",
             "latency_depth", "latency_target", "latency_percentile", "latency_window", "orion",
         ];
         Assert.That(Keys(job), Is.EqualTo(fioKeys));

@@ -82,7 +82,8 @@ public sealed class JobFile
                 inGlobal = section.Equals("global", StringComparison.OrdinalIgnoreCase);
                 if (!inGlobal)
                 {
-                    job = global with { Name = section };
+                    // fio's job options are the section's own; the [global] ones (and the command line's) are its global options.
+                    job = global with { Name = section, GivenOptions = [], GlobalGivenOptions = global.GivenOptions ?? [] };
                     jobNames = new HashSet<string>(globalNames, StringComparer.Ordinal);
                     jobSection = section;
                     jobLine = n;
@@ -111,6 +112,7 @@ public sealed class JobFile
                     .Replace("'--", "'", StringComparison.Ordinal));
                 continue;
             }
+            bool bare = value is null;
             if (value is null)
             {
                 if (!spec.IsFlag)
@@ -121,8 +123,8 @@ public sealed class JobFile
                 value = "1";
             }
             var lineErrors = new List<string>();
-            if (inGlobal) global = JobOptionsParser.Apply(global, spec, value, globalNames, lineErrors);
-            else job = JobOptionsParser.Apply(job!, spec, value, jobNames!, lineErrors);
+            if (inGlobal) global = JobOptionsParser.Apply(global, spec, value, globalNames, lineErrors, bare);
+            else job = JobOptionsParser.Apply(job!, spec, value, jobNames!, lineErrors, bare);
             errors.AddRange(lineErrors.Select(e => $"{where}: {e}"));
         }
         EndJob();

@@ -98,6 +98,7 @@ public static class JobOptionsParser
                 continue;
             }
 
+            bool bare = value is null && spec.IsFlag;
             if (value is null)
             {
                 if (spec.IsFlag)
@@ -115,7 +116,7 @@ public static class JobOptionsParser
                 }
             }
 
-            options = Apply(options, spec, value, given, errors);
+            options = Apply(options, spec, value, given, errors, bare);
         }
 
         if (jobFiles is { Count: > 0 })
@@ -126,14 +127,18 @@ public static class JobOptionsParser
         return errors.Count == 0 ? Finish(options, given, "") : ParseOutcome.Failure(errors);
     }
 
-    /// <summary>Applies one option's value, recording its name in <paramref name="given"/> or its error in <paramref name="errors"/>.</summary>
-    internal static JobOptions Apply(JobOptions options, OptionSpec spec, string value, HashSet<string> given, List<string> errors)
+    /// <summary>
+    /// Applies one option's value, recording its name in <paramref name="given"/> and, as fio's <c>job options</c>
+    /// show it, in <see cref="JobOptions.GivenOptions"/> (a <paramref name="bare"/> flag without its value), or its
+    /// error in <paramref name="errors"/>.
+    /// </summary>
+    internal static JobOptions Apply(JobOptions options, OptionSpec spec, string value, HashSet<string> given, List<string> errors, bool bare = false)
     {
         try
         {
             var result = spec.Apply(options, value);
             given.Add(spec.Name);
-            return result;
+            return result with { GivenOptions = GivenOptionList.With(options.GivenOptions, spec.Name, bare ? null : value) };
         }
         catch (OptionValueException e)
         {

@@ -11,12 +11,12 @@ internal static class UnsupportedFioOptions
     private static readonly string[] Names =
     [
         // jobs and grouping
-        "wait_for", "startdelay", "loops", "exitall", "exit_what", "unified_rw_reporting",
+        "wait_for", "startdelay", "loops", "exitall", "exit_what",
         // block sizes and patterns
         "bsrange", "blocksize_range", "ba", "blockalign", "blocksize_unaligned", "bs_unaligned", "bs_is_seq_rand",
         "random_generator", "percentage_random", "softrandommap",
         "io_size", "io_limit", "offset_increment", "offset_align", "fill_device", "zonemode", "zonesize", "zonerange",
-        "zoneskip", "rw_sequencer", "unit_base", "kb_base", "trim_percentage", "trim_backlog", "trim_verify_zero",
+        "zoneskip", "rw_sequencer", "unit_base", "trim_percentage", "trim_backlog", "trim_verify_zero",
         // queueing and rate
         "iodepth_batch", "iodepth_batch_submit", "iodepth_batch_complete", "iodepth_batch_complete_min",
         "iodepth_batch_complete_max", "iodepth_low", "serialize_overlap", "io_submit_mode", "rate", "rate_min",
@@ -35,10 +35,10 @@ internal static class UnsupportedFioOptions
         "cpus_allowed_policy", "cpumask", "numa_cpu_nodes", "numa_mem_policy", "nice", "prio", "prioclass",
         "cpuload", "cpuchunks", "thread", "lockmem", "gtod_reduce", "gtod_cpu", "clocksource", "idle-prof",
         // statistics and logs
-        "percentile_list", "clat_percentiles", "lat_percentiles", "slat_percentiles", "disable_lat", "disable_clat",
+        "disable_lat", "disable_clat",
         "disable_slat", "disable_bw_measurement", "significant_figures", "write_bw_log", "write_lat_log", "write_iops_log",
         "log_avg_msec", "log_hist_coarseness", "log_max_value", "log_offset",
-        "log_compression", "per_job_logs", "steadystate", "ss", "ss_dur", "ss_ramp", "status-interval", "minimal",
+        "log_compression", "per_job_logs", "steadystate", "ss", "ss_dur", "ss_ramp", "status-interval",
         "terse-version", "append-terse", "bandwidth-log", "write_to_log", "stats",
         // fio front-end
         "section", "showcmd", "parse-only", "warnings-fatal", "max-jobs", "server", "client", "remote-config",

@@ -3,9 +3,9 @@ using HdrHistogram;
 namespace Orion.Perf.Reporting;
 
 /// <summary>What one direction (read, write or trim) of a job did in the measured window.</summary>
-public sealed class DirectionResult
+public sealed partial class DirectionResult
 {
-    /// <summary>I/Os completed, successful or not.</summary>
+    /// <summary>I/Os completed, successful or not (fio's total_io_u: the one count a failed I/O is in besides <see cref="Errors"/>).</summary>
     public long TotalIos { get; set; }
 
     /// <summary>Bytes transferred by successful I/Os.</summary>
@@ -14,7 +14,7 @@ public sealed class DirectionResult
     /// <summary>I/Os that completed with an error.</summary>
     public long Errors { get; set; }
 
-    /// <summary>Submission latency (issue to placement in the ring) in nanoseconds; null when not measured.</summary>
+    /// <summary>Submission latency (issue to placement in the ring) of successful I/Os in nanoseconds; null when not measured.</summary>
     public LongHistogram? SlatNs { get; set; }
 
     /// <summary>Completion latency (placement in the ring to completion) in nanoseconds; null or empty when there was no I/O.</summary>

@@ -67,6 +67,29 @@ public sealed class ErrorReport
     /// <summary>Whether every I/O completed exactly once.</summary>
     public bool CompletionsIntact => Doubled == 0 && Lost == 0;
 
+    /// <summary>
+    /// The sum of several jobs' or clones' reports (fio's group_reporting): counts added, the first failure of the
+    /// first part that had one, the newest recent failures of all; null when there are none.
+    /// </summary>
+    internal static ErrorReport? Sum(IReadOnlyList<ErrorReport> parts)
+    {
+        if (parts.Count == 0) return null;
+        if (parts.Count == 1) return parts[0];
+        return new ErrorReport
+        {
+            Submitted = parts.Sum(p => p.Submitted),
+            Completed = parts.Sum(p => p.Completed),
+            Doubled = parts.Sum(p => p.Doubled),
+            Total = parts.Sum(p => p.Total),
+            ByStatus = parts.SelectMany(p => p.ByStatus).GroupBy(kv => kv.Key)
+                            .Select(g => KeyValuePair.Create(g.Key, g.Sum(kv => kv.Value))).OrderByDescending(kv => kv.Value).ToList(),
+            First = parts.Select(p => p.First).FirstOrDefault(f => f is not null),
+            StoppedJob = parts.Any(p => p.StoppedJob),
+            Recent = parts.SelectMany(p => p.Recent).OrderByDescending(e => e.TimeUtc).Take(parts.Max(p => p.Recent.Count)).ToList(),
+            VerifyBlocksUnknown = parts.Sum(p => p.VerifyBlocksUnknown),
+        };
+    }
+
     /// <summary>One line for a recent error: <c>12:00:01.234 q0 Out sector 8 4096 B: IoError (detail)</c>.</summary>
     public static string Describe(IoErrorRecord e) =>
         $"{e.TimeUtc:HH:mm:ss.fff} q{e.Queue} {e.Type} sector {e.Sector} {e.Bytes} B: {e.Status}{(e.Detail is null ? "" : $" ({e.Detail})")}";

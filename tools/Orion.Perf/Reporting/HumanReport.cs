@@ -36,11 +36,13 @@ public static class HumanReport
 
     private static void WriteJob(TextWriter w, JobResult job)
     {
-        w.WriteLine($"{job.Name}: (groupid={job.GroupId.ToString(Inv)}, jobs=1): err={job.Error.ToString(Inv),2}: pid={job.ProcessId.ToString(Inv)}: {FioFormat.CTime(job.End)}");
-        foreach (var (name, d) in job.Directions)
-        {
-            if (d.HasIo) WriteDirection(w, name, d, job);
-        }
+        w.WriteLine($"{job.Name}: (groupid={job.GroupId.ToString(Inv)}, jobs={job.Members.ToString(Inv)}): err={job.Error.ToString(Inv),2}: pid={job.ProcessId.ToString(Inv)}: {FioFormat.CTime(job.End)}");
+        // unified_rw_reporting: the directions, or their sum as 'mixed', or both (fio's show_thread_status_normal).
+        if (job.Options.UnifiedRwReporting != UnifiedRwReporting.Mixed)
+            foreach (var (name, d) in job.Directions)
+                if (d.HasIo) WriteDirection(w, name, d, job);
+        if (job.Options.UnifiedRwReporting != UnifiedRwReporting.None && DirectionResult.Sum(job.Directions.Select(x => x.Result)) is { HasIo: true } mixed)
+            WriteDirection(w, "mixed", mixed, job);
         WriteRate(w, job);
         WriteVerify(w, job);
         ErrorSection.WriteHuman(w, job);
@@ -55,10 +57,11 @@ public static class HumanReport
         long runt = Math.Max(1, FioFormat.Ms(job.Runtime));
         ulong bw = (ulong)(1000m * d.Bytes / runt);
         ulong iops = (ulong)(1000m * d.TotalIos / runt);
+        bool pow2 = job.Options.KbBase == 1024;      // kb_base=1000 puts the SI units first, as fio's i2p
         string iopsText = FioFormat.Num2Str(iops, FioFormat.SigFigs, pow2: false, FioFormat.Unit.None);
-        string bwText = FioFormat.Num2Str(bw, FioFormat.SigFigs, pow2: true, FioFormat.Unit.BytePerSec);
-        string bwAlt = FioFormat.Num2Str(bw, FioFormat.SigFigs, pow2: false, FioFormat.Unit.BytePerSec);
-        string io = FioFormat.Num2Str((ulong)d.Bytes, FioFormat.SigFigs, pow2: true, FioFormat.Unit.Byte);
+        string bwText = FioFormat.Num2Str(bw, FioFormat.SigFigs, pow2, FioFormat.Unit.BytePerSec);
+        string bwAlt = FioFormat.Num2Str(bw, FioFormat.SigFigs, !pow2, FioFormat.Unit.BytePerSec);
+        string io = FioFormat.Num2Str((ulong)d.Bytes, FioFormat.SigFigs, pow2, FioFormat.Unit.Byte);
         w.WriteLine($"  {name}: IOPS={iopsText}, BW={bwText} ({bwAlt})({io}/{runt.ToString(Inv)}msec)");
 
         // fio's three lines: submission (issue to placement in the ring), completion (placement to completion), total.
@@ -68,14 +71,17 @@ public static class HumanReport
         if (slat.Count > 0) WriteLatLine(w, "slat", slat);
         if (clat.Count > 0) WriteLatLine(w, "clat", clat);
         if (lat.Count > 0) WriteLatLine(w, " lat", lat);
-        if (clat.Count > 0) PercentileBlock.Write(w, "clat", clat);
+        var o = job.Options;
+        if (o.SlatPercentiles && slat.Count > 0) PercentileBlock.Write(w, "slat", slat, o.Percentiles);
+        if (o.ClatPercentiles && clat.Count > 0) PercentileBlock.Write(w, "clat", clat, o.Percentiles);
+        if (o.LatPercentiles && lat.Count > 0) PercentileBlock.Write(w, " lat", lat, o.Percentiles);
 
         // Open loop: the latency a client of the schedule sees, next to what a closed loop would have reported.
         var intended = LatencySummary.From(d.IntendedLatNs);
         if (intended.Count == 0) return;
         WriteLatLine(w, "lat from intended start (CO-corrected)", intended);
         if (clat.Count > 0) WriteLatLine(w, "clat (service time, what a closed loop would report)", clat);
-        PercentileBlock.Write(w, "lat from intended start", intended);
+        PercentileBlock.Write(w, "lat from intended start", intended, o.Percentiles);
         w.WriteLine($"    behind schedule: I/Os started {Duration(d.MeanScheduleLagNs)} late on average, {Duration(d.ScheduleLagMaxNs)} at most");
     }
 
@@ -179,11 +185,13 @@ public static class HumanReport
         }
     }
 
-    /// <summary>fio's IO depths, issued and latency-target lines. The workload keeps the queue full, so all I/O is at --iodepth.</summary>
+    /// <summary>fio's IO depths, submit, complete, issued and latency-target lines.</summary>
     private static void WriteDepths(TextWriter w, JobResult job)
     {
-        var levels = JsonReport.DepthLevels(job);
-        w.WriteLine("  IO depths    : " + string.Join(", ", levels.Select(l => $"{l.Label}={FioFormat.F(l.Percent, 0, 1)}%")));
+        static string Line(IReadOnlyList<(string Label, double Percent)> levels) => string.Join(", ", levels.Select(l => $"{l.Label}={FioFormat.F(l.Percent, 0, 1)}%"));
+        w.WriteLine("  IO depths    : " + Line(DepthReport.Levels(job)));
+        w.WriteLine("     submit    : " + Line(DepthReport.Submit(job)));
+        w.WriteLine("     complete  : " + Line(DepthReport.Complete(job)));
         string Rwts(Func<DirectionResult, long> f) => $"{f(job.Read).ToString(Inv)},{f(job.Write).ToString(Inv)},{f(job.Trim).ToString(Inv)},0";
         w.WriteLine($"     issued rwts: total={Rwts(d => d.TotalIos)} short=0,0,0,0 dropped=0,0,0,0");
         w.WriteLine($"     latency   : target=0, window=0, percentile=100.00%, depth={job.Options.IoDepth.ToString(Inv)}");
@@ -214,21 +222,26 @@ public static class HumanReport
     {
         w.WriteLine();
         w.WriteLine($"Run status group {groupId.ToString(Inv)} (all jobs):");
-        string[] labels = ["   READ", "  WRITE", "   TRIM"];
-        for (int i = 0; i < 3; i++)
+        var unified = jobs[0].Options.UnifiedRwReporting;
+        bool pow2 = jobs[0].Options.KbBase == 1024;
+        // With unified reporting the group line is the directions' sum, labelled MIXED (fio's show_group_stats).
+        var rows = unified == UnifiedRwReporting.None
+            ? new[] { "   READ", "  WRITE", "   TRIM" }.Select((l, i) => (Label: l, Of: (Func<JobResult, DirectionResult>)(j => j.Directions.ElementAt(i).Result))).ToList()
+            : [(Label: "  MIXED", Of: j => DirectionResult.Sum(j.Directions.Select(x => x.Result)))];
+        foreach (var (label, of) in rows)
         {
-            var withIo = jobs.Select(j => (Job: j, D: j.Directions.ElementAt(i).Result)).Where(x => x.D.HasIo).ToList();
+            var withIo = jobs.Select(j => (Job: j, D: of(j))).Where(x => x.D.HasIo).ToList();
             if (withIo.Count == 0) continue;
             long minRun = withIo.Min(x => Math.Max(1, FioFormat.Ms(x.Job.Runtime)));
             long maxRun = withIo.Max(x => Math.Max(1, FioFormat.Ms(x.Job.Runtime)));
             long bytes = withIo.Sum(x => x.D.Bytes);
             ulong agg = (ulong)(1000m * bytes / maxRun);
             var perJob = withIo.Select(x => (ulong)(1000m * x.D.Bytes / Math.Max(1, FioFormat.Ms(x.Job.Runtime)))).ToList();
-            string B(ulong v, bool pow2) => FioFormat.Num2Str(v, FioFormat.SigFigs, pow2, FioFormat.Unit.BytePerSec);
-            string io = FioFormat.Num2Str((ulong)bytes, FioFormat.SigFigs, pow2: true, FioFormat.Unit.Byte);
-            string ioAlt = FioFormat.Num2Str((ulong)bytes, FioFormat.SigFigs, pow2: false, FioFormat.Unit.Byte);
-            w.WriteLine($"{labels[i]}: bw={B(agg, true)} ({B(agg, false)}), {B(perJob.Min(), true)}-{B(perJob.Max(), true)} " +
-                        $"({B(perJob.Min(), false)}-{B(perJob.Max(), false)}), io={io} ({ioAlt}), run={minRun.ToString(Inv)}-{maxRun.ToString(Inv)}msec");
+            string B(ulong v, bool p2) => FioFormat.Num2Str(v, FioFormat.SigFigs, p2, FioFormat.Unit.BytePerSec);
+            string io = FioFormat.Num2Str((ulong)bytes, FioFormat.SigFigs, pow2, FioFormat.Unit.Byte);
+            string ioAlt = FioFormat.Num2Str((ulong)bytes, FioFormat.SigFigs, !pow2, FioFormat.Unit.Byte);
+            w.WriteLine($"{label}: bw={B(agg, pow2)} ({B(agg, !pow2)}), {B(perJob.Min(), pow2)}-{B(perJob.Max(), pow2)} " +
+                        $"({B(perJob.Min(), !pow2)}-{B(perJob.Max(), !pow2)}), io={io} ({ioAlt}), run={minRun.ToString(Inv)}-{maxRun.ToString(Inv)}msec");
         }
         if (jobs.Any(j => j.SharedEngineJobs > 1))
             w.WriteLine("   note: jobs that ran concurrently shared one engine and process: their cpu times are the whole process's");

@@ -3,7 +3,7 @@ using Orion.Perf.Options;
 namespace Orion.Perf.Reporting;
 
 /// <summary>Everything the reports need about one finished job.</summary>
-public sealed class JobResult
+public sealed partial class JobResult
 {
     /// <summary>Job name (usually <see cref="JobOptions.Name"/>).</summary>
     public required string Name { get; init; }
@@ -51,8 +51,9 @@ public sealed class JobResult
     public IReadOnlyList<QueueReport> Queues { get; set; } = [];
 
     /// <summary>
-    /// How many jobs ran concurrently on this job's engine, itself included (1 when it ran alone). With more than one,
-    /// the CPU times are the whole process's over the job's window, shared with the other jobs (as fio's threads).
+    /// How many jobs ran concurrently on this job's engine, itself included, counting each numjobs clone as fio does (1
+    /// when it ran alone). With more than one, the CPU times are the whole process's over the job's window, shared with
+    /// the other jobs (as fio's threads).
     /// </summary>
     public int SharedEngineJobs { get; set; } = 1;
 

@@ -12,10 +12,11 @@ namespace Orion.Perf.Reporting;
 /// </summary>
 /// <remarks>
 /// <c>slat_ns</c> runs from the workload issuing a request to the queue placing it in the ring, <c>clat_ns</c> from
-/// there to the completion, <c>lat_ns</c> from issue to completion, as in fio. What we do not measure is written the
-/// way fio writes a metric it did not collect (N=0; no <c>iodepth_submit</c>/<c>iodepth_complete</c>). Bandwidth and
-/// IOPS "samples" are the whole window as one sample. With <c>--rate_iops</c>, the latency from each I/O's intended
-/// start (coordinated-omission corrected) is under <c>orion.rate</c>; verification results under <c>orion.verify</c>.
+/// there to the completion, <c>lat_ns</c> from issue to completion, as in fio; each has its percentiles (and json+'s
+/// <c>bins</c>) when <c>slat_percentiles</c>, <c>clat_percentiles</c> (the default) or <c>lat_percentiles</c> asks.
+/// A failed I/O counts in <c>total_ios</c> (fio's total_io_u, so in <c>iops</c>) and the error fields only.
+/// Bandwidth and IOPS "samples" are the whole window as one sample. With <c>--rate_iops</c>, the latency from each
+/// I/O's intended start (coordinated-omission corrected) is under <c>orion.rate</c>; verification under <c>orion.verify</c>.
 /// </remarks>
 public static class JsonReport
 {
@@ -26,7 +27,16 @@ public static class JsonReport
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    /// <summary>Writes the report for <paramref name="jobs"/>; <paramref name="plus"/> adds json+'s latency bins.</summary>
+    /// <summary>
+    /// Options that are fio's front-end options rather than job options (fio never lists them under
+    /// <c>job options</c>), and orion-perf's own run-wide ones like them.
+    /// </summary>
+    private static readonly HashSet<string> FrontEndOptions = new(StringComparer.Ordinal)
+    {
+        "output-format", "output", "eta", "minimal", "report", "audit_log",
+    };
+
+    /// <summary>Writes the report for <paramref name="jobs"/> (fio's entries: see <see cref="JobResult.FioEntries"/>); <paramref name="plus"/> adds json+'s latency bins.</summary>
     public static void Write(TextWriter w, IReadOnlyList<JobResult> jobs, bool plus)
     {
         ArgumentNullException.ThrowIfNull(w);
@@ -40,28 +50,16 @@ public static class JsonReport
             j.WriteNumber("timestamp", now.ToUnixTimeSeconds());
             j.WriteNumber("timestamp_ms", now.ToUnixTimeMilliseconds());
             j.WriteString("time", FioFormat.CTime(now));
-            j.WriteStartObject("global options");
-            j.WriteEndObject();
+            // fio writes its global options only when there are some; a job's [global] options are in effect for it.
+            var globals = jobs.Count == 0 ? [] : Shown(jobs[^1].Options.GlobalGivenOptions);
+            if (globals.Count > 0) WriteOptions(j, "global options", globals);
             j.WriteStartArray("jobs");
             foreach (var job in jobs) WriteJob(j, job, plus, GroupBytes(jobs.Where(x => x.GroupId == job.GroupId).ToList()));
             j.WriteEndArray();
-            j.WriteStartArray("disk_util");
-            j.WriteEndArray();
+            // No disk_util: fio writes it for the kernel's disks under the job's files, and an embedded device has none.
             j.WriteEndObject();
         }
         w.WriteLine(Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length));
-    }
-
-    /// <summary>
-    /// fio's IO depths distribution. The workload refills each completion at once, so every I/O is issued at
-    /// --iodepth; all of it falls in that depth's bucket.
-    /// </summary>
-    internal static IReadOnlyList<(string Label, double Percent)> DepthLevels(JobResult job)
-    {
-        string[] labels = ["1", "2", "4", "8", "16", "32", ">=64"];
-        int d = job.Options.IoDepth;
-        int index = d switch { <= 1 => 0, < 4 => 1, < 8 => 2, < 16 => 3, < 32 => 4, < 64 => 5, _ => 6 };
-        return labels.Select((l, i) => (l, i == index && job.TotalIos > 0 ? 100.0 : 0.0)).ToList();
     }
 
     private static long[] GroupBytes(List<JobResult> jobs) =>
@@ -69,29 +67,35 @@ public static class JsonReport
 
     private static void WriteJob(Utf8JsonWriter j, JobResult job, bool plus, long[] groupBytes)
     {
+        var o = job.Options;
         j.WriteStartObject();
         j.WriteString("jobname", job.Name);
         j.WriteNumber("groupid", job.GroupId);
         j.WriteNumber("error", job.Error);
         j.WriteNumber("eta", 0);
-        j.WriteNumber("elapsed", (long)Math.Ceiling((job.Options.RampTime + job.Runtime).TotalSeconds));
-        WriteJobOptions(j, job.Options);
-        int i = 0;
-        foreach (var (name, d) in job.Directions)
-            JsonSections.WriteDirection(j, name, d, job.Runtime, groupBytes[i++], plus);
-        JsonSections.WriteSync(j);
+        j.WriteNumber("elapsed", (long)Math.Ceiling((o.RampTime + job.Runtime).TotalSeconds));
+        WriteJobOptions(j, o);
+        if (o.UnifiedRwReporting != UnifiedRwReporting.Mixed)
+        {
+            int i = 0;
+            foreach (var (name, d) in job.Directions)
+                JsonSections.WriteDirection(j, name, d, job.Runtime, groupBytes[i++], plus, o);
+            JsonSections.WriteSync(j);
+        }
+        if (o.UnifiedRwReporting != UnifiedRwReporting.None)
+            JsonSections.WriteDirection(j, "mixed", DirectionResult.Sum(job.Directions.Select(x => x.Result)), job.Runtime, groupBytes.Sum(), plus, o);
         j.WriteNumber("job_runtime", FioFormat.Ms(job.Runtime));
         JsonSections.WriteFloat(j, "usr_cpu", job.UserCpuPercent);
         JsonSections.WriteFloat(j, "sys_cpu", job.SystemCpuPercent);
         j.WriteNumber("ctx", job.ContextSwitches);
         j.WriteNumber("majf", job.MajorFaults);
         j.WriteNumber("minf", job.MinorFaults);
-        j.WriteStartObject("iodepth_level");
-        foreach (var (label, pct) in DepthLevels(job)) JsonSections.WriteFloat(j, label, pct);
-        j.WriteEndObject();
+        WritePercentages(j, "iodepth_level", DepthReport.Levels(job));
+        WritePercentages(j, "iodepth_submit", DepthReport.Submit(job));
+        WritePercentages(j, "iodepth_complete", DepthReport.Complete(job));
         JsonSections.WriteLatencyBuckets(j, LatencyBuckets.From(job));
         ErrorSection.WriteFioFields(j, job);         // where fio puts them, and like fio only with continue_on_error
-        j.WriteNumber("latency_depth", job.Options.IoDepth);
+        j.WriteNumber("latency_depth", o.IoDepth);
         j.WriteNumber("latency_target", 0);
         JsonSections.WriteFloat(j, "latency_percentile", 100);
         j.WriteNumber("latency_window", 0);
@@ -99,21 +103,51 @@ public static class JsonReport
         j.WriteEndObject();
     }
 
-    /// <summary>The effective options as fio prints them: strings, sizes and times the way a user types them.</summary>
+    private static void WritePercentages(Utf8JsonWriter j, string name, IReadOnlyList<(string Label, double Percent)> values)
+    {
+        j.WriteStartObject(name);
+        foreach (var (label, pct) in values) JsonSections.WriteFloat(j, label, pct);
+        j.WriteEndObject();
+    }
+
+    /// <summary>The options of <paramref name="given"/> that fio would list: job options given with a value.</summary>
+    private static List<KeyValuePair<string, string?>> Shown(IReadOnlyList<KeyValuePair<string, string?>> given) =>
+        given.Where(kv => kv.Value is not null && !FrontEndOptions.Contains(kv.Key)).ToList();
+
+    private static void WriteOptions(Utf8JsonWriter j, string name, IReadOnlyList<KeyValuePair<string, string?>> options)
+    {
+        j.WriteStartObject(name);
+        foreach (var (key, value) in options) j.WriteString(key, value);
+        j.WriteEndObject();
+    }
+
+    /// <summary>
+    /// fio's <c>job options</c>: the options the job was given, in order, values as typed (fio's own front-end
+    /// options and flags given without a value left out, as fio does; no key at all when none are left). Options
+    /// built in code rather than parsed show their effective values.
+    /// </summary>
     private static void WriteJobOptions(Utf8JsonWriter j, JobOptions o)
+    {
+        if (o.GivenOptions is { } given)
+        {
+            var shown = Shown(given);
+            if (shown.Count > 0) WriteOptions(j, "job options", shown);
+            return;
+        }
+        WriteEffectiveOptions(j, o);
+    }
+
+    /// <summary>The effective options as fio prints them: strings, sizes and times the way a user types them.</summary>
+    private static void WriteEffectiveOptions(Utf8JsonWriter j, JobOptions o)
     {
         static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
         j.WriteStartObject("job options");
         j.WriteString("name", o.Name);
         j.WriteString("rw", o.Rw.FioName());
-        if (o.BlockSizeSplit is { } split)
-        {
-            // fio's key for the split, and "bs" showing it too, so that a reader of "bs" sees the sizes were mixed.
-            j.WriteString("bs", BlockSizeSplit.Format(split));
-            j.WriteString("bssplit", BlockSizeSplit.Format(split));
-        }
+        if (o.BlockSizeSplit is { } split) j.WriteString("bssplit", BlockSizeSplit.Format(split));
         else j.WriteString("bs", FioSize.Format(o.BlockSize));
         j.WriteString("iodepth", N(o.IoDepth));
+        if (o.NumJobs != 1) j.WriteString("numjobs", N(o.NumJobs));
         if (o.Runtime is TimeSpan rt) j.WriteString("runtime", FioTime.Format(rt));
         if (o.TimeBased) j.WriteString("time_based", "1");
         if (o.RampTime != TimeSpan.Zero) j.WriteString("ramp_time", FioTime.Format(o.RampTime));
@@ -144,6 +178,7 @@ public static class JsonReport
         if (o.CpusAllowed is { } cpus) j.WriteString("cpus_allowed", CpuList.Format(cpus));
         if (o.Stonewall) j.WriteString("stonewall", "1");
         if (o.NewGroup) j.WriteString("new_group", "1");
+        if (o.GroupReporting) j.WriteString("group_reporting", "1");
         j.WriteString("device", o.Device);
         j.WriteEndObject();
     }

@@ -16,8 +16,8 @@ internal static class JsonSections
         j.WriteRawValue((double.IsFinite(value) ? value : 0).ToString("F6", Inv));
     }
 
-    /// <summary>One of fio's <c>read</c>/<c>write</c>/<c>trim</c> objects.</summary>
-    public static void WriteDirection(Utf8JsonWriter j, string name, DirectionResult d, TimeSpan runtime, long groupBytes, bool plus)
+    /// <summary>One of fio's <c>read</c>/<c>write</c>/<c>trim</c>/<c>mixed</c> objects, with the percentiles <paramref name="o"/> asks for.</summary>
+    public static void WriteDirection(Utf8JsonWriter j, string name, DirectionResult d, TimeSpan runtime, long groupBytes, bool plus, JobOptions o)
     {
         bool io = d.HasIo;
         double seconds = runtime.TotalSeconds;
@@ -26,7 +26,6 @@ internal static class JsonSections
         double iops = io && seconds > 0 ? d.TotalIos / seconds : 0;
         long bwBytes = io && seconds > 0 ? (long)(d.Bytes / seconds) : 0;
         long bwKiB = bwBytes / 1024;
-        var lat = LatencySummary.From(d.ClatNs);
 
         j.WriteStartObject(name);
         j.WriteNumber("io_bytes", d.Bytes);
@@ -38,9 +37,10 @@ internal static class JsonSections
         j.WriteNumber("total_ios", d.TotalIos);
         j.WriteNumber("short_ios", 0);
         j.WriteNumber("drop_ios", 0);
-        WriteStats(j, "slat_ns", LatencySummary.From(d.SlatNs), percentiles: false, plus: false);
-        WriteStats(j, "clat_ns", lat, percentiles: true, plus);
-        WriteStats(j, "lat_ns", LatencySummary.From(d.LatNs), percentiles: false, plus: false);
+        var list = o.Percentiles;
+        WriteStats(j, "slat_ns", LatencySummary.From(d.SlatNs), o.SlatPercentiles ? list : null, plus);
+        WriteStats(j, "clat_ns", LatencySummary.From(d.ClatNs), o.ClatPercentiles ? list : null, plus);
+        WriteStats(j, "lat_ns", LatencySummary.From(d.LatNs), o.LatPercentiles ? list : null, plus);
         // One sample covering the whole window: we keep no per-interval bandwidth log.
         int samples = io ? 1 : 0;
         j.WriteNumber("bw_min", bwKiB);
@@ -57,8 +57,11 @@ internal static class JsonSections
         j.WriteEndObject();
     }
 
-    /// <summary>fio's <c>{min, max, mean, stddev, N}</c>, with <c>percentile</c> when N &gt; 0 and json+'s <c>bins</c>.</summary>
-    public static void WriteStats(Utf8JsonWriter j, string name, LatencySummary s, bool percentiles, bool plus)
+    /// <summary>
+    /// fio's <c>{min, max, mean, stddev, N}</c>, with <c>percentile</c> at <paramref name="percentiles"/> when given
+    /// and N &gt; 0, and then json+'s <c>bins</c> (fio writes bins only beside percentiles).
+    /// </summary>
+    public static void WriteStats(Utf8JsonWriter j, string name, LatencySummary s, IReadOnlyList<double>? percentiles, bool plus)
     {
         j.WriteStartObject(name);
         j.WriteNumber("min", s.Min);
@@ -66,10 +69,10 @@ internal static class JsonSections
         WriteFloat(j, "mean", s.Mean);
         WriteFloat(j, "stddev", s.StdDev);
         j.WriteNumber("N", s.Count);
-        if (percentiles && s.Count > 0)
+        if (percentiles is { Count: > 0 } && s.Count > 0)
         {
             j.WriteStartObject("percentile");
-            foreach (var p in LatencySummary.FioPercentiles) j.WriteNumber(p.ToString("F6", Inv), s.ValueAt(p));
+            foreach (var p in percentiles) j.WriteNumber(p.ToString("F6", Inv), s.ValueAt(p));
             j.WriteEndObject();
             if (plus)
             {
@@ -86,7 +89,7 @@ internal static class JsonSections
     {
         j.WriteStartObject("sync");
         j.WriteNumber("total_ios", 0);
-        WriteStats(j, "lat_ns", LatencySummary.From(null), percentiles: false, plus: false);
+        WriteStats(j, "lat_ns", LatencySummary.From(null), percentiles: null, plus: false);
         j.WriteEndObject();
     }
 
@@ -158,7 +161,7 @@ internal static class JsonSections
             j.WriteNumber("scheduled_ios", d.ScheduledIos);
             WriteFloat(j, "mean_start_lag_ns", d.MeanScheduleLagNs);
             j.WriteNumber("max_start_lag_ns", d.ScheduleLagMaxNs);
-            WriteStats(j, "lat_intended_ns", LatencySummary.From(d.IntendedLatNs), percentiles: true, plus: false);
+            WriteStats(j, "lat_intended_ns", LatencySummary.From(d.IntendedLatNs), job.Options.Percentiles, plus: false);
             j.WriteEndObject();
         }
         j.WriteEndObject();

@@ -26,11 +26,18 @@ internal sealed class LatencyBuckets
     /// <summary>All counted samples.</summary>
     public long Total { get; private set; }
 
-    /// <summary>Buckets the values of every direction's histogram in <paramref name="job"/>.</summary>
+    /// <summary>What the percentages are of: fio divides by total_io_u, every I/O issued (failed ones too); at least <see cref="Total"/>.</summary>
+    public long Of { get; private set; }
+
+    /// <summary>
+    /// Buckets the completion latencies of every direction's good I/Os in <paramref name="job"/>, in percent of all
+    /// its I/Os (fio's stat_calc_lat: a failed I/O has no latency but counts in total_io_u).
+    /// </summary>
     public static LatencyBuckets From(JobResult job)
     {
         var buckets = new LatencyBuckets();
         foreach (var (_, d) in job.Directions) buckets.Add(d.ClatNs);
+        buckets.Of = Math.Max(buckets.Total, job.TotalIos);
         return buckets;
     }
 
@@ -54,8 +61,8 @@ internal sealed class LatencyBuckets
     /// <summary>fio's percentage of a bucket: a bucket with any sample shows at least 0.01 %.</summary>
     public double Percent(long count)
     {
-        if (Total == 0 || count == 0) return 0;
-        return Math.Max(0.01, count * 100.0 / Total);
+        if (count == 0) return 0;
+        return Math.Max(0.01, count * 100.0 / Math.Max(Of, Total));
     }
 
     /// <summary>fio's io_u_mark_lat_* index for a value below 1000 of its unit.</summary>

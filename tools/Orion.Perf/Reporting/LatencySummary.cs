@@ -5,9 +5,6 @@ namespace Orion.Perf.Reporting;
 /// <summary>fio's latency statistics (min, max, mean, stddev, N, percentiles) read from an HdrHistogram.</summary>
 internal sealed class LatencySummary
 {
-    /// <summary>fio's default percentile list.</summary>
-    public static readonly double[] FioPercentiles = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.95, 99.99];
-
     private static readonly LatencySummary Empty = new(null);
 
     private readonly LongHistogram? _histogram;

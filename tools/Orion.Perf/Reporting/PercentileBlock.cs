@@ -8,10 +8,14 @@ internal static class PercentileBlock
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>Writes the block for fio's default percentiles (precision 2).</summary>
-    public static void Write(TextWriter w, string label, LatencySummary lat)
+    /// <summary>
+    /// Writes the block for the percentiles <paramref name="list"/>, with as many decimals as the most precise of them
+    /// needs (fio's percentile_precision; its default list needs 2).
+    /// </summary>
+    public static void Write(TextWriter w, string label, LatencySummary lat, IReadOnlyList<double> list)
     {
-        var list = LatencySummary.FioPercentiles;
+        if (list.Count == 0) return;
+        int precision = list.Max(p => { string t = p.ToString("R", Inv); int dot = t.IndexOf('.'); return dot < 0 ? 0 : t.Length - dot - 1; });
         var values = list.Select(lat.ValueAt).ToArray();
         long minv = values.Min(), maxv = values.Max();
 
@@ -23,17 +27,16 @@ internal static class PercentileBlock
         else if (minv > 2_000 && maxv > 99_999) { scaleDown = 1; divisor = 1_000; unit = "usec"; }
         else { scaleDown = 0; divisor = 1; unit = "nsec"; }
 
-        const int precision = 2;
         long scaledMax = maxv / divisor;
         int timeWidth = Math.Max(5, scaledMax <= 0 ? 0 : (int)(Math.Log10(scaledMax) + 1));
         int perLine = (80 - 7) / (precision + 10 + timeWidth);
 
         var sb = new StringBuilder();
         sb.Append("    ").Append(label).Append(" percentiles (").Append(unit).Append("):\n     |");
-        for (int j = 0; j < list.Length; j++)
+        for (int j = 0; j < list.Count; j++)
         {
             if (j != 0 && j % perLine == 0) sb.Append("     |");
-            bool last = j == list.Length - 1;
+            bool last = j == list.Count - 1;
             long v = values[j];
             // fio rounds up each step down in unit.
             for (int i = 0; i < scaleDown; i++) v = (v + 999) / 1000;

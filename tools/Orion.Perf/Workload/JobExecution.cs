@@ -233,7 +233,7 @@ internal static class JobExecution
             if (errors.First is { } first && m.RecentErrors.LastOrDefault(e => (long)e.Sector * 512 == first.Offset && e.Status.ToString() == first.Status) is { Detail: { } detail })
                 errors.First = first with { Detail = detail };
         }
-        return new JobResult
+        var result = new JobResult
         {
             Name = o.Name,
             Options = o,
@@ -259,6 +259,8 @@ internal static class JobExecution
             IntervalMs = session.Intervals?.IntervalMs ?? 0,
             HistLogPath = session.Intervals?.HistLogPath,
             SharedEngineJobs = m.SharedWith,
+            Depths = m.Depths,
+            Members = o.NumJobs,
             Queues = m.Engine.Queues.Where(q => m.QueueCount == 0 || (q.Queue >= m.QueueOffset && q.Queue < m.QueueOffset + m.QueueCount)).Select(q => (q, c: q.Counters - m.AtMeasureStart.Queues[q.Queue].Counters)).Select(x => new QueueReport
             {
                 Queue = x.q.Queue,
@@ -283,5 +285,17 @@ internal static class JobExecution
                 MeanWakeLatencyNs = (x.q.Reactor - m.AtMeasureStart.Queues[x.q.Queue].Reactor).MeanWakeLatencyTicks * 1e9 / System.Diagnostics.Stopwatch.Frequency,
             }).ToList(),
         };
+        // fio reports each numjobs clone on its own unless group_reporting: keep every clone's own counts too.
+        if (m.Clones.Count > 1)
+        {
+            result.Clones = m.Clones.Select((c, i) =>
+            {
+                var cloneErrors = i < session.CloneErrors.Count ? session.CloneErrors[i] : null;
+                if (cloneErrors is not null) cloneErrors.Recent = m.RecentErrors.Where(e => e.Queue == c.Queue).ToList();
+                return result.ForClone(Direction(c.Read), Direction(c.Write), Direction(c.Trim), c.Depths, c.Runtime,
+                                       result.Queues.Where(q => q.Queue == c.Queue).ToList(), cloneErrors);
+            }).ToList();
+        }
+        return result;
     }
 }

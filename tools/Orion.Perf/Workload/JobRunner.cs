@@ -27,12 +27,27 @@ internal sealed record JobMeasurement(
     /// <summary>How many of the engine's queues are the job's; 0 for all of them.</summary>
     public int QueueCount { get; init; }
 
-    /// <summary>How many jobs ran concurrently on the engine, this one included.</summary>
+    /// <summary>How many workloads (fio's jobs: each numjobs clone is one) ran concurrently on the engine, this job's included.</summary>
     public int SharedWith { get; init; } = 1;
+
+    /// <summary>fio's depth distributions over all the job's workloads.</summary>
+    public DepthDistribution Depths { get; init; } = new();
+
+    /// <summary>Each numjobs clone (one workload on one queue) on its own, in clone order: fio's per-clone report.</summary>
+    public IReadOnlyList<CloneMeasurement> Clones { get; init; } = [];
 
     /// <summary>The job's queues' last failed requests, newest first (at most <see cref="JobRunner.RecentErrorsKept"/>).</summary>
     public IReadOnlyList<Orion.Pmd.Engine.Requests.IoErrorRecord> RecentErrors { get; init; } = [];
 }
+
+/// <summary>What one numjobs clone (one workload, on the engine's queue <paramref name="Queue"/>) measured.</summary>
+internal sealed record CloneMeasurement(
+    WorkloadPoller.DirectionCounters Read,
+    WorkloadPoller.DirectionCounters Write,
+    WorkloadPoller.DirectionCounters Trim,
+    DepthDistribution Depths,
+    TimeSpan Runtime,
+    int Queue);
 
 /// <summary>
 /// Thrown when a job's I/Os stopped coming back: its workloads stopped issuing, and some of what they submitted was
@@ -207,7 +222,10 @@ internal static class JobRunner
                 {
                     QueueOffset = offsets[k],
                     QueueCount = jobs[k].Queues,
-                    SharedWith = n,
+                    SharedWith = all.Length,       // fio counts each clone a job: every workload on the engine
+                    Depths = DepthDistribution.Sum(ws.Select(w => w.Depths)),
+                    Clones = ws.Select((w, j) => new CloneMeasurement(w.Read, w.Write, w.Trim, w.Depths,
+                                                                       Stopwatch.GetElapsedTime(0, w.MeasuredTicks), offsets[k] + j)).ToList(),
                 };
             }
             for (int k = 0; k < n; k++)

@@ -27,11 +27,15 @@ internal sealed class JobSession
     /// <summary>What became of the job's I/Os: failures, and that each completed exactly once.</summary>
     public Reporting.ErrorReport? Errors { get; set; }
 
+    /// <summary>Each numjobs clone's (workload's) own failures, in clone order.</summary>
+    public IReadOnlyList<Reporting.ErrorReport> CloneErrors { get; private set; } = [];
+
     /// <summary>Gathers the workloads' verification, rate and error results.</summary>
     internal void Collect(IReadOnlyList<WorkloadPoller> workloads)
     {
         UnissuedAtEnd = workloads.Sum(w => w.UnissuedAtEnd);
         Errors = CollectErrors(workloads);
+        CloneErrors = workloads.Count > 1 ? workloads.Select(w => CollectErrors([w])).ToList() : [];
         var trackers = workloads.Where(w => w.Verifier is not null).ToList();
         if (trackers.Count == 0) return;
         var recorded = new List<VerifyMismatch>();

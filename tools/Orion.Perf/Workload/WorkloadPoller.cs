@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using HdrHistogram;
+using Orion.Perf.Reporting;
 using Orion.Perf.Verify;
 using Orion.Pmd.Engine;
 using Orion.Pmd.Engine.Memory;
@@ -68,6 +69,9 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private bool _verifyScanDone, _verifyStop;
     private bool _errorStop;                     // a failure continue_on_error does not cover ended the job
     private readonly IoOutcomes _outcomes;
+    private readonly DepthDistribution _depths = new();
+    private long _reapStamp;                     // the completion batch being counted (the queue's reap timestamp)
+    private int _reapCount;                      // measured completions of that batch so far
     private long _stoppedAt;                     // Stopwatch ticks when issuing stopped (any thread reads it)
 
     private enum Phase { NotStarted, Ramp, Measure, Draining, AwaitingReadBack, ReadBack, Done }
@@ -194,6 +198,9 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     /// <summary>Whether a failed I/O that <c>continue_on_error</c> does not cover stopped the workload.</summary>
     public bool StoppedByError => _errorStop;
 
+    /// <summary>fio's iodepth_level, iodepth_submit and iodepth_complete of the measured window; read once <see cref="MeasureEnded"/>.</summary>
+    public DepthDistribution Depths => _depths;
+
     /// <summary>Submissions, completions (each once), failures: read the details once <see cref="IsDone"/>.</summary>
     public IoOutcomes Outcomes => _outcomes;
 
@@ -277,6 +284,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
                 break;
         }
         long now = Stopwatch.GetTimestamp();
+        FlushReaped();
         if (_unplacedCount > 0) ObservePlacement(now);
         if (_phase == Phase.Ramp && now >= _endAt) StartMeasure(now);
         if (_phase == Phase.Measure && _plan.RuntimeTicks > 0 && now >= _endAt)
@@ -319,6 +327,8 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         Read.Reset();
         Write.Reset();
         Trim.Reset();
+        _depths.Reset();
+        _reapCount = 0;
         _phase = Phase.Measure;
         _measureStart = now;
         _endAt = _plan.RuntimeTicks > 0 ? now + _plan.RuntimeTicks : long.MaxValue;
@@ -367,6 +377,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         }
         long pending = _queue.Counters.Pending;
         int placed = _unplacedLive - (int)Math.Min(pending, _unplacedLive);
+        int batch = 0;
         while (placed > 0 && _unplacedCount > 0)
         {
             long entry = _unplaced[_unplacedHead];
@@ -378,7 +389,28 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             _placedTicks[slot] = now;
             _unplacedLive--;
             placed--;
+            batch++;
         }
+        MarkPlaced(batch);
+    }
+
+    /// <summary>
+    /// fio's io_u_mark_submit and io_u_mark_depth for a batch the queue placed with one publish: the batch by its
+    /// size, its I/Os by the depth in flight once it was placed. Measured I/Os only.
+    /// </summary>
+    private void MarkPlaced(int batch)
+    {
+        if (batch == 0 || _phase is not (Phase.Measure or Phase.Draining)) return;
+        _depths.MarkSubmit(batch);
+        _depths.MarkDepth(_inFlight, batch);
+    }
+
+    /// <summary>fio's io_u_mark_complete for the batch of completions the queue reaped last (one reap timestamp).</summary>
+    private void FlushReaped()
+    {
+        if (_reapCount == 0) return;
+        _depths.MarkComplete(_reapCount);
+        _reapCount = 0;
     }
 
     private void TrackPlacement(int slot, long now)
@@ -388,6 +420,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         if (_unplacedCount > _unplacedMask)
         {
             _placedTicks[slot] = now;                 // cannot track (only after many failures): count it placed at once
+            MarkPlaced(1);
             return;
         }
         _unplaced[(_unplacedHead + _unplacedCount) & _unplacedMask] = ((long)generation << 16) | (uint)slot;
@@ -536,6 +569,11 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     {
         if (!_outcomes.TryComplete(tag, out int slot)) return;     // a second completion of one I/O: counted, not used
         long now = _queue.CompletionTimestamp;      // the queue already read the clock for this reaped batch
+        if (now != _reapStamp)
+        {
+            FlushReaped();                          // a new reaped batch
+            _reapStamp = now;
+        }
         long issued = _issueTicks[slot];
         long placed = _placedTicks[slot];
         if (_awaitingPlacement[slot])
@@ -571,15 +609,21 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             if (_phase == Phase.Measure || (_phase == Phase.Draining && issued >= _measureStart))
             {
                 var dir = Counters(direction);
+                _reapCount++;
+                // Like fio: every I/O counts in total_ios (its total_io_u), a failed one only there and in the error
+                // counts; bytes, latencies and interval samples are the good ones' (fio's account_io_completion).
                 dir.Ios++;
-                dir.Bytes += _bytes[slot];
                 if (!ok) dir.Errors++;
-                long clat = Clamp(now - placed);
-                dir.SlatNs.RecordValue(Clamp(placed - issued));
-                dir.ClatNs.RecordValue(clat);
-                _intervals?.Record(direction, clat, _bytes[slot]);
-                dir.LatNs.RecordValue(Clamp(now - issued));
-                if (_rate is not null) dir.IntendedLatNs.RecordValue(Clamp(now - _intendedTicks[slot]));
+                else
+                {
+                    dir.Bytes += _bytes[slot];
+                    long clat = Clamp(now - placed);
+                    dir.SlatNs.RecordValue(Clamp(placed - issued));
+                    dir.ClatNs.RecordValue(clat);
+                    _intervals?.Record(direction, clat, _bytes[slot]);
+                    dir.LatNs.RecordValue(Clamp(now - issued));
+                    if (_rate is not null) dir.IntendedLatNs.RecordValue(Clamp(now - _intendedTicks[slot]));
+                }
             }
         }
         _inFlight--;
