@@ -6,7 +6,7 @@
 //   O_DIRECT:    RandomAccess writes on a File.OpenHandle(O_DIRECT) handle, fdatasync per group
 // in one run, files in one directory (one filesystem), each case for a fixed time per concurrency.
 // Usage: dotnet perf/Orion.Pmd.StorageBench/bin/Release/net10.0/Orion.Pmd.StorageBench.dll [--dir DIR] [--seconds 3] [--appenders 1,8,32] [--record 128]
-//        [--placement auto|reactors|threads] [--notifications polled|adaptive|interrupt]   (the engine's, for both Orion targets)
+//        [--placement auto|reactors|threads] [--notifications polled|adaptive|interrupt|hybrid]   (the engine's, for both Orion targets)
 using System.Diagnostics;
 using System.Globalization;
 using Orion.Pmd.Engine;
