@@ -32,10 +32,10 @@ public enum NotificationMode
     /// <summary>Sleep whenever idle: the device signals a call eventfd on completion.</summary>
     Interrupt,
     /// <summary>
-    /// Busy-poll, but sleep while the only work pending is I/O the embedded device has in the kernel (a <c>file:</c>
-    /// device through io_uring served on the reactors): the reactor parks until the kernel completes it, as fio's
-    /// io_uring engine waits, rather than spinning a core the kernel and the hypervisor need for the I/O. On other
-    /// devices it is <see cref="Polled"/>.
+    /// <see cref="Adaptive"/>, and also sleep at once while the only work pending is I/O the embedded device has in the
+    /// kernel (a <c>file:</c> device through io_uring served on the reactors): the reactor parks until the kernel
+    /// completes it, as fio's io_uring engine waits, rather than spinning a core the kernel and the hypervisor need for
+    /// the I/O. On devices with nothing in the kernel it is <see cref="Adaptive"/>.
     /// </summary>
     Hybrid,
 }

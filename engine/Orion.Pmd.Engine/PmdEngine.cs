@@ -86,7 +86,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             OfferedFeatures = options.DeviceFeatures,
             // A reactor that sleeps is wasted if the device beside it keeps spinning: let the device sleep too.
             Mode = manual || onReactors ? DeviceServiceMode.Manual
-                 : (options.Notifications is NotificationMode.Adaptive or NotificationMode.Interrupt) && options.DeviceMode == DeviceServiceMode.Polled ? DeviceServiceMode.Adaptive
+                 : options.Notifications != NotificationMode.Polled && options.DeviceMode == DeviceServiceMode.Polled ? DeviceServiceMode.Adaptive
                  : options.DeviceMode,
             AdaptiveSleepAfter = options.AdaptiveIdleBudget,
             Threads = options.DeviceThreads,
@@ -164,10 +164,9 @@ public sealed unsafe partial class PmdEngine : IDisposable
             _queueAreas = new SplitRingAddresses[options.Queues];
             _queueKicks = new Linux.EventFd?[options.Queues];
             _queueCalls = new Linux.EventFd?[options.Queues];
-            bool sleeps = (options.Notifications is NotificationMode.Adaptive or NotificationMode.Interrupt) && options.Threading == EngineThreading.Threads;
-            var idle = sleeps ? IdlePolicy.Park
-                : options.Notifications == NotificationMode.Hybrid && options.Threading == EngineThreading.Threads ? IdlePolicy.Hybrid
-                : plan.Pinned ? options.IdlePolicy : IdlePolicy.Yield;
+            bool sleeps = options.Notifications != NotificationMode.Polled && options.Threading == EngineThreading.Threads;
+            var idle = !sleeps ? (plan.Pinned ? options.IdlePolicy : IdlePolicy.Yield)
+                : options.Notifications == NotificationMode.Hybrid ? IdlePolicy.Hybrid : IdlePolicy.Park;
             var parkAfter = options.Notifications == NotificationMode.Interrupt ? TimeSpan.Zero : options.AdaptiveIdleBudget;
             for (int q = 0; q < options.Queues; q++)
             {
@@ -283,7 +282,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             case NotificationMode.Polled: pair.Reactor.SetIdlePolicy(polled); break;
             case NotificationMode.Adaptive: pair.Reactor.SetIdlePolicy(IdlePolicy.Park, adaptiveBudget ?? _options.AdaptiveIdleBudget); break;
             case NotificationMode.Interrupt: pair.Reactor.SetIdlePolicy(IdlePolicy.Park, TimeSpan.Zero); break;
-            case NotificationMode.Hybrid: pair.Reactor.SetIdlePolicy(IdlePolicy.Hybrid); break;
+            case NotificationMode.Hybrid: pair.Reactor.SetIdlePolicy(IdlePolicy.Hybrid, adaptiveBudget ?? _options.AdaptiveIdleBudget); break;
             default: throw new ArgumentOutOfRangeException(nameof(mode), mode, "polled, adaptive, interrupt or hybrid");
         }
     }

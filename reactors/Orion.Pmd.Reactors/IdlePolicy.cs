@@ -22,11 +22,12 @@ public enum IdlePolicy
     Park,
 
     /// <summary>
-    /// Busy-poll like <see cref="BusyPoll"/>, except that an idle iteration which finds a poller waiting on the kernel
-    /// (<see cref="IKernelWaitPoller.WaitsOnKernel"/>: file I/O submitted through io_uring) parks at once, as under
-    /// <see cref="Park"/>, until the kernel signals the completion (or a message or <see cref="Reactor.Wake"/>
-    /// arrives). Requests to memory are still served by spinning; a disk's 20+ µs are slept through instead of
-    /// spun through, leaving the core to the kernel and the hypervisor that do the I/O.
+    /// <see cref="Park"/> (busy-poll while there is work, park after <see cref="ReactorOptions.ParkAfter"/> of idling),
+    /// except that an idle iteration which finds a poller waiting on the kernel (<see cref="IKernelWaitPoller.WaitsOnKernel"/>:
+    /// file I/O submitted through io_uring) parks at once, until the kernel signals the completion (or a message or
+    /// <see cref="Reactor.Wake"/> arrives). Requests to memory are still served by spinning; a disk's 20+ µs are slept
+    /// through instead of spun through, leaving the core to the kernel and the hypervisor that do the I/O. An infinite
+    /// ParkAfter never parks for idling alone.
     /// </summary>
     Hybrid,
 }

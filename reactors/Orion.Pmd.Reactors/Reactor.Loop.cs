@@ -86,7 +86,7 @@ public sealed partial class Reactor
                     // The streak goes on: if nothing turns up the next idle iteration parks again at once.
                     TryPark();
                     break;
-                case IdlePolicy.Hybrid when WaitsOnKernel():
+                case IdlePolicy.Hybrid when end - idleSince >= _parkAfterTicks || WaitsOnKernel():
                     TryPark();
                     break;
                 default:

@@ -13,7 +13,7 @@ public sealed class ReactorOptions
     public IdlePolicy IdlePolicy { get; init; } = IdlePolicy.BusyPoll;
 
     /// <summary>
-    /// Under <see cref="IdlePolicy.Park"/>: how long the loop keeps busy-polling without finding work before it
+    /// Under <see cref="IdlePolicy.Park"/> and <see cref="IdlePolicy.Hybrid"/>: how long the loop keeps busy-polling without finding work before it
     /// parks. 50 µs (Seastar's <c>idle_poll_time_us</c> default is 200 µs) rides out the gaps inside a burst of
     /// requests at a cost of at most 50 µs of spinning per quiet spell. Zero parks at the first idle iteration.
     /// </summary>

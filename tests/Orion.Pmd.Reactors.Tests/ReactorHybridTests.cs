@@ -45,8 +45,9 @@ public class ReactorHybridTests
         public bool WaitsOnKernel => Volatile.Read(ref _inFlight) > 0;
     }
 
-    private static Reactor HybridReactor() =>
-        new(new ReactorOptions { IdlePolicy = IdlePolicy.Hybrid, MaxPark = Timeout.InfiniteTimeSpan });
+    /// <summary>A Hybrid reactor that never parks for idling alone (unless told otherwise), so every park is the kernel rule's.</summary>
+    private static Reactor HybridReactor(TimeSpan? parkAfter = null) =>
+        new(new ReactorOptions { IdlePolicy = IdlePolicy.Hybrid, ParkAfter = parkAfter ?? TimeSpan.FromHours(1), MaxPark = Timeout.InfiniteTimeSpan });
 
     [Test, CancelAfter(30_000)]
     public void Hybrid_ParksWhileWorkIsInTheKernel_AndTheCompletionWakesIt()
@@ -97,8 +98,24 @@ public class ReactorHybridTests
         {
             reactor.Stop();
         }
-        Assert.That(stats.Parks, Is.Zero, "no poller waited on the kernel, so the reactor had no reason to sleep");
+        Assert.That(stats.Parks, Is.Zero, "no poller waited on the kernel and the idle budget is an hour: no reason to sleep");
         Assert.That(stats.Iterations, Is.GreaterThan(1000), "it polled instead");
+    }
+
+    [Test, CancelAfter(30_000)]
+    public void Hybrid_WithNothingInTheKernel_ParksAfterItsIdleBudget_AsParkDoes()
+    {
+        var reactor = HybridReactor(parkAfter: TimeSpan.Zero);
+        reactor.AddPoller(new CountingPoller());
+        try
+        {
+            reactor.Start();
+            Assert.That(Wait.UntilParked(reactor), Is.True, "an idle Hybrid reactor parks after ParkAfter, as under Park");
+        }
+        finally
+        {
+            reactor.Stop();
+        }
     }
 
     [Test, CancelAfter(30_000)]

@@ -56,7 +56,7 @@ internal static class OptionTable
             (o, v) => o with { Indirect = Bool("indirect", v) }),
         new("event_idx", [], null, "use EVENT_IDX notification suppression when offered (default 1)",
             (o, v) => o with { EventIdx = Bool("event_idx", v) }),
-        new("poll_mode", [], "MODE", "polled (busy-poll), adaptive (poll, then sleep when idle), interrupt, or hybrid (busy-poll, but sleep while the only work pending is file I/O in the kernel, as fio's io_uring engine waits) (default polled)",
+        new("poll_mode", [], "MODE", "polled (busy-poll), adaptive (poll, then sleep when idle), interrupt, or hybrid (adaptive, and sleep at once while the only work pending is file I/O in the kernel, as fio's io_uring engine waits) (default polled)",
             (o, v) => v.Trim().ToLowerInvariant() switch
             {
                 "polled" or "poll" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Polled },
