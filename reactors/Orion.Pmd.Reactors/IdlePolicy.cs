@@ -8,7 +8,9 @@ public enum IdlePolicy
 
     /// <summary>
     /// Give the core away: <see cref="Thread.Yield"/> first, then Sleep(0) and finally Sleep(1) as the idle
-    /// streak grows. For unpinned reactors and tests on machines with fewer cores than spinning threads.
+    /// streak grows. For unpinned reactors and tests on machines with fewer cores than spinning threads. While a poller
+    /// waits on the kernel (<see cref="IKernelWaitPoller"/>) it parks instead, until the completion wakes it: a Sleep(1)
+    /// would add up to a millisecond to a disk I/O of tens of microseconds.
     /// </summary>
     Yield,
 

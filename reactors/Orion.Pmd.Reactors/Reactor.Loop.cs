@@ -80,7 +80,9 @@ public sealed partial class Reactor
             switch ((IdlePolicy)_idlePolicy)
             {
                 case IdlePolicy.Yield:
-                    backoff.Idle();
+                    // Waiting on the kernel, a sleep that ends with the I/O beats a Sleep(1) that may outlast it by a millisecond.
+                    if (WaitsOnKernel()) TryPark();
+                    else backoff.Idle();
                     break;
                 case IdlePolicy.Park when end - idleSince >= _parkAfterTicks:
                     // The streak goes on: if nothing turns up the next idle iteration parks again at once.

@@ -59,10 +59,11 @@ public sealed partial class Reactor : IDisposable
     public IdlePolicy IdlePolicy => (IdlePolicy)Volatile.Read(ref _idlePolicy);
 
     /// <summary>
-    /// Whether the loop may sleep (<see cref="IdlePolicy.Park"/> or <see cref="IdlePolicy.Hybrid"/>): code that hands
-    /// it work by other means than <see cref="Post"/> must then call <see cref="Wake"/> after publishing it.
+    /// Whether the loop may sleep (every policy but <see cref="IdlePolicy.BusyPoll"/>: a yielding reactor parks too while
+    /// a poller waits on the kernel): code that hands it work by other means than <see cref="Post"/> must then call
+    /// <see cref="Wake"/> after publishing it.
     /// </summary>
-    public bool MayPark => (IdlePolicy)Volatile.Read(ref _idlePolicy) is IdlePolicy.Park or IdlePolicy.Hybrid;
+    public bool MayPark => (IdlePolicy)Volatile.Read(ref _idlePolicy) != IdlePolicy.BusyPoll;
 
     /// <summary>Under <see cref="IdlePolicy.Park"/>, the idle time before parking (see <see cref="ReactorOptions.ParkAfter"/>).</summary>
     public TimeSpan ParkAfter => FromStopwatchTicks(Volatile.Read(ref _parkAfterTicks));

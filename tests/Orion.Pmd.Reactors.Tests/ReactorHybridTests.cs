@@ -144,12 +144,39 @@ public class ReactorHybridTests
     }
 
     [Test]
-    public void MayPark_IsTrueForParkAndHybridOnly()
+    public void MayPark_IsTrueForEveryPolicyButBusyPoll()
     {
         foreach (IdlePolicy policy in Enum.GetValues<IdlePolicy>())
         {
             var reactor = new Reactor(new ReactorOptions { IdlePolicy = policy });
-            Assert.That(reactor.MayPark, Is.EqualTo(policy is IdlePolicy.Park or IdlePolicy.Hybrid), policy.ToString());
+            Assert.That(reactor.MayPark, Is.EqualTo(policy != IdlePolicy.BusyPoll), policy.ToString());
+            reactor.Stop();
+        }
+    }
+
+    [Test, CancelAfter(30_000)]
+    public void AYieldingReactor_ParksWhileWorkIsInTheKernel_AndTheCompletionWakesIt()
+    {
+        using var completions = new EventFd();
+        var io = new KernelIoPoller(completions);
+        var reactor = new Reactor(new ReactorOptions { IdlePolicy = IdlePolicy.Yield, MaxPark = Timeout.InfiniteTimeSpan });
+        reactor.AddPoller(io);
+        reactor.AddWakeSource(completions);
+        try
+        {
+            reactor.Start();
+            for (int i = 1; i <= 5; i++)
+            {
+                long parksBefore = reactor.GetStats().Parks;
+                io.Submit();
+                Assert.That(Wait.Until(() => reactor.GetStats().Parks > parksBefore && reactor.IsParking), Is.True,
+                    $"request {i}: a yielding reactor waiting on the kernel did not park (it would Sleep(1) instead)");
+                io.CompleteFromKernel();
+                Assert.That(Wait.Until(() => io.Reaped == i), Is.True, $"request {i}: the completion did not wake the reactor");
+            }
+        }
+        finally
+        {
             reactor.Stop();
         }
     }
