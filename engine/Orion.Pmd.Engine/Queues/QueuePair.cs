@@ -39,7 +39,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     private volatile bool _swapRequested;
     private volatile bool _swapDone;
 
-    private long _requests, _bytes, _batches, _kicks, _kicksSuppressed, _polls, _idlePolls, _errors, _bounces;
+    private long _requests, _bytes, _withdrawn, _batches, _kicks, _kicksSuppressed, _polls, _idlePolls, _errors, _bounces;
 
     /// <summary>Highest latency the histograms track: one minute in nanoseconds; slower completions are clamped to it.</summary>
     internal const long MaxTrackedLatencyNs = 60_000_000_000L;
@@ -143,10 +143,9 @@ internal sealed unsafe class QueuePair : IParkablePoller
         return held;
     }
 
-    /// <summary>Queues <paramref name="r"/> to be placed again, keeping its first submission time.</summary>
+    /// <summary>Queues <paramref name="r"/> to be placed again, keeping its submission time.</summary>
     private void Requeue(BlockRequest r)
     {
-        r.Resubmitted = true;
         r.Next = null;
         if (_requeueTail is null) _requeueHead = r;
         else _requeueTail.Next = r;
@@ -512,6 +511,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     /// <summary>Hands a request to this queue from any thread; waits (spinning, then yielding) while the handoff ring is full.</summary>
     public void SubmitFromAnyThread(BlockRequest request)
     {
+        request.StartTicks = Stopwatch.GetTimestamp();      // submit-to-complete latency counts the hand-off and the wait for ring space
         request.Queue = this;
         if (Reactor.IsCurrent)
         {
@@ -568,6 +568,13 @@ internal sealed unsafe class QueuePair : IParkablePoller
 
     /// <summary>Reactor thread only: a request from the local pool for the callback form, or null when all are in use.</summary>
     public BlockRequest? RentLocal() => _localFreeCount == 0 ? null : _localFree[--_localFreeCount];
+
+    /// <summary>Reactor thread only: the caller, on this reactor, submits <paramref name="request"/> for the next batch (no handoff).</summary>
+    public void SubmitLocal(BlockRequest request)
+    {
+        request.StartTicks = Stopwatch.GetTimestamp();
+        Enqueue(request);
+    }
 
     /// <summary>Reactor thread only: queue a request for the next batch (no handoff).</summary>
     public void Enqueue(BlockRequest request)
@@ -674,8 +681,6 @@ internal sealed unsafe class QueuePair : IParkablePoller
             }
             _headToSlot[head] = slot;
             _slotRequest[slot] = r;
-            if (r.Resubmitted) r.Resubmitted = false;
-            else r.StartTicks = now;
             r.PlacedTicks = now;
             r.Placements++;
             _pendingHead = r.Next;
@@ -759,7 +764,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
             };
             if (r.Status == IoStatus.BadStatus) r.FailureDetail = $"status byte 0x{status:x2}, used length {length}";
             _requests++;
-            _bytes += r.DataBytes;
+            if (r.Status == IoStatus.Ok) _bytes += r.DataBytes;      // a failed request moved nothing that counts
             Complete(r);
             reaped++;
         }
@@ -898,7 +903,9 @@ internal sealed unsafe class QueuePair : IParkablePoller
         r.Status = status;
         r.FailureDetail = detail;
         r.Next = null;
-        _requests++;
+        // A withdrawn request never reached the device: not a completed request, and no progress for the reset limits.
+        if (status == IoStatus.Canceled) _withdrawn++;
+        else _requests++;
         Complete(r);
     }
 
@@ -986,6 +993,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     {
         Requests = Volatile.Read(ref _requests),
         Bytes = Volatile.Read(ref _bytes),
+        Withdrawn = Volatile.Read(ref _withdrawn),
         Batches = Volatile.Read(ref _batches),
         Kicks = Volatile.Read(ref _kicks),
         KicksSuppressed = Volatile.Read(ref _kicksSuppressed),
