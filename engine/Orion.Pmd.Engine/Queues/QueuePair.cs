@@ -98,9 +98,14 @@ internal sealed unsafe class QueuePair : IParkablePoller
 
     // ------------------------------------------------------------------ reconnect (vhost-user back-end restarts)
 
+    /// <summary>How often a queue the device did not take back after a reset tries that reset again (while requests arrive).</summary>
+    public static readonly TimeSpan ReenableRetryInterval = TimeSpan.FromMilliseconds(100);
+
     private bool _suspended;
-    private bool _linkLost;
+    private bool _linkLost;                                  // the transport is gone for good: every request fails
     private string _linkLostDetail = "";
+    private string? _reenableFailure;                        // the device did not take this queue back after a reset
+    private long _reenableTriedAt;
     private long _resubmitted;
 
     /// <summary>
@@ -254,7 +259,6 @@ internal sealed unsafe class QueuePair : IParkablePoller
         try
         {
             _transport.EnableQueue(Index);
-            Recovered?.Invoke(Index, reason);
         }
         catch (Exception e)
         {
@@ -264,12 +268,40 @@ internal sealed unsafe class QueuePair : IParkablePoller
                 AwaitDeviceReset(detail);          // what was requeued waits in the pending FIFO for the fresh device
                 return;
             }
-            // The device did not take the queue back: nothing can be placed on it.
+            // The device did not take the queue back: nothing can be placed on it now. What arrives fails at once,
+            // and the queue tries the reset again now and then (RetryReenable), so one refusal does not end it.
             FailHeldRequests(IoStatus.QueueBroken, detail);
-            _linkLost = true;
-            _linkLostDetail = detail;
+            _reenableFailure = detail;
+            _reenableTriedAt = Stopwatch.GetTimestamp();
+            return;
         }
+        _reenableFailure = null;
+        Recovered?.Invoke(Index, reason);
     }
+
+    /// <summary>
+    /// Placement, while the device has not taken this queue back after a reset: at most once per
+    /// <see cref="ReenableRetryInterval"/> the queue is reset again (true when the device now serves it and the
+    /// pending requests may be placed); in between, pending requests fail at once with the failure that stopped it.
+    /// </summary>
+    private bool RetryReenable()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (now - _reenableTriedAt < (long)(ReenableRetryInterval.TotalSeconds * Stopwatch.Frequency))
+        {
+            FailHeldRequests(IoStatus.QueueBroken, _reenableFailure!);
+            return false;
+        }
+        _reenableTriedAt = now;                   // whatever this attempt meets (a refused reset too), the next waits
+        RecoverQueue(IoStatus.QueueBroken, $"trying again a queue the device did not take back ({_reenableFailure})");
+        return _reenableFailure is null && !_suspended;
+    }
+
+    /// <summary>
+    /// Reactor thread only (or the stopping owner in manual threading): the device serves this queue's fresh ring again
+    /// after a reset the engine did not start itself (the owner's queue reset); a failed re-enable before is forgotten.
+    /// </summary>
+    public void Reenabled() => _reenableFailure = null;
 
     /// <summary>
     /// Places each held request once more, oldest first, or fails it: a timed-out one per <see cref="TimeoutPolicy"/>,
@@ -405,6 +437,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     {
         _awaitingDeviceReset = false;
         _suspended = false;
+        _reenableFailure = null;                  // the device was initialized again with every queue
     }
 
     /// <summary>Reactor thread only: the back-end serves the fresh ring; place what waited.</summary>
@@ -412,6 +445,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     {
         _awaitingDeviceReset = false;             // a reconnect re-created every ring: a device reset it waited for is moot
         _suspended = false;
+        _reenableFailure = null;
     }
 
     /// <summary>
@@ -669,6 +703,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
             FailHeldRequests(IoStatus.TransportLost, _linkLostDetail);
             return 0;
         }
+        if (_reenableFailure is not null && !RetryReenable()) return 0;
         int placed = 0;
         long now = Stopwatch.GetTimestamp();
         while (_pendingHead is { } r && _slots.TryTake(out int slot))
