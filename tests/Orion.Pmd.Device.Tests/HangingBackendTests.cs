@@ -48,12 +48,23 @@ public class HangingBackendTests
         return (driver, backend, read);
     }
 
-    /// <summary>Runs <paramref name="action"/> on another thread; its exception, or a failure when it did not end within 10 s.</summary>
-    private static Exception? Within10s(Action action)
+    /// <summary>
+    /// Runs <paramref name="reset"/> on another thread while the backend hangs, then lets the backend return; the
+    /// reset's exception, or a failure when it did not end within 10 s.
+    /// </summary>
+    private static Exception? WhileHanging(HangingBackend backend, Action reset)
     {
-        var task = Task.Run(action);
-        Assert.That(Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10))).Result, Is.SameAs(task), "it did not return: no bound");
-        return task.Exception?.InnerException;
+        try
+        {
+            var task = Task.Run(reset);
+            Assert.That(Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(10))).Result, Is.SameAs(task), "it did not return: no bound");
+            return task.Exception?.InnerException;
+        }
+        finally
+        {
+            backend.Hang = false;
+            backend.Release.Set();
+        }
     }
 
     [Test]
@@ -62,17 +73,9 @@ public class HangingBackendTests
     {
         var (driver, backend, read) = StartWithAHangingRead();
         using var owned = driver;
-        try
-        {
-            var e = Within10s(() => driver.Device.ResetQueue(0));
-            Assert.That(e, Is.TypeOf<TimeoutException>());
-            Assert.That(e!.Message, Does.Contain("queue 0").And.Contain("300 ms").And.Contain("hangs"));
-        }
-        finally
-        {
-            backend.Hang = false;
-            backend.Release.Set();
-        }
+        var e = WhileHanging(backend, () => driver.Device.ResetQueue(0));
+        Assert.That(e, Is.TypeOf<TimeoutException>());
+        Assert.That(e!.Message, Does.Contain("queue 0").And.Contain("300 ms").And.Contain("hangs"));
         Assert.That(driver.Wait(read).BlkStatus, Is.EqualTo(BlkStatus.Ok), "the request that hung completes when it returns");
         driver.Device.ResetQueue(0);                 // the pass is over: the reset goes through now
         driver.CreateRings();
@@ -86,17 +89,9 @@ public class HangingBackendTests
     {
         var (driver, backend, read) = StartWithAHangingRead();
         using var owned = driver;
-        try
-        {
-            var e = Within10s(() => driver.Device.Reset());
-            Assert.That(e, Is.TypeOf<IOException>());
-            Assert.That(e!.Message, Does.Contain("did not stop").And.Contain("hangs"));
-        }
-        finally
-        {
-            backend.Hang = false;
-            backend.Release.Set();
-        }
+        var e = WhileHanging(backend, () => driver.Device.Reset());
+        Assert.That(e, Is.TypeOf<IOException>());
+        Assert.That(e!.Message, Does.Contain("did not stop").And.Contain("hangs"));
         // The thread finishes its pass into memory that is still mapped (no crash), and a reset goes through now.
         Assert.That(driver.Wait(read).BlkStatus, Is.EqualTo(BlkStatus.Ok));
         driver.Device.Reset();
