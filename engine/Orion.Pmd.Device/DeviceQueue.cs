@@ -76,13 +76,22 @@ internal sealed partial class DeviceQueue : IDisposable
 
     /// <summary>
     /// Stops the device thread from touching the ring and waits until a pass in progress has finished (a Dekker
-    /// handshake with <see cref="Process"/>), so the ring can be replaced safely from another thread.
+    /// handshake with <see cref="Process"/>), so the ring can be replaced safely from another thread. A pass still
+    /// running after <paramref name="timeout"/> (a backend request hangs) throws <see cref="TimeoutException"/>: the
+    /// queue stays paused (unserved once that pass ends), and a later pause that finds the pass over succeeds.
     /// </summary>
-    public void Pause()
+    public void Pause(TimeSpan timeout)
     {
         Interlocked.Exchange(ref _paused, 1);
+        long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         var spin = new SpinWait();
-        while (Volatile.Read(ref _busy) != 0) spin.SpinOnce(sleep1Threshold: -1);
+        while (Volatile.Read(ref _busy) != 0)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+                throw new TimeoutException($"queue {Index}: the device is still in a pass after {timeout.TotalMilliseconds:0} ms (a backend request hangs); " +
+                                           "the queue was not reset and is not served until a reset finds that pass over");
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
         // The device thread is out; requests still in the kernel may write guest memory until they complete.
         DrainIo();
     }

@@ -46,12 +46,14 @@ internal sealed class DeviceWorker
     public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Stops the thread and joins it, bounded by <see cref="StopTimeout"/>; false when it did not end in time. The
+    /// Stops the thread and joins it, bounded by <paramref name="timeout"/> (<see cref="StopTimeout"/> when null); false
+    /// when it did not end in time (the thread is told to stop and a later call may join it). The
     /// eventfds may come from a peer: while the thread is not gone it is woken again every 100 ms, and a call fd it
     /// may be blocked writing to is drained and signalled again (the reader still finds a wake-up pending).
     /// </summary>
-    public bool Stop()
+    public bool Stop(TimeSpan? timeout = null)
     {
+        var bound = timeout ?? StopTimeout;
         _stop = true;
         var waited = System.Diagnostics.Stopwatch.StartNew();
         for (bool first = true; ; first = false)
@@ -68,7 +70,7 @@ internal sealed class DeviceWorker
                 catch (Exception e) when (e is LinuxException or ObjectDisposedException) { }
             }
             if (_thread.Join(TimeSpan.FromMilliseconds(100))) break;
-            if (waited.Elapsed >= StopTimeout) return false;
+            if (waited.Elapsed >= bound) return false;
         }
         // Requests still in the kernel may write guest memory: let them finish before anyone unmaps it or reads the position.
         foreach (var q in _queues) q.Quiesce();

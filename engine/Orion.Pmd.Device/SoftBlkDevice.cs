@@ -332,9 +332,10 @@ public sealed partial class SoftBlkDevice : IDisposable
     /// <summary>
     /// Resets one queue while the device runs (VirtIO 1.2 queue reset, step one): the device stops touching the
     /// queue's rings (a pass in progress finishes first) and forgets their state, including a broken latch. The driver
-    /// then re-initializes its side and calls <see cref="EnableQueue"/>.
+    /// then re-initializes its side and calls <see cref="EnableQueue"/>. Throws <see cref="TimeoutException"/> when the
+    /// pass in progress does not end within <see cref="SoftBlkDeviceOptions.StopTimeout"/> (a backend request hangs).
     /// </summary>
-    public void ResetQueue(int index) => RunningQueue(index).Pause();
+    public void ResetQueue(int index) => RunningQueue(index).Pause(_options.StopTimeout);
 
     /// <summary>
     /// Serves a reset queue again from index 0 at the addresses it was set up with (VirtIO 1.2 queue reset, step two).
@@ -435,17 +436,23 @@ public sealed partial class SoftBlkDevice : IDisposable
         return null;
     }
 
-    /// <summary>Stops the device threads, forgets queues and memory, and returns to status 0.</summary>
+    /// <summary>
+    /// Stops the device threads, forgets queues and memory, and returns to status 0. Throws <see cref="IOException"/>
+    /// when a device thread does not stop within <see cref="SoftBlkDeviceOptions.StopTimeout"/> (a backend request
+    /// hangs): nothing is unmapped then, since that thread may still write the rings, and a later reset tries again.
+    /// </summary>
     public void Reset()
     {
-        foreach (var w in _workers) w.Stop();
-        _workers.Clear();
-        StopQueueWorkers();
+        _workers.RemoveAll(w => w.Stop(_options.StopTimeout));          // a thread that did not stop stays, for a later reset
+        int stuck = _workers.Count + StopQueueWorkers(_options.StopTimeout);
+        if (stuck > 0)
+            throw new IOException($"the device was not reset: {stuck} device thread(s) did not stop within {_options.StopTimeout.TotalMilliseconds:0} ms " +
+                                  "(a backend request hangs); its memory stays mapped until they do");
         // Every thread is joined; requests still in the kernel finish before the memory they name is unmapped. Queues
         // with no thread of their own may be in a pass on their owner's thread (PollQueue): the pause waits it out.
         foreach (var q in _queues)
         {
-            if (_options.Mode == DeviceServiceMode.Manual) q.Pause();
+            if (_options.Mode == DeviceServiceMode.Manual) q.Pause(_options.StopTimeout);
             q.Dispose();
         }
         Volatile.Write(ref _queues, []);
@@ -468,8 +475,17 @@ public sealed partial class SoftBlkDevice : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
-        Reset();
-        Backend.Dispose();
         _disposed = true;
+        try
+        {
+            Reset();
+        }
+        catch (Exception e) when (e is IOException or TimeoutException)
+        {
+            // A thread is stuck in a backend request: it may still use the backend and write the mapped memory, so
+            // both are left as they are (a leak, not a crash). Dispose does not throw.
+            return;
+        }
+        Backend.Dispose();
     }
 }

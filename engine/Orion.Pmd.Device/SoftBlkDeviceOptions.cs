@@ -62,6 +62,13 @@ public sealed record SoftBlkDeviceOptions
     /// switch it; in write-through mode every write is flushed to the backend before it completes.
     /// </summary>
     public bool WriteCache { get; init; } = true;
+    /// <summary>
+    /// How long a queue reset or a device reset waits for a device thread to finish the pass it is in. A backend request
+    /// that hangs (a stuck disk or network file system) keeps the thread there: past this bound the reset fails with a
+    /// named error instead of holding its caller (a reactor) without end, and the device keeps the queue unserved and
+    /// its memory mapped. 10 s by default.
+    /// </summary>
+    public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Most chains a queue pops per pass before publishing used entries.</summary>
     public int MaxBatch { get; init; } = 64;
     /// <summary>

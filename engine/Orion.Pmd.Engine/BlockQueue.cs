@@ -109,7 +109,7 @@ public sealed class BlockQueue
         foreach (var b in buffers) BlockDevice.AddDmaSegment(r, b);
         r.Handler = handler;
         r.Tag = tag;
-        _pair.Enqueue(r);
+        _pair.SubmitLocal(r);
         return true;
     }
 
@@ -122,7 +122,7 @@ public sealed class BlockQueue
         r.Prepare(BlkRequestType.Flush, 0);
         r.Handler = handler;
         r.Tag = tag;
-        _pair.Enqueue(r);
+        _pair.SubmitLocal(r);
         return true;
     }
 
@@ -168,7 +168,7 @@ public sealed class BlockQueue
         r.Range = new BlkDiscardWriteZeroes(_device.SectorOf(lba), (uint)sectors, flags);
         r.Handler = handler;
         r.Tag = tag;
-        _pair.Enqueue(r);
+        _pair.SubmitLocal(r);
         return true;
     }
 
@@ -186,7 +186,7 @@ public sealed class BlockQueue
         r.AddSegment(buffer.GuestAddress + (ulong)offset, (uint)length);
         r.Handler = handler;
         r.Tag = tag;
-        _pair.Enqueue(r);
+        _pair.SubmitLocal(r);
         return true;
     }
 

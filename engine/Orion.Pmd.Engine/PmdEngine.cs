@@ -306,6 +306,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             var (ring, _) = _rings.Create((byte*)host, guest);        // zeroes and re-initializes the driver side
             pair.ReplaceRing(ring);
             _transport.EnableQueue(pair.Index);                       // the device starts over from index 0
+            pair.Reenabled();
         }
         if (!_running)
         {

@@ -78,7 +78,7 @@ public sealed partial class SoftBlkDevice
                 throw new IOException($"the device thread of queue {index} did not stop within {DeviceWorker.StopTimeout.TotalSeconds:0} s");
             _queueWorkers[index] = null;
         }
-        else queue.Pause();               // Manual: a Poll on another thread finishes its pass first
+        else queue.Pause(_options.StopTimeout);     // Manual: a Poll on another thread finishes its pass first
         Volatile.Write(ref _queues, _queues.Where(q => q != queue).ToArray());
         queue.Dispose();                  // nothing in flight in the kernel any more (the stop drained it)
         return queue.Ring switch
@@ -98,14 +98,20 @@ public sealed partial class SoftBlkDevice
                 : $"split queue size must be a power of two up to {_options.MaxQueueSize}");
     }
 
-    /// <summary>Joins the threads of queues started one by one (part of <see cref="Reset"/>).</summary>
-    private void StopQueueWorkers()
+    /// <summary>
+    /// Joins the threads of queues started one by one (part of <see cref="Reset"/>), each within
+    /// <paramref name="timeout"/>; returns how many did not stop (they are kept, for a later reset to try again).
+    /// </summary>
+    private int StopQueueWorkers(TimeSpan timeout)
     {
-        if (_queueWorkers is null) return;
+        if (_queueWorkers is null) return 0;
+        int stuck = 0;
         for (int i = 0; i < _queueWorkers.Length; i++)
         {
-            _queueWorkers[i]?.Stop();
-            _queueWorkers[i] = null;
+            if (_queueWorkers[i] is not { } worker) continue;
+            if (worker.Stop(timeout)) _queueWorkers[i] = null;
+            else stuck++;
         }
+        return stuck;
     }
 }

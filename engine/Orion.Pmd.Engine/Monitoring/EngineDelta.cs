@@ -147,6 +147,7 @@ public sealed record EngineDelta(IReadOnlyList<QueueDelta> Queues, TimeSpan Inte
     {
         Requests = a.Requests + b.Requests,
         Bytes = a.Bytes + b.Bytes,
+        Withdrawn = a.Withdrawn + b.Withdrawn,
         Batches = a.Batches + b.Batches,
         Kicks = a.Kicks + b.Kicks,
         KicksSuppressed = a.KicksSuppressed + b.KicksSuppressed,
@@ -158,6 +159,7 @@ public sealed record EngineDelta(IReadOnlyList<QueueDelta> Queues, TimeSpan Inte
         Resubmitted = a.Resubmitted + b.Resubmitted,
         Timeouts = a.Timeouts + b.Timeouts,
         QueueResets = a.QueueResets + b.QueueResets,
+        DeviceResets = a.DeviceResets + b.DeviceResets,
         CallbackFaults = a.CallbackFaults + b.CallbackFaults,
         InFlight = a.InFlight + b.InFlight,
         Pending = a.Pending + b.Pending,

@@ -33,8 +33,9 @@ internal sealed class EngineMetrics : IDisposable
             _ownsMeter = true;          // a factory's meters are the factory's (and may be shared by several engines)
         }
 
-        Counter("orion.pmd.io.requests", "{request}", "Requests completed (successfully or not).", static c => c.Requests);
-        Counter("orion.pmd.io.bytes", "By", "Data bytes moved by completed requests.", static c => c.Bytes);
+        Counter("orion.pmd.io.requests", "{request}", "Requests completed (successfully or not); withdrawn ones are not.", static c => c.Requests);
+        Counter("orion.pmd.io.bytes", "By", "Data bytes moved by requests that completed successfully.", static c => c.Bytes);
+        Counter("orion.pmd.io.withdrawn", "{request}", "Requests withdrawn by their caller's cancellation before they reached the device.", static c => c.Withdrawn);
         Counter("orion.pmd.io.errors", "{request}", "Requests that ended in an error (device status, broken queue, time-out, lost device).", static c => c.Errors);
         Counter("orion.pmd.io.timeouts", "{request}", "Requests not completed within EngineOptions.RequestTimeout.", static c => c.Timeouts);
         Counter("orion.pmd.io.resubmitted", "{request}", "Requests placed again after a queue reset or a back-end reconnect.", static c => c.Resubmitted);
@@ -56,7 +57,7 @@ internal sealed class EngineMetrics : IDisposable
         _meter.CreateObservableCounter("orion.pmd.device.reconnects", () => Single(_engine.Reconnects),
             "{reconnect}", "Times the engine reconnected to a vhost-user back-end that went away.");
         _meter.CreateObservableGauge("orion.pmd.io.latency", Latency,
-            "us", "Submit-to-completion latency percentiles over every queue, for the requests completed since the previous collection (tag quantile; 1 is the maximum).");
+            "us", "Submit-to-completion latency percentiles (from the caller's submission, hand-off and wait for ring space included) over every queue, for the requests completed since the previous collection (tag quantile; 1 is the maximum).");
     }
 
     private KeyValuePair<string, object?> DeviceTag() => new("device", _device);

@@ -9,7 +9,12 @@ namespace Orion.Pmd.Engine.Monitoring;
 /// <param name="Queue">Queue index.</param>
 /// <param name="Core">Core its reactor is pinned to, or null when unpinned.</param>
 /// <param name="Counters">The queue's counters (cumulative since start).</param>
-/// <param name="Latency">Submit-to-complete latency in nanoseconds recorded since the previous snapshot.</param>
+/// <param name="Latency">
+/// Submit-to-complete latency in nanoseconds, recorded since the previous snapshot: from the caller's submission (the
+/// hand-off to the reactor and the wait for ring space included) to the reactor's reap of the completion, for every
+/// request whose completion the device delivered, whatever its status. Requests the engine ended itself (timed out,
+/// failed with a broken queue or a lost device, withdrawn) are not recorded.
+/// </param>
 /// <param name="Reactor">The reactor's busy/idle accounting (cumulative).</param>
 public sealed record QueueSnapshot(int Queue, int? Core, QueueCounters Counters, LongHistogram Latency, ReactorStats Reactor)
 {

@@ -6,10 +6,18 @@ namespace Orion.Pmd.Engine.Queues;
 /// </summary>
 public readonly record struct QueueCounters
 {
-    /// <summary>Requests completed (any status).</summary>
+    /// <summary>
+    /// Requests completed, successfully or not (<see cref="Errors"/> of them failed). Requests withdrawn before they
+    /// reached the device are not among them: they are <see cref="Withdrawn"/>.
+    /// </summary>
     public long Requests { get; init; }
-    /// <summary>Data bytes of completed requests.</summary>
+    /// <summary>Data bytes moved: those of requests that completed successfully (a failed request moved none that counts).</summary>
     public long Bytes { get; init; }
+    /// <summary>
+    /// Requests withdrawn by their caller's cancellation after the queue took them and before they reached the device
+    /// (<see cref="Requests.IoStatus.Canceled"/>): the device never saw them, so they are neither completed requests nor errors.
+    /// </summary>
+    public long Withdrawn { get; init; }
     /// <summary>Batches published (one avail-index store each).</summary>
     public long Batches { get; init; }
     /// <summary>Doorbells rung.</summary>
@@ -46,6 +54,7 @@ public readonly record struct QueueCounters
     {
         Requests = later.Requests - earlier.Requests,
         Bytes = later.Bytes - earlier.Bytes,
+        Withdrawn = later.Withdrawn - earlier.Withdrawn,
         Resubmitted = later.Resubmitted - earlier.Resubmitted,
         Timeouts = later.Timeouts - earlier.Timeouts,
         QueueResets = later.QueueResets - earlier.QueueResets,

@@ -39,7 +39,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     private volatile bool _swapRequested;
     private volatile bool _swapDone;
 
-    private long _requests, _bytes, _batches, _kicks, _kicksSuppressed, _polls, _idlePolls, _errors, _bounces;
+    private long _requests, _bytes, _withdrawn, _batches, _kicks, _kicksSuppressed, _polls, _idlePolls, _errors, _bounces;
 
     /// <summary>Highest latency the histograms track: one minute in nanoseconds; slower completions are clamped to it.</summary>
     internal const long MaxTrackedLatencyNs = 60_000_000_000L;
@@ -98,9 +98,14 @@ internal sealed unsafe class QueuePair : IParkablePoller
 
     // ------------------------------------------------------------------ reconnect (vhost-user back-end restarts)
 
+    /// <summary>How often a queue the device did not take back after a reset tries that reset again (while requests arrive).</summary>
+    public static readonly TimeSpan ReenableRetryInterval = TimeSpan.FromMilliseconds(100);
+
     private bool _suspended;
-    private bool _linkLost;
+    private bool _linkLost;                                  // the transport is gone for good: every request fails
     private string _linkLostDetail = "";
+    private string? _reenableFailure;                        // the device did not take this queue back after a reset
+    private long _reenableTriedAt;
     private long _resubmitted;
 
     /// <summary>
@@ -143,10 +148,9 @@ internal sealed unsafe class QueuePair : IParkablePoller
         return held;
     }
 
-    /// <summary>Queues <paramref name="r"/> to be placed again, keeping its first submission time.</summary>
+    /// <summary>Queues <paramref name="r"/> to be placed again, keeping its submission time.</summary>
     private void Requeue(BlockRequest r)
     {
-        r.Resubmitted = true;
         r.Next = null;
         if (_requeueTail is null) _requeueHead = r;
         else _requeueTail.Next = r;
@@ -260,7 +264,6 @@ internal sealed unsafe class QueuePair : IParkablePoller
         try
         {
             _transport.EnableQueue(Index);
-            Recovered?.Invoke(Index, reason);
         }
         catch (Exception e)
         {
@@ -270,12 +273,40 @@ internal sealed unsafe class QueuePair : IParkablePoller
                 AwaitDeviceReset(detail);          // what was requeued waits in the pending FIFO for the fresh device
                 return;
             }
-            // The device did not take the queue back: nothing can be placed on it.
+            // The device did not take the queue back: nothing can be placed on it now. What arrives fails at once,
+            // and the queue tries the reset again now and then (RetryReenable), so one refusal does not end it.
             FailHeldRequests(IoStatus.QueueBroken, detail);
-            _linkLost = true;
-            _linkLostDetail = detail;
+            _reenableFailure = detail;
+            _reenableTriedAt = Stopwatch.GetTimestamp();
+            return;
         }
+        _reenableFailure = null;
+        Recovered?.Invoke(Index, reason);
     }
+
+    /// <summary>
+    /// Placement, while the device has not taken this queue back after a reset: at most once per
+    /// <see cref="ReenableRetryInterval"/> the queue is reset again (true when the device now serves it and the
+    /// pending requests may be placed); in between, pending requests fail at once with the failure that stopped it.
+    /// </summary>
+    private bool RetryReenable()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (now - _reenableTriedAt < (long)(ReenableRetryInterval.TotalSeconds * Stopwatch.Frequency))
+        {
+            FailHeldRequests(IoStatus.QueueBroken, _reenableFailure!);
+            return false;
+        }
+        _reenableTriedAt = now;                   // whatever this attempt meets (a refused reset too), the next waits
+        RecoverQueue(IoStatus.QueueBroken, $"trying again a queue the device did not take back ({_reenableFailure})");
+        return _reenableFailure is null && !_suspended;
+    }
+
+    /// <summary>
+    /// Reactor thread only (or the stopping owner in manual threading): the device serves this queue's fresh ring again
+    /// after a reset the engine did not start itself (the owner's queue reset); a failed re-enable before is forgotten.
+    /// </summary>
+    public void Reenabled() => _reenableFailure = null;
 
     /// <summary>
     /// Recovery where a queue cannot be reset alone (vhost-user: GET_VRING_BASE does not wait for requests the back-end
@@ -436,6 +467,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     {
         _awaitingDeviceReset = false;
         _suspended = false;
+        _reenableFailure = null;                  // the device was initialized again with every queue
     }
 
     /// <summary>Reactor thread only: the back-end serves the fresh ring; place what waited.</summary>
@@ -443,6 +475,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     {
         _awaitingDeviceReset = false;             // a reconnect re-created every ring: a device reset it waited for is moot
         _suspended = false;
+        _reenableFailure = null;
     }
 
     /// <summary>
@@ -547,6 +580,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     /// <summary>Hands a request to this queue from any thread; waits (spinning, then yielding) while the handoff ring is full.</summary>
     public void SubmitFromAnyThread(BlockRequest request)
     {
+        request.StartTicks = Stopwatch.GetTimestamp();      // submit-to-complete latency counts the hand-off and the wait for ring space
         request.Queue = this;
         if (Reactor.IsCurrent)
         {
@@ -603,6 +637,13 @@ internal sealed unsafe class QueuePair : IParkablePoller
 
     /// <summary>Reactor thread only: a request from the local pool for the callback form, or null when all are in use.</summary>
     public BlockRequest? RentLocal() => _localFreeCount == 0 ? null : _localFree[--_localFreeCount];
+
+    /// <summary>Reactor thread only: the caller, on this reactor, submits <paramref name="request"/> for the next batch (no handoff).</summary>
+    public void SubmitLocal(BlockRequest request)
+    {
+        request.StartTicks = Stopwatch.GetTimestamp();
+        Enqueue(request);
+    }
 
     /// <summary>Reactor thread only: queue a request for the next batch (no handoff).</summary>
     public void Enqueue(BlockRequest request)
@@ -697,6 +738,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
             FailHeldRequests(IoStatus.TransportLost, _linkLostDetail);
             return 0;
         }
+        if (_reenableFailure is not null && !RetryReenable()) return 0;
         int placed = 0;
         long now = Stopwatch.GetTimestamp();
         while (_pendingHead is { } r && _slots.TryTake(out int slot))
@@ -709,8 +751,6 @@ internal sealed unsafe class QueuePair : IParkablePoller
             }
             _headToSlot[head] = slot;
             _slotRequest[slot] = r;
-            if (r.Resubmitted) r.Resubmitted = false;
-            else r.StartTicks = now;
             r.PlacedTicks = now;
             r.Placements++;
             _pendingHead = r.Next;
@@ -794,7 +834,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
             };
             if (r.Status == IoStatus.BadStatus) r.FailureDetail = $"status byte 0x{status:x2}, used length {length}";
             _requests++;
-            _bytes += r.DataBytes;
+            if (r.Status == IoStatus.Ok) _bytes += r.DataBytes;      // a failed request moved nothing that counts
             Complete(r);
             reaped++;
         }
@@ -933,7 +973,9 @@ internal sealed unsafe class QueuePair : IParkablePoller
         r.Status = status;
         r.FailureDetail = detail;
         r.Next = null;
-        _requests++;
+        // A withdrawn request never reached the device: not a completed request, and no progress for the reset limits.
+        if (status == IoStatus.Canceled) _withdrawn++;
+        else _requests++;
         Complete(r);
     }
 
@@ -1021,6 +1063,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
     {
         Requests = Volatile.Read(ref _requests),
         Bytes = Volatile.Read(ref _bytes),
+        Withdrawn = Volatile.Read(ref _withdrawn),
         Batches = Volatile.Read(ref _batches),
         Kicks = Volatile.Read(ref _kicks),
         KicksSuppressed = Volatile.Read(ref _kicksSuppressed),

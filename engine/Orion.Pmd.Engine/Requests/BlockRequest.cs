@@ -44,8 +44,7 @@ internal sealed class BlockRequest : IValueTaskSource
     public string? FailureDetail;
 
     // ---- queue bookkeeping ----
-    public long StartTicks;
-    public bool Resubmitted;                     // placed again after a reconnect or reset: keeps its first StartTicks
+    public long StartTicks;                      // when the caller submitted it (latency counts from here, across resubmissions)
     public long PlacedTicks;                     // when it last went into the ring (request timeouts count from here)
     public int Placements;                       // times placed in a ring: a request is placed at most twice
     public bool Expired;                         // found past its deadline by the timeout check
@@ -95,7 +94,6 @@ internal sealed class BlockRequest : IValueTaskSource
         Status = IoStatus.Ok;
         FailureDetail = null;
         Next = null;
-        Resubmitted = false;
         Placements = 0;
         Expired = false;
         Cancellation = default;

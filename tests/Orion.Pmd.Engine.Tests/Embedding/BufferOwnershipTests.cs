@@ -61,18 +61,9 @@ public class BufferOwnershipTests
         using var engine = ManualEngine.Start();
         var pool = engine.Device.Pool;
         RentAndReturn(pool, 100);                                          // warm: the slot is carved, the types loaded
-        // The runtime's tiering may allocate once on this thread (a method crossing its call-count threshold after the
-        // start-up delay): steady state is two windows of 10,000 in a row with nothing allocated, within five. A cost
-        // per rent, or one every few thousand rents, shows in every window and never gets there.
-        var windows = new List<long>();
-        for (int w = 0; w < 5 && !(windows.Count >= 2 && windows[^1] == 0 && windows[^2] == 0); w++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            RentAndReturn(pool, 10_000);
-            windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        Assert.That(windows.Count >= 2 && windows[^1] == 0 && windows[^2] == 0, Is.True,
-            $"bytes allocated per window of 10,000 rentals: {string.Join(", ", windows)}");
+        // Steady state is two clean windows of 10,000 in a row (SteadyAllocation): the runtime's tiering may allocate
+        // once on this thread, while a cost per rent, or one every few thousand rents, shows in every window.
+        SteadyAllocation.AssertSteady(SteadyAllocation.OnThisThread(() => RentAndReturn(pool, 10_000)), "10,000 rentals");
     }
 
     // Fully optimized from the first call: a tier-0 loop that the runtime replaces on the stack (OSR) may allocate for

@@ -29,6 +29,9 @@ internal sealed class ConfigPatchingTransport(SoftBlkDevice device, Func<BlkConf
     /// <summary>While set, a queue reset throws (the device refuses it).</summary>
     public bool QueueResetsFail { get; set; }
 
+    /// <summary>While set, re-enabling a reset queue throws (the device does not take the queue back).</summary>
+    public bool QueueEnablesFail { get; set; }
+
     /// <summary>While set, a device reset throws before the device let go of anything.</summary>
     public bool DeviceResetsFail { get; set; }
 
@@ -85,7 +88,11 @@ internal sealed class ConfigPatchingTransport(SoftBlkDevice device, Func<BlkConf
         if (QueueResetsFail) throw new IOException("test: the device refused the queue reset");
         _inner.ResetQueue(index);
     }
-    public void EnableQueue(int index) => _inner.EnableQueue(index);
+    public void EnableQueue(int index)
+    {
+        if (QueueEnablesFail) throw new IOException("test: the device did not take the queue back");
+        _inner.EnableQueue(index);
+    }
 
     public void ResetDevice()
     {

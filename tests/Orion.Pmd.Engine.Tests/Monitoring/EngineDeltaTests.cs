@@ -119,6 +119,32 @@ public class EngineDeltaTests
     }
 
     [Test]
+    public void TheTotalSumsEveryCounterOfEveryQueue()
+    {
+        // Each counter gets its own value on each queue, so a counter the total leaves out (or takes from one queue) shows.
+        var counters = typeof(QueueCounters).GetProperties().Where(p => p.PropertyType == typeof(long)).ToArray();
+        QueueCounters Numbered(long queue)
+        {
+            object boxed = new QueueCounters();
+            for (int i = 0; i < counters.Length; i++) counters[i].SetValue(boxed, queue * 1000 + i + 1);
+            return (QueueCounters)boxed;
+        }
+        var t0 = DateTimeOffset.UnixEpoch;
+        var earlier = TwoQueues(t0, new QueueCounters(), new QueueCounters());
+        var later = TwoQueues(t0.AddSeconds(1), Numbered(1), Numbered(2));
+
+        var total = EngineDelta.Between(earlier, later).Total;
+
+        foreach (var p in counters)
+            Assert.That(p.GetValue(total), Is.EqualTo((long)p.GetValue(Numbered(1))! + (long)p.GetValue(Numbered(2))!), p.Name);
+    }
+
+    private static EngineSnapshot TwoQueues(DateTimeOffset at, QueueCounters first, QueueCounters second) =>
+        new([new QueueSnapshot(0, null, first, new LongHistogram(1, 1_000_000, 3), default(ReactorStats)),
+             new QueueSnapshot(1, null, second, new LongHistogram(1, 1_000_000, 3), default(ReactorStats))],
+            new LongHistogram(1, 1_000_000, 3), 0, 0, at);
+
+    [Test]
     public void SnapshotsOutOfOrderAreRefused()
     {
         var t0 = DateTimeOffset.UnixEpoch;

@@ -41,4 +41,26 @@ public class WriteCacheReconnectTests
         await dev.WriteAsync(0, buffer.Memory).AsTask().WaitAsync(TimeSpan.FromSeconds(20));
         Assert.That(File.ReadAllBytes(image).AsSpan(0, 4096).ToArray(), Is.All.EqualTo((byte)0x3C), "written through to the file");
     }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public void ABackEndThatIgnoresTheWriteCacheSwitchIsCaught()
+    {
+        // The check must read what the back-end reports: one that acknowledges SET_CONFIG and changes nothing leaves
+        // writes in a volatile cache that the owner was told are durable.
+        using var daemon = OrionVhostProcess.Start("mem:16M");
+        using var proxy = new VhostUserProxy(daemon.SocketPath);
+        using var engine = PmdEngine.Start(new EngineOptions { Device = proxy.DeviceString, Queues = 1, QueueSize = 64, Pin = false, BufferMemoryBytes = 8 << 20 });
+        var dev = engine.Device;
+        Assert.That(dev.WriteCacheEnabled, Is.True, "orion-vhost starts write-back");
+
+        proxy.IgnoreSetConfig = true;
+        var e = Assert.Throws<IOException>(() => dev.SetWriteCache(false));
+        Assert.That(e!.Message, Does.Contain("did not accept write-cache mode writethrough"));
+        Assert.That(dev.WriteCacheEnabled, Is.True, "the back-end still caches writes, and says so");
+
+        proxy.IgnoreSetConfig = false;
+        dev.SetWriteCache(false);
+        Assert.That(dev.WriteCacheEnabled, Is.False, "a back-end that takes the write reports write-through");
+    }
 }

@@ -139,15 +139,20 @@ public sealed class VhostUserTransport : IVirtioTransport
     /// <inheritdoc />
     public int ReadConfig(int offset, Span<byte> destination) => ConfigSpace.Read(_config, offset, destination);
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Sends SET_CONFIG, then reads the configuration back from the back-end (GET_CONFIG), so that
+    /// <see cref="ReadConfig"/> shows what the back-end now reports, not what was asked: a back-end that acknowledges the
+    /// write and changes nothing is seen as such.
+    /// </summary>
     public void WriteConfig(int offset, ReadOnlySpan<byte> source)
     {
         lock (_control)
         {
             Span<byte> payload = stackalloc byte[ConfigPayload.HeaderSize + source.Length];
             ConfigPayload.Write(payload, (uint)offset, 0, source);
-            Channel().Send(VhostUserRequest.SetConfig, payload, needReply: true);
-            if (offset >= 0 && offset + source.Length <= _config.Length) source.CopyTo(_config.AsSpan(offset));
+            var channel = Channel();
+            channel.Send(VhostUserRequest.SetConfig, payload, needReply: true);
+            _config = GetConfig(channel);
         }
     }
 
@@ -390,18 +395,12 @@ public sealed class VhostUserTransport : IVirtioTransport
             slots = (int)n;
         }
         channel.Send(VhostUserRequest.SetOwner, default);
-        // Ask for the virtio 1.1 config (60 bytes): qemu-storage-daemon 7.2 answers nothing to a bigger request.
-        Span<byte> request = stackalloc byte[ConfigPayload.HeaderSize + BlkConfig.Size];
-        ConfigPayload.Write(request, 0, 0, stackalloc byte[BlkConfig.Size]);     // the data: BlkConfig.Size zero bytes
-        int got = channel.Call(VhostUserRequest.GetConfig, request, reply);
-        if (!ConfigPayload.TryRead(reply[..got], out _, out uint size, out _) || size == 0)
-            throw new InvalidDataException($"{Description} returned no config space ({got}-byte reply to GET_CONFIG of {BlkConfig.Size} bytes)");
-        if (size < 8) throw new InvalidDataException($"{Description} returned {size} bytes of config; at least the 8-byte capacity is needed");
+        var config = GetConfig(channel);
 
         ProtocolFeatures = protocol;
         MaxMemorySlots = slots;
         _offered = (VirtioFeatures)(features & ~VhostUserLimits.ProtocolFeaturesBit);
-        _config = reply.Slice(ConfigPayload.HeaderSize, (int)size).ToArray();
+        _config = config;
         if (first)
         {
             MaxQueues = queues;
@@ -420,6 +419,20 @@ public sealed class VhostUserTransport : IVirtioTransport
         if (!VhostUserU64.TryRead(reply[..n], out ulong value))
             throw new InvalidDataException($"vhost-user back-end at {channel.Path} answered {request} with {n} bytes instead of 8");
         return value;
+    }
+
+    /// <summary>The configuration space as the back-end reports it now (GET_CONFIG).</summary>
+    private byte[] GetConfig(VhostUserChannel channel)
+    {
+        Span<byte> reply = stackalloc byte[VhostUserLimits.MaxPayloadBytes];
+        // Ask for the virtio 1.1 config (60 bytes): qemu-storage-daemon 7.2 answers nothing to a bigger request.
+        Span<byte> request = stackalloc byte[ConfigPayload.HeaderSize + BlkConfig.Size];
+        ConfigPayload.Write(request, 0, 0, stackalloc byte[BlkConfig.Size]);     // the data: BlkConfig.Size zero bytes
+        int got = channel.Call(VhostUserRequest.GetConfig, request, reply);
+        if (!ConfigPayload.TryRead(reply[..got], out _, out uint size, out _) || size == 0)
+            throw new InvalidDataException($"{Description} returned no config space ({got}-byte reply to GET_CONFIG of {BlkConfig.Size} bytes)");
+        if (size < 8) throw new InvalidDataException($"{Description} returned {size} bytes of config; at least the 8-byte capacity is needed");
+        return reply.Slice(ConfigPayload.HeaderSize, (int)size).ToArray();
     }
 
     private VhostUserChannel Channel() =>

@@ -40,6 +40,12 @@ internal sealed class VhostUserProxy : IDisposable
     /// <summary>Replies held back so far.</summary>
     public int DelayedReplies => Volatile.Read(ref _delayedReplies);
 
+    /// <summary>
+    /// While set, the proxy plays a back-end that ignores configuration writes: SET_CONFIG is not relayed, and answered
+    /// "done" (a REPLY_ACK of 0) when the front-end asks for a reply.
+    /// </summary>
+    public volatile bool IgnoreSetConfig;
+
     /// <summary>The next reply to <paramref name="request"/> reaches the front-end only after <paramref name="delay"/>.</summary>
     public void DelayNextReply(VhostUserRequest request, TimeSpan delay)
     {
@@ -91,6 +97,12 @@ internal sealed class VhostUserProxy : IDisposable
                 int size = (int)Math.Min(h.PayloadSize, (uint)VhostUserLimits.MaxPayloadBytes);
                 if (size > 0 && !from.ReceiveExact(message.AsSpan(VhostUserHeader.Size, size), more, out _)) break;
                 if (replies && TakeDelay(h.Request) is { } delay) Thread.Sleep(delay);
+                if (!replies && IgnoreSetConfig && h.Request == VhostUserRequest.SetConfig)
+                {
+                    foreach (int fd in fds[..fdCount]) FileDescriptor.Close(fd);
+                    if (h.NeedsReply) AckAsDone(from, h.Request);
+                    continue;
+                }
                 try { to.Send(message.AsSpan(0, VhostUserHeader.Size + size), fds[..fdCount]); }
                 finally { foreach (int fd in fds[..fdCount]) FileDescriptor.Close(fd); }
             }
@@ -99,6 +111,15 @@ internal sealed class VhostUserProxy : IDisposable
         // One side left: the other one learns it too.
         from.Shutdown();
         to.Shutdown();
+    }
+
+    /// <summary>Answers <paramref name="request"/> on <paramref name="front"/> with REPLY_ACK 0 ("done"), as the back-end would.</summary>
+    private static void AckAsDone(UnixSocket front, VhostUserRequest request)
+    {
+        Span<byte> reply = stackalloc byte[VhostUserHeader.Size + VhostUserU64.Size];
+        VhostUserHeader.ForReply(request, VhostUserU64.Size).Write(reply);
+        VhostUserU64.Write(reply[VhostUserHeader.Size..], 0);
+        front.Send(reply);
     }
 
     private TimeSpan? TakeDelay(VhostUserRequest request)
