@@ -6,7 +6,7 @@ using Orion.Perf.Tests.Reporting;
 namespace Orion.Perf.Tests.Cli;
 
 /// <summary>
-/// --write_hist_log, --log_hist_msec and --report end to end: real engine, short jobs. The interval logs are read back
+/// --write_hdr_log, --log_hist_msec and --report end to end: real engine, short jobs. The interval logs are read back
 /// with HdrHistogram.NET's own reader and compared with the job's JSON report: every measured completion is in
 /// exactly one interval. Counts and relations are asserted, never speeds or interval timing.
 /// </summary>
@@ -46,9 +46,9 @@ public class IntervalLogCliTests
     {
         string prefix = Path.Combine(_dir, "mix");
         var job = Jobs("--rw=randrw", "--rwmixread=70", "--iodepth=4", "--ramp_time=100ms", "--runtime=600ms", "--time_based",
-                       "--device=mem:16M", $"--write_hist_log={prefix}", "--log_hist_msec=100")[0];
-        string path = prefix + "_clat_hist.1.log";
-        Assert.That(File.Exists(path), Is.True, "fio's name: PREFIX_clat_hist.N.log");
+                       "--device=mem:16M", $"--write_hdr_log={prefix}", "--log_hist_msec=100")[0];
+        string path = prefix + "_clat_hdr.1.hlog";
+        Assert.That(File.Exists(path), Is.True, "PREFIX_clat_hdr.N.hlog");
         byte[] bytes = File.ReadAllBytes(path);
         var lines = HlogAssert.WellFormed(bytes);
         var histograms = HlogAssert.Read(bytes);
@@ -82,8 +82,8 @@ public class IntervalLogCliTests
     public void ASizeBoundJobWithTwoWorkloadsLogsEveryIo()
     {
         string prefix = Path.Combine(_dir, "sz");
-        var job = Jobs("--numjobs=2", "--rw=write", "--bs=64k", "--iodepth=8", "--size=8M", "--device=mem:16M", $"--write_hist_log={prefix}")[0];
-        byte[] bytes = File.ReadAllBytes(prefix + "_clat_hist.1.log");
+        var job = Jobs("--numjobs=2", "--rw=write", "--bs=64k", "--iodepth=8", "--size=8M", "--device=mem:16M", $"--write_hdr_log={prefix}")[0];
+        byte[] bytes = File.ReadAllBytes(prefix + "_clat_hdr.1.hlog");
         var lines = HlogAssert.WellFormed(bytes);
         Assert.That(lines.Any(l => l.StartsWith("Tag=", StringComparison.Ordinal)), Is.False, "one direction: untagged lines only");
         var histograms = HlogAssert.Read(bytes);
@@ -98,8 +98,8 @@ public class IntervalLogCliTests
     public void AVerifyReadBackIsNotLogged()
     {
         string prefix = Path.Combine(_dir, "v");
-        var job = Jobs("--rw=write", "--size=1M", "--device=mem:16M", "--verify=crc32c", $"--write_hist_log={prefix}")[0];
-        var histograms = HlogAssert.Read(File.ReadAllBytes(prefix + "_clat_hist.1.log"));
+        var job = Jobs("--rw=write", "--size=1M", "--device=mem:16M", "--verify=crc32c", $"--write_hdr_log={prefix}")[0];
+        var histograms = HlogAssert.Read(File.ReadAllBytes(prefix + "_clat_hdr.1.hlog"));
         Assert.That(histograms.Sum(h => h.TotalCount), Is.EqualTo(Ios(job, "write")));
         Assert.That(Ios(job, "read"), Is.Zero, "the read-back is not measured");
     }
@@ -123,11 +123,11 @@ public class IntervalLogCliTests
             """);
         string prefix = Path.Combine(_dir, "jf");
         string report = Path.Combine(_dir, "report.html");
-        var jobs = Jobs(jobFile, $"--write_hist_log={prefix}", $"--report={report}");
+        var jobs = Jobs(jobFile, $"--write_hdr_log={prefix}", $"--report={report}");
         Assert.That(jobs.GetArrayLength(), Is.EqualTo(2));
         for (int n = 1; n <= 2; n++)
         {
-            var histograms = HlogAssert.Read(File.ReadAllBytes($"{prefix}_clat_hist.{n}.log"));
+            var histograms = HlogAssert.Read(File.ReadAllBytes($"{prefix}_clat_hdr.{n}.hlog"));
             var job = jobs[n - 1];
             Assert.That(histograms.Sum(h => h.TotalCount), Is.EqualTo(Ios(job, "read") + Ios(job, "write")), $"job {n}");
         }

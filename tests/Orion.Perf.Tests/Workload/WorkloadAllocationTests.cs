@@ -20,12 +20,12 @@ public class WorkloadAllocationTests
     public void SteadyStateAllocatesNothingPerIo(params string[] args) => Measure(args, intervals: false);
 
     /// <summary>
-    /// With interval histograms (--write_hist_log, --report): recording, cutting intervals on the reactor and the main
+    /// With interval histograms (--write_hdr_log, --report): recording, cutting intervals on the reactor and the main
     /// thread's taking and freeing of slots (done here on the same thread, every 64 polls) allocate nothing either.
     /// </summary>
     [Test]
     [CancelAfter(120_000)]
-    public void IntervalHistogramsAllocateNothingPerIo() => Measure(["--rw=randrw", "--write_hist_log=unused", "--log_hist_msec=10"], intervals: true);
+    public void IntervalHistogramsAllocateNothingPerIo() => Measure(["--rw=randrw", "--write_hdr_log=unused", "--log_hist_msec=10"], intervals: true);
 
     private static void Measure(string[] args, bool intervals)
     {
