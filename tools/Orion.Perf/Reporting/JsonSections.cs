@@ -41,12 +41,12 @@ internal static class JsonSections
         WriteStats(j, "slat_ns", LatencySummary.From(d.SlatNs), percentiles: false, plus: false);
         WriteStats(j, "clat_ns", lat, percentiles: true, plus);
         WriteStats(j, "lat_ns", LatencySummary.From(d.LatNs), percentiles: false, plus: false);
-        // From the per-window samples (bwavgtime, iopsavgtime); all 0 without a sample, as fio.
+        // From the per-window samples (bwavgtime, iopsavgtime); all 0 without a sample, as fio. bw_agg: the job's share of its group's bytes.
         var bw = d.BwStat ?? new RateStat();
         var iopsStat = d.IopsStat ?? new RateStat();
         j.WriteNumber("bw_min", bw.Min);
         j.WriteNumber("bw_max", bw.Max);
-        WriteFloat(j, "bw_agg", bw.Samples > 0 && groupBytes > 0 ? d.Bytes * 100.0 / groupBytes : 0);
+        WriteFloat(j, "bw_agg", groupBytes > 0 ? d.Bytes * 100.0 / groupBytes : 0);
         WriteFloat(j, "bw_mean", bw.Mean);
         WriteFloat(j, "bw_dev", bw.StdDev);
         j.WriteNumber("bw_samples", bw.Samples);
