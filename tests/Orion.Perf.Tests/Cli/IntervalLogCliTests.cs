@@ -11,32 +11,8 @@ namespace Orion.Perf.Tests.Cli;
 /// exactly one interval. Counts and relations are asserted, never speeds or interval timing.
 /// </summary>
 [NonParallelizable]
-public class IntervalLogCliTests
+public class IntervalLogCliTests : Logs.LogKit
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void MakeDirectory()
-    {
-        _dir = Path.Combine(Path.GetTempPath(), $"orion-hlog-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(_dir);
-    }
-
-    [TearDown]
-    public void RemoveDirectory() => Directory.Delete(_dir, recursive: true);
-
-    private static JsonElement Jobs(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = PerfCommand.Run([.. args, "--output-format=json"], stdout, stderr);
-        Assert.That(code, Is.Zero, stderr.ToString());
-        using var doc = JsonDocument.Parse(stdout.ToString());
-        return doc.RootElement.GetProperty("jobs").Clone();
-    }
-
-    private static long Ios(JsonElement job, string direction) => job.GetProperty(direction).GetProperty("total_ios").GetInt64();
-
     private static long Percentile(JsonElement job, string direction, string p) =>
         job.GetProperty(direction).GetProperty("clat_ns").GetProperty("percentile").GetProperty(p).GetInt64();
 
@@ -44,7 +20,7 @@ public class IntervalLogCliTests
     [CancelAfter(60_000)]
     public void AMixedJobsLogReadsBackToTheJobsCountsAndPercentiles()
     {
-        string prefix = Path.Combine(_dir, "mix");
+        string prefix = Path.Combine(Dir, "mix");
         var job = Jobs("--rw=randrw", "--rwmixread=70", "--iodepth=4", "--ramp_time=100ms", "--runtime=600ms", "--time_based",
                        "--device=mem:16M", $"--write_hdr_log={prefix}", "--log_hist_msec=100")[0];
         string path = prefix + "_clat_hdr.1.hlog";
@@ -81,7 +57,7 @@ public class IntervalLogCliTests
     [CancelAfter(60_000)]
     public void ASizeBoundJobWithTwoWorkloadsLogsEveryIo()
     {
-        string prefix = Path.Combine(_dir, "sz");
+        string prefix = Path.Combine(Dir, "sz");
         var job = Jobs("--numjobs=2", "--rw=write", "--bs=64k", "--iodepth=8", "--size=8M", "--device=mem:16M", $"--write_hdr_log={prefix}")[0];
         byte[] bytes = File.ReadAllBytes(prefix + "_clat_hdr.1.hlog");
         var lines = HlogAssert.WellFormed(bytes);
@@ -97,7 +73,7 @@ public class IntervalLogCliTests
     [CancelAfter(60_000)]
     public void AVerifyReadBackIsNotLogged()
     {
-        string prefix = Path.Combine(_dir, "v");
+        string prefix = Path.Combine(Dir, "v");
         var job = Jobs("--rw=write", "--size=1M", "--device=mem:16M", "--verify=crc32c", $"--write_hdr_log={prefix}")[0];
         var histograms = HlogAssert.Read(File.ReadAllBytes(prefix + "_clat_hdr.1.hlog"));
         Assert.That(histograms.Sum(h => h.TotalCount), Is.EqualTo(Ios(job, "write")));
@@ -108,7 +84,7 @@ public class IntervalLogCliTests
     [CancelAfter(60_000)]
     public void JobFilesGetOneLogPerJobAndOneReport()
     {
-        string jobFile = Path.Combine(_dir, "two.fio");
+        string jobFile = Path.Combine(Dir, "two.fio");
         File.WriteAllText(jobFile, """
             [global]
             iodepth=2
@@ -121,8 +97,8 @@ public class IntervalLogCliTests
             rw=randwrite
             log_hist_msec=50
             """);
-        string prefix = Path.Combine(_dir, "jf");
-        string report = Path.Combine(_dir, "report.html");
+        string prefix = Path.Combine(Dir, "jf");
+        string report = Path.Combine(Dir, "report.html");
         var jobs = Jobs(jobFile, $"--write_hdr_log={prefix}", $"--report={report}");
         Assert.That(jobs.GetArrayLength(), Is.EqualTo(2));
         for (int n = 1; n <= 2; n++)
@@ -145,14 +121,14 @@ public class IntervalLogCliTests
     [CancelAfter(60_000)]
     public void AReportAloneRecordsIntervalsButWritesNoLog()
     {
-        string report = Path.Combine(_dir, "only.html");
+        string report = Path.Combine(Dir, "only.html");
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         int code = PerfCommand.Run(["--iodepth=2", "--runtime=300ms", "--time_based", "--device=null:16M", $"--report={report}"], stdout, stderr);
         Assert.That(code, Is.Zero, stderr.ToString());
         Assert.That(stdout.ToString(), Does.Contain("Run status group 0"), "the normal report still goes to standard output");
         Assert.That(stdout.ToString(), Does.Not.Contain("\r"), "no status line when output is not a terminal");
-        Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "only.html" }));
+        Assert.That(Directory.GetFiles(Dir).Select(Path.GetFileName), Is.EqualTo(new[] { "only.html" }));
         string html = File.ReadAllText(report);
         Assert.That(html, Does.Contain("<svg").And.Contain("IOPS over time (1000 ms intervals)"));
         Assert.That(html, Does.Not.Contain("no intervals recorded"));
