@@ -71,12 +71,16 @@ internal static class PerfCommand
             // Jobs between two stonewalls run together, one engine for those that can share it (Batches); the sets
             // run one after another, and all jobs are reported together like fio's jobs[].
             var resultsAt = new JobResult[jobs.Count];
+            // fio's thread numbers (in log file names) count clones: job i's first is 1 + the clones of the jobs before it.
+            var firstThread = jobs.Select((_, i) => 1 + jobs.Take(i).Sum(j => j.NumJobs)).ToArray();
+            using var logFiles = new Logs.FioLogFiles();
             foreach (var set in Batches(jobs).SelectMany(b => b))
             {
                 if (normal) foreach (int i in set) HumanReport.WriteBanner(writer, jobs[i], groups[i]);
                 var setResults = JobExecution.ExecuteConcurrent(set.Select(i => jobs[i]).ToList(), status, cancel.Token,
                                                                 set.Select(i => sessionFor?.Invoke(jobs[i])).ToList(), firstJobNumber: set[0] + 1,
-                                                                intervals: report is not null, auditLog: audit);
+                                                                intervals: report is not null, auditLog: audit,
+                                                                threadNumbers: set.Select(i => firstThread[i]).ToList(), logFiles: logFiles);
                 for (int k = 0; k < set.Count; k++)
                 {
                     setResults[k].GroupId = groups[set[k]];
@@ -186,8 +190,8 @@ internal static class PerfCommand
     /// <summary>What the user should know before the jobs run: options accepted without effect, and how groups run.</summary>
     internal static IEnumerable<string> Notes(IReadOnlyList<JobOptions> jobs, int[] groups)
     {
-        if (jobs.Any(j => j.LogHistMsec is not null) && jobs.All(j => j.WriteHistLog is null) && jobs[0].ReportPath is null)
-            yield return "--log_hist_msec has no effect without --write_hist_log or --report";
+        if (jobs.Any(j => j.LogHistMsec is not null) && jobs.All(j => j.WriteHistLog is null && j.WriteHdrLog is null) && jobs[0].ReportPath is null)
+            yield return "--log_hist_msec has no effect without --write_hist_log, --write_hdr_log or --report";
         if (jobs.Any(j => !j.Direct))
             yield return "--direct=0 has no effect: orion I/O always bypasses any page cache (it is always direct)";
         foreach (var note in FallbackNotes(jobs)) yield return note;

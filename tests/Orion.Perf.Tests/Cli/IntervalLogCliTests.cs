@@ -6,37 +6,13 @@ using Orion.Perf.Tests.Reporting;
 namespace Orion.Perf.Tests.Cli;
 
 /// <summary>
-/// --write_hist_log, --log_hist_msec and --report end to end: real engine, short jobs. The interval logs are read back
+/// --write_hdr_log, --log_hist_msec and --report end to end: real engine, short jobs. The interval logs are read back
 /// with HdrHistogram.NET's own reader and compared with the job's JSON report: every measured completion is in
 /// exactly one interval. Counts and relations are asserted, never speeds or interval timing.
 /// </summary>
 [NonParallelizable]
-public class IntervalLogCliTests
+public class IntervalLogCliTests : Logs.LogKit
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void MakeDirectory()
-    {
-        _dir = Path.Combine(Path.GetTempPath(), $"orion-hlog-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(_dir);
-    }
-
-    [TearDown]
-    public void RemoveDirectory() => Directory.Delete(_dir, recursive: true);
-
-    private static JsonElement Jobs(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = PerfCommand.Run([.. args, "--output-format=json"], stdout, stderr);
-        Assert.That(code, Is.Zero, stderr.ToString());
-        using var doc = JsonDocument.Parse(stdout.ToString());
-        return doc.RootElement.GetProperty("jobs").Clone();
-    }
-
-    private static long Ios(JsonElement job, string direction) => job.GetProperty(direction).GetProperty("total_ios").GetInt64();
-
     private static long Percentile(JsonElement job, string direction, string p) =>
         job.GetProperty(direction).GetProperty("clat_ns").GetProperty("percentile").GetProperty(p).GetInt64();
 
@@ -44,11 +20,11 @@ public class IntervalLogCliTests
     [CancelAfter(60_000)]
     public void AMixedJobsLogReadsBackToTheJobsCountsAndPercentiles()
     {
-        string prefix = Path.Combine(_dir, "mix");
+        string prefix = Path.Combine(Dir, "mix");
         var job = Jobs("--rw=randrw", "--rwmixread=70", "--iodepth=4", "--ramp_time=100ms", "--runtime=600ms", "--time_based",
-                       "--device=mem:16M", $"--write_hist_log={prefix}", "--log_hist_msec=100")[0];
-        string path = prefix + "_clat_hist.1.log";
-        Assert.That(File.Exists(path), Is.True, "fio's name: PREFIX_clat_hist.N.log");
+                       "--device=mem:16M", $"--write_hdr_log={prefix}", "--log_hist_msec=100")[0];
+        string path = prefix + "_clat_hdr.1.hlog";
+        Assert.That(File.Exists(path), Is.True, "PREFIX_clat_hdr.N.hlog");
         byte[] bytes = File.ReadAllBytes(path);
         var lines = HlogAssert.WellFormed(bytes);
         var histograms = HlogAssert.Read(bytes);
@@ -81,9 +57,9 @@ public class IntervalLogCliTests
     [CancelAfter(60_000)]
     public void ASizeBoundJobWithTwoWorkloadsLogsEveryIo()
     {
-        string prefix = Path.Combine(_dir, "sz");
-        var job = Jobs("--numjobs=2", "--group_reporting", "--rw=write", "--bs=64k", "--iodepth=8", "--size=8M", "--device=mem:16M", $"--write_hist_log={prefix}")[0];
-        byte[] bytes = File.ReadAllBytes(prefix + "_clat_hist.1.log");
+        string prefix = Path.Combine(Dir, "sz");
+        var job = Jobs("--numjobs=2", "--group_reporting", "--rw=write", "--bs=64k", "--iodepth=8", "--size=8M", "--device=mem:16M", $"--write_hdr_log={prefix}")[0];
+        byte[] bytes = File.ReadAllBytes(prefix + "_clat_hdr.1.hlog");
         var lines = HlogAssert.WellFormed(bytes);
         Assert.That(lines.Any(l => l.StartsWith("Tag=", StringComparison.Ordinal)), Is.False, "one direction: untagged lines only");
         var histograms = HlogAssert.Read(bytes);
@@ -97,9 +73,9 @@ public class IntervalLogCliTests
     [CancelAfter(60_000)]
     public void AVerifyReadBackIsNotLogged()
     {
-        string prefix = Path.Combine(_dir, "v");
-        var job = Jobs("--rw=write", "--size=1M", "--device=mem:16M", "--verify=crc32c", $"--write_hist_log={prefix}")[0];
-        var histograms = HlogAssert.Read(File.ReadAllBytes(prefix + "_clat_hist.1.log"));
+        string prefix = Path.Combine(Dir, "v");
+        var job = Jobs("--rw=write", "--size=1M", "--device=mem:16M", "--verify=crc32c", $"--write_hdr_log={prefix}")[0];
+        var histograms = HlogAssert.Read(File.ReadAllBytes(prefix + "_clat_hdr.1.hlog"));
         Assert.That(histograms.Sum(h => h.TotalCount), Is.EqualTo(Ios(job, "write")));
         Assert.That(Ios(job, "read"), Is.Zero, "the read-back is not measured");
     }
@@ -108,7 +84,7 @@ public class IntervalLogCliTests
     [CancelAfter(60_000)]
     public void JobFilesGetOneLogPerJobAndOneReport()
     {
-        string jobFile = Path.Combine(_dir, "two.fio");
+        string jobFile = Path.Combine(Dir, "two.fio");
         File.WriteAllText(jobFile, """
             [global]
             iodepth=2
@@ -121,13 +97,13 @@ public class IntervalLogCliTests
             rw=randwrite
             log_hist_msec=50
             """);
-        string prefix = Path.Combine(_dir, "jf");
-        string report = Path.Combine(_dir, "report.html");
-        var jobs = Jobs(jobFile, $"--write_hist_log={prefix}", $"--report={report}");
+        string prefix = Path.Combine(Dir, "jf");
+        string report = Path.Combine(Dir, "report.html");
+        var jobs = Jobs(jobFile, $"--write_hdr_log={prefix}", $"--report={report}");
         Assert.That(jobs.GetArrayLength(), Is.EqualTo(2));
         for (int n = 1; n <= 2; n++)
         {
-            var histograms = HlogAssert.Read(File.ReadAllBytes($"{prefix}_clat_hist.{n}.log"));
+            var histograms = HlogAssert.Read(File.ReadAllBytes($"{prefix}_clat_hdr.{n}.hlog"));
             var job = jobs[n - 1];
             Assert.That(histograms.Sum(h => h.TotalCount), Is.EqualTo(Ios(job, "read") + Ios(job, "write")), $"job {n}");
         }
@@ -145,14 +121,14 @@ public class IntervalLogCliTests
     [CancelAfter(60_000)]
     public void AReportAloneRecordsIntervalsButWritesNoLog()
     {
-        string report = Path.Combine(_dir, "only.html");
+        string report = Path.Combine(Dir, "only.html");
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         int code = PerfCommand.Run(["--iodepth=2", "--runtime=300ms", "--time_based", "--device=null:16M", $"--report={report}"], stdout, stderr);
         Assert.That(code, Is.Zero, stderr.ToString());
         Assert.That(stdout.ToString(), Does.Contain("Run status group 0"), "the normal report still goes to standard output");
         Assert.That(stdout.ToString(), Does.Not.Contain("\r"), "no status line when output is not a terminal");
-        Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "only.html" }));
+        Assert.That(Directory.GetFiles(Dir).Select(Path.GetFileName), Is.EqualTo(new[] { "only.html" }));
         string html = File.ReadAllText(report);
         Assert.That(html, Does.Contain("<svg").And.Contain("IOPS over time (1000 ms intervals)"));
         Assert.That(html, Does.Not.Contain("no intervals recorded"));

@@ -20,14 +20,39 @@ public class WorkloadAllocationTests
     public void SteadyStateAllocatesNothingPerIo(params string[] args) => Measure(args, intervals: false);
 
     /// <summary>
-    /// With interval histograms (--write_hist_log, --report): recording, cutting intervals on the reactor and the main
+    /// With interval histograms (--write_hdr_log, --report): recording, cutting intervals on the reactor and the main
     /// thread's taking and freeing of slots (done here on the same thread, every 64 polls) allocate nothing either.
     /// </summary>
     [Test]
     [CancelAfter(120_000)]
-    public void IntervalHistogramsAllocateNothingPerIo() => Measure(["--rw=randrw", "--write_hist_log=unused", "--log_hist_msec=10"], intervals: true);
+    public void IntervalHistogramsAllocateNothingPerIo() => Measure(["--rw=randrw", "--write_hdr_log=unused", "--log_hist_msec=10"], intervals: true);
 
-    private static void Measure(string[] args, bool intervals)
+    /// <summary>
+    /// With fio's logs: every completion into the clone's log ring on the reactor, and the writer's draining of it into
+    /// the lat, bw, iops and histogram files (done here on the same thread, every 64 polls) allocate nothing either.
+    /// </summary>
+    [TestCase("0")]
+    [TestCase("10")]
+    [CancelAfter(120_000)]
+    public void FioLogsAllocateNothingPerIo(string avgMsec)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"orion-alloc-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string p = Path.Combine(dir, "a");
+            Measure(["--rw=randrw", $"--write_lat_log={p}", $"--write_bw_log={p}", $"--write_iops_log={p}", $"--write_hist_log={p}", "--log_hist_msec=10",
+                     "--log_offset=1", $"--log_avg_msec={avgMsec}"], intervals: false, fioLogs: true);
+            Assert.That(new FileInfo(p + "_clat.1.log").Length, Is.GreaterThan(0), "the logs were really written");
+            Assert.That(new FileInfo(p + "_clat_hist.1.log").Length, Is.GreaterThan(0));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static void Measure(string[] args, bool intervals, bool fioLogs = false)
     {
         var outcome = JobOptionsParser.Parse([.. args, "--iodepth=16", "--runtime=1h", "--time_based", "--size=4M", "--device=mem:16M"]);
         Assert.That(outcome.IsSuccess, Is.True, outcome.Message);
@@ -46,7 +71,10 @@ public class WorkloadAllocationTests
             var recorder = intervals
                 ? new IntervalRecorder(new IntervalClock(options.IntervalMs * System.Diagnostics.Stopwatch.Frequency / 1000), JobRunner.DirectionsOf(plan), 3)
                 : null;
-            var workload = new WorkloadPoller(device.GetQueue(0), plan, buffers) { Intervals = recorder };
+            using var files = fioLogs ? new Orion.Perf.Logs.FioLogFiles() : null;
+            var ring = fioLogs ? new IoLogRing(IoLogRing.CapacityFor(plan.IoDepth)) : null;
+            var writer = fioLogs ? new Orion.Perf.Logs.FioLogWriter(options, 1, files!, plan.BlockBytes) : null;
+            var workload = new WorkloadPoller(device.GetQueue(0), plan, buffers) { Intervals = recorder, IoLog = ring };
             engine.Reactors[0].AddPoller(workload);
             long Done() => workload.Read.Ios + workload.Write.Ios;
             var taken = new List<IntervalRecorder.Slot>(16);
@@ -54,7 +82,13 @@ public class WorkloadAllocationTests
             void Poll()
             {
                 engine.PollOnce();
-                if (recorder is null || ++polls % 64 != 0) return;
+                if (++polls % 64 != 0) return;
+                if (writer is not null && workload.MeasureStartTicks != 0)
+                {
+                    if (!writer.Started) writer.Start(workload.MeasureStartTicks);
+                    ring!.Drain(writer);
+                }
+                if (recorder is null) return;
                 taken.Clear();
                 recorder.TakeFull(taken);
                 foreach (var slot in taken) IntervalRecorder.Release(slot);
@@ -75,6 +109,7 @@ public class WorkloadAllocationTests
             // Stop the endless job and let what is in flight come back, so the engine stops at once.
             engine.Reactors[0].RemovePoller(workload);
             for (int i = 0; i < 100_000 && device.GetQueue(0).Outstanding > 0; i++) engine.PollOnce();
+            writer?.Finish(System.Diagnostics.Stopwatch.GetTimestamp());
             Assert.That(best, Is.Zero, "bytes allocated over 10,000 I/Os (best of three windows)");
             if (options.Verify != VerifyMode.None) Assert.That(workload.Verifier!.CheckedInline, Is.GreaterThan(0), "verification really ran");
             Assert.That(workload.Read.SlatNs.TotalCount, Is.GreaterThan(0));

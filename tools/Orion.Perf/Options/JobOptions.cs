@@ -78,12 +78,13 @@ public sealed partial record JobOptions
     public string? OutputPath { get; init; }
 
     /// <summary>
-    /// fio's <c>write_hist_log</c>: the prefix of the completion-latency interval histogram logs, one file per job,
-    /// <c>PREFIX_clat_hist.N.log</c> (N = the job's number, from 1), in HdrHistogram's log format; null means none.
+    /// <c>--write_hdr_log</c>: the prefix of the completion-latency interval histogram logs in HdrHistogram's log
+    /// format, one file per job, <c>PREFIX_clat_hdr.N.hlog</c> (N = the job's number, from 1); null means none.
+    /// fio's own histogram log is <see cref="WriteHistLog"/>.
     /// </summary>
-    public string? WriteHistLog { get; init; }
+    public string? WriteHdrLog { get; init; }
 
-    /// <summary>The default length of an interval of <see cref="WriteHistLog"/> and <see cref="ReportPath"/>'s IOPS plot, in ms.</summary>
+    /// <summary>The default length of an interval of <see cref="WriteHistLog"/>, <see cref="WriteHdrLog"/> and <see cref="ReportPath"/>'s IOPS plot, in ms.</summary>
     public const int DefaultIntervalMs = 1000;
 
     /// <summary>The shortest interval accepted, in ms.</summary>
@@ -92,7 +93,7 @@ public sealed partial record JobOptions
     /// <summary>The longest interval accepted, in ms (one hour).</summary>
     public const int MaxIntervalMs = 3_600_000;
 
-    /// <summary>fio's <c>log_hist_msec</c>: the interval of <see cref="WriteHistLog"/> in ms; null means <see cref="DefaultIntervalMs"/>.</summary>
+    /// <summary>fio's <c>log_hist_msec</c>: the interval of <see cref="WriteHistLog"/> and <see cref="WriteHdrLog"/> in ms; null means <see cref="DefaultIntervalMs"/>.</summary>
     public int? LogHistMsec { get; init; }
 
     /// <summary>The interval length in ms that the job's interval histograms use.</summary>
@@ -104,9 +105,9 @@ public sealed partial record JobOptions
     /// </summary>
     public string? ReportPath { get; init; }
 
-    /// <summary>The interval histogram log of the job numbered <paramref name="jobNumber"/> (from 1), as fio names it; null without <see cref="WriteHistLog"/>.</summary>
-    public string? HistLogPath(int jobNumber) =>
-        WriteHistLog is null ? null : $"{WriteHistLog}_clat_hist.{jobNumber.ToString(CultureInfo.InvariantCulture)}.log";
+    /// <summary>The HdrHistogram interval log of the job numbered <paramref name="jobNumber"/> (from 1); null without <see cref="WriteHdrLog"/>.</summary>
+    public string? HdrLogPath(int jobNumber) =>
+        WriteHdrLog is null ? null : $"{WriteHdrLog}_clat_hdr.{jobNumber.ToString(CultureInfo.InvariantCulture)}.hlog";
 
     /// <summary>
     /// fio's <c>direct</c>, reported as given. It changes nothing: the engine always bypasses any page cache, so our
@@ -229,12 +230,13 @@ public sealed partial record JobOptions
     {
         if (LogHistMsec is int ms && ms is < MinIntervalMs or > MaxIntervalMs)
             errors.Add($"--log_hist_msec={Num(ms)}: the interval must be from {Num(MinIntervalMs)} to {Num(MaxIntervalMs)} ms");
-        if (WriteHistLog is { } prefix)
+        if (WriteHdrLog is { } prefix)
         {
-            if (string.IsNullOrWhiteSpace(prefix)) errors.Add("--write_hist_log: the file name prefix must not be empty (for example --write_hist_log=run1)");
-            else if (MissingDirectory(HistLogPath(1)!) is { } dir)
-                errors.Add($"--write_hist_log={prefix}: the directory '{dir}' does not exist; create it first or choose another prefix");
+            if (string.IsNullOrWhiteSpace(prefix)) errors.Add("--write_hdr_log: the file name prefix must not be empty (for example --write_hdr_log=run1)");
+            else if (MissingDirectory(HdrLogPath(1)!) is { } dir)
+                errors.Add($"--write_hdr_log={prefix}: the directory '{dir}' does not exist; create it first or choose another prefix");
         }
+        ValidateFioLogs(errors);
         if (ReportPath is { } report)
         {
             if (string.IsNullOrWhiteSpace(report)) errors.Add("--report: the file name must not be empty (for example --report=run.html)");

@@ -186,7 +186,10 @@ public static class JobOptionsParser
         sb.AppendLine("TIME: seconds, or a number with a us, ms, s, m (minutes) or h suffix (10, 500ms, 2m).");
         sb.AppendLine("Job files (positional arguments) are fio's INI format; jobs between two stonewalls run concurrently on one engine");
         sb.AppendLine("(queues split between them; jobs with another device or engine options run after them on their own), reported by group.");
-        sb.AppendLine("Interval logs: --write_hist_log=PREFIX writes PREFIX_clat_hist.N.log for job N; read them with HdrHistogram's HistogramLogProcessor or hdrh.");
+        sb.AppendLine("fio logs (N = the clone's number, from 1): --write_lat_log=PREFIX writes PREFIX_slat.N.log, PREFIX_clat.N.log and PREFIX_lat.N.log,");
+        sb.AppendLine("--write_bw_log PREFIX_bw.N.log, --write_iops_log PREFIX_iops.N.log (fio_generate_plots, fio2gnuplot, fiologparser.py read them),");
+        sb.AppendLine("--write_hist_log PREFIX_clat_hist.N.log (fiologparser_hist.py). --write_hdr_log=PREFIX writes PREFIX_clat_hdr.N.hlog for job N");
+        sb.AppendLine("in HdrHistogram's interval log format (HistogramLogProcessor, hdrh).");
         sb.AppendLine("Exit status: 0 when the jobs ran, 1 for bad options or a failure to run them, 4 when --verify found mismatches,");
         sb.AppendLine("5 when a failed I/O stopped a job (see --continue_on_error), 6 when an I/O completed twice or never (lost completions).");
         sb.AppendLine("Example: orion-perf --rw=randread --bs=4k --iodepth=32 --runtime=10 --time_based --device=null:64G");
@@ -229,7 +232,9 @@ public static class JobOptionsParser
         "output-format" => "--output-format=json",
         "output" => "--output=result.txt",
         "report" => "--report=run.html",
-        "write_hist_log" => "--write_hist_log=run1",
+        "write_hist_log" or "write_hdr_log" or "write_lat_log" or "write_bw_log" or "write_iops_log" => $"--{spec.Name}=run1",
+        "log_avg_msec" or "bwavgtime" or "iopsavgtime" => $"--{spec.Name}=500",
+        "log_hist_coarseness" => "--log_hist_coarseness=2",
         "log_hist_msec" => "--log_hist_msec=1000",
         "continue_on_error" => "--continue_on_error=io",
         "request_timeout" => "--request_timeout=250ms",

@@ -119,10 +119,11 @@ internal static class OptionTable
             (o, v) => OutputFormatExtensions.TryParse(v, out var f, out var e) ? o with { OutputFormat = f } : throw new OptionValueException(e)),
         new("output", [], "FILE", "write the report to FILE instead of standard output",
             (o, v) => o with { OutputPath = v }),
-        new("write_hist_log", [], "PREFIX", "log completion latency (clat, ns) histograms per interval to PREFIX_clat_hist.N.log, one file per job (N from 1), " +
+        new("write_hdr_log", [], "PREFIX", "log completion latency (clat, ns) histograms per interval to PREFIX_clat_hdr.N.hlog, one file per job (N from 1), " +
             "in HdrHistogram's interval log format (.hlog: HistogramLogProcessor, hdrh); a mixed job adds Tag=read/write lines (default none)",
-            (o, v) => o with { WriteHistLog = v }),
-        new("log_hist_msec", [], "MSEC", $"length of a --write_hist_log interval (and of --report's IOPS-over-time steps), " +
+            (o, v) => o with { WriteHdrLog = v }),
+        .. LogOptions.Specs,
+        new("log_hist_msec", [], "MSEC", $"length of a --write_hist_log and --write_hdr_log interval (and of --report's IOPS-over-time steps), " +
             $"{JobOptions.MinIntervalMs} to {JobOptions.MaxIntervalMs} ms (default {JobOptions.DefaultIntervalMs})",
             (o, v) => o with { LogHistMsec = IntervalMsValue(v) }),
         new("report", [], "FILE", "write a self-contained HTML report of all the jobs to FILE: summary table, clat percentile plots, IOPS over time (default none)",
@@ -220,7 +221,7 @@ internal static class OptionTable
     private static TimeSpan Time(string name, string v) =>
         FioTime.TryParse(v, out var t) ? t : throw new OptionValueException($"--{name}={v}: '{v}' is not a time; {FioTime.Hint}");
 
-    private static int Int(string name, string v) =>
+    internal static int Int(string name, string v) =>
         int.TryParse(v.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int n)
             ? n : throw new OptionValueException($"--{name}={v}: '{v}' is not a whole number");
 
@@ -230,7 +231,7 @@ internal static class OptionTable
         return n is >= 0 and <= 100 ? n : throw new OptionValueException($"--{name}={v}: the percentage must be from 0 to 100");
     }
 
-    private static bool Bool(string name, string v) => v.Trim().ToLowerInvariant() switch
+    internal static bool Bool(string name, string v) => v.Trim().ToLowerInvariant() switch
     {
         "1" or "true" or "yes" or "on" => true,
         "0" or "false" or "no" or "off" => false,

@@ -36,9 +36,8 @@ internal static class UnsupportedFioOptions
         "cpuload", "cpuchunks", "thread", "lockmem", "gtod_reduce", "gtod_cpu", "clocksource", "idle-prof",
         // statistics and logs
         "disable_lat", "disable_clat",
-        "disable_slat", "disable_bw_measurement", "significant_figures", "write_bw_log", "write_lat_log", "write_iops_log",
-        "log_avg_msec", "log_hist_coarseness", "log_max_value", "log_offset",
-        "log_compression", "per_job_logs", "steadystate", "ss", "ss_dur", "ss_ramp", "status-interval",
+        "disable_slat", "disable_bw_measurement", "significant_figures",
+        "log_compression", "steadystate", "ss", "ss_dur", "ss_ramp", "status-interval",
         "terse-version", "append-terse", "bandwidth-log", "write_to_log", "stats",
         // fio front-end
         "section", "showcmd", "parse-only", "warnings-fatal", "max-jobs", "server", "client", "remote-config",

@@ -41,6 +41,15 @@ public sealed partial class DirectionResult
     /// <summary>With a rate: the mean start delay behind schedule, ns.</summary>
     public double MeanScheduleLagNs => ScheduledIos == 0 ? 0 : (double)ScheduleLagSumNs / ScheduledIos;
 
+    /// <summary>
+    /// Bandwidth samples in KiB/s, one per <c>bwavgtime</c> window of the measured phase (fio's <c>bw_min</c>,
+    /// <c>bw_max</c>, <c>bw_mean</c>, <c>bw_dev</c>, <c>bw_samples</c>); null when not sampled.
+    /// </summary>
+    public RateStat? BwStat { get; set; }
+
+    /// <summary>IOPS samples, one per <c>iopsavgtime</c> window (fio's <c>iops_min</c> ... <c>iops_samples</c>); null when not sampled.</summary>
+    public RateStat? IopsStat { get; set; }
+
     /// <summary>Whether the direction did any I/O (fio leaves such directions out of its text report).</summary>
     public bool HasIo => TotalIos > 0;
 }

@@ -41,19 +41,20 @@ internal static class JsonSections
         WriteStats(j, "slat_ns", LatencySummary.From(d.SlatNs), o.SlatPercentiles ? list : null, plus);
         WriteStats(j, "clat_ns", LatencySummary.From(d.ClatNs), o.ClatPercentiles ? list : null, plus);
         WriteStats(j, "lat_ns", LatencySummary.From(d.LatNs), o.LatPercentiles ? list : null, plus);
-        // One sample covering the whole window: we keep no per-interval bandwidth log.
-        int samples = io ? 1 : 0;
-        j.WriteNumber("bw_min", bwKiB);
-        j.WriteNumber("bw_max", bwKiB);
+        // From the per-window samples (bwavgtime, iopsavgtime); all 0 without a sample, as fio. bw_agg: the job's share of its group's bytes.
+        var bw = d.BwStat ?? new RateStat();
+        var iopsStat = d.IopsStat ?? new RateStat();
+        j.WriteNumber("bw_min", bw.Min);
+        j.WriteNumber("bw_max", bw.Max);
         WriteFloat(j, "bw_agg", groupBytes > 0 ? d.Bytes * 100.0 / groupBytes : 0);
-        WriteFloat(j, "bw_mean", bwKiB);
-        WriteFloat(j, "bw_dev", 0);
-        j.WriteNumber("bw_samples", samples);
-        j.WriteNumber("iops_min", (long)iops);
-        j.WriteNumber("iops_max", (long)iops);
-        WriteFloat(j, "iops_mean", iops);
-        WriteFloat(j, "iops_stddev", 0);
-        j.WriteNumber("iops_samples", samples);
+        WriteFloat(j, "bw_mean", bw.Mean);
+        WriteFloat(j, "bw_dev", bw.StdDev);
+        j.WriteNumber("bw_samples", bw.Samples);
+        j.WriteNumber("iops_min", iopsStat.Min);
+        j.WriteNumber("iops_max", iopsStat.Max);
+        WriteFloat(j, "iops_mean", iopsStat.Mean);
+        WriteFloat(j, "iops_stddev", iopsStat.StdDev);
+        j.WriteNumber("iops_samples", iopsStat.Samples);
         j.WriteEndObject();
     }
 

@@ -14,20 +14,36 @@ internal static class JobExecution
     /// <param name="status">Where the live status line goes; null for none.</param>
     /// <param name="cancel">Stops the job.</param>
     /// <param name="session">Hooks and extra results (tests); a new one when null.</param>
-    /// <param name="jobNumber">The job's number in the run, from 1: it names the <c>--write_hist_log</c> file.</param>
-    /// <param name="intervals">Record interval histograms even without <c>--write_hist_log</c> (for <c>--report</c>).</param>
+    /// <param name="jobNumber">The job's number in the run, from 1: it names the <c>--write_hdr_log</c> file.</param>
+    /// <param name="intervals">Record interval histograms even without <c>--write_hdr_log</c> (for <c>--report</c>).</param>
     /// <param name="auditLog">Where the engine's audit log goes (<c>--audit_log</c>); null for none.</param>
+    /// <param name="threadNumber">fio's thread number of the job's first clone, from 1: it names the fio log files.</param>
+    /// <param name="logFiles">The run's open fio log files; null to open the job's own.</param>
     public static JobResult Execute(JobOptions options, TextWriter? status, CancellationToken cancel, JobSession? session = null,
-                                    int jobNumber = 1, bool intervals = false, Microsoft.Extensions.Logging.ILoggerFactory? auditLog = null)
+                                    int jobNumber = 1, bool intervals = false, Microsoft.Extensions.Logging.ILoggerFactory? auditLog = null,
+                                    int threadNumber = 1, Logs.FioLogFiles? logFiles = null)
     {
         var engineOptions = EngineOptionsFor(options) with { LoggerFactory = auditLog };
         session ??= new JobSession();
-        // The log file is created before the engine starts, so a path that cannot be written stops the job before it runs.
-        using var jobIntervals = options.WriteHistLog is not null || intervals
-            ? new JobIntervals(options.IntervalMs, options.HistLogPath(jobNumber), options.Name) : null;
+        // The log files are created before the engine starts, so a path that cannot be written stops the job before it runs.
+        using var ownFiles = logFiles is null && options.WritesFioLogs ? new Logs.FioLogFiles() : null;
+        PrepareLogs(options, session, threadNumber, logFiles ?? ownFiles);
+        using var jobIntervals = options.WriteHdrLog is not null || intervals
+            ? new JobIntervals(options.IntervalMs, options.HdrLogPath(jobNumber), options.Name) : null;
         session.Intervals = jobIntervals;
         var measurement = JobRunner.Run(engineOptions, device => PlanFor(options, device), status, cancel, session);
         return ToResult(options, measurement, session);
+    }
+
+    /// <summary>Sets the session's bandwidth and IOPS sample lengths and, when the job writes fio logs, opens them.</summary>
+    private static void PrepareLogs(JobOptions o, JobSession session, int threadNumber, Logs.FioLogFiles? files)
+    {
+        session.SampleMs = (o.BwSampleMs, o.IopsSampleMs);
+        session.FioLogs = o.WritesFioLogs ? new FioLogSetup(o, threadNumber, files!) : null;
+        if (session.FioLogs is null) return;
+        foreach (var kind in Enum.GetValues<FioLogKind>())
+            for (int clone = 0; clone < o.NumJobs; clone++)
+                if (o.FioLogPath(kind, threadNumber + clone) is { } path) files!.Open(path);
     }
 
     /// <summary>
@@ -37,13 +53,18 @@ internal static class JobExecution
     /// </summary>
     /// <param name="firstJobNumber">The first job's number in the run, from 1 (the others follow).</param>
     /// <param name="auditLog">Where the engine's audit log goes (<c>--audit_log</c>); null for none.</param>
+    /// <param name="threadNumbers">fio's thread number of each job's first clone (fio logs' file names); null for consecutive numbers from 1.</param>
+    /// <param name="logFiles">The run's open fio log files; null to open the jobs' own.</param>
     public static JobResult[] ExecuteConcurrent(IReadOnlyList<JobOptions> jobs, TextWriter? status, CancellationToken cancel,
                                                 IReadOnlyList<JobSession?> sessions, int firstJobNumber, bool intervals = false,
-                                                Microsoft.Extensions.Logging.ILoggerFactory? auditLog = null)
+                                                Microsoft.Extensions.Logging.ILoggerFactory? auditLog = null,
+                                                IReadOnlyList<int>? threadNumbers = null, Logs.FioLogFiles? logFiles = null)
     {
-        if (jobs.Count == 1) return [Execute(jobs[0], status, cancel, sessions[0], firstJobNumber, intervals, auditLog)];
+        threadNumbers ??= jobs.Select((_, k) => 1 + jobs.Take(k).Sum(j => j.NumJobs)).ToList();
+        if (jobs.Count == 1) return [Execute(jobs[0], status, cancel, sessions[0], firstJobNumber, intervals, auditLog, threadNumbers[0], logFiles)];
         var engineOptions = EngineOptionsFor(jobs) with { LoggerFactory = auditLog };
         var owned = new List<JobIntervals>();
+        using var ownFiles = logFiles is null && jobs.Any(j => j.WritesFioLogs) ? new Logs.FioLogFiles() : null;
         try
         {
             var shared = new JobRunner.SharedJob[jobs.Count];
@@ -52,9 +73,10 @@ internal static class JobExecution
             {
                 var o = jobs[k];
                 real[k] = sessions[k] ?? new JobSession();
-                if (o.WriteHistLog is not null || intervals)
+                PrepareLogs(o, real[k], threadNumbers[k], logFiles ?? ownFiles);
+                if (o.WriteHdrLog is not null || intervals)
                 {
-                    var ji = new JobIntervals(o.IntervalMs, o.HistLogPath(firstJobNumber + k), o.Name);
+                    var ji = new JobIntervals(o.IntervalMs, o.HdrLogPath(firstJobNumber + k), o.Name);
                     owned.Add(ji);
                     real[k].Intervals = ji;
                 }
@@ -211,8 +233,10 @@ internal static class JobExecution
     private static JobResult ToResult(JobOptions o, JobMeasurement m, JobSession session)
     {
         bool rate = o.RateIops is not null;
-        DirectionResult Direction(WorkloadPoller.DirectionCounters c) => new()
+        DirectionResult Direction(WorkloadPoller.DirectionCounters c, int d, int clone = -1) => new()
         {
+            BwStat = clone < 0 ? session.Rates?[d].Bw : session.CloneRates is { } cr && clone < cr.Length ? cr[clone][d].Bw : null,
+            IopsStat = clone < 0 ? session.Rates?[d].Iops : session.CloneRates is { } cr2 && clone < cr2.Length ? cr2[clone][d].Iops : null,
             TotalIos = c.Ios,
             Bytes = c.Bytes,
             Errors = c.Errors,
@@ -239,9 +263,9 @@ internal static class JobExecution
             Options = o,
             Device = m.DeviceDescription,
             Runtime = m.Runtime,
-            Read = Direction(m.Read),
-            Write = Direction(m.Write),
-            Trim = Direction(m.Trim),
+            Read = Direction(m.Read, 0),
+            Write = Direction(m.Write, 1),
+            Trim = Direction(m.Trim, 2),
             UserCpuSeconds = m.Cpu.User.TotalSeconds,
             SystemCpuSeconds = m.Cpu.System.TotalSeconds,
             DeviceProcessId = m.DeviceCpu?.ProcessId,
@@ -292,7 +316,7 @@ internal static class JobExecution
             {
                 var cloneErrors = i < session.CloneErrors.Count ? session.CloneErrors[i] : null;
                 if (cloneErrors is not null) cloneErrors.Recent = m.RecentErrors.Where(e => e.Queue == c.Queue).ToList();
-                return result.ForClone(Direction(c.Read), Direction(c.Write), Direction(c.Trim), c.Depths, c.Runtime,
+                return result.ForClone(Direction(c.Read, 0, i), Direction(c.Write, 1, i), Direction(c.Trim, 2, i), c.Depths, c.Runtime,
                                        result.Queues.Where(q => q.Queue == c.Queue).ToList(), cloneErrors);
             }).ToList();
         }

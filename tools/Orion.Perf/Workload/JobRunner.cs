@@ -104,6 +104,7 @@ internal static class JobRunner
             var directions = new bool[n][];
             var clocks = new IntervalClock?[n];
             var collectors = new IntervalCollector?[n];
+            var pumps = new JobLogPump[n];
             for (int k = 0; k < n; k++)
             {
                 var workloadPlan = plans[k];
@@ -116,6 +117,7 @@ internal static class JobRunner
                 IntervalClock? clock = intervals is null ? null : new IntervalClock(intervals.IntervalTicks);
                 clocks[k] = clock;
                 var recorders = new IntervalRecorder[intervals is null ? 0 : count];
+                var pump = pumps[k] = new JobLogPump(jobs[k].Session, count, workloadPlan.IoDepth, workloadPlan.SizeBlocks.Length == 1 ? workloadPlan.BlockBytes : 0);
                 for (int j = 0; j < count; j++)
                 {
                     var queue = device.GetQueue(offsets[k] + j);
@@ -131,8 +133,10 @@ internal static class JobRunner
                     workloads[k][j] = new WorkloadPoller(queue, plan_j, own)
                     {
                         Intervals = intervals is null ? null : recorders[j],
+                        IoLog = pump.Ring(j),
                     };
                 }
+                pump.Attach(workloads[k]);
                 if (intervals is not null)
                 {
                     intervals.Directions = directions[k];
@@ -192,8 +196,10 @@ internal static class JobRunner
                     if (snapshots[k] is null) ThrowIfCompletionsLost(jobs, k, workloads[k], drainGraceTicks);
                 }
                 if (allEnded) break;
-                Thread.Sleep(sawMeasure.All(x => x) ? 20 : 1);
+                // fio logs are drained often: a clone waits while its log ring is full.
+                Thread.Sleep(sawMeasure.All(x => x) && !pumps.Any(p => p.Logging) ? 20 : 1);
                 foreach (var c in collectors) c?.Drain();
+                foreach (var p in pumps) p.Pump();
                 if (cancel.IsCancellationRequested || Stopwatch.GetTimestamp() > deadline) break;
                 if (statusLine is not null && Stopwatch.GetElapsedTime(lastStatus) > TimeSpan.FromMilliseconds(500))
                 {
@@ -212,6 +218,7 @@ internal static class JobRunner
                 var write = WorkloadPoller.DirectionCounters.Merge(ws.Select(w => w.Write));
                 var trim = WorkloadPoller.DirectionCounters.Merge(ws.Select(w => w.Trim));
                 var runtime = Stopwatch.GetElapsedTime(0, ws.Max(w => w.MeasuredTicks));
+                pumps[k].Complete();
                 if (collectors[k] is { } collector)
                 {
                     collector.Complete();

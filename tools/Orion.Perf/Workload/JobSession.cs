@@ -1,5 +1,6 @@
 using Orion.Perf.Verify;
 using Orion.Pmd.Engine;
+using Orion.Perf.Logs;
 
 namespace Orion.Perf.Workload;
 
@@ -17,6 +18,18 @@ internal sealed class JobSession
 
     /// <summary>Where the job's interval histograms go (<c>--write_hist_log</c>, <c>--report</c>); null to record none.</summary>
     public JobIntervals? Intervals { get; set; }
+
+    /// <summary>fio's log files for the job's clones (<c>--write_lat_log</c>, ...); null when it writes none.</summary>
+    public FioLogSetup? FioLogs { get; set; }
+
+    /// <summary>The bandwidth and IOPS sample lengths of the report's statistics, ms (fio <c>bwavgtime</c>, <c>iopsavgtime</c>).</summary>
+    public (int Bw, int Iops) SampleMs { get; set; } = (Options.JobOptions.DefaultRateAvgMs, Options.JobOptions.DefaultRateAvgMs);
+
+    /// <summary>The bandwidth and IOPS statistics per direction (read, write, trim), clones summed as fio's group reporting; set when the job ran.</summary>
+    public (Reporting.RateStat Bw, Reporting.RateStat Iops)[]? Rates { get; set; }
+
+    /// <summary>Each numjobs clone's own samples, per direction (its entry when the job is reported per clone).</summary>
+    public (Reporting.RateStat Bw, Reporting.RateStat Iops)[][]? CloneRates { get; set; }
 
     /// <summary>Verification results; null without <c>--verify</c>.</summary>
     public VerifySummary? Verify { get; set; }
@@ -72,3 +85,6 @@ internal sealed class JobSession
         };
     }
 }
+
+/// <summary>Where a job's fio logs go: its options, its first clone's fio thread number, and the run's open files.</summary>
+internal sealed record FioLogSetup(Options.JobOptions Options, int FirstThreadNumber, FioLogFiles Files);

@@ -58,11 +58,15 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
 
     private readonly RateSchedule? _rate;
     private IntervalRecorder? _intervals;
+    private IoLogRing? _ioLog;
+    private bool _logBlocked;                    // waiting for the log writer to free room in _ioLog
 
     // Completions of the ramp and the measured phase per direction (read, write, trim), for the live status line:
     // written by the reactor only, read by the main thread.
     private readonly long[] _liveIos = new long[3];
     private readonly long[] _liveBytes = new long[3];
+    private readonly long[] _liveIosAtMeasure = new long[3];      // _liveIos and _liveBytes when the measured phase started
+    private readonly long[] _liveBytesAtMeasure = new long[3];
     private readonly VerifyTracker? _verify;
     private readonly int _verifyBlocks;          // device blocks per verify header
     private long _verifyCursor;
@@ -220,6 +224,25 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         init => _intervals = value;
     }
 
+    /// <summary>
+    /// fio's per-I/O logs (<c>--write_lat_log</c>, <c>--write_bw_log</c>, ...): every measured successful completion
+    /// goes into this ring; null for none. Set it before the workload is placed on its reactor.
+    /// </summary>
+    public IoLogRing? IoLog
+    {
+        get => _ioLog;
+        init => _ioLog = value;
+    }
+
+    /// <summary>
+    /// I/Os completed in direction <paramref name="d"/> since the measured phase started (any thread; 0 before it).
+    /// With <see cref="MeasuredBytes"/>, what the bandwidth and IOPS samplers read.
+    /// </summary>
+    public long MeasuredIos(int d) => Volatile.Read(ref _measureStartPublished) == 0 ? 0 : LiveIos(d) - _liveIosAtMeasure[d];
+
+    /// <summary>Bytes completed in direction <paramref name="d"/> since the measured phase started (any thread; 0 before it).</summary>
+    public long MeasuredBytes(int d) => Volatile.Read(ref _measureStartPublished) == 0 ? 0 : LiveBytes(d) - _liveBytesAtMeasure[d];
+
     /// <summary>I/Os completed so far in direction <paramref name="d"/> (0 read, 1 write, 2 trim), ramp included; any thread.</summary>
     public long LiveIos(int d) => Volatile.Read(ref _liveIos[d]);
 
@@ -315,8 +338,11 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         }
     }
 
-    /// <summary>Refuses to let the reactor sleep while a rate schedule runs: nothing else would wake it when the next I/O is due.</summary>
-    public bool PrepareToPark() => _rate is null || _phase is not (Phase.Ramp or Phase.Measure);
+    /// <summary>
+    /// Refuses to let the reactor sleep while a rate schedule runs, or while the workload waits for room in its log
+    /// ring: nothing else would wake it when the next I/O is due or the writer has drained the ring.
+    /// </summary>
+    public bool PrepareToPark() => (_rate is null || _phase is not (Phase.Ramp or Phase.Measure)) && !_logBlocked;
 
     public void Unparked()
     {
@@ -335,6 +361,11 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         _bytesIssuedInMeasure = 0;
         _iosIssuedInMeasure = 0;
         _intervals?.Start(now);
+        for (int d = 0; d < 3; d++)
+        {
+            _liveIosAtMeasure[d] = _liveIos[d];
+            _liveBytesAtMeasure[d] = _liveBytes[d];
+        }
         Volatile.Write(ref _measureStartPublished, now);
         MeasureStarted?.Invoke();
     }
@@ -443,6 +474,9 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
                 StopIssuing(now);
                 break;
             }
+            // Room in the log ring for this I/O and every one in flight: no completion ever finds it full.
+            _logBlocked = _ioLog is not null && !_ioLog.HasRoom(_inFlight + 1);
+            if (_logBlocked) break;
             long intended = now;
             if (_rate is not null)
             {
@@ -617,11 +651,13 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
                 else
                 {
                     dir.Bytes += _bytes[slot];
-                    long clat = Clamp(now - placed);
-                    dir.SlatNs.RecordValue(Clamp(placed - issued));
+                    long clat = Clamp(now - placed), slat = Clamp(placed - issued), lat = Clamp(now - issued);
+                    dir.SlatNs.RecordValue(slat);
                     dir.ClatNs.RecordValue(clat);
                     _intervals?.Record(direction, clat, _bytes[slot]);
-                    dir.LatNs.RecordValue(Clamp(now - issued));
+                    dir.LatNs.RecordValue(lat);
+                    // fio logs good I/Os only.
+                    _ioLog?.Add(new IoLogEntry(now, slat, clat, lat, _lba[slot] * (_plan.BlockBytes / _plan.BlocksPerIo), _bytes[slot], direction));
                     if (_rate is not null) dir.IntendedLatNs.RecordValue(Clamp(now - _intendedTicks[slot]));
                 }
             }
