@@ -94,7 +94,7 @@ public class VhostFuzzTests
     }
 
     /// <summary>The engine's vhost-user front-end connects, writes, reads back and compares, flushes, and disconnects.</summary>
-    private static async Task Verify(VhostProcess vhost, int round, Func<string> context)
+    internal static async Task Verify(VhostProcess vhost, int round, Func<string> context)
     {
         var work = Task.Run(async () =>
         {
