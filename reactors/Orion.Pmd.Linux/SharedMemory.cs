@@ -29,22 +29,27 @@ public sealed unsafe class SharedMemory : IDisposable
         _ownsFd = ownsFd;
     }
 
+    /// <summary>The seals <see cref="Create"/> puts on a new memfd by default, as QEMU's memory-backend-memfd does: its size is final.</summary>
+    public const MemorySeal SizeSeals = MemorySeal.Shrink | MemorySeal.Grow | MemorySeal.Seal;
+
     /// <summary>
     /// Creates an anonymous memfd named <paramref name="name"/> (shown as <c>/memfd:name</c> in /proc), sizes it
-    /// to <paramref name="size"/> rounded up to <see cref="PageSize"/>, and maps it. The fd is owned and
-    /// close-on-exec.
+    /// to <paramref name="size"/> rounded up to <see cref="PageSize"/>, seals it with <paramref name="seals"/>
+    /// (by default <see cref="SizeSeals"/>: a vhost-user back-end that maps it may require that it never shrinks), and
+    /// maps it. The fd is owned and close-on-exec.
     /// </summary>
-    public static SharedMemory Create(string name, long size)
+    public static SharedMemory Create(string name, long size, MemorySeal seals = SizeSeals)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
         long rounded = checked((size + PageSize - 1) & ~(long)(PageSize - 1));
 
-        int fd = LibC.memfd_create(name, LibC.MFD_CLOEXEC);
+        int fd = LibC.memfd_create(name, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
         if (fd < 0) throw LinuxException.FromLastError("memfd_create");
         try
         {
             if (LibC.ftruncate(fd, rounded) != 0) throw LinuxException.FromLastError("ftruncate");
+            if (seals != MemorySeal.None) MemorySeals.Add(fd, seals);
             return new SharedMemory(fd, MapOrThrow(fd, rounded), rounded, ownsFd: true);
         }
         catch

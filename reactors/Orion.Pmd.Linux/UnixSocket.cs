@@ -126,6 +126,8 @@ public sealed unsafe class UnixSocket : IDisposable
                 {
                     int errno = Marshal.GetLastPInvokeError();
                     if (errno == Errno.EINTR) continue;
+                    if (errno == Errno.EAGAIN && _sendTimeout > TimeSpan.Zero)
+                        throw new TimeoutException($"the peer took {sent} of {data.Length} bytes and then nothing for {_sendTimeout.TotalMilliseconds} ms (it reads nothing)");
                     throw new LinuxException("sendmsg", errno);
                 }
                 sent += (int)n;
@@ -199,27 +201,68 @@ public sealed unsafe class UnixSocket : IDisposable
     /// <summary>
     /// Fills <paramref name="buffer"/> exactly, collecting descriptors over the reads. Returns false when the stream
     /// ended before the first byte (an orderly hang-up); throws <see cref="EndOfStreamException"/> when it ended
-    /// part-way, and closes any descriptors received by then.
+    /// part-way. Whatever ends a read early (hang-up, too many descriptors, an error), every descriptor received by
+    /// then is closed: the caller owns descriptors only after a true return.
     /// </summary>
-    public bool ReceiveExact(Span<byte> buffer, Span<int> fds, out int fdCount)
+    public bool ReceiveExact(Span<byte> buffer, Span<int> fds, out int fdCount) => ReceiveExact(buffer, fds, out fdCount, -1);
+
+    /// <summary>
+    /// <see cref="ReceiveExact(Span{byte}, Span{int}, out int)"/> with a deadline: a peer that has not sent the whole
+    /// of <paramref name="buffer"/> within <paramref name="timeoutMs"/> (-1 = no deadline) gets a
+    /// <see cref="TimeoutException"/>, and the descriptors received by then are closed.
+    /// </summary>
+    public bool ReceiveExact(Span<byte> buffer, Span<int> fds, out int fdCount, int timeoutMs)
     {
         fdCount = 0;
         int got = 0;
-        while (got < buffer.Length)
+        long deadline = timeoutMs < 0 ? long.MaxValue : Environment.TickCount64 + timeoutMs;
+        try
         {
-            int n = Receive(buffer[got..], fds[fdCount..], out int more);
-            fdCount += more;
-            if (n == 0)
+            while (got < buffer.Length)
             {
-                if (got == 0 && fdCount == 0) return false;
-                for (int i = 0; i < fdCount; i++) LibC.close(fds[i]);
-                fdCount = 0;
-                throw new EndOfStreamException($"the peer closed the connection after {got} of {buffer.Length} bytes of a message");
+                if (timeoutMs >= 0)
+                {
+                    long left = deadline - Environment.TickCount64;
+                    if (left <= 0 || !WaitReadable((int)Math.Min(left, int.MaxValue)))
+                        throw new TimeoutException($"the peer sent {got} of {buffer.Length} bytes of a message and then nothing for {timeoutMs} ms");
+                }
+                int n = Receive(buffer[got..], fds[fdCount..], out int more);
+                fdCount += more;
+                if (n == 0)
+                {
+                    if (got == 0 && fdCount == 0) return false;
+                    throw new EndOfStreamException($"the peer closed the connection after {got} of {buffer.Length} bytes of a message");
+                }
+                got += n;
             }
-            got += n;
+            return true;
         }
-        return true;
+        catch
+        {
+            for (int i = 0; i < fdCount; i++) LibC.close(fds[i]);
+            fdCount = 0;
+            throw;
+        }
     }
+
+    /// <summary>
+    /// How long one <see cref="Send"/> may wait for the peer to make room (SO_SNDTIMEO); past it the send throws
+    /// <see cref="TimeoutException"/>. <see cref="TimeSpan.Zero"/> (the default) waits for ever.
+    /// </summary>
+    public TimeSpan SendTimeout
+    {
+        get => _sendTimeout;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            long us = (long)Math.Min(value.TotalMicroseconds, int.MaxValue * 1_000_000.0);
+            var tv = new TimeVal { Seconds = us / 1_000_000, Microseconds = us % 1_000_000 };
+            if (LibC.setsockopt(Handle(), LibC.SOL_SOCKET, LibC.SO_SNDTIMEO, &tv, (uint)sizeof(TimeVal)) != 0)
+                throw LinuxException.FromLastError("setsockopt(SO_SNDTIMEO)");
+            _sendTimeout = value;
+        }
+    }
+    private TimeSpan _sendTimeout;
 
     /// <summary>Waits up to <paramref name="timeoutMs"/> (-1 = forever) until a read would not block (data, a client, or hang-up).</summary>
     public bool WaitReadable(int timeoutMs) => (PollEvents(LibC.POLLIN, timeoutMs) & (LibC.POLLIN | LibC.POLLHUP | LibC.POLLERR | LibC.POLLNVAL)) != 0;

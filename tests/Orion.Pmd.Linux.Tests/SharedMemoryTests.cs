@@ -98,4 +98,42 @@ public class SharedMemoryTests
         Assert.That(() => SharedMemory.Create("orion-test", 0), Throws.TypeOf<ArgumentOutOfRangeException>());
         Assert.That(() => SharedMemory.Create("orion-test", -4096), Throws.TypeOf<ArgumentOutOfRangeException>());
     }
+
+    [Test]
+    public void CreatedMemoryCannotShrinkOrGrow()
+    {
+        // A vhost-user back-end maps this memfd; a shrink would turn its next access into SIGBUS (issue 13).
+        using var mem = SharedMemory.Create("orion-test", 8192);
+        Assert.That(MemorySeals.Get(mem.Fd), Is.EqualTo(MemorySeal.Shrink | MemorySeal.Grow | MemorySeal.Seal));
+        using var reopened = File.OpenHandle($"/proc/self/fd/{mem.Fd}", FileMode.Open, FileAccess.ReadWrite);
+        Assert.Throws<UnauthorizedAccessException>(() => RandomAccess.SetLength(reopened, 4096));
+        Assert.That(RandomAccess.GetLength(reopened), Is.EqualTo(8192));
+    }
+
+    [Test]
+    public void ShrinkingIsPreventedWhereTheFdAllowsItAndExplainedWhereNot()
+    {
+        using (var open = SharedMemory.Create("orion-test", 4096, MemorySeal.None))
+        {
+            Assert.That(MemorySeals.TryPreventShrinking(open.Fd, out string why), Is.True, why);
+            Assert.That(MemorySeals.Get(open.Fd)!.Value.HasFlag(MemorySeal.Shrink), Is.True, "the seal was added");
+        }
+        using (var locked = SharedMemory.Create("orion-test", 4096, MemorySeal.Seal))
+        {
+            Assert.That(MemorySeals.TryPreventShrinking(locked.Fd, out string why), Is.False);
+            Assert.That(why, Does.Contain("F_SEAL_SEAL").And.Contain("F_SEAL_SHRINK"));
+        }
+        string path = Path.Combine(AppContext.BaseDirectory, $"orion-seal-{Guid.NewGuid():N}");   // on disk: a tmpfs file would carry F_SEAL_SEAL
+        try
+        {
+            using var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite);
+            Assert.That(MemorySeals.Get((int)file.DangerousGetHandle()), Is.Null, "a regular file carries no seals");
+            Assert.That(MemorySeals.TryPreventShrinking((int)file.DangerousGetHandle(), out string why), Is.False);
+            Assert.That(why, Does.Contain("cannot be sealed"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

@@ -149,6 +149,10 @@ public class CommandLineTests
     [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--packed", "maybe" }, "expected on or off")]
     [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--readonly=yes" }, "--readonly takes no value")]
     [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--cpus", "3-1" }, "a cpu list")]
+    [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--idle-timeout", "10" }, "--idle-timeout '10' is not valid; expected a duration with its unit from 1ms to 1h")]
+    [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--message-timeout", "2h" }, "from 1ms to 1h")]
+    [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--message-timeout", "500us" }, "from 1ms to 1h")]
+    [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--allow-unsealed-memory=1" }, "--allow-unsealed-memory takes no value")]
     public void BadArgumentsAreExplained(string[] args, string expected)
     {
         Assert.That(Error(args), Does.Contain(expected));
@@ -167,5 +171,15 @@ public class CommandLineTests
         var stderr = new StringWriter();
         Assert.That(VhostCommand.Run(["--socket", "/tmp/x.sock"], new StringWriter(), stderr), Is.EqualTo(2));
         Assert.That(stderr.ToString(), Does.StartWith("orion-vhost: error: missing --device"));
+    }
+
+    [Test]
+    public void TimeoutsAndTheMemoryRuleReachTheServer()
+    {
+        var defaults = VhostCommand.ServerOptions(Parse("--socket", "/tmp/x.sock", "--device", "null:1G"), TextWriter.Null);
+        Assert.That((defaults.MessageTimeout, defaults.IdleTimeout, defaults.AllowUnsealedMemory), Is.EqualTo((TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), false)));
+        var o = Parse("--socket", "/tmp/x.sock", "--device", "null:1G", "--message-timeout", "750ms", "--idle-timeout=2s", "--allow-unsealed-memory");
+        var s = VhostCommand.ServerOptions(o, TextWriter.Null);
+        Assert.That((s.MessageTimeout, s.IdleTimeout, s.AllowUnsealedMemory), Is.EqualTo((TimeSpan.FromMilliseconds(750), TimeSpan.FromSeconds(2), true)));
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Orion.Pmd.Device;
+using Orion.Pmd.Device.VhostUser;
 using Orion.Pmd.Engine;
 
 namespace Orion.Vhost;
@@ -46,13 +47,23 @@ internal static class CommandLine
           --event-idx on|off      offer EVENT_IDX (default on)
           --block-size N          logical block size, a power of two from 512 to 65536 (same as ,bs= in --device)
           --cpus LIST             pin queue threads to these cpus, e.g. 2,3 or 2-5 (default: unpinned)
+          --message-timeout DURATION
+                                  a started message must arrive whole, and a reply be read, within this, or the
+                                  front-end is dropped: 1ms to 1h, e.g. 5s, 500ms (default 5s)
+          --idle-timeout DURATION a connection with no queue running that sends nothing for this long is dropped
+                                  when another client waits (never when alone, never while queues run): 1ms to 1h
+                                  (default 10s)
+          --allow-unsealed-memory accept memory fds that cannot be sealed against shrinking (hugetlbfs or regular
+                                  files, memfds sealed without F_SEAL_SHRINK); by default they are refused, because
+                                  a front-end that truncates one ends orion-vhost with SIGBUS (sealable memfds are
+                                  sealed by orion-vhost itself)
           -h, --help              this text
         """;
 
     private const string HelpHint = "run orion-vhost --help for the list";
 
     private static readonly string[] Known =
-        ["--socket", "--device", "--queues", "--readonly", "--serial", "--mode", "--poll-window", "--io-poll-window", "--queue-size-max", "--packed", "--indirect", "--event-idx", "--block-size", "--cpus", "--help"];
+        ["--socket", "--device", "--queues", "--readonly", "--serial", "--mode", "--poll-window", "--io-poll-window", "--queue-size-max", "--packed", "--indirect", "--event-idx", "--block-size", "--cpus", "--message-timeout", "--idle-timeout", "--allow-unsealed-memory", "--help"];
 
     /// <summary>Parses <paramref name="args"/>. Returns false with <paramref name="error"/> set, or true with <paramref name="options"/> (null when help was asked for).</summary>
     public static bool TryParse(IReadOnlyList<string> args, out VhostOptions? options, out string error)
@@ -62,7 +73,8 @@ internal static class CommandLine
         string? socket = null, device = null, serial = null;
         int queues = 1, queueSizeMax = 1024;
         int? blockSize = null;
-        bool readOnly = false, packed = true, indirect = true, eventIdx = true;
+        bool readOnly = false, packed = true, indirect = true, eventIdx = true, allowUnsealed = false;
+        TimeSpan messageTimeout = VhostUserServerOptions.DefaultMessageTimeout, idleTimeout = VhostUserServerOptions.DefaultIdleTimeout;
         var mode = DeviceServiceMode.Adaptive;
         TimeSpan? pollWindow = null, ioPollWindow = null;
         IReadOnlyList<int>? cpus = null;
@@ -91,10 +103,11 @@ internal static class CommandLine
                 error = $"unknown option '{name}'" + (near is not null ? $"; did you mean {near}?" : "") + $" ({HelpHint})";
                 return false;
             }
-            if (name == "--readonly")
+            if (name is "--readonly" or "--allow-unsealed-memory")
             {
-                if (inline) { error = "--readonly takes no value; give it alone to serve read-only"; return false; }
-                readOnly = true;
+                if (inline) { error = $"{name} takes no value; give it alone"; return false; }
+                if (name == "--readonly") readOnly = true;
+                else allowUnsealed = true;
                 continue;
             }
             if (!inline)
@@ -143,6 +156,8 @@ internal static class CommandLine
                 case "--indirect": if (!OnOff(value, out indirect)) e = Bad(name, value); break;
                 case "--event-idx": if (!OnOff(value, out eventIdx)) e = Bad(name, value); break;
                 case "--cpus": if (!TryParseCpus(value, out cpus)) e = Bad(name, value); break;
+                case "--message-timeout": if (!Timeout(value, out messageTimeout)) e = Bad(name, value); break;
+                case "--idle-timeout": if (!Timeout(value, out idleTimeout)) e = Bad(name, value); break;
             }
             return e.Length == 0;
         }
@@ -209,9 +224,22 @@ internal static class CommandLine
             Indirect = indirect,
             EventIdx = eventIdx,
             Cpus = cpus,
+            MessageTimeout = messageTimeout,
+            IdleTimeout = idleTimeout,
+            AllowUnsealedMemory = allowUnsealed,
         };
         return true;
     }
+
+    /// <summary>A timeout from 1 ms to 1 h, unit required (<c>5s</c>, <c>500ms</c>).</summary>
+    private static bool Timeout(string text, out TimeSpan timeout)
+    {
+        timeout = TimeSpan.Zero;
+        if (text.Length == 0 || char.IsDigit(text[^1])) return false;
+        return TryParseDuration(text, out timeout) && timeout >= MinTimeout && timeout <= MaxTimeout;
+    }
+
+    private static readonly TimeSpan MinTimeout = TimeSpan.FromMilliseconds(1), MaxTimeout = TimeSpan.FromHours(1);
 
     private static string Expected(string name) => name switch
     {
@@ -226,6 +254,7 @@ internal static class CommandLine
         "--block-size" => "a power of two from 512 to 65536, for example 4096",
         "--packed" or "--indirect" or "--event-idx" => "on or off",
         "--cpus" => "a cpu list such as 2,3 or 2-5",
+        "--message-timeout" or "--idle-timeout" => "a duration with its unit from 1ms to 1h, for example 5s or 500ms",
         _ => "see --help",
     };
 

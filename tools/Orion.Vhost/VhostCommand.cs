@@ -58,6 +58,15 @@ internal static class VhostCommand
         };
     }
 
+    /// <summary>The server options the command line implies.</summary>
+    internal static VhostUserServerOptions ServerOptions(VhostOptions o, TextWriter log) => new()
+    {
+        Log = log,
+        MessageTimeout = o.MessageTimeout,
+        IdleTimeout = o.IdleTimeout,
+        AllowUnsealedMemory = o.AllowUnsealedMemory,
+    };
+
     /// <summary>The mode on the startup line, and why it behaves as it does: "adaptive (poll 50us, then sleep on the kick eventfd)".</summary>
     internal static string DescribeMode(VhostOptions o) => o.Mode switch
     {
@@ -104,7 +113,7 @@ internal static class VhostCommand
             }
             using (listener)
             {
-                var server = new VhostUserServer(device, new VhostUserServerOptions { Log = stderr });
+                var server = new VhostUserServer(device, ServerOptions(o, stderr));
                 void OnSignal(PosixSignalContext context)
                 {
                     context.Cancel = true;          // exit through the orderly path below, with exit code 0

@@ -50,4 +50,13 @@ internal sealed record VhostOptions
 
     /// <summary>Cpus to pin queue threads to (queue i on Cpus[i % Count]); null leaves them unpinned.</summary>
     public IReadOnlyList<int>? Cpus { get; init; }
+
+    /// <summary>How long a started message may take to arrive whole, and a reply to be read, before the front-end is dropped.</summary>
+    public TimeSpan MessageTimeout { get; init; } = Pmd.Device.VhostUser.VhostUserServerOptions.DefaultMessageTimeout;
+
+    /// <summary>How long a connection with no queue running may stay quiet while another client waits.</summary>
+    public TimeSpan IdleTimeout { get; init; } = Pmd.Device.VhostUser.VhostUserServerOptions.DefaultIdleTimeout;
+
+    /// <summary>Accept memory fds that cannot be sealed against shrinking (and the SIGBUS a truncation would cause).</summary>
+    public bool AllowUnsealedMemory { get; init; }
 }

@@ -10,9 +10,11 @@ namespace Orion.Pmd.Device.VhostUser;
 /// and a closed connection, never a crash of the back-end or an access outside the memory it registered.
 /// </summary>
 /// <remarks>
-/// The last gap: a front-end that shrinks a registered memfd after SET_MEM_TABLE makes the device's next access there
-/// raise SIGBUS. Sizes are checked when the table arrives; the front-end's later truncation cannot be prevented
-/// without seals it would have to set itself.
+/// Bounded against a front-end that stalls: a message must arrive whole, and a reply be taken, within
+/// <see cref="VhostUserServerOptions.MessageTimeout"/>; a connection with no queue running that stays quiet for
+/// <see cref="VhostUserServerOptions.IdleTimeout"/> is dropped when another client waits. Memory fds must be sealed
+/// against shrinking (the back-end adds F_SEAL_SHRINK where it can), since a truncation under the device's mapping
+/// would raise SIGBUS; <see cref="VhostUserServerOptions.AllowUnsealedMemory"/> accepts the others and that risk.
 /// </remarks>
 public sealed class VhostUserServer
 {
@@ -47,7 +49,9 @@ public sealed class VhostUserServer
     /// Serves <paramref name="connection"/> (which the server then owns) until the front-end leaves or breaks the
     /// protocol, and cleans up; returns why it ended. One connection at a time.
     /// </summary>
-    public string Serve(UnixSocket connection)
+    public string Serve(UnixSocket connection) => Serve(connection, listener: null);
+
+    private string Serve(UnixSocket connection, UnixSocket? listener)
     {
         ArgumentNullException.ThrowIfNull(connection);
         if (Interlocked.Exchange(ref _serving, 1) != 0)
@@ -61,7 +65,7 @@ public sealed class VhostUserServer
             if (_stopping) connection.Shutdown();       // Stop raced with the accept
             int? pid = connection.PeerProcessId;
             _log.WriteLine($"vhost-user: client connected{(pid is int p ? $" (pid {p})" : "")}");
-            string reason = new VhostUserSession(Device, connection, _options, _log).Run();
+            string reason = new VhostUserSession(Device, connection, listener, _options, _log).Run();
             LastCloseReason = reason;
             Interlocked.Increment(ref _served);
             _log.WriteLine($"vhost-user: connection closed: {reason}");
@@ -100,7 +104,7 @@ public sealed class VhostUserServer
                 client.Dispose();
                 break;
             }
-            Serve(client);
+            Serve(client, listener);
         }
     }
 

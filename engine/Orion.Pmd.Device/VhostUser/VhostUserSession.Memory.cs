@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using Orion.Pmd.Linux;
 using Orion.Pmd.Virtio.Memory;
 using Orion.Pmd.Virtio.VhostUser;
 
@@ -27,7 +28,8 @@ internal sealed partial class VhostUserSession
             var r = regions[i];
             if (r.Size + r.MmapOffset > long.MaxValue)
                 throw new VhostUserProtocolException($"SetMemTable region {i}: size 0x{r.Size:x} at mmap offset 0x{r.MmapOffset:x} is beyond any file");
-            long fileBytes = FileLength(i, _fds[i]);
+            RequireSealed(i, _fds[i]);
+            long fileBytes = FileLength(i, _fds[i]);       // after the seal: the size cannot drop below this any more
             // Mapping past the end of the fd would turn the first access there into SIGBUS: refuse it up front.
             if (r.MmapOffset + r.Size > (ulong)fileBytes)
                 throw new VhostUserProtocolException(
@@ -66,6 +68,27 @@ internal sealed partial class VhostUserSession
         }
         foreach (var v in running) StartRing(v);
     }
+
+    /// <summary>
+    /// A region's fd must never shrink under the device's mapping (the next access there would be SIGBUS, the end of
+    /// the process): it carries F_SEAL_SHRINK, or gets it here. QEMU's memory-backend-memfd seals its memfds (seal=on,
+    /// the default) and the Orion engine seals its own; a hugetlbfs or regular file (memory-backend-file, DPDK) cannot
+    /// be sealed and is refused unless the server allows unsealed memory.
+    /// </summary>
+    private void RequireSealed(int region, int fd)
+    {
+        if (MemorySeals.TryPreventShrinking(fd, out string why)) return;
+        if (!_options.AllowUnsealedMemory)
+            throw new VhostUserProtocolException(
+                $"SetMemTable region {region}: its fd is not sealed against shrinking: {why} (or start the back-end with allow unsealed memory, " +
+                "orion-vhost --allow-unsealed-memory, accepting that a front-end which truncates it ends the back-end with SIGBUS)");
+        if (!_unsealedLogged)
+        {
+            _log.WriteLine($"vhost-user: SetMemTable region {region} accepted unsealed (allowed): {why}");
+            _unsealedLogged = true;
+        }
+    }
+    private bool _unsealedLogged;
 
     private static long FileLength(int region, int fd)
     {

@@ -15,6 +15,7 @@ internal sealed partial class VhostUserSession
 {
     private readonly SoftBlkDevice _device;
     private readonly UnixSocket _socket;
+    private readonly UnixSocket? _listener;
     private readonly VhostUserServerOptions _options;
     private readonly TextWriter _log;
     private readonly byte[] _buffer = new byte[VhostUserHeader.Size + VhostUserLimits.MaxPayloadBytes];
@@ -23,10 +24,12 @@ internal sealed partial class VhostUserSession
     private readonly VringSlot[] _vrings;
     private volatile string? _brokenReason;
 
-    public VhostUserSession(SoftBlkDevice device, UnixSocket socket, VhostUserServerOptions options, TextWriter log)
+    // listener: the server's listening socket, when it has one: a quiet connection is dropped for a client waiting there.
+    public VhostUserSession(SoftBlkDevice device, UnixSocket socket, UnixSocket? listener, VhostUserServerOptions options, TextWriter log)
     {
         _device = device;
         _socket = socket;
+        _listener = listener;
         _options = options;
         _log = log;
         _vrings = new VringSlot[device.NumQueues];
@@ -49,6 +52,7 @@ internal sealed partial class VhostUserSession
 
     private string Loop()
     {
+        _socket.SendTimeout = _options.MessageTimeout;        // a reply the front-end never takes must not block us
         while (true)
         {
             VhostUserHeader header;
@@ -97,16 +101,24 @@ internal sealed partial class VhostUserSession
 
     /// <summary>
     /// Reads one message into <see cref="_buffer"/> and its fds into <see cref="_fds"/>. False on a hang-up between
-    /// messages; a malformed frame throws <see cref="VhostUserProtocolException"/>.
+    /// messages; a malformed frame, or one that does not arrive whole within the message timeout, throws
+    /// <see cref="VhostUserProtocolException"/>.
     /// </summary>
     private bool TryReadMessage(out VhostUserHeader header, out int payloadLength)
     {
         header = default;
         payloadLength = 0;
+        WaitForMessage();
         var head = _buffer.AsSpan(0, VhostUserHeader.Size);
+        int timeoutMs = Milliseconds(_options.MessageTimeout);
+        long deadline = Environment.TickCount64 + timeoutMs;
         try
         {
-            if (!_socket.ReceiveExact(head, _fds, out _fdCount)) return false;
+            if (!_socket.ReceiveExact(head, _fds, out _fdCount, timeoutMs)) return false;
+        }
+        catch (TimeoutException e)
+        {
+            throw new VhostUserProtocolException($"the front-end stopped in the middle of a message: {e.Message}");
         }
         catch (IOException e) when (e is not EndOfStreamException)
         {
@@ -124,10 +136,52 @@ internal sealed partial class VhostUserSession
         payloadLength = (int)header.PayloadSize;
         if (payloadLength == 0) return true;
         // fds travel with the header only (one sendmsg per message); any arriving with the payload is an error.
-        if (!_socket.ReceiveExact(_buffer.AsSpan(VhostUserHeader.Size, payloadLength), Span<int>.Empty, out _))
-            throw new VhostUserProtocolException($"the front-end hung up after the header of {Name(header.Request)}, before its {payloadLength}-byte payload");
+        try
+        {
+            int left = (int)Math.Max(0, deadline - Environment.TickCount64);
+            if (!_socket.ReceiveExact(_buffer.AsSpan(VhostUserHeader.Size, payloadLength), Span<int>.Empty, out _, left))
+                throw new VhostUserProtocolException($"the front-end hung up after the header of {Name(header.Request)}, before its {payloadLength}-byte payload");
+        }
+        catch (TimeoutException e)
+        {
+            throw new VhostUserProtocolException($"the front-end stopped in the middle of a message ({Name(header.Request)}'s payload): {e.Message}");
+        }
         return true;
     }
+
+    /// <summary>
+    /// Waits until the next message starts (or the front-end hangs up). With no queue running, a connection quiet for
+    /// the idle timeout is dropped as soon as another client waits to connect: one client at a time must not mean one
+    /// silent client for ever. Queues start and stop only through messages (or a broken queue, which shuts the socket
+    /// down), so whether one runs cannot change during the wait.
+    /// </summary>
+    private void WaitForMessage()
+    {
+        if (_listener is null || AnyRunning())
+        {
+            _socket.WaitReadable(-1);
+            return;
+        }
+        if (_socket.WaitReadable(Milliseconds(_options.IdleTimeout))) return;
+        _quiet ??= new PollSet(2);
+        if (_quiet.Count == 0)
+        {
+            _quiet.Add(_socket.Fd);
+            _quiet.Add(_listener.Fd);
+        }
+        while (true)
+        {
+            _quiet.Wait(-1);
+            if (_quiet.IsReadable(0) || _quiet.HasError(0)) return;
+            if (_quiet.IsReadable(1))
+                throw new VhostUserProtocolException(
+                    $"the front-end sent nothing for {Milliseconds(_options.IdleTimeout)} ms with no queue running while another client waits; dropped for it");
+            if (_quiet.HasError(1)) { _socket.WaitReadable(-1); return; }        // the listener closed: the server is stopping
+        }
+    }
+    private PollSet? _quiet;
+
+    private static int Milliseconds(TimeSpan t) => (int)Math.Clamp(Math.Ceiling(t.TotalMilliseconds), 1, int.MaxValue);
 
     /// <summary>Requests whose reply is their result (NEED_REPLY then adds no second acknowledgement).</summary>
     private static bool HasOwnReply(VhostUserRequest r) => r is VhostUserRequest.GetFeatures or VhostUserRequest.GetProtocolFeatures
@@ -216,9 +270,9 @@ internal sealed partial class VhostUserSession
         {
             Ack(r, status);
         }
-        catch (Exception e) when (e is IOException or LinuxException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or VhostUserProtocolException or ObjectDisposedException)
         {
-            // The front-end is gone already; the session ends anyway.
+            // The front-end is gone already, or reads nothing; the session ends anyway.
         }
     }
 
@@ -227,7 +281,14 @@ internal sealed partial class VhostUserSession
         Span<byte> message = stackalloc byte[VhostUserHeader.Size + payload.Length];
         VhostUserHeader.ForReply(r, payload.Length).Write(message);
         payload.CopyTo(message[VhostUserHeader.Size..]);
-        _socket.Send(message);
+        try
+        {
+            _socket.Send(message);
+        }
+        catch (TimeoutException e)
+        {
+            throw new VhostUserProtocolException($"the front-end does not read its replies ({Name(r)}): {e.Message}");
+        }
     }
 
     /// <summary>Takes the message's single fd (a handler then owns it); throws unless exactly one came.</summary>

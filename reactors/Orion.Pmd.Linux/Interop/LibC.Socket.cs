@@ -15,6 +15,7 @@ internal static unsafe partial class LibC
     internal const int MSG_CMSG_CLOEXEC = 0x40000000;
     internal const int SHUT_RDWR = 2;
     internal const int SO_PEERCRED = 17;
+    internal const int SO_SNDTIMEO = 21;
     internal const short POLLRDHUP = 0x2000;
     internal const int AT_FDCWD = -100;
     internal const int AT_SYMLINK_NOFOLLOW = 0x100;
@@ -49,6 +50,9 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib, SetLastError = true)]
     internal static partial int getsockopt(int fd, int level, int name, void* value, uint* length);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int setsockopt(int fd, int level, int name, void* value, uint length);
 
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int unlink(string path);

@@ -13,6 +13,9 @@ internal static unsafe partial class LibC
     private const string Lib = "libc";
 
     internal const uint MFD_CLOEXEC = 0x0001;
+    internal const uint MFD_ALLOW_SEALING = 0x0002;
+    internal const int F_ADD_SEALS = 1033;
+    internal const int F_GET_SEALS = 1034;
     internal const int PROT_READ = 0x1;
     internal const int PROT_WRITE = 0x2;
     internal const int MAP_SHARED = 0x01;

@@ -128,15 +128,19 @@ internal sealed class VhostUserChannel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads one reply, header and payload, within one <see cref="_replyTimeoutMs"/> deadline: a back-end that stops
+    /// part-way through a reply ends the connection like one that never answers. Descriptors that came with a reply
+    /// (none should) are closed, those of a part read before a failure included (<see cref="UnixSocket.ReceiveExact(Span{byte}, Span{int}, out int, int)"/>).
+    /// </summary>
     private ReadOnlySpan<byte> ReadReply(VhostUserRequest request)
     {
         Span<int> fds = stackalloc int[VhostUserLimits.MaxFds];
+        long deadline = Environment.TickCount64 + _replyTimeoutMs;
         try
         {
-            if (!_socket.WaitReadable(_replyTimeoutMs))
-                throw new VhostUserDisconnectedException($"vhost-user back-end at {Path} did not answer {request} within {_replyTimeoutMs} ms");
             var header = _buffer.AsSpan(0, VhostUserHeader.Size);
-            if (!_socket.ReceiveExact(header, fds, out int fdCount))
+            if (!_socket.ReceiveExact(header, fds, out int fdCount, _replyTimeoutMs))
                 throw new VhostUserDisconnectedException($"vhost-user back-end at {Path} closed the connection instead of answering {request} (its log says why)");
             CloseAll(fds[..fdCount]);
             var h = VhostUserHeader.Read(header);
@@ -145,10 +149,15 @@ internal sealed class VhostUserChannel : IDisposable
             if (h.PayloadSize > VhostUserLimits.MaxPayloadBytes)
                 throw Protocol($"announced a {h.PayloadSize}-byte reply to {request}; at most {VhostUserLimits.MaxPayloadBytes}");
             var payload = _buffer.AsSpan(VhostUserHeader.Size, (int)h.PayloadSize);
-            if (!_socket.ReceiveExact(payload, fds, out fdCount) && payload.Length > 0)
+            int left = (int)Math.Max(0, deadline - Environment.TickCount64);
+            if (!_socket.ReceiveExact(payload, fds, out fdCount, left) && payload.Length > 0)
                 throw new VhostUserDisconnectedException($"vhost-user back-end at {Path} closed the connection in the middle of its reply to {request}");
             CloseAll(fds[..fdCount]);
             return payload;
+        }
+        catch (TimeoutException e)
+        {
+            throw new VhostUserDisconnectedException($"vhost-user back-end at {Path} did not answer {request} within {_replyTimeoutMs} ms ({e.Message})", e);
         }
         catch (Exception e) when (e is LinuxException or EndOfStreamException or IOException and not VhostUserDisconnectedException)
         {

@@ -45,7 +45,7 @@ internal sealed class ServerHarness : IDisposable
     public Exception? Crash => _crash;
 
     /// <summary>A new front-end connected to the server.</summary>
-    public TestFrontEnd Connect(int queues = 2) => new(UnixSocket.Connect(SocketPath), queues);
+    public TestFrontEnd Connect(int queues = 2, MemorySeal seals = SharedMemory.SizeSeals) => new(UnixSocket.Connect(SocketPath), queues, seals);
 
     /// <summary>Waits (bounded) until <paramref name="count"/> connections have ended.</summary>
     public bool WaitForClosedConnections(int count, TimeSpan? timeout = null) =>

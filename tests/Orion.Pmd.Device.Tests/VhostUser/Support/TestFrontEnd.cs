@@ -22,10 +22,10 @@ internal sealed unsafe partial class TestFrontEnd : IDisposable
 
     private readonly byte[] _buffer = new byte[VhostUserHeader.Size + 4096];
 
-    public TestFrontEnd(UnixSocket socket, int queues = 2)
+    public TestFrontEnd(UnixSocket socket, int queues = 2, MemorySeal seals = SharedMemory.SizeSeals)
     {
         Socket = socket;
-        Memory = SharedMemory.Create($"orion-vu-fe-{Guid.NewGuid():N}", RegionBytes);
+        Memory = SharedMemory.Create($"orion-vu-fe-{Guid.NewGuid():N}", RegionBytes, seals);
         Rings = new IDriverQueue?[queues];
         Kicks = new EventFd[queues];
         Calls = new EventFd[queues];
