@@ -2,7 +2,7 @@
 """Real storage side by side (issue 12's table): Orion on an image file against what people already use, in one run.
 
 Usage: compare_files.py [--runtime S] [--rounds N] [--image PATH] [--size 1G] [--depths "1 32"] [--rw "randread randwrite"]
-                        [--groups "embedded vhost null"] [--orion-args "--poll_mode=adaptive"]
+                        [--groups "embedded vhost null"] [--orion-args "--poll_mode=hybrid"] [--vhost-args "--io-poll-window 0"]
 
 Groups, every pair run interleaved round after round in a shuffled order (the machine is shared: compare ratios):
   embedded  orion-perf --device=file:IMG,direct            vs  fio --ioengine=io_uring --direct=1 on IMG
@@ -30,7 +30,8 @@ SIZE_BYTES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 def parse_args(argv):
     opts = {"--runtime": "5", "--rounds": "3", "--image": "/var/tmp/orion-compare.img", "--size": "1G",
-            "--depths": "1 32", "--rw": "randread randwrite", "--groups": "embedded vhost null", "--orion-args": ""}
+            "--depths": "1 32", "--rw": "randread randwrite", "--groups": "embedded vhost null", "--orion-args": "",
+            "--vhost-args": ""}
     it = iter(argv)
     for a in it:
         if a not in opts:
@@ -108,7 +109,8 @@ def main():
     directory = tempfile.mkdtemp(prefix="orion-files-", dir="/tmp")
     backends = {}
     if "vhost" in groups:
-        backends["orion-vhost"] = Backend("orion-vhost", ["dotnet", ORION_VHOST, "--socket", "SOCK", "--device", f"file:{image},direct"], directory)
+        backends["orion-vhost"] = Backend("orion-vhost", ["dotnet", ORION_VHOST, "--socket", "SOCK", "--device", f"file:{image},direct"]
+                                         + o["--vhost-args"].split(), directory)
         if shutil.which("qemu-storage-daemon"):
             backends["qsd"] = Backend("qsd", [
                 "qemu-storage-daemon", "--blockdev",
@@ -163,6 +165,8 @@ def main():
     print(f"\n{rounds} rounds of {runtime} s each (after 1 s ramp), pairs interleaved in shuffled order; medians (min–max).")
     if extra:
         print(f"orion-perf extra options: {' '.join(extra)}")
+    if o["--vhost-args"]:
+        print(f"orion-vhost extra options: {o['--vhost-args']}")
     print()
     print("| device | job | Orion | IOPS | p50 clat µs | CPU µs/I/O | peer | IOPS | p50 clat µs | CPU µs/I/O | IOPS ratio |")
     print("|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|")
