@@ -89,7 +89,7 @@ public class FioLogCliTests : LogKit
         Assert.That(Fields(At("t_iops.2.log")), Has.Count.EqualTo(256), "the second clone of job a");
         Assert.That(Fields(At("t_iops.3.log")), Has.Count.EqualTo(16), "job b: fio's thread 3");
         Assert.That(Fields(At("t_iops.3.log")).Select(l => l[3]), Is.All.EqualTo("65536"));
-        Assert.That(jobs.GetArrayLength(), Is.EqualTo(2));
+        Assert.That(jobs.GetArrayLength(), Is.EqualTo(3), "without group_reporting each clone is an entry of its own, as in fio");
 
         Jobs(JobFile("s", "0"));
         Assert.That(Fields(At("s_iops.log")), Has.Count.EqualTo(256 + 256 + 16), "every clone of every job in one file");
