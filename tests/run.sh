@@ -13,19 +13,21 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "0 passed, 1 failed"; exit 1
 fi
 # The vhost-user tests drive a real qemu-storage-daemon (qemu-system-common) with images made by qemu-img
-# (qemu-utils); fio is orion-perf's reference. Installed when we can (root); otherwise those tests skip themselves.
-if ! command -v qemu-storage-daemon >/dev/null 2>&1 || ! command -v qemu-img >/dev/null 2>&1 || ! command -v fio >/dev/null 2>&1; then
+# (qemu-utils); fio is orion-perf's reference, and fio's example job files (fio-examples, in /usr/share/doc/fio/examples)
+# must run on orion-perf. Installed when we can (root); otherwise those tests skip themselves.
+if ! command -v qemu-storage-daemon >/dev/null 2>&1 || ! command -v qemu-img >/dev/null 2>&1 || ! command -v fio >/dev/null 2>&1 \
+   || [ ! -d /usr/share/doc/fio/examples ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing qemu-storage-daemon, qemu-img and fio (apt-get)"
+    echo "== installing qemu-storage-daemon, qemu-img, fio and fio's examples (apt-get)"
     if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-           DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-common qemu-utils fio; } >/dev/null; then
-      echo "note: apt-get could not install qemu-system-common qemu-utils fio; the vhost-user tests will be skipped" >&2
+           DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-common qemu-utils fio fio-examples; } >/dev/null; then
+      echo "note: apt-get could not install qemu-system-common qemu-utils fio fio-examples; the vhost-user and fio-example tests will be skipped" >&2
     fi
   else
     why="this is not root"; [ "$(id -u)" = 0 ] && why="apt-get is not available"
-    echo "note: qemu-storage-daemon, qemu-img or fio is missing and $why, so nothing is installed;" \
-         "the vhost-user tests against qemu-storage-daemon will be skipped" \
-         "(install them with: sudo apt-get install qemu-system-common qemu-utils fio)" >&2
+    echo "note: qemu-storage-daemon, qemu-img, fio or fio-examples is missing and $why, so nothing is installed;" \
+         "the vhost-user tests against qemu-storage-daemon and the fio-example tests will be skipped" \
+         "(install them with: sudo apt-get install qemu-system-common qemu-utils fio fio-examples)" >&2
   fi
 fi
 results="$(mktemp -d)"; trap 'rm -rf "$results"' EXIT

@@ -99,7 +99,7 @@ public sealed partial record JobOptions
     /// <summary>fio <c>readonly</c>: refuse any job that would write or trim.</summary>
     public bool ReadOnlyJob { get; init; }
 
-    /// <summary>fio <c>iodepth_low</c>: once the depth is reached, issue again only when in flight fell to this; null means iodepth (keep full).</summary>
+    /// <summary>fio <c>iodepth_low</c>: once the depth is reached, issue again only when in flight fell to this; null (or 0, or above iodepth) means iodepth (keep full).</summary>
     public int? IoDepthLow { get; init; }
 
     /// <summary>fio <c>iodepth_batch_submit</c>: issue in batches of at least this many I/Os (1 = as soon as a slot is free).</summary>
@@ -152,12 +152,9 @@ public sealed partial record JobOptions
         if (ThinkTimeSpin > ThinkTime && ThinkTime > TimeSpan.Zero)
             errors.Add($"--thinktime_spin={FioTime.Format(ThinkTimeSpin)}: the spin is part of --thinktime={FioTime.Format(ThinkTime)} and cannot be longer");
         if (ThinkTimeBlocks < 1) errors.Add($"--thinktime_blocks={Num(ThinkTimeBlocks)}: must be at least 1");
-        if (IoDepthLow is int low && (low < 0 || low > IoDepth))
-            errors.Add($"--iodepth_low={Num(low)}: must be from 0 to --iodepth ({Num(IoDepth)})");
-        if (IoDepthBatchSubmit < 0 || IoDepthBatchSubmit > IoDepth)
-            errors.Add($"--iodepth_batch_submit={Num(IoDepthBatchSubmit)}: must be from 0 to --iodepth ({Num(IoDepth)})");
-        if (IoDepthBatchCompleteMin < 0 || IoDepthBatchCompleteMin > IoDepth)
-            errors.Add($"--iodepth_batch_complete_min={Num(IoDepthBatchCompleteMin)}: must be from 0 to --iodepth ({Num(IoDepth)})");
+        // fio caps iodepth_low and the batch sizes at iodepth (and reads iodepth_low=0 as iodepth): only negatives are wrong.
+        if (IoDepthLow < 0 || IoDepthBatchSubmit < 0 || IoDepthBatchCompleteMin < 0)
+            errors.Add("--iodepth_low, --iodepth_batch_submit and --iodepth_batch_complete_min must not be negative");
         if (RateCycle < TimeSpan.FromMilliseconds(1)) errors.Add($"--rate_cycle={FioTime.Format(RateCycle)}: the window must be at least 1 ms");
         if (ReadOnlyJob && Rw.HasWrites())
             errors.Add($"--readonly --rw={Rw.FioName()}: readonly refuses a job that writes or trims (as fio does); use read or randread, or drop --readonly");

@@ -9,7 +9,7 @@ internal static class UnsupportedFioOptions
     private static readonly string[] Names =
     [
         // jobs and grouping
-        "exit_what", "unified_rw_reporting",
+        "unified_rw_reporting",
         // block sizes and patterns
         "blocksize_unaligned", "bs_unaligned", "bs_is_seq_rand", "offset_align", "zonesize", "zonerange",
         "zoneskip", "rw_sequencer", "trim_percentage", "trim_backlog", "trim_verify_zero",

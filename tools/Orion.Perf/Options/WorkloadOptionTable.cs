@@ -50,6 +50,11 @@ internal static class WorkloadOptionTable
             (o, v) => o with { WaitFor = v.Trim() }),
         new("exitall", [], null, "when this job finishes, stop the jobs running with it (default 0)",
             (o, v) => o with { ExitAll = Bool("exitall", v) }),
+        new("exit_what", [], "WHICH", "with --exitall: group or stonewall stop the jobs running with the finished one (all jobs that run at once here); all is refused (default group)",
+            (o, v) => v.Trim().ToLowerInvariant() is "group" or "stonewall" ? o
+                : v.Trim().ToLowerInvariant() == "all"
+                    ? throw new OptionValueException("--exit_what=all: it would also cancel the jobs of later groups before they start, which is not implemented; use group or stonewall")
+                    : throw new OptionValueException($"--exit_what={v}: use group, stonewall or all")),
         new("fill_device", ["fill_fs"], null, "cover the device from --offset to its end, whatever --size says (default 0)",
             (o, v) => o with { FillDevice = Bool("fill_device", v) }),
     ];

@@ -182,7 +182,7 @@ internal static class JobExecution
             AlignBlocks = alignBlocks,
             VerifyBlocks = minBlocks,
             // Slots leave room for the largest size at the last one, so every I/O fits in the region.
-            Offsets = random ? new OffsetDistribution(o.RandomDistribution, (regionBlocks - maxBlocks) / alignBlocks + 1) : null,
+            Offsets = random ? new OffsetDistribution(o.RandomDistribution, (regionBlocks - maxBlocks) / alignBlocks + 1, (long)alignBlocks * lbs) : null,
             Random = random,
             RandomMap = random && !o.NoRandomMap && o.RandomDistribution.Kind == RandomDistributionKind.Random,
             RandomRun = random && o.RwModifier > 0 ? (int)Math.Min(o.RwModifier, int.MaxValue) : 1,
@@ -212,7 +212,7 @@ internal static class JobExecution
             RateMinBytes = o.RateMin,
             RateMinIops = o.RateIopsMin,
             RateCycleTicks = ticks(o.RateCycle),
-            IoDepthLow = o.IoDepthLow ?? o.IoDepth,
+            IoDepthLow = o.IoDepthLow is int low and > 0 ? Math.Min(low, o.IoDepth) : o.IoDepth,      // fio's caps
             BatchMin = Math.Clamp(Math.Max(o.IoDepthBatchSubmit, o.IoDepthBatchCompleteMin), 1, o.IoDepth),
             Verify = o.Verify != VerifyMode.None,
             // fio's do_verify: a write-only job reads everything back once the writes are done.
