@@ -125,6 +125,13 @@ public static class JobOptionsParser
                 }
             }
 
+            if (FrontEndOptions.Contains(spec.Name))
+            {
+                // fio's own options (output and reporting) are not job options: wherever they stand, they hold for every job.
+                global = Apply(global, spec, value, globalGiven, errors);
+                for (int k = 0; k < jobs.Count; k++) jobs[k] = (Apply(jobs[k].Options, spec, value, jobs[k].Given, []), jobs[k].Given);
+                continue;
+            }
             if (spec.Name == "name")
             {
                 // fio: each --name starts a new job; what follows belongs to it.
@@ -157,6 +164,9 @@ public static class JobOptionsParser
         }
         return errors.Count > 0 ? ParseOutcome.Failure(errors) : ParseOutcome.Success(finished, compat.Lines());
     }
+
+    /// <summary>Options of the command itself rather than of a job (fio's front-end options): they apply to every job wherever they are given.</summary>
+    private static readonly HashSet<string> FrontEndOptions = new(StringComparer.Ordinal) { "output-format", "output", "report", "audit_log", "eta" };
 
     /// <summary>Applies one option's value, recording its name in <paramref name="given"/> or its error in <paramref name="errors"/>.</summary>
     internal static JobOptions Apply(JobOptions options, OptionSpec spec, string value, HashSet<string> given, List<string> errors)

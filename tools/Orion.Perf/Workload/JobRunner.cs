@@ -108,12 +108,7 @@ internal static class JobRunner
                 for (int j = 0; j < count; j++)
                 {
                     var queue = device.GetQueue(offsets[k] + j);
-                    // numjobs clones: each its own seed, and with offset_increment its own region further on.
-                    var plan_j = workloadPlan with
-                    {
-                        Seed = workloadPlan.Seed + (ulong)j * 0x9E3779B97F4A7C15UL,
-                        RegionStartLba = workloadPlan.RegionStartLba + j * workloadPlan.RegionStrideBlocks,
-                    };
+                    var plan_j = workloadPlan.ForClone(j);
                     if (intervals is not null) recorders[j] = new IntervalRecorder(clock!, directions[k], IntervalRecorder.SlotsFor(intervals.IntervalMs));
                     var own = new DmaBuffer[workloadPlan.IoDepth];
                     for (int b = 0; b < own.Length; b++)

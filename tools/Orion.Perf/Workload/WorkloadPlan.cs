@@ -24,6 +24,16 @@ internal sealed record WorkloadPlan
     public required long SizeBytes { get; init; }             // bytes to transfer when not time based
     public ulong Seed { get; init; } = DefaultSeed;
 
+    /// <summary>
+    /// The plan of numjobs clone <paramref name="k"/> (from 0): its own seed and, with fio's offset_increment, its
+    /// region <paramref name="k"/> strides further on.
+    /// </summary>
+    public WorkloadPlan ForClone(int k) => this with
+    {
+        Seed = Seed + (ulong)k * 0x9E3779B97F4A7C15UL,
+        RegionStartLba = RegionStartLba + k * RegionStrideBlocks,
+    };
+
     /// <summary>The seed with fio's default randrepeat=1 and no randseed.</summary>
     public const ulong DefaultSeed = 0x9E3779B97F4A7C15UL;
 

@@ -383,7 +383,6 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             {
                 RateMinMissed = true;
                 RateMinMiss = (d, minBytes > 0 ? bw : iops, minBytes > 0);
-                _errorStop = true;
                 StopIssuing(now);
                 return;
             }
