@@ -10,18 +10,9 @@ namespace Orion.Perf.Tests.Cli;
 [NonParallelizable]
 public class JobControlCliTests
 {
-    private static JsonElement RunJson(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = PerfCommand.Run([.. args, "--output-format=json"], stdout, stderr);
-        Assert.That(code, Is.Zero, stderr.ToString());
-        using var doc = JsonDocument.Parse(stdout.ToString());
-        return doc.RootElement.GetProperty("jobs").Clone();
-    }
-
-    private static long Ios(JsonElement job, string d) => job.GetProperty(d).GetProperty("total_ios").GetInt64();
-    private static long Bytes(JsonElement job, string d) => job.GetProperty(d).GetProperty("io_bytes").GetInt64();
+    private static JsonElement RunJson(params string[] args) => CliKit.Jobs(args);
+    private static long Ios(JsonElement job, string d) => CliKit.Ios(job, d);
+    private static long Bytes(JsonElement job, string d) => CliKit.Bytes(job, d);
 
     /// <summary>Runs one job directly, for what JSON does not show (the distinct blocks a verify read-back checked).</summary>
     private static Orion.Perf.Reporting.JobResult Execute(params string[] args)
