@@ -49,14 +49,9 @@ public static class JobFileSource
                     errors.Add($"{where}: include {name}: includes nest deeper than {MaxIncludeDepth} files; is a file including itself?");
                     continue;
                 }
-                string body;
-                try
+                if (TryRead(readFile, target, out string body) is { } why)
                 {
-                    body = readFile(target);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-                {
-                    errors.Add($"{where}: include {name}: cannot read '{target}': {e.Message}");
+                    errors.Add($"{where}: include {name}: cannot read '{target}': {why}");
                     continue;
                 }
                 Append(target, body, readFile, environment, errors, lines, depth + 1, included: true);
@@ -68,6 +63,21 @@ public static class JobFileSource
                 continue;
             }
             lines.Add(new JobFileLine(where, ExpandEnvironment(line, environment)));
+        }
+    }
+
+    /// <summary>Reads <paramref name="path"/> into <paramref name="text"/>; returns why it could not (null on success).</summary>
+    internal static string? TryRead(Func<string, string> readFile, string path, out string text)
+    {
+        try
+        {
+            text = readFile(path);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            text = "";
+            return e.Message;
         }
     }
 

@@ -38,14 +38,9 @@ public static class JobOptionsParser
         var errors = new List<string>();
         foreach (var path in files)
         {
-            string text;
-            try
+            if (JobFileSource.TryRead(readFile, path, out string text) is { } why)
             {
-                text = readFile(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-            {
-                errors.Add($"{path}: cannot read the job file: {e.Message}");
+                errors.Add($"{path}: cannot read the job file: {why}");
                 continue;
             }
             var file = JobFile.Parse(path, text, outcome.GlobalOptions!, outcome.GlobalGiven, compat, readFile, environment);
