@@ -13,23 +13,25 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "0 passed, 1 failed"; exit 1
 fi
 # The vhost-user tests drive a real qemu-storage-daemon (qemu-system-common) with images made by qemu-img
-# (qemu-utils); fio is orion-perf's reference, and its log tools read orion-perf's logs: fio_generate_plots and
-# fio2gnuplot need gnuplot (gnuplot-nox) and six, fiologparser_hist.py pandas and numpy, for Debian's python3
-# (python3-pandas, python3-six). Installed when we can (root); otherwise those tests skip themselves.
+# (qemu-utils); fio is orion-perf's reference, fio's example job files (fio-examples, in /usr/share/doc/fio/examples)
+# must run on orion-perf, and its log tools read orion-perf's logs: fio_generate_plots and fio2gnuplot need gnuplot
+# (gnuplot-nox) and six, fiologparser_hist.py pandas and numpy, for Debian's python3 (python3-pandas, python3-six).
+# Installed when we can (root); otherwise those tests skip themselves.
 if ! command -v qemu-storage-daemon >/dev/null 2>&1 || ! command -v qemu-img >/dev/null 2>&1 || ! command -v fio >/dev/null 2>&1 ||
+   [ ! -d /usr/share/doc/fio/examples ] ||
    ! command -v gnuplot >/dev/null 2>&1 || ! /usr/bin/python3 -c 'import pandas, numpy, six' >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing qemu-storage-daemon, qemu-img, fio, gnuplot-nox and python3-pandas (apt-get)"
+    echo "== installing qemu-storage-daemon, qemu-img, fio, fio-examples, gnuplot-nox and python3-pandas (apt-get)"
     if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-           DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-common qemu-utils fio gnuplot-nox python3-pandas python3-six; } >/dev/null; then
-      echo "note: apt-get could not install qemu-system-common qemu-utils fio gnuplot-nox python3-pandas python3-six;" \
-           "the vhost-user tests and the fio log tool tests will be skipped" >&2
+           DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-common qemu-utils fio fio-examples gnuplot-nox python3-pandas python3-six; } >/dev/null; then
+      echo "note: apt-get could not install qemu-system-common qemu-utils fio fio-examples gnuplot-nox python3-pandas python3-six;" \
+           "the vhost-user tests, the fio-example tests and the fio log tool tests will be skipped" >&2
     fi
   else
     why="this is not root"; [ "$(id -u)" = 0 ] && why="apt-get is not available"
-    echo "note: qemu-storage-daemon, qemu-img, fio, gnuplot or python3-pandas is missing and $why, so nothing is installed;" \
-         "the vhost-user tests against qemu-storage-daemon and the fio log tool tests will be skipped" \
-         "(install them with: sudo apt-get install qemu-system-common qemu-utils fio gnuplot-nox python3-pandas python3-six)" >&2
+    echo "note: qemu-storage-daemon, qemu-img, fio, fio-examples, gnuplot or python3-pandas is missing and $why, so nothing is installed;" \
+         "the vhost-user tests against qemu-storage-daemon, the fio-example tests and the fio log tool tests will be skipped" \
+         "(install them with: sudo apt-get install qemu-system-common qemu-utils fio fio-examples gnuplot-nox python3-pandas python3-six)" >&2
   fi
 fi
 results="$(mktemp -d)"; trap 'rm -rf "$results"' EXIT

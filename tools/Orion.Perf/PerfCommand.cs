@@ -46,6 +46,11 @@ internal static class PerfCommand
         }
         foreach (var note in outcome.Notes) stderr.WriteLine($"orion-perf: {note}");
         var jobs = outcome.Jobs.Count > 0 ? outcome.Jobs : [outcome.Options!];
+        if (WaitForError(jobs) is { } waitError)
+        {
+            stderr.WriteLine($"orion-perf: {waitError}");
+            return 1;
+        }
         var groups = GroupIds(jobs);
         foreach (var note in Notes(jobs, groups)) stderr.WriteLine($"orion-perf: {note}");
         var options = jobs[0];              // output format and file come from the first job, as in fio
@@ -102,7 +107,13 @@ internal static class PerfCommand
             bool verifyFailed = ReportVerifyFailures(results, stderr);
             bool completionsBroken = ReportBrokenCompletions(results, stderr);
             bool stoppedByError = ReportStoppingErrors(results, stderr);
-            return completionsBroken ? CompletionsLostExitCode : verifyFailed ? VerifyFailedExitCode : stoppedByError ? IoErrorExitCode : 0;
+            bool rateMissed = false;
+            foreach (var r in results.Where(r => r.RateMinFailure is not null))
+            {
+                rateMissed = true;      // fio ends such a job with an error, and exits non-zero
+                stderr.WriteLine($"orion-perf: job '{r.Name}': {r.RateMinFailure}");
+            }
+            return completionsBroken ? CompletionsLostExitCode : verifyFailed ? VerifyFailedExitCode : stoppedByError ? IoErrorExitCode : rateMissed ? 1 : 0;
         }
         catch (LostCompletionsException e)
         {
@@ -207,13 +218,26 @@ internal static class PerfCommand
         var batches = new List<List<List<int>>>();
         for (int i = 0; i < jobs.Count; i++)
         {
-            if (i == 0 || jobs[i].Stonewall) batches.Add([]);
+            // fio's wait_for: the job starts after the named one finished; here after the whole batch holding it.
+            bool waits = jobs[i].WaitFor is { } name && batches.Count > 0
+                         && batches[^1].SelectMany(x => x).Any(k => string.Equals(jobs[k].Name, name, StringComparison.Ordinal));
+            if (i == 0 || jobs[i].Stonewall || waits) batches.Add([]);
             var sets = batches[^1];
             var set = sets.FirstOrDefault(s => s.All(k => JobExecution.Incompatibility(jobs[k], jobs[i]) is null));
             if (set is null) sets.Add([i]);
             else set.Add(i);
         }
         return batches;
+    }
+
+    /// <summary>A <c>wait_for</c> that names no earlier job (fio refuses it too), or null.</summary>
+    internal static string? WaitForError(IReadOnlyList<JobOptions> jobs)
+    {
+        for (int i = 0; i < jobs.Count; i++)
+            if (jobs[i].WaitFor is { } name && !jobs.Take(i).Any(j => string.Equals(j.Name, name, StringComparison.Ordinal)))
+                return $"job '{jobs[i].Name}': wait_for={name}: no earlier job is named '{name}'" +
+                       (jobs.Skip(i + 1).Any(j => j.Name == name) ? " (it comes later; a job can only wait for one before it)" : "");
+        return null;
     }
 
     /// <summary>One line for each job that could not run with the job before it and falls back to running after it.</summary>

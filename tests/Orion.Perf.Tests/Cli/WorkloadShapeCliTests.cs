@@ -7,18 +7,10 @@ namespace Orion.Perf.Tests.Cli;
 [NonParallelizable]
 public class WorkloadShapeCliTests
 {
-    private static JsonElement RunJson(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = PerfCommand.Run([.. args, "--output-format=json"], stdout, stderr);
-        Assert.That(code, Is.Zero, stderr.ToString());
-        using var doc = JsonDocument.Parse(stdout.ToString());
-        return doc.RootElement.GetProperty("jobs")[0].Clone();
-    }
+    private static JsonElement RunJson(params string[] args) => CliKit.Jobs(args)[0];
 
-    private static long Ios(JsonElement job, string direction) => job.GetProperty(direction).GetProperty("total_ios").GetInt64();
-    private static long Bytes(JsonElement job, string direction) => job.GetProperty(direction).GetProperty("io_bytes").GetInt64();
+    private static long Ios(JsonElement job, string direction) => CliKit.Ios(job, direction);
+    private static long Bytes(JsonElement job, string direction) => CliKit.Bytes(job, direction);
 
     [Test]
     [CancelAfter(60_000)]

@@ -43,7 +43,6 @@ public class FioFeatureOptionsTests
     [TestCase("--rate_iops=1.5", "--rate_iops=1.5: '1.5' is not a whole number of I/Os per second (for example --rate_iops=5000)")]
     [TestCase("--rate_iops=-5", "--rate_iops=-5: the rate must be from 1 to 100000000 I/Os per second per job (or 0 for no limit)")]
     [TestCase("--rate_iops=100000001", "--rate_iops=100000001: the rate must be from 1 to 100000000 I/Os per second per job (or 0 for no limit)")]
-    [TestCase("--rate_iops=500,200", "--rate_iops=500,200: separate read and write rates are not supported yet; give one rate for all I/O (for example --rate_iops=5000)")]
     [TestCase("--rate_process=bursty", "--rate_process=bursty: use linear or poisson")]
     [TestCase("--rate_iops", "--rate_iops needs a value (for example --rate_iops=INT)")]
     public void RateErrors(string arg, string message) => Assert.That(Error(arg), Is.EqualTo(message));

@@ -103,7 +103,14 @@ public class JobOptionsParserTests
         Assert.That(Error("--rw=random"), Does.Contain("use read, write, randread, randwrite, rw (readwrite), randrw, trim or randtrim"));
 
     [Test]
-    public void RwOffsetModifierIsRefused() => Assert.That(Error("--rw=randread:8"), Does.Contain("not supported yet"));
+    public void RwOffsetModifier()
+    {
+        Assert.That(ParseKit.Ok("--rw=randread:8").RwModifier, Is.EqualTo(8), "random: I/Os in sequence per random offset");
+        Assert.That(ParseKit.Ok("--rw=read:-8k").RwModifier, Is.EqualTo(-8192), "sequential: bytes added, negative backwards");
+        Assert.That(ParseKit.Ok("--rw=write:112k").RwModifier, Is.EqualTo(112 * 1024));
+        Assert.That(Error("--rw=randread:x"), Does.Contain("a whole number of at least 1"));
+        Assert.That(Error("--rw=read:lots"), Does.Contain("a size such as 8k"));
+    }
 
     [TestCase("--time_based", true)]
     [TestCase("--time_based=1", true)]
@@ -179,30 +186,39 @@ public class JobOptionsParserTests
     public void UnknownOptionFarFromAnyHasNoSuggestion() =>
         Assert.That(Error("--frobnicate=1"), Is.EqualTo("unknown option '--frobnicate'; run orion-perf --help for the list of options"));
 
-    [TestCase("bsrange")]
     [TestCase("verify_pattern")]
-    [TestCase("rate")]
-    [TestCase("random_generator")]
-    [TestCase("io_size")]
-    [TestCase("cpus_allowed_policy")]
-    [TestCase("wait_for")]
+    [TestCase("zonesize")]
+    [TestCase("write_lat_log")]
+    [TestCase("cpumask")]
     public void KnownFioOptionsAreNotSupportedYet(string name) =>
         Assert.That(Error($"--{name}=4"), Is.EqualTo($"fio option '--{name}' is not supported yet"));
 
-    [TestCase("ioengine", "--ioengine=libaio")]
-    [TestCase("filename", "--filename=/dev/nvme0n1")]
-    public void EngineAndFilenamePointToDevice(string name, string arg)
+    [Test]
+    public void AnotherEngineIsNotedAndTheJobRunsOnOrion()
     {
-        var message = Error(arg);
-        Assert.That(message, Does.StartWith($"fio option '--{name}' is not used by orion-perf"));
-        Assert.That(message, Does.Contain("--device"));
+        var outcome = JobOptionsParser.Parse(["--ioengine=libaio", "--device=null:16M"]);
+        Assert.That(outcome.IsSuccess, Is.True, outcome.Message);
+        Assert.That(outcome.Notes, Is.EqualTo(new[] { "the jobs run on the Orion engine (a polled virtio-blk queue per job) rather than the ioengine named: libaio" }));
+    }
+
+    [Test]
+    public void FilenameIsAFileDeviceWithoutDevice()
+    {
+        Assert.That(ParseKit.Ok("--filename=/dev/nvme0n1").Device, Is.EqualTo("file:/dev/nvme0n1"));
+        Assert.That(ParseKit.Ok("--filename=/var/tmp/no-such-orion-file", "--size=1m").Device, Is.EqualTo("file:/var/tmp/no-such-orion-file,size=1048576"),
+            "a file that does not exist is created at the job's size, as fio lays it out");
+        Assert.That(Error("--filename=/var/tmp/no-such-orion-file"), Does.Contain("does not exist; give size="));
+        Assert.That(Error("--filename=/a:/b"), Does.Contain("several files"));
+        var given = JobOptionsParser.Parse(["--filename=/dev/nvme0n1", "--device=null:16M"]);
+        Assert.That(given.Options!.Device, Is.EqualTo("null:16M"));
+        Assert.That(given.Notes, Has.Some.EqualTo("filename=/dev/nvme0n1 not used: the jobs run on --device=null:16M"));
     }
 
     [Test]
     public void UnsupportedOptionWithSpaceValueIsOneError()
     {
-        var outcome = JobOptionsParser.Parse(["--bsrange", "4k-8k", "--bs=4k"]);
-        Assert.That(outcome.Errors, Is.EqualTo(new[] { "fio option '--bsrange' is not supported yet" }));
+        var outcome = JobOptionsParser.Parse(["--zonesize", "256m", "--bs=4k"]);
+        Assert.That(outcome.Errors, Is.EqualTo(new[] { "fio option '--zonesize' is not supported yet" }));
     }
 
     [Test]
@@ -249,8 +265,9 @@ public class JobOptionsParserTests
         Assert.That(Error("--bs=abc"), Does.StartWith("--bs=abc: 'abc' is not a size"));
         Assert.That(Error("--iodepth=x"), Is.EqualTo("--iodepth=x: 'x' is not a whole number"));
         Assert.That(Error("--runtime=soon"), Does.StartWith("--runtime=soon: 'soon' is not a time"));
-        Assert.That(Error("--size=50%"), Does.Contain("percentages of the device are not supported yet"));
-        Assert.That(Error("--bs=4k,8k"), Does.Contain("separate read and write block sizes are not supported yet"));
+        Assert.That(Error("--size=x%"), Does.Contain("'x%' is not a percentage"));
+        Assert.That(Error("--bs=4k,8k,3"), Does.Contain("block size must be a multiple of 512"));
+        Assert.That(Error("--bs=4k,8k,4k,4k"), Does.Contain("at most three values"));
         Assert.That(Error("--rwmixwrite=101"), Does.Contain("from 0 to 100"));
         Assert.That(Error("--eta=sometimes"), Does.Contain("always, never or auto"));
         Assert.That(Error("--bs=2m"), Does.Contain("block size must be at most 1m"));

@@ -55,7 +55,8 @@ public class JobOptionsValidationTests
     [Test]
     public void RegionMustFitTheDevice()
     {
-        Assert.That(Errors(new JobOptions { Size = 2L << 30 }), Has.Some.Contains("the region ends beyond the 1g device"));
+        Assert.That(Errors(new JobOptions { Size = 2L << 30 }), Is.Empty, "as fio, a size beyond the device is cut at its end");
+        Assert.That(new JobOptions { Size = 2L << 30, Offset = 1L << 20 }.ResolveRegion(1L << 30, 512), Is.EqualTo((1L << 20, (1L << 30) - (1L << 20))));
         Assert.That(Errors(new JobOptions { Offset = 1L << 30 }), Has.Some.Contains("offset is at or beyond the end of the 1g device"));
         Assert.That(Errors(new JobOptions { Offset = 512L << 20, Size = 512L << 20 }), Is.Empty);
         Assert.That(Errors(new JobOptions { Size = 1024 }), Has.Some.Contains("the region is smaller than one 4k block"));

@@ -38,7 +38,7 @@ public class WorkloadShapeOptionsTests
         Assert.That(Ok("--norandommap").NoRandomMap, Is.True);
         Assert.That(Ok("--norandommap=0").NoRandomMap, Is.False);
         Assert.That(Error("--norandommap=maybe"), Does.StartWith("--norandommap=maybe: use 1 or 0"));
-        Assert.That(JobOptionsParser.Usage(), Does.Contain("--norandommap").And.Contain("drawn with replacement"));
+        Assert.That(JobOptionsParser.Usage(), Does.Contain("--norandommap").And.Contain("with replacement").And.Contain("every block once per pass"));
     }
 
     [Test]
@@ -85,8 +85,12 @@ public class WorkloadShapeOptionsTests
     [TestCase("pareto:0", "between 0 and 1")]
     [TestCase("normal:100", "from 0 to below 100")]
     [TestCase("normal:-1", "from 0 to below 100")]
-    [TestCase("gauss", "unknown distribution; use random, zipf:THETA, pareto:H or normal:SIGMA")]
-    [TestCase("zoned:50/5:50/95", "zoned distributions are not supported yet")]
+    [TestCase("gauss", "unknown distribution; use random, zipf:THETA, pareto:H, normal:SIGMA, zoned")]
+    [TestCase("zoned:50/5:40/95", "the access percentages add up to 90, not 100")]
+    [TestCase("zoned:50/60:50/60", "more than 100")]
+    [TestCase("zoned:50/:50/", "only one zone may leave its size empty")]
+    [TestCase("zoned_abs:50/1g:50/", "zoned_abs needs every zone's size")]
+    [TestCase("zoned:50/5,50/95", "one set for all directions")]
     [TestCase("zipf:1.2:0.5", "center offset")]
     [TestCase("random:3", "random takes no value")]
     public void BadRandomDistributions(string text, string fragment) =>

@@ -2,42 +2,41 @@ namespace Orion.Perf.Options;
 
 /// <summary>
 /// fio job files (INI): <c>[global]</c> sections whose keys every later job inherits, one section per job (its name
-/// is the job's name), <c>key=value</c> lines and bare boolean keys, and <c>;</c> or <c>#</c> comment lines. Keys are
-/// orion-perf's options with fio's names, so unknown keys get the command line's errors, with file and line.
+/// is the job's name), <c>key=value</c> lines and bare boolean keys, comments (whole-line and inline), <c>include</c>
+/// and <c>${VAR}</c> (<see cref="JobFileSource"/>). Keys are orion-perf's options with fio's names; fio options
+/// that only restate a default or do not apply to a block device are accepted (<see cref="FioCompat"/>); an
+/// unknown key is an error naming the file, the line and the nearest known option.
 /// </summary>
 /// <remarks>
-/// A file written for fio's null engine runs unchanged: <c>ioengine</c> and <c>filename</c> are accepted with a note
-/// (the device comes from <c>--device</c>). <c>stonewall</c> and <c>new_group</c> start a new reporting group as in
-/// fio; every job runs after the one before it either way (one engine per job), so a group's jobs do not overlap.
+/// <c>filename</c> names the device when <c>--device</c> is not given (<see cref="JobOptionsParser.Finish"/>), and
+/// <c>ioengine</c> is noted: the job runs on the Orion engine. <c>stonewall</c> and <c>new_group</c> start a new
+/// reporting group as in fio.
 /// </remarks>
 public sealed class JobFile
 {
     /// <summary>The jobs, in file order, each complete and valid (when <see cref="Errors"/> is empty).</summary>
     public IReadOnlyList<JobOptions> Jobs { get; }
 
-    /// <summary>Keys accepted without effect, each with file and line.</summary>
-    public IReadOnlyList<string> Notes { get; }
-
     /// <summary>Problems, each naming the file and line (or the job).</summary>
     public IReadOnlyList<string> Errors { get; }
 
-    private JobFile(List<JobOptions> jobs, List<string> notes, List<string> errors)
+    private JobFile(List<JobOptions> jobs, List<string> errors)
     {
         Jobs = jobs;
-        Notes = notes;
         Errors = errors;
     }
 
     /// <summary>
     /// Reads the job file text <paramref name="text"/> (named <paramref name="path"/> in messages) over the globals
     /// <paramref name="globals"/> (the command line's options; <paramref name="globalGiven"/> are the names it set).
+    /// Options accepted without effect go to <paramref name="compat"/>; includes are read with <paramref name="readFile"/>.
     /// </summary>
-    public static JobFile Parse(string path, string text, JobOptions globals, IReadOnlySet<string> globalGiven)
+    internal static JobFile Parse(string path, string text, JobOptions globals, IReadOnlySet<string> globalGiven, CompatNotes compat,
+                                  Func<string, string> readFile, Func<string, string?> environment)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(globals);
         var jobs = new List<JobOptions>();
-        var notes = new List<string>();
         var errors = new List<string>();
 
         var global = globals;
@@ -45,8 +44,8 @@ public sealed class JobFile
         JobOptions? job = null;         // the job section being read, or null in a [global] section or before any
         HashSet<string>? jobNames = null;
         string? jobSection = null;
+        string jobWhere = path;
         bool inGlobal = false;
-        int jobLine = 0;
 
         void EndJob()
         {
@@ -57,18 +56,14 @@ public sealed class JobFile
                 job = null;
                 return;
             }
-            var done = JobOptionsParser.Finish(job, jobNames!, $"{path}:{jobLine}: [{jobSection}]: ");
+            var done = JobOptionsParser.Finish(job, jobNames!, $"{jobWhere}: [{jobSection}]: ", compat);
             if (done.IsSuccess) jobs.Add(done.Options!);
             else errors.AddRange(done.Errors);
             job = null;
         }
 
-        var lines = text.Split('\n');
-        for (int n = 1; n <= lines.Length; n++)
+        foreach (var (where, line) in JobFileSource.Read(path, text, readFile, environment, errors))
         {
-            string line = lines[n - 1].Trim();
-            string where = $"{path}:{n}";
-            if (line.Length == 0 || line[0] is ';' or '#') continue;
             if (line[0] == '[')
             {
                 EndJob();
@@ -86,7 +81,7 @@ public sealed class JobFile
                     job = global with { Name = section, GivenOptions = [], GlobalGivenOptions = global.GivenOptions ?? [] };
                     jobNames = new HashSet<string>(globalNames, StringComparer.Ordinal);
                     jobSection = section;
-                    jobLine = n;
+                    jobWhere = where;
                 }
                 continue;
             }
@@ -100,14 +95,13 @@ public sealed class JobFile
                 errors.Add($"{where}: '{line}' is outside any section; put it under [global] or a [jobname] section");
                 continue;
             }
-            switch (key)
-            {
-                case "ioengine" or "filename":
-                    notes.Add($"{where}: {typed}{(value is null ? "" : "=" + value)} is not used by orion-perf: the device comes from --device (now {(job ?? global).Device})");
-                    continue;
-            }
             if (!OptionTable.ByName.TryGetValue(key, out var spec))
             {
+                if (FioCompat.Classify(key, value) is { } kind)
+                {
+                    compat.Add(kind, key, value, where);
+                    continue;
+                }
                 errors.Add($"{where}: " + (UnsupportedFioOptions.MessageFor(key, typed) ?? JobOptionsParser.UnknownOptionError(typed))
                     .Replace("'--", "'", StringComparison.Ordinal));
                 continue;
@@ -128,6 +122,6 @@ public sealed class JobFile
             errors.AddRange(lineErrors.Select(e => $"{where}: {e}"));
         }
         EndJob();
-        return new JobFile(jobs, notes, errors);
+        return new JobFile(jobs, errors);
     }
 }

@@ -30,12 +30,20 @@ public sealed partial record JobOptions
     public IReadOnlyList<BlockSizeShare> BlockSizes => BlockSizeSplit ?? [new BlockSizeShare(BlockSize, 100)];
 
     /// <summary>The largest block size the job uses; buffers are this big.</summary>
-    public int MaxBlockBytes => BlockSizes.Max(s => s.Bytes);
+    public int MaxBlockBytes => Math.Max(BlockSizes.Max(s => s.Bytes),
+        Math.Max(BlockSizeRange?.Max ?? 0, BlockSizes3 is { } b ? (int)Math.Max(b.Read, Math.Max(b.Write, b.Trim)) : 0));
+
+    /// <summary>The smallest block size the job uses: the unit of its offsets (fio's blockalign default) and of verify headers.</summary>
+    public int MinBlockBytes => BlockSizeRange?.Min ?? (BlockSizes3 is { } b && BlockSizeSplit is null
+        ? (int)Math.Min(b.Read, Math.Min(b.Write, b.Trim)) : BlockSizes.Min(s => s.Bytes));
 
     /// <summary>Stop after this many I/Os per job (fio <c>number_ios</c>); null means no such limit.</summary>
     public long? NumberIos { get; init; }
 
-    /// <summary>fio's <c>norandommap</c>, reported as given. Our random offsets are always drawn with replacement, as with it.</summary>
+    /// <summary>
+    /// fio's <c>norandommap</c>: random offsets are drawn with replacement. Without it (fio's default) uniform random
+    /// I/O touches every block once per pass over the region.
+    /// </summary>
     public bool NoRandomMap { get; init; }
 
     /// <summary>Seed the offset generator the same way every run (fio <c>randrepeat</c>, default on).</summary>
@@ -219,6 +227,7 @@ public sealed partial record JobOptions
         ValidateVerify(errors);
         ValidateCpus(errors);
         ValidateRecovery(errors);
+        ValidateWorkload(errors);
         return errors;
     }
 
@@ -336,19 +345,25 @@ public sealed partial record JobOptions
             errors.Add($"--rw={Rw.FioName()}: the device {Device} is read-only");
     }
 
-    /// <summary>Checks <see cref="Offset"/>, <see cref="Size"/> and the region against a device of <paramref name="capacityBytes"/>.</summary>
+    /// <summary>
+    /// Checks the region against a device of <paramref name="capacityBytes"/>: as fio, a size beyond the device's end
+    /// is cut there (<see cref="ResolveRegion"/>); an offset at or beyond the end, or a region smaller than one block, is an error.
+    /// </summary>
     internal IEnumerable<string> RegionErrors(long capacityBytes)
     {
-        if (Offset >= capacityBytes && Offset > 0)
-            yield return $"--offset={FioSize.Format(Offset)}: offset is at or beyond the end of the {FioSize.Format(capacityBytes)} device";
-        else if (Offset >= 0)
+        var (offset, size) = ResolveRegion(capacityBytes, 512);
+        if (offset >= capacityBytes && offset > 0)
         {
-            long region = Size ?? capacityBytes - Offset;
-            if (Size is long sz && sz > 0 && Offset + sz > capacityBytes)
-                yield return $"--size={FioSize.Format(sz)} --offset={FioSize.Format(Offset)}: the region ends beyond the {FioSize.Format(capacityBytes)} device";
-            else if (MaxBlockBytes > 0 && region > 0 && region < MaxBlockBytes)
-                yield return $"--size={FioSize.Format(region)}: the region is smaller than one {FioSize.Format(MaxBlockBytes)} block";
+            yield return $"--offset={FioSize.Format(offset)}: offset is at or beyond the end of the {FioSize.Format(capacityBytes)} device";
+            yield break;
         }
+        if (offset < 0) yield break;
+        if (MaxBlockBytes > 0 && size > 0 && size < MaxBlockBytes)
+            yield return $"--size={FioSize.Format(size)}: the region is smaller than one {FioSize.Format(MaxBlockBytes)} block";
+        if (OffsetIncrement > 0 && NumJobs > 1 && offset + (NumJobs - 1) * OffsetIncrement + size > capacityBytes)
+            yield return $"--offset_increment={FioSize.Format(OffsetIncrement)} --numjobs={Num(NumJobs)}: job {Num(NumJobs)}'s region would be " +
+                         $"{FioSize.Format(offset + (NumJobs - 1) * OffsetIncrement)} to {FioSize.Format(offset + (NumJobs - 1) * OffsetIncrement + size)}, " +
+                         $"beyond the {FioSize.Format(capacityBytes)} device; give a smaller --size or --offset_increment";
     }
 
     private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);

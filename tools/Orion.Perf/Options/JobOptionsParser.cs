@@ -11,17 +11,19 @@ public static class JobOptionsParser
     /// <summary>The version string, also written as JSON's <c>"fio version"</c>.</summary>
     public const string ToolVersion = "orion-perf-0.1";
 
-    /// <summary>Parses <paramref name="args"/> and validates the resulting job. Job files are refused here; see <see cref="ParseJobs"/>.</summary>
+    /// <summary>Parses <paramref name="args"/> and validates the resulting jobs. Job files are refused here; see <see cref="ParseJobs"/>.</summary>
     public static ParseOutcome Parse(IReadOnlyList<string> args) => ParseCore(args, jobFiles: null);
 
     /// <summary>
     /// Parses <paramref name="args"/> where positional arguments are fio job files (<see cref="JobFile"/>): the
-    /// command-line options are globals under each file's sections, and every job of every file is returned in
-    /// <see cref="ParseOutcome.Jobs"/>, in order. Without a job file it is <see cref="Parse"/>.
+    /// command-line options before the first <c>--name</c> are globals under each file's sections; each
+    /// <c>--name</c> starts a command-line job of its own (as in fio), run before the files' jobs. Every job is
+    /// returned in <see cref="ParseOutcome.Jobs"/>, in order. Without a job file it is <see cref="Parse"/>.
     /// </summary>
     /// <param name="args">The command line.</param>
     /// <param name="readFile">Reads a job file's text (tests pass their own); by default the file system.</param>
-    public static ParseOutcome ParseJobs(IReadOnlyList<string> args, Func<string, string>? readFile = null)
+    /// <param name="environment">Looks up <c>${VAR}</c> in job files; by default the process environment.</param>
+    public static ParseOutcome ParseJobs(IReadOnlyList<string> args, Func<string, string>? readFile = null, Func<string, string?>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(args);
         var files = new List<string>();
@@ -30,36 +32,34 @@ public static class JobOptionsParser
         // The command line alone is checked for syntax only; as globals it need not be a valid job by itself.
         if (outcome.Kind == ParseOutcomeKind.Error && outcome.GlobalOptions is null) return outcome;
         readFile ??= File.ReadAllText;
-        var jobs = new List<JobOptions>();
-        var notes = new List<string>();
+        environment ??= Environment.GetEnvironmentVariable;
+        var jobs = new List<JobOptions>(outcome.Jobs);
+        var compat = outcome.Compat ?? new CompatNotes();
         var errors = new List<string>();
         foreach (var path in files)
         {
-            string text;
-            try
+            if (JobFileSource.TryRead(readFile, path, out string text) is { } why)
             {
-                text = readFile(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-            {
-                errors.Add($"{path}: cannot read the job file: {e.Message}");
+                errors.Add($"{path}: cannot read the job file: {why}");
                 continue;
             }
-            var file = JobFile.Parse(path, text, outcome.GlobalOptions!, outcome.GlobalGiven);
+            var file = JobFile.Parse(path, text, outcome.GlobalOptions!, outcome.GlobalGiven, compat, readFile, environment);
             jobs.AddRange(file.Jobs);
-            notes.AddRange(file.Notes);
             errors.AddRange(file.Errors);
         }
         if (errors.Count == 0 && jobs.Count == 0) errors.Add($"{string.Join(", ", files)}: no job sections; add one, for example [job1]");
-        return errors.Count > 0 ? ParseOutcome.Failure(errors) : ParseOutcome.Success(jobs, notes);
+        return errors.Count > 0 ? ParseOutcome.Failure(errors) : ParseOutcome.Success(jobs, compat.Lines());
     }
 
     private static ParseOutcome ParseCore(IReadOnlyList<string> args, List<string>? jobFiles)
     {
         ArgumentNullException.ThrowIfNull(args);
         var errors = new List<string>();
-        var options = new JobOptions();
-        var given = new HashSet<string>(StringComparer.Ordinal);
+        var compat = new CompatNotes();
+        // Options before the first --name are fio's global section; each --name starts a job from them.
+        var global = new JobOptions();
+        var globalGiven = new HashSet<string>(StringComparer.Ordinal);
+        var jobs = new List<(JobOptions Options, HashSet<string> Given)>();
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
@@ -92,6 +92,11 @@ public static class JobOptionsParser
 
             if (!OptionTable.ByName.TryGetValue(key, out var spec))
             {
+                if (FioCompat.Classify(key, value) is { } kind)
+                {
+                    compat.Add(kind, key, value, $"--{typed}");
+                    continue;
+                }
                 errors.Add(UnsupportedFioOptions.MessageFor(key, typed) ?? UnknownOptionError(typed));
                 // "--numjobs 4": the 4 belongs to the option, not a job file, so don't report it twice.
                 if (value is null && i + 1 < args.Count && !args[i + 1].StartsWith('-')) i++;
@@ -116,16 +121,49 @@ public static class JobOptionsParser
                 }
             }
 
-            options = Apply(options, spec, value, given, errors, bare);
+            if (FrontEndOptions.Contains(spec.Name))
+            {
+                // fio's own options (output and reporting) are not job options: wherever they stand, they hold for every job.
+                global = Apply(global, spec, value, globalGiven, errors, bare);
+                for (int k = 0; k < jobs.Count; k++) jobs[k] = (Apply(jobs[k].Options, spec, value, jobs[k].Given, [], bare), jobs[k].Given);
+                continue;
+            }
+            if (spec.Name == "name")
+            {
+                // fio: each --name starts a new job; what follows belongs to it. What came before is its global section.
+                jobs.Add((global with { GivenOptions = null, GlobalGivenOptions = global.GivenOptions ?? [] },
+                          new HashSet<string>(globalGiven, StringComparer.Ordinal)));
+            }
+            if (jobs.Count == 0) global = Apply(global, spec, value, globalGiven, errors, bare);
+            else jobs[^1] = (Apply(jobs[^1].Options, spec, value, jobs[^1].Given, errors, bare), jobs[^1].Given);
         }
 
+        if (errors.Count > 0) return ParseOutcome.Failure(errors);
         if (jobFiles is { Count: > 0 })
         {
             // The command line is the job files' global section: each job is checked once complete.
-            return errors.Count == 0 ? ParseOutcome.Globals(options, given) : ParseOutcome.Failure(errors);
+            var own = new List<JobOptions>();
+            foreach (var (o, given) in jobs)
+            {
+                var done = Finish(o, given, "", compat);
+                if (!done.IsSuccess) return done;
+                own.Add(done.Options!);
+            }
+            return ParseOutcome.Globals(global, globalGiven, own, compat);
         }
-        return errors.Count == 0 ? Finish(options, given, "") : ParseOutcome.Failure(errors);
+        if (jobs.Count == 0) jobs.Add((global, globalGiven));
+        var finished = new List<JobOptions>();
+        foreach (var (o, given) in jobs)
+        {
+            var done = Finish(o, given, jobs.Count > 1 ? $"job '{o.Name}': " : "", compat);
+            if (!done.IsSuccess) errors.AddRange(done.Errors);
+            else finished.Add(done.Options!);
+        }
+        return errors.Count > 0 ? ParseOutcome.Failure(errors) : ParseOutcome.Success(finished, compat.Lines());
     }
+
+    /// <summary>Options of the command itself rather than of a job (fio's front-end options): they apply to every job wherever they are given.</summary>
+    private static readonly HashSet<string> FrontEndOptions = new(StringComparer.Ordinal) { "output-format", "output", "report", "audit_log", "eta" };
 
     /// <summary>
     /// Applies one option's value, recording its name in <paramref name="given"/> and, as fio's <c>job options</c>
@@ -147,16 +185,44 @@ public static class JobOptionsParser
         }
     }
 
-    /// <summary>The checks of a complete job: options that depend on each other, then <see cref="JobOptions.Validate"/>. <paramref name="prefix"/> heads each error.</summary>
-    internal static ParseOutcome Finish(JobOptions options, IReadOnlySet<string> given, string prefix)
+    /// <summary>
+    /// The checks of a complete job: fio's <c>filename</c> (a <c>file:</c> device unless <c>--device</c> was given),
+    /// options that depend on each other, then <see cref="JobOptions.Validate"/>. <paramref name="prefix"/> heads each error.
+    /// </summary>
+    internal static ParseOutcome Finish(JobOptions options, IReadOnlySet<string> given, string prefix, CompatNotes? compat = null)
     {
         var errors = new List<string>();
+        if (options.Filename is { } filename)
+        {
+            if (given.Contains("device")) compat?.AddFilename(filename, options.Device);
+            else if (FileDeviceFor(options, filename, out string? error) is { } device) options = options with { Device = device };
+            else errors.Add(error!);
+        }
         // fio lets bssplit override bs; a --bs outside the split would mean the user expects sizes that never run.
         if (given.Contains("bs") && options.BlockSizeSplit is { } split && !split.Any(x => x.Bytes == options.BlockSize))
             errors.Add($"--bs={FioSize.Format(options.BlockSize)} --bssplit={BlockSizeSplit.Format(split)}: --bs must be one of the split's sizes, or left out");
         // Validation reads the job as a whole; after a parse error it would report on defaults the user never chose.
         if (errors.Count == 0) errors.AddRange(options.Validate());
         return errors.Count == 0 ? ParseOutcome.Success(options) : ParseOutcome.Failure(errors.Select(e => prefix + e).ToList());
+    }
+
+    /// <summary>
+    /// fio's <c>filename=PATH</c> without <c>--device</c>: the file or block device PATH as a <c>file:</c> device. A
+    /// file that does not exist yet is created at the job's size, as fio lays it out; null with <paramref name="error"/> otherwise.
+    /// </summary>
+    private static string? FileDeviceFor(JobOptions o, string filename, out string? error)
+    {
+        error = null;
+        if (filename.Contains(':') && !filename.Contains("\\:", StringComparison.Ordinal))
+        {
+            error = $"--filename={filename}: several files (':'-separated) are not supported; one job drives one device (give one path, or --device)";
+            return null;
+        }
+        string path = filename.Replace("\\:", ":", StringComparison.Ordinal);
+        if (File.Exists(path) || path.StartsWith("/dev/", StringComparison.Ordinal)) return $"file:{path}";
+        if (o.Size is long size && size > 0) return $"file:{path},size={(o.Offset + size).ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+        error = $"--filename={filename}: '{path}' does not exist; give size= so it can be created at that size (as fio lays out a file), or --device=mem:1G";
+        return null;
     }
 
     /// <summary>A positional argument that is an option written without its dashes (<c>rw=randread</c>) rather than a file name.</summary>

@@ -5,14 +5,15 @@ namespace Orion.Perf.Options;
 /// <summary>The options <c>orion-perf</c> supports, in help order, and the value parsers they share.</summary>
 internal static class OptionTable
 {
-    public static readonly IReadOnlyList<OptionSpec> All =
+    private static readonly IReadOnlyList<OptionSpec> Core =
     [
         new("name", [], "STR", "job name, printed in the report (default orion)",
             (o, v) => o with { Name = v }),
-        new("rw", ["readwrite"], "MODE", "read, write, randread, randwrite, rw (= readwrite), randrw, trim or randtrim (default randread)",
-            (o, v) => ReadWriteModeExtensions.TryParse(v, out var m, out var e) ? o with { Rw = m } : throw new OptionValueException(e)),
-        new("bs", ["blocksize"], "SIZE", "bytes per I/O, a multiple of 512 (default 4k)",
-            (o, v) => o with { BlockSize = BlockSizeValue(v) }),
+        new("rw", ["readwrite"], "MODE[:N]", "read, write, randread, randwrite, rw (= readwrite), randrw, trim or randtrim (default randread); " +
+            ":N adds N bytes (negative: backwards) between sequential I/Os, or runs N I/Os in sequence between random offsets",
+            RwValue),
+        new("bs", ["blocksize"], "SIZE[,W[,T]]", "bytes per I/O, a multiple of 512; R,W,T gives reads, writes and trims their own (default 4k)",
+            BlockSizeValue),
         new("bssplit", [], "SPLIT", "block sizes with the percentage of I/Os for each, as SIZE/PCT:SIZE/PCT (for example 4k/50:64k/50); --bs, if given, must be one of them",
             (o, v) => BlockSizeSplit.TryParse(v, out var split, out var e) ? o with { BlockSizeSplit = split } : throw new OptionValueException(e)),
         new("iodepth", [], "INT", "I/Os kept in flight, 1 to 4096 (default 1)",
@@ -23,15 +24,15 @@ internal static class OptionTable
             (o, v) => o with { TimeBased = Bool("time_based", v) }),
         new("ramp_time", [], "TIME", "warm up this long before measuring; not counted (default 0)",
             (o, v) => o with { RampTime = Time("ramp_time", v) }),
-        new("size", [], "SIZE", "bytes of the device to cover from --offset (default: to the end of the device)",
-            (o, v) => o with { Size = Size("size", v) }),
-        new("offset", [], "SIZE", "where the job's region starts (default 0)",
-            (o, v) => o with { Offset = Size("offset", v) }),
+        new("size", [], "SIZE|N%", "bytes (or a percentage) of the device to cover from --offset; cut at the device's end, as in fio (default: to the end of the device)",
+            (o, v) => Percentage(v) is double p ? o with { SizePercent = p, Size = null } : o with { Size = Size("size", v), SizePercent = null }),
+        new("offset", [], "SIZE|N%", "where the job's region starts, in bytes or a percentage of the device (default 0)",
+            (o, v) => Percentage(v) is double p ? o with { OffsetPercent = p, Offset = 0 } : o with { Offset = Size("offset", v), OffsetPercent = null }),
         new("number_ios", [], "INT", "stop each job after this many measured I/Os (after --ramp_time), or at --size/--runtime if sooner; 0 = no limit (default 0)",
             (o, v) => o with { NumberIos = NumberIosValue(v) }),
         new("random_distribution", [], "DIST", "random offsets: random (uniform), zipf:THETA, pareto:H or normal:SIGMA (percent of the region) (default random)",
             (o, v) => RandomDistribution.TryParse(v, out var d, out var e) ? o with { RandomDistribution = d } : throw new OptionValueException(e)),
-        new("norandommap", [], null, "accepted for fio compatibility; no effect: random offsets are always drawn with replacement, as with it",
+        new("norandommap", [], null, "draw random offsets with replacement; without it uniform random I/O touches every block once per pass (default 0)",
             (o, v) => o with { NoRandomMap = Bool("norandommap", v) }),
         new("randrepeat", [], null, "seed the offset generator the same way every run, so runs repeat their offsets (default 1)",
             (o, v) => o with { RandRepeat = Bool("randrepeat", v) }),
@@ -77,7 +78,7 @@ internal static class OptionTable
         new("rate_iops", [], "INT", "open loop: each job starts INT I/Os per second on a schedule (per job, as in fio), at most --iodepth in flight; " +
             "late I/Os wait behind the schedule, and latency is also reported from their intended start (coordinated-omission corrected); " +
             "0 = no limit (default 0)",
-            (o, v) => o with { RateIops = RateIopsValue(v) }),
+            RateIopsValue),
         new("rate_process", [], "PROC", "how --rate_iops spaces I/Os: linear (evenly) or poisson (exponential gaps, independent arrivals) (default linear)",
             (o, v) => v.Trim().ToLowerInvariant() switch
             {
@@ -151,31 +152,93 @@ internal static class OptionTable
             (o, v) => o with { KbBase = ReportOptionValues.KbBase(v) }),
     ];
 
+    /// <summary>Every option, in help order: the core ones, then job control and workload shape.</summary>
+    public static readonly IReadOnlyList<OptionSpec> All = [.. Core, .. WorkloadOptionTable.All];
+
     /// <summary>Looks options up by every normalized name and alias.</summary>
     public static readonly IReadOnlyDictionary<string, OptionSpec> ByName =
         All.SelectMany(s => s.Names.Select(n => (Key: JobOptionsParser.NormalizeName(n), Spec: s)))
            .ToDictionary(x => x.Key, x => x.Spec, StringComparer.Ordinal);
 
-    private static int BlockSizeValue(string v)
+    /// <summary>fio's <c>bs</c>: one size for all directions, or <c>R,W,T</c> (an empty field keeps the 4k default; a missing trim takes the write size).</summary>
+    private static JobOptions BlockSizeValue(JobOptions o, string v)
     {
-        if (v.Contains(','))
-            throw new OptionValueException($"--bs={v}: separate read and write block sizes are not supported yet; give one size (for example --bs=4k)");
-        long bytes = Size("bs", v);
+        if (!v.Contains(',')) return o with { BlockSize = OneBlockSize("bs", v), BlockSizes3 = null };
+        var d = Directions("bs", v, defaultValue: 4096, one: x => OneBlockSize("bs", x));
+        return o with { BlockSize = (int)d.Read, BlockSizes3 = d };
+    }
+
+    internal static int OneBlockSize(string name, string v)
+    {
+        long bytes = Size(name, v);
         if (bytes > JobOptions.MaxBlockSize)
-            throw new OptionValueException($"--bs={v}: block size must be at most {FioSize.Format(JobOptions.MaxBlockSize)}");
+            throw new OptionValueException($"--{name}={v}: block size must be at most {FioSize.Format(JobOptions.MaxBlockSize)}");
         return (int)bytes;
     }
 
-    /// <summary>fio reads rate_iops=0 as "no limit". One rate for all directions: fio's "read,write" pair is refused.</summary>
-    private static int? RateIopsValue(string v)
+    /// <summary>
+    /// fio's per-direction values <c>READ,WRITE,TRIM</c>: one value for all; with commas an empty field is
+    /// <paramref name="defaultValue"/>, and a missing trim field takes the write value.
+    /// </summary>
+    internal static PerDirection Directions(string name, string v, long defaultValue, Func<string, long> one)
     {
-        if (v.Contains(','))
-            throw new OptionValueException($"--rate_iops={v}: separate read and write rates are not supported yet; give one rate for all I/O (for example --rate_iops=5000)");
+        var parts = v.Split(',');
+        if (parts.Length > 3) throw new OptionValueException($"--{name}={v}: give at most three values, READ,WRITE,TRIM");
+        long Field(int i) => i < parts.Length && parts[i].Trim().Length > 0 ? one(parts[i]) : defaultValue;
+        if (parts.Length == 1) return PerDirection.All(one(v));
+        long write = Field(1);
+        return new PerDirection(Field(0), write, parts.Length > 2 ? Field(2) : write);
+    }
+
+    /// <summary>fio's <c>rw=MODE[:N]</c>.</summary>
+    private static JobOptions RwValue(JobOptions o, string v)
+    {
+        int colon = v.IndexOf(':');
+        string mode = colon < 0 ? v : v[..colon];
+        if (!ReadWriteModeExtensions.TryParse(mode, out var m, out var e)) throw new OptionValueException(e);
+        if (colon < 0) return o with { Rw = m, RwModifier = 0 };
+        string n = v[(colon + 1)..].Trim();
+        long modifier;
+        if (m.IsRandom())
+        {
+            if (!long.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out modifier) || modifier < 1)
+                throw new OptionValueException($"--rw={v}: for a random pattern N is how many I/Os run in sequence before a new random offset, a whole number of at least 1");
+        }
+        else
+        {
+            bool negative = n.StartsWith('-');
+            if (!FioSize.TryParse(negative ? n[1..] : n, out long bytes))
+                throw new OptionValueException($"--rw={v}: for a sequential pattern N is bytes added between I/Os, a size such as 8k or -8k (backwards); {FioSize.Hint}");
+            modifier = negative ? -bytes : bytes;
+        }
+        return o with { Rw = m, RwModifier = modifier };
+    }
+
+    /// <summary>The percentage of <c>N%</c>, or null when <paramref name="v"/> is not one.</summary>
+    private static double? Percentage(string v)
+    {
+        string t = v.Trim();
+        if (!t.EndsWith('%')) return null;
+        return double.TryParse(t[..^1], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double p)
+            ? p : throw new OptionValueException($"'{v}' is not a percentage (for example 50%)");
+    }
+
+    /// <summary>fio reads rate_iops=0 as "no limit"; <c>R,W,T</c> gives each direction its own.</summary>
+    private static JobOptions RateIopsValue(JobOptions o, string v)
+    {
+        var d = Directions("rate_iops", v, 0, x => RateIopsOne(v, x));
+        if (d.Read == d.Write && d.Write == d.Trim)
+            return o with { RateIops = d.Read == 0 ? null : (int)d.Read, RateIopsByDirection = null };
+        return o with { RateIops = null, RateIopsByDirection = d };
+    }
+
+    private static long RateIopsOne(string all, string v)
+    {
         if (!long.TryParse(v.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n))
-            throw new OptionValueException($"--rate_iops={v}: '{v}' is not a whole number of I/Os per second (for example --rate_iops=5000)");
+            throw new OptionValueException($"--rate_iops={all}: '{v}' is not a whole number of I/Os per second (for example --rate_iops=5000)");
         if (n < 0 || n > JobOptions.MaxRateIops)
-            throw new OptionValueException($"--rate_iops={v}: the rate must be from 1 to {JobOptions.MaxRateIops.ToString(CultureInfo.InvariantCulture)} I/Os per second per job (or 0 for no limit)");
-        return n == 0 ? null : (int)n;
+            throw new OptionValueException($"--rate_iops={all}: the rate must be from 1 to {JobOptions.MaxRateIops.ToString(CultureInfo.InvariantCulture)} I/Os per second per job (or 0 for no limit)");
+        return n;
     }
 
     /// <summary>fio's log_hist_msec: whole milliseconds (a <c>ms</c> suffix is accepted too).</summary>
@@ -211,21 +274,21 @@ internal static class OptionTable
         return t == TimeSpan.Zero ? null : t;
     }
 
-    private static long Size(string name, string v)
+    internal static long Size(string name, string v)
     {
         if (v.TrimEnd().EndsWith('%'))
-            throw new OptionValueException($"--{name}={v}: percentages of the device are not supported yet; give a size ({FioSize.Hint})");
+            throw new OptionValueException($"--{name}={v}: a percentage is not accepted here; give a size ({FioSize.Hint})");
         return FioSize.TryParse(v, out long bytes) ? bytes : throw new OptionValueException($"--{name}={v}: '{v}' is not a size; {FioSize.Hint}");
     }
 
-    private static TimeSpan Time(string name, string v) =>
+    internal static TimeSpan Time(string name, string v) =>
         FioTime.TryParse(v, out var t) ? t : throw new OptionValueException($"--{name}={v}: '{v}' is not a time; {FioTime.Hint}");
 
     internal static int Int(string name, string v) =>
         int.TryParse(v.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int n)
             ? n : throw new OptionValueException($"--{name}={v}: '{v}' is not a whole number");
 
-    private static int Percent(string name, string v)
+    internal static int Percent(string name, string v)
     {
         int n = Int(name, v);
         return n is >= 0 and <= 100 ? n : throw new OptionValueException($"--{name}={v}: the percentage must be from 0 to 100");

@@ -34,6 +34,9 @@ public sealed record ParseOutcome
     /// <summary>The command-line options as the job files' globals (before any file is read); internal to the parser.</summary>
     internal JobOptions? GlobalOptions { get; init; }
 
+    /// <summary>The notes gathered while parsing the command line, carried on into the job files; internal to the parser.</summary>
+    internal CompatNotes? Compat { get; init; }
+
     /// <summary>The option names the command line set, alongside <see cref="GlobalOptions"/>.</summary>
     internal IReadOnlySet<string> GlobalGiven { get; init; } = new HashSet<string>();
 
@@ -52,8 +55,8 @@ public sealed record ParseOutcome
         new() { Kind = ParseOutcomeKind.Success, Options = jobs[0], Jobs = jobs, Notes = notes };
 
     /// <summary>A syntactically good command line given with job files: its options are globals, not yet a job.</summary>
-    internal static ParseOutcome Globals(JobOptions globals, IReadOnlySet<string> given) =>
-        new() { Kind = ParseOutcomeKind.Error, GlobalOptions = globals, GlobalGiven = given };
+    internal static ParseOutcome Globals(JobOptions globals, IReadOnlySet<string> given, IReadOnlyList<JobOptions> jobs, CompatNotes compat) =>
+        new() { Kind = ParseOutcomeKind.Error, GlobalOptions = globals, GlobalGiven = given, Jobs = jobs, Compat = compat };
 
     internal static ParseOutcome Help(string usage) => new() { Kind = ParseOutcomeKind.Help, Message = usage };
 

@@ -66,6 +66,9 @@ public sealed partial class JobResult
     /// <summary>fio's reporting group (<c>groupid</c>): 0, and one more at each job with <c>stonewall</c> or <c>new_group</c>.</summary>
     public int GroupId { get; set; }
 
+    /// <summary>fio's rate_min / rate_iops_min failure that ended the job ("min rate not met"); null when none.</summary>
+    public string? RateMinFailure { get; init; }
+
     /// <summary>What became of the job's I/Os: failures by status, the first and the last ones, lost or doubled completions; null when not collected.</summary>
     public ErrorReport? Errors { get; set; }
 

@@ -81,7 +81,7 @@ internal static class JobExecution
                     real[k].Intervals = ji;
                 }
                 else real[k].Intervals = null;
-                shared[k] = new JobRunner.SharedJob(device => PlanFor(o, device), o.NumJobs, real[k]);
+                shared[k] = new JobRunner.SharedJob(device => PlanFor(o, device), o.NumJobs, real[k]) { ExitAll = o.ExitAll };
             }
             var measurements = JobRunner.RunShared(engineOptions, shared, status, cancel);
             return jobs.Select((o, k) => ToResult(o, measurements[k], real[k])).ToArray();
@@ -165,11 +165,15 @@ internal static class JobExecution
     {
         // A file: device's size is known only now that it is open (mem: and null: were checked with the options).
         if (o.RegionErrors(device.CapacityBytes).FirstOrDefault() is { } regionError) throw new ArgumentException(regionError);
-        long regionBytes = o.Size ?? device.CapacityBytes - o.Offset;
-        long regionBlocks = regionBytes / device.BlockSize;
-        var sizes = o.BlockSizes;
-        int maxBlocks = o.MaxBlockBytes / device.BlockSize;
-        int alignBlocks = sizes.Min(s => s.Bytes) / device.BlockSize;
+        int lbs = device.BlockSize;
+        // As fio: percentages of the device, and a size beyond its end cut there.
+        var (offset, regionBytes) = o.ResolveRegion(device.CapacityBytes, lbs);
+        if (offset % lbs != 0) throw new ArgumentException($"--offset={FioSize.Format(offset)}: offset must be a multiple of the device's {lbs}-byte logical block size");
+        long regionBlocks = regionBytes / lbs;
+        var sizes = new BlockSizeTable(o, lbs);
+        int maxBlocks = o.MaxBlockBytes / lbs;
+        int minBlocks = o.MinBlockBytes / lbs;
+        int alignBlocks = Math.Max(1, (o.BlockAlign ?? o.MinBlockBytes) / lbs);
         if (o.Rw.IsTrim())
         {
             if (!device.Features.HasFlag(Orion.Pmd.Virtio.VirtioFeatures.BlkDiscard))
@@ -180,26 +184,31 @@ internal static class JobExecution
         }
         if (o.Verify != VerifyMode.None)
         {
-            long headers = regionBlocks / alignBlocks;
+            long headers = regionBlocks / minBlocks;
             if (headers > Verify.VerifyTracker.MaxBlocks)
-                throw new ArgumentException($"--verify={o.Verify.FioName()}: the region holds {headers} blocks of {FioSize.Format(alignBlocks * device.BlockSize)}; " +
+                throw new ArgumentException($"--verify={o.Verify.FioName()}: the region holds {headers} blocks of {FioSize.Format(minBlocks * lbs)}; " +
                                             $"verification tracks at most {Verify.VerifyTracker.MaxBlocks}: give a smaller --size or a larger --bs");
         }
-        int running = 0;
         bool random = o.Rw.IsRandom();
+        var ticks = (TimeSpan t) => (long)(t.TotalSeconds * Stopwatch.Frequency);
+        // rate (bytes per second) wins over per-direction rate_iops, as fio's bandwidth cap does.
+        var directionRates = o.Rate.Any ? o.Rate : o.RateIopsByDirection ?? default;
         return new WorkloadPlan
         {
             BlockBytes = o.MaxBlockBytes,
             IoDepth = o.IoDepth,
-            RegionStartLba = o.Offset / device.BlockSize,
+            RegionStartLba = offset / lbs,
             RegionBlocks = regionBlocks,
             BlocksPerIo = maxBlocks,
-            SizeBlocks = sizes.Select(s => s.Bytes / device.BlockSize).ToArray(),
-            SizeCumulativePercent = sizes.Select(s => running += s.Percent).ToArray(),
+            Sizes = sizes,
             AlignBlocks = alignBlocks,
+            VerifyBlocks = minBlocks,
             // Slots leave room for the largest size at the last one, so every I/O fits in the region.
-            Offsets = random ? new OffsetDistribution(o.RandomDistribution, (regionBlocks - maxBlocks) / alignBlocks + 1) : null,
+            Offsets = random ? new OffsetDistribution(o.RandomDistribution, (regionBlocks - maxBlocks) / alignBlocks + 1, (long)alignBlocks * lbs) : null,
             Random = random,
+            RandomMap = random && !o.NoRandomMap && o.RandomDistribution.Kind == RandomDistributionKind.Random,
+            RandomRun = random && o.RwModifier > 0 ? (int)Math.Min(o.RwModifier, int.MaxValue) : 1,
+            SeqAddBlocks = random ? 0 : o.RwModifier / lbs,
             Trim = o.Rw.IsTrim(),
             ReadPercent = o.Rw switch
             {
@@ -207,15 +216,26 @@ internal static class JobExecution
                 ReadWriteMode.Write or ReadWriteMode.RandWrite or ReadWriteMode.Trim or ReadWriteMode.RandTrim => 0,
                 _ => o.RwMixRead,
             },
-            RampTicks = (long)(o.RampTime.TotalSeconds * Stopwatch.Frequency),
-            RuntimeTicks = o.Runtime is { } rt ? (long)(rt.TotalSeconds * Stopwatch.Frequency) : 0,
+            RampTicks = ticks(o.RampTime),
+            RuntimeTicks = o.Runtime is { } rt ? ticks(rt) : 0,
             TimeBased = o.TimeBased,
-            // fio without --time_based transfers the region once (io_size defaults to size), or stops at --runtime.
-            SizeBytes = regionBytes,
+            // fio without --time_based transfers io_size (by default the region) once per loop, or stops at --runtime.
+            SizeBytes = (o.FillDevice ? regionBytes : o.IoSize ?? regionBytes) * o.Loops,
             NumberIos = o.NumberIos ?? 0,
             Seed = SeedFor(o),
+            StartDelayTicks = ticks(o.StartDelay),
+            RegionStrideBlocks = o.OffsetIncrement / lbs,
+            ThinkTicks = ticks(o.ThinkTime),
+            ThinkBlocks = o.ThinkTimeBlocks,
             RateIops = o.RateIops ?? 0,
             RatePoisson = o.RateProcess == RateProcess.Poisson,
+            DirectionRates = directionRates,
+            DirectionRatesInBytes = o.Rate.Any,
+            RateMinBytes = o.RateMin,
+            RateMinIops = o.RateIopsMin,
+            RateCycleTicks = ticks(o.RateCycle),
+            IoDepthLow = o.IoDepthLow is int low and > 0 ? Math.Min(low, o.IoDepth) : o.IoDepth,      // fio's caps
+            BatchMin = Math.Clamp(Math.Max(o.IoDepthBatchSubmit, o.IoDepthBatchCompleteMin), 1, o.IoDepth),
             Verify = o.Verify != VerifyMode.None,
             // fio's do_verify: a write-only job reads everything back once the writes are done.
             VerifyAfterWrites = o.Verify != VerifyMode.None && o.DoVerify && !o.Rw.HasReads(),
@@ -232,7 +252,7 @@ internal static class JobExecution
 
     private static JobResult ToResult(JobOptions o, JobMeasurement m, JobSession session)
     {
-        bool rate = o.RateIops is not null;
+        bool rate = o.RateIops is not null || o.Rate.Any || o.RateIopsByDirection is not null;
         DirectionResult Direction(WorkloadPoller.DirectionCounters c, int d, int clone = -1) => new()
         {
             BwStat = clone < 0 ? session.Rates?[d].Bw : session.CloneRates is { } cr && clone < cr.Length ? cr[clone][d].Bw : null,
@@ -277,6 +297,7 @@ internal static class JobExecution
             // failures that continue_on_error let the job go on after leave it 0, as in fio (they are in total_err).
             Error = session.Verify is { Mismatches: > 0 } ? 84 : errors is { StoppedJob: true, First: { } stop } ? stop.Errno : 0,
             Errors = errors,
+            RateMinFailure = session.RateMinFailure,
             Verify = session.Verify,
             UnissuedAtEnd = session.UnissuedAtEnd,
             Intervals = session.Intervals?.Samples.ToList() ?? [],

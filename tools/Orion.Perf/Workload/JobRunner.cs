@@ -79,7 +79,11 @@ internal static class JobRunner
         RunShared(engineOptions, [new SharedJob(plan, engineOptions.Queues, session)], status, cancel)[0];
 
     /// <summary>One job of a shared run: its plan, how many queues (workloads) it takes, and its session.</summary>
-    internal sealed record SharedJob(Func<BlockDevice, WorkloadPlan> Plan, int Queues, JobSession? Session);
+    internal sealed record SharedJob(Func<BlockDevice, WorkloadPlan> Plan, int Queues, JobSession? Session)
+    {
+        /// <summary>fio's exitall: when this job ends, the jobs sharing the engine with it stop.</summary>
+        public bool ExitAll { get; init; }
+    }
 
     /// <summary>
     /// Runs jobs concurrently on one engine (fio's jobs of one group running together): job k takes the queues
@@ -117,11 +121,11 @@ internal static class JobRunner
                 IntervalClock? clock = intervals is null ? null : new IntervalClock(intervals.IntervalTicks);
                 clocks[k] = clock;
                 var recorders = new IntervalRecorder[intervals is null ? 0 : count];
-                var pump = pumps[k] = new JobLogPump(jobs[k].Session, count, workloadPlan.IoDepth, workloadPlan.SizeBlocks.Length == 1 ? workloadPlan.BlockBytes : 0);
+                var pump = pumps[k] = new JobLogPump(jobs[k].Session, count, workloadPlan.IoDepth, workloadPlan.Sizes.IsUniform ? workloadPlan.BlockBytes : 0);
                 for (int j = 0; j < count; j++)
                 {
                     var queue = device.GetQueue(offsets[k] + j);
-                    var plan_j = workloadPlan with { Seed = workloadPlan.Seed + (ulong)j * 0x9E3779B97F4A7C15UL };
+                    var plan_j = workloadPlan.ForClone(j);
                     if (intervals is not null) recorders[j] = new IntervalRecorder(clock!, directions[k], IntervalRecorder.SlotsFor(intervals.IntervalMs));
                     var own = new DmaBuffer[workloadPlan.IoDepth];
                     for (int b = 0; b < own.Length; b++)
@@ -172,6 +176,7 @@ internal static class JobRunner
             long deadline = startTicks + plans.Max(p => p.RampTicks + p.RuntimeTicks) + Stopwatch.Frequency * 3600;
             var lastStatus = Stopwatch.GetTimestamp();
             long drainGraceTicks = (long)(DrainGrace(engineOptions).TotalSeconds * Stopwatch.Frequency);
+            bool exited = false;
             // The measured window ends before any read-back of a --verify job, which is not measured.
             while (true)
             {
@@ -191,6 +196,15 @@ internal static class JobRunner
                         deviceCpu[k] = devicePid is int p2 && deviceAtStart[k] is CpuTimes d0 && ResourceUsage.OtherProcess(p2) is CpuTimes d1 && engine.DeviceProcessId == p2
                             ? new DeviceCpu(p2, d1 - d0) : null;
                         snapshots[k] = engine.Monitor.TakeSnapshot();
+                    }
+                    if (snapshots[k] is not null && jobs[k].ExitAll && !exited)
+                    {
+                        exited = true;          // fio's exitall: this job is done, so the jobs running with it stop
+                        for (int q = 0; q < all.Length; q++)
+                        {
+                            all[q].RequestStop();
+                            device.GetQueue(q).Reactor.Wake();     // a parked reactor would not see the request until woken
+                        }
                     }
                     allEnded &= snapshots[k] is not null;
                     if (snapshots[k] is null) ThrowIfCompletionsLost(jobs, k, workloads[k], drainGraceTicks);

@@ -43,10 +43,20 @@ internal sealed class JobSession
     /// <summary>Each numjobs clone's (workload's) own failures, in clone order.</summary>
     public IReadOnlyList<Reporting.ErrorReport> CloneErrors { get; private set; } = [];
 
+    /// <summary>fio's "min rate not met" for the first workload whose rate fell below rate_min over a rate_cycle; null when none did.</summary>
+    public string? RateMinFailure { get; set; }
+
     /// <summary>Gathers the workloads' verification, rate and error results.</summary>
     internal void Collect(IReadOnlyList<WorkloadPoller> workloads)
     {
         UnissuedAtEnd = workloads.Sum(w => w.UnissuedAtEnd);
+        if (workloads.FirstOrDefault(w => w.RateMinMissed) is { } slow)
+        {
+            var (d, rate, bytes) = slow.RateMinMiss;
+            string dir = d switch { 0 => "read", 1 => "write", _ => "trim" };
+            RateMinFailure = bytes ? $"min {dir} rate not met: {rate:0} bytes/s over the last rate_cycle, below rate_min"
+                                   : $"min {dir} rate not met: {rate:0} IOPS over the last rate_cycle, below rate_iops_min";
+        }
         Errors = CollectErrors(workloads);
         CloneErrors = workloads.Count > 1 ? workloads.Select(w => CollectErrors([w])).ToList() : [];
         var trackers = workloads.Where(w => w.Verifier is not null).ToList();

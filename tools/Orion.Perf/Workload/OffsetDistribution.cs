@@ -23,8 +23,13 @@ internal sealed class OffsetDistribution
     private readonly double _theta, _alpha, _eta, _zetaN, _twoCut;     // zipf
     private readonly double _paretoPower;                               // pareto
     private readonly double _sigma;                                     // normal, in slots
+    private readonly int[] _zoneCumulative = [];                        // zoned: running access percentages
+    private readonly long[] _zoneStart = [], _zoneSlots = [];           // zoned: each zone's first slot and slots
 
-    public OffsetDistribution(RandomDistribution distribution, long slots)
+    /// <param name="distribution">The distribution.</param>
+    /// <param name="slots">Slots in the region.</param>
+    /// <param name="slotBytes">Bytes per slot, for zoned_abs's sizes.</param>
+    public OffsetDistribution(RandomDistribution distribution, long slots, long slotBytes = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         _kind = distribution.Kind;
@@ -48,6 +53,27 @@ internal sealed class OffsetDistribution
             case RandomDistributionKind.Normal:
                 _sigma = distribution.Parameter / 100 * slots;
                 break;
+            case RandomDistributionKind.Zoned or RandomDistributionKind.ZonedAbs:
+            {
+                // Zones follow each other from the region's start; each gets at least one slot and none runs past the end.
+                var zones = distribution.Zones!;
+                _zoneCumulative = new int[zones.Count];
+                _zoneStart = new long[zones.Count];
+                _zoneSlots = new long[zones.Count];
+                long at = 0;
+                int running = 0;
+                for (int i = 0; i < zones.Count; i++)
+                {
+                    long want = distribution.Kind == RandomDistributionKind.Zoned
+                        ? (long)Math.Round(zones[i].Size / 100 * slots) : (long)(zones[i].Size / Math.Max(1, slotBytes));
+                    long start = Math.Min(at, slots - 1);
+                    _zoneStart[i] = start;
+                    _zoneSlots[i] = Math.Clamp(want, 1, slots - start);
+                    at = start + _zoneSlots[i];
+                    _zoneCumulative[i] = running += zones[i].AccessPercent;
+                }
+                break;
+            }
         }
     }
 
@@ -81,6 +107,13 @@ internal sealed class OffsetDistribution
                 double g = Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
                 long slot = (long)Math.Floor(_slots / 2.0 + g * _sigma) % _slots;
                 return slot < 0 ? slot + _slots : slot;
+            }
+            case RandomDistributionKind.Zoned or RandomDistributionKind.ZonedAbs:
+            {
+                int draw = (int)(NextRandom(ref state) % 100);
+                int z = 0;
+                while (z < _zoneCumulative.Length - 1 && draw >= _zoneCumulative[z]) z++;
+                return _zoneStart[z] + (long)(NextRandom(ref state) % (ulong)_zoneSlots[z]);
             }
             default:
                 return (long)(NextRandom(ref state) % (ulong)_slots);

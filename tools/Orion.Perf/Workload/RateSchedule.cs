@@ -43,11 +43,17 @@ internal sealed class RateSchedule
     }
 
     /// <summary>The I/O due at <see cref="Next"/> was started (or dropped): move to the one after it.</summary>
-    public void Advance()
+    public void Advance() => Advance(1);
+
+    /// <summary>
+    /// The I/O due at <see cref="Next"/> was started and cost <paramref name="units"/> of the rate (1 for a rate in
+    /// I/Os, its bytes for a bandwidth cap, fio's <c>rate</c>): the next is due that many units later.
+    /// </summary>
+    public void Advance(long units)
     {
-        // Linear: the k-th start is computed afresh from k, so rounding never accumulates.
-        _started++;
-        _offset = _poisson ? _offset + Exponential() * _ticksPerIo : _started * _ticksPerIo;
+        // Linear: the start is computed afresh from the units so far, so rounding never accumulates.
+        _started += units;
+        _offset = _poisson ? _offset + Exponential() * _ticksPerIo * units : _started * _ticksPerIo;
         Next = _origin + (long)Math.Round(_offset);
     }
 

@@ -1,3 +1,5 @@
+using Orion.Perf.Options;
+
 namespace Orion.Perf.Workload;
 
 /// <summary>What an I/O of a job does to the device.</summary>
@@ -22,6 +24,16 @@ internal sealed record WorkloadPlan
     public required long SizeBytes { get; init; }             // bytes to transfer when not time based
     public ulong Seed { get; init; } = DefaultSeed;
 
+    /// <summary>
+    /// The plan of numjobs clone <paramref name="k"/> (from 0): its own seed and, with fio's offset_increment, its
+    /// region <paramref name="k"/> strides further on.
+    /// </summary>
+    public WorkloadPlan ForClone(int k) => this with
+    {
+        Seed = Seed + (ulong)k * 0x9E3779B97F4A7C15UL,
+        RegionStartLba = RegionStartLba + k * RegionStrideBlocks,
+    };
+
     /// <summary>The seed with fio's default randrepeat=1 and no randseed.</summary>
     public const ulong DefaultSeed = 0x9E3779B97F4A7C15UL;
 
@@ -31,14 +43,56 @@ internal sealed record WorkloadPlan
     /// <summary>Stop after this many I/Os in the measured phase (fio number_ios); 0 = no such limit.</summary>
     public long NumberIos { get; init; }
 
-    /// <summary>Block sizes in device blocks, one per entry of <see cref="SizeCumulativePercent"/> (one entry without bssplit).</summary>
-    public int[] SizeBlocks { get; init; } = [];
+    /// <summary>The sizes each direction's I/Os take (bs, bs=R,W,T, bssplit, bsrange).</summary>
+    public required BlockSizeTable Sizes { get; init; }
 
-    /// <summary>Running totals of the bssplit percentages, the last 100: an I/O takes the first entry above a draw from 0 to 99.</summary>
-    public int[] SizeCumulativePercent { get; init; } = [];
-
-    /// <summary>Alignment of offsets in device blocks: the smallest block size (fio's blockalign default).</summary>
+    /// <summary>Alignment of random offsets in device blocks: fio's blockalign, by default the smallest block size.</summary>
     public int AlignBlocks { get; init; }
+
+    /// <summary>Device blocks per verify header: the smallest block size.</summary>
+    public int VerifyBlocks { get; init; }
+
+    /// <summary>fio startdelay: Stopwatch ticks to wait before the job starts.</summary>
+    public long StartDelayTicks { get; init; }
+
+    /// <summary>fio offset_increment in device blocks: workload (clone) k's region starts k times this after the job's.</summary>
+    public long RegionStrideBlocks { get; init; }
+
+    /// <summary>fio rw=MODE:N for a sequential mode: device blocks added between I/Os (negative: backwards).</summary>
+    public long SeqAddBlocks { get; init; }
+
+    /// <summary>fio rw=MODE:N for a random mode: I/Os run in sequence after each random offset (1 = every I/O random).</summary>
+    public int RandomRun { get; init; } = 1;
+
+    /// <summary>fio's random map (no norandommap, uniform offsets): every slot once per pass.</summary>
+    public bool RandomMap { get; init; }
+
+    /// <summary>fio thinktime in Stopwatch ticks (0 = none), after every <see cref="ThinkBlocks"/> I/Os.</summary>
+    public long ThinkTicks { get; init; }
+
+    /// <summary>fio thinktime_blocks.</summary>
+    public int ThinkBlocks { get; init; } = 1;
+
+    /// <summary>Per-direction rate caps (fio rate in bytes/s, or rate_iops=R,W,T in I/Os per second); 0 = none.</summary>
+    public PerDirection DirectionRates { get; init; }
+
+    /// <summary>Whether <see cref="DirectionRates"/> are bytes per second (fio rate) rather than I/Os per second.</summary>
+    public bool DirectionRatesInBytes { get; init; }
+
+    /// <summary>fio rate_min per direction in bytes per second, and rate_iops_min in I/Os per second; 0 = none.</summary>
+    public PerDirection RateMinBytes { get; init; }
+
+    /// <summary>fio rate_iops_min per direction; 0 = none.</summary>
+    public PerDirection RateMinIops { get; init; }
+
+    /// <summary>fio rate_cycle in Stopwatch ticks.</summary>
+    public long RateCycleTicks { get; init; }
+
+    /// <summary>fio iodepth_low: once the depth is reached, issue again when in flight fell to this.</summary>
+    public int IoDepthLow { get; init; }
+
+    /// <summary>fio iodepth_batch_submit / iodepth_batch_complete_min: issue only when this many slots are free.</summary>
+    public int BatchMin { get; init; } = 1;
 
     /// <summary>Where random I/Os go: slots of <see cref="AlignBlocks"/> blocks from the region start, each with room for the largest size.</summary>
     public OffsetDistribution? Offsets { get; init; }

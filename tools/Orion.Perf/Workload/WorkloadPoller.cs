@@ -57,6 +57,17 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private readonly bool[] _awaitingPlacement;
 
     private readonly RateSchedule? _rate;
+    private readonly RateSchedule?[]? _directionRates;     // fio rate / rate_iops=R,W,T: one schedule per direction
+    private readonly RandomMap? _map;
+    private int _heldDirection = -1, _heldBlocks;           // chosen but not yet issued (its direction's rate, or no request object)
+    private long _heldLba = -1;
+    private int _randomRunLeft;                             // rw=randMODE:N: sequential I/Os left before a new random offset
+    private int _sinceThink;                                // I/Os since the last think time
+    private bool _thinkPending, _lowWait;
+    private long _thinkUntil;
+    private readonly long[] _cycleIos = new long[3], _cycleBytes = new long[3];
+    private long _nextRateCheck;
+    private volatile bool _stopRequested;
     private IntervalRecorder? _intervals;
     private IoLogRing? _ioLog;
     private bool _logBlocked;                    // waiting for the log writer to free room in _ioLog
@@ -78,7 +89,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private int _reapCount;                      // measured completions of that batch so far
     private long _stoppedAt;                     // Stopwatch ticks when issuing stopped (any thread reads it)
 
-    private enum Phase { NotStarted, Ramp, Measure, Draining, AwaitingReadBack, ReadBack, Done }
+    private enum Phase { NotStarted, Delayed, Ramp, Measure, Draining, AwaitingReadBack, ReadBack, Done }
     private Phase _phase;
     private long _phaseStart, _measureStart, _measureEnd, _endAt;
     private long _bytesIssuedInMeasure;
@@ -109,11 +120,19 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         _rng = plan.Seed | 1;
         _outcomes = new IoOutcomes(depth);
         if (plan.RateIops > 0) _rate = new RateSchedule(plan.RateIops, plan.RatePoisson, plan.Seed ^ 0x5DEECE66DUL, Stopwatch.Frequency);
+        if (plan.DirectionRates.Any)
+        {
+            _directionRates = new RateSchedule?[3];
+            for (int d = 0; d < 3; d++)
+                if (plan.DirectionRates[d] > 0)
+                    _directionRates[d] = new RateSchedule(plan.DirectionRates[d], plan.RatePoisson, plan.Seed ^ (0x5DEECE66DUL + (ulong)d), Stopwatch.Frequency);
+        }
+        if (plan.RandomMap && plan.Offsets is { } offsets) _map = new RandomMap(offsets.Slots, plan.Seed ^ 0xA0761D6478BD642FUL);
         if (plan.Verify)
         {
             int blockSize = plan.BlockBytes / plan.BlocksPerIo;
-            _verifyBlocks = plan.AlignBlocks;
-            _verify = new VerifyTracker(plan.RegionStartLba, plan.RegionBlocks, plan.AlignBlocks, blockSize, plan.BlocksPerIo / plan.AlignBlocks, depth, plan.Seed);
+            _verifyBlocks = plan.VerifyBlocks;
+            _verify = new VerifyTracker(plan.RegionStartLba, plan.RegionBlocks, plan.VerifyBlocks, blockSize, plan.BlocksPerIo / plan.VerifyBlocks, depth, plan.Seed);
         }
         Read = new DirectionCounters();
         Write = new DirectionCounters();
@@ -286,6 +305,18 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     }
     private long _phaseStart0;
 
+    /// <summary>Whether fio's rate_min (or rate_iops_min) was not met over a rate_cycle, which ended the job.</summary>
+    public bool RateMinMissed { get; private set; }
+
+    /// <summary>The direction (0 read, 1 write, 2 trim) and the rate seen when <see cref="RateMinMissed"/>.</summary>
+    public (int Direction, double Rate, bool Bytes) RateMinMiss { get; private set; }
+
+    /// <summary>
+    /// Stops the workload (fio's exitall: another job finished); any thread. A workload still waiting for its
+    /// start delay ends without I/O, a running one stops issuing and drains.
+    /// </summary>
+    public void RequestStop() => _stopRequested = true;
+
     /// <summary>Raised on the reactor thread when the measured phase starts (the ramp is over).</summary>
     public event Action? MeasureStarted;
 
@@ -295,19 +326,29 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         {
             case Phase.Done:
                 return 0;
-            case Phase.NotStarted:
-                _phaseStart = _phaseStart0 = Stopwatch.GetTimestamp();
-                _rate?.Start(_phaseStart);
-                if (_plan.RampTicks > 0)
+            case Phase.NotStarted or Phase.Delayed:
+                long t = Stopwatch.GetTimestamp();
+                if (_stopRequested)
                 {
-                    _phase = Phase.Ramp;
-                    _endAt = _phaseStart + _plan.RampTicks;
+                    _measureStart = _measureEnd = t;        // exitall before it started: an empty job
+                    Volatile.Write(ref _stoppedAt, t);
+                    Finish();
+                    return 0;
                 }
-                else StartMeasure(_phaseStart);
+                if (_phase == Phase.NotStarted && _plan.StartDelayTicks > 0)
+                {
+                    _phase = Phase.Delayed;                 // fio's startdelay: not part of the runtime
+                    _endAt = t + _plan.StartDelayTicks;
+                    return 0;
+                }
+                if (_phase == Phase.Delayed && t < _endAt) return 0;
+                Begin(t);
                 break;
         }
         long now = Stopwatch.GetTimestamp();
         FlushReaped();
+        if (_stopRequested && _phase is Phase.Ramp or Phase.Measure) StopIssuing(now);
+        if (_phase == Phase.Measure && _nextRateCheck != 0 && now >= _nextRateCheck) CheckRateMin(now);
         if (_unplacedCount > 0) ObservePlacement(now);
         if (_phase == Phase.Ramp && now >= _endAt) StartMeasure(now);
         if (_phase == Phase.Measure && _plan.RuntimeTicks > 0 && now >= _endAt)
@@ -339,10 +380,56 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     }
 
     /// <summary>
-    /// Refuses to let the reactor sleep while a rate schedule runs, or while the workload waits for room in its log
-    /// ring: nothing else would wake it when the next I/O is due or the writer has drained the ring.
+    /// Refuses to let the reactor sleep while the workload waits on the clock (a rate schedule, a think time, a start
+    /// delay, a rate_min window) or for room in its log ring: nothing else would wake it when the time comes or the
+    /// writer has drained the ring.
     /// </summary>
-    public bool PrepareToPark() => (_rate is null || _phase is not (Phase.Ramp or Phase.Measure)) && !_logBlocked;
+    public bool PrepareToPark() =>
+        _phase != Phase.Delayed && !_logBlocked
+        && ((_rate is null && _directionRates is null && _plan.ThinkTicks == 0 && _nextRateCheck == 0) || _phase is not (Phase.Ramp or Phase.Measure));
+
+    private void Begin(long now)
+    {
+        _phaseStart = _phaseStart0 = now;
+        _rate?.Start(_phaseStart);
+        if (_directionRates is not null)
+            foreach (var r in _directionRates) r?.Start(_phaseStart);
+        if (_plan.RampTicks > 0)
+        {
+            _phase = Phase.Ramp;
+            _endAt = _phaseStart + _plan.RampTicks;
+        }
+        else StartMeasure(_phaseStart);
+    }
+
+    /// <summary>fio's rate_min / rate_iops_min: over each rate_cycle of the measured phase, every capped direction must reach its minimum.</summary>
+    private void CheckRateMin(long now)
+    {
+        double seconds = (double)(now - (_nextRateCheck - _plan.RateCycleTicks)) / Stopwatch.Frequency;
+        for (int d = 0; d < 3; d++)
+        {
+            long minBytes = _plan.RateMinBytes[d], minIops = _plan.RateMinIops[d];
+            if (!DirectionUsed(d) || (minBytes == 0 && minIops == 0)) continue;
+            double bw = _cycleBytes[d] / seconds, iops = _cycleIos[d] / seconds;
+            if ((minBytes > 0 && bw < minBytes) || (minIops > 0 && iops < minIops))
+            {
+                RateMinMissed = true;
+                RateMinMiss = (d, minBytes > 0 ? bw : iops, minBytes > 0);
+                StopIssuing(now);
+                return;
+            }
+        }
+        Array.Clear(_cycleIos);
+        Array.Clear(_cycleBytes);
+        _nextRateCheck = now + _plan.RateCycleTicks;
+    }
+
+    private bool DirectionUsed(int d) => d switch
+    {
+        0 => _plan.ReadPercent > 0,
+        1 => _plan.ReadPercent < 100 && !_plan.Trim,
+        _ => _plan.ReadPercent < 100 && _plan.Trim,
+    };
 
     public void Unparked()
     {
@@ -366,6 +453,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             _liveIosAtMeasure[d] = _liveIos[d];
             _liveBytesAtMeasure[d] = _liveBytes[d];
         }
+        if (_plan.RateMinBytes.Any || _plan.RateMinIops.Any)
+        {
+            Array.Clear(_cycleIos);
+            Array.Clear(_cycleBytes);
+            _nextRateCheck = now + _plan.RateCycleTicks;
+        }
         Volatile.Write(ref _measureStartPublished, now);
         MeasureStarted?.Invoke();
     }
@@ -374,6 +467,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     {
         if (_phase == Phase.Ramp) _measureStart = now;       // stopped (verify_fatal) before measuring: an empty window
         _phase = Phase.Draining;
+        _nextRateCheck = 0;
         _measureEnd = now;
         Volatile.Write(ref _stoppedAt, now);
     }
@@ -464,9 +558,27 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private int IssueUpToDepth(long now)
     {
         if (_phase is not (Phase.Ramp or Phase.Measure)) return 0;
+        // iodepth_batch_submit / iodepth_batch_complete_min: wait until a whole batch of slots is free.
+        if (_freeCount < _plan.BatchMin) return 0;
         int issued = 0;
         while (_freeCount > 0)
         {
+            if (_lowWait)
+            {
+                if (_inFlight > _plan.IoDepthLow) break;         // iodepth_low: let the queue drain to the low mark
+                _lowWait = false;
+            }
+            if (_thinkPending)
+            {
+                if (_inFlight > 0) break;                       // fio lets the I/Os complete, then thinks
+                _thinkPending = false;
+                _thinkUntil = now + _plan.ThinkTicks;
+            }
+            if (_thinkUntil != 0)
+            {
+                if (now < _thinkUntil) break;
+                _thinkUntil = 0;
+            }
             if (_phase == Phase.Measure
                 && ((!_plan.TimeBased && _bytesIssuedInMeasure >= _plan.SizeBytes)
                     || (_plan.NumberIos > 0 && _iosIssuedInMeasure >= _plan.NumberIos)))
@@ -486,6 +598,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             if (!IssueOne(now, intended)) break;
             _rate?.Advance();
             issued++;
+            if (_plan.ThinkTicks > 0 && ++_sinceThink >= _plan.ThinkBlocks)
+            {
+                _sinceThink = 0;
+                _thinkPending = true;
+            }
+            if (_freeCount == 0 && _plan.IoDepthLow < _plan.IoDepth) _lowWait = true;
         }
         return issued;
     }
@@ -493,11 +611,34 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private bool IssueOne(long now, long intended)
     {
         int slot = _freeSlots[_freeCount - 1];
-        bool first = _plan.ReadPercent >= 100 || (_plan.ReadPercent > 0 && (int)(NextRandom() % 100) < _plan.ReadPercent);
-        var direction = first ? IoDirection.Read : _plan.Trim ? IoDirection.Trim : IoDirection.Write;
-        int blocks = NextBlocks();
-        long lba = NextLba(blocks);
+        IoDirection direction;
+        int blocks;
+        if (_heldDirection >= 0)
+        {
+            direction = (IoDirection)_heldDirection;       // chosen earlier, waiting for its direction's rate or a request
+            blocks = _heldBlocks;
+        }
+        else
+        {
+            bool first = _plan.ReadPercent >= 100 || (_plan.ReadPercent > 0 && (int)(NextRandom() % 100) < _plan.ReadPercent);
+            direction = first ? IoDirection.Read : _plan.Trim ? IoDirection.Trim : IoDirection.Write;
+            blocks = _plan.Sizes.Next((int)direction, ref _rng);
+        }
         int bytes = blocks * (_plan.BlockBytes / _plan.BlocksPerIo);
+        var directionRate = _directionRates?[(int)direction];
+        if (directionRate is not null)
+        {
+            if (directionRate.Next > now)
+            {
+                _heldDirection = (int)direction;            // keep the mix: this I/O goes first once it is due
+                _heldBlocks = blocks;
+                return false;
+            }
+            intended = directionRate.Next;
+        }
+        long lba = _heldLba >= 0 ? _heldLba : NextLba(blocks);
+        _heldDirection = -1;
+        _heldLba = -1;
         var buffer = _buffers[slot];
         long tag = _outcomes.NextTag(slot);
         bool ok = direction switch
@@ -506,7 +647,14 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             IoDirection.Write => _queue.TrySubmitWrite(lba, buffer, 0, bytes, this, tag),
             _ => _queue.TrySubmitDiscard(lba, blocks, this, tag),
         };
-        if (!ok) return false;     // out of request objects: retry on the next poll
+        if (!ok)
+        {
+            _heldDirection = (int)direction;               // out of request objects: retry this I/O on the next poll
+            _heldBlocks = blocks;
+            _heldLba = lba;
+            return false;
+        }
+        directionRate?.Advance(_plan.DirectionRatesInBytes ? bytes : 1);
         // The queue places the request only in its next pass on this thread: stamping the data now is in time.
         if (_verify is not null)
         {
@@ -570,28 +718,28 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         return issued;
     }
 
-    /// <summary>The size of the next I/O in device blocks: the bssplit entry a draw from 0 to 99 falls in.</summary>
-    private int NextBlocks()
-    {
-        var sizes = _plan.SizeBlocks;
-        if (sizes.Length == 1) return sizes[0];
-        int draw = (int)(NextRandom() % 100);
-        var cumulative = _plan.SizeCumulativePercent;
-        for (int i = 0; i < cumulative.Length; i++)
-            if (draw < cumulative[i]) return sizes[i];
-        return sizes[^1];
-    }
-
     private long NextLba(int blocks)
     {
         long relative;
-        if (_plan.Random) relative = _plan.Offsets!.Next(ref _rng) * _plan.AlignBlocks;
+        if (_plan.Random && _randomRunLeft == 0)
+        {
+            relative = (_map is not null ? _map.Next() : _plan.Offsets!.Next(ref _rng)) * _plan.AlignBlocks;
+            _randomRunLeft = _plan.RandomRun - 1;
+        }
+        else if (_plan.Random)
+        {
+            relative = _nextSequentialBlock;                 // rw=randMODE:N: the next I/O follows the last one
+            if (relative + blocks > _plan.RegionBlocks) relative = 0;
+            _randomRunLeft--;
+        }
         else
         {
             relative = _nextSequentialBlock;
-            if (relative + blocks > _plan.RegionBlocks) relative = 0;      // wrap: the I/O would run past the region
-            _nextSequentialBlock = relative + blocks;
+            // rw=MODE:N: fio adds N after every I/O but the first; past either end it wraps (backwards: to the end).
+            if (relative < 0 || relative + blocks > _plan.RegionBlocks)
+                relative = _plan.SeqAddBlocks < 0 ? Math.Clamp(_plan.RegionBlocks + _plan.SeqAddBlocks, 0, _plan.RegionBlocks - blocks) : 0;
         }
+        _nextSequentialBlock = relative + blocks + (_plan.Random ? 0 : _plan.SeqAddBlocks);
         return _plan.RegionStartLba + relative;
     }
 
@@ -647,6 +795,8 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
                 // Like fio: every I/O counts in total_ios (its total_io_u), a failed one only there and in the error
                 // counts; bytes, latencies and interval samples are the good ones' (fio's account_io_completion).
                 dir.Ios++;
+                _cycleIos[(int)direction]++;
+                _cycleBytes[(int)direction] += _bytes[slot];
                 if (!ok) dir.Errors++;
                 else
                 {

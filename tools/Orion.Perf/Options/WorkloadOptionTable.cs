@@ -1,0 +1,89 @@
+using System.Globalization;
+using static Orion.Perf.Options.OptionTable;
+
+namespace Orion.Perf.Options;
+
+/// <summary>Job control and workload-shape options (fio's names and meanings), after <see cref="OptionTable"/>'s core ones in help.</summary>
+internal static class WorkloadOptionTable
+{
+    public static readonly IReadOnlyList<OptionSpec> All =
+    [
+        new("filename", [], "PATH", "without --device: the file or block device to run on (a file: device; a new file is created at --size) (default none)",
+            (o, v) => string.IsNullOrWhiteSpace(v) ? throw new OptionValueException("--filename: give a path") : o with { Filename = v.Trim() }),
+        new("loops", [], "INT", "run the job's I/O this many times over (default 1)",
+            (o, v) => o with { Loops = Int("loops", v) }),
+        new("startdelay", [], "TIME", "wait this long before starting the job; not part of its runtime (default 0)",
+            (o, v) => o with { StartDelay = Time("startdelay", v) }),
+        new("io_size", ["io_limit"], "SIZE", "bytes to transfer per pass when not --size (default: --size)",
+            (o, v) => o with { IoSize = Size("io_size", v) }),
+        new("offset_increment", [], "SIZE", "numjobs clone k starts k times this far after --offset (default 0)",
+            (o, v) => o with { OffsetIncrement = Size("offset_increment", v) }),
+        new("bsrange", ["blocksize_range"], "MIN-MAX", "each I/O's size drawn from MIN to MAX in multiples of MIN, as fio draws it (default none)",
+            (o, v) => o with { BlockSizeRange = RangeValue(v) }),
+        new("blockalign", ["ba"], "SIZE", "random offsets are multiples of this (default: the smallest block size)",
+            (o, v) => o with { BlockAlign = OneBlockSize("blockalign", v.Split(',')[0]) }),
+        new("random_generator", [], "GEN", "tausworthe, lfsr or tausworthe64: each gives every block once per pass (fio's random map) unless --norandommap (default tausworthe)",
+            (o, v) => o with { RandomGenerator = GeneratorValue(v) }),
+        new("thinktime", [], "TIME", "after --thinktime_blocks I/Os, let them complete and pause this long; a plain number is microseconds (default 0)",
+            (o, v) => o with { ThinkTime = MicrosValue("thinktime", v) }),
+        new("thinktime_spin", [], "TIME", "the part of --thinktime spent busy; a reactor always polls, so the whole think time is busy (default 0)",
+            (o, v) => o with { ThinkTimeSpin = MicrosValue("thinktime_spin", v) }),
+        new("thinktime_blocks", [], "INT", "I/Os between two pauses of --thinktime (default 1)",
+            (o, v) => o with { ThinkTimeBlocks = Int("thinktime_blocks", v) }),
+        new("rate", [], "BW[,W[,T]]", "cap each job's bandwidth, bytes per second with fio's suffixes, per direction as READ,WRITE,TRIM; 0 = no limit (default 0)",
+            (o, v) => o with { Rate = Directions("rate", v, 0, x => NonNegativeSize("rate", x)) }),
+        new("rate_min", ["ratemin"], "BW[,W[,T]]", "fail the job when a direction's bandwidth over a --rate_cycle falls below this (default 0)",
+            (o, v) => o with { RateMin = Directions("rate_min", v, 0, x => NonNegativeSize("rate_min", x)) }),
+        new("rate_iops_min", [], "INT[,W[,T]]", "fail the job when a direction's IOPS over a --rate_cycle fall below this (default 0)",
+            (o, v) => o with { RateIopsMin = Directions("rate_iops_min", v, 0, x => Int("rate_iops_min", x)) }),
+        new("rate_cycle", [], "MSEC", "the window --rate_min and --rate_iops_min are checked over, in ms (default 1000)",
+            (o, v) => o with { RateCycle = TimeSpan.FromMilliseconds(Int("rate_cycle", v)) }),
+        new("readonly", [], null, "refuse a job that writes or trims, as a safety net (default 0)",
+            (o, v) => o with { ReadOnlyJob = Bool("readonly", v) }),
+        new("iodepth_low", [], "INT", "once --iodepth is reached, issue again only when in flight fell to this (default: --iodepth)",
+            (o, v) => o with { IoDepthLow = Int("iodepth_low", v) }),
+        new("iodepth_batch_submit", ["iodepth_batch"], "INT", "issue I/Os in batches of at least this many (0 or 1 = as slots free up) (default 1)",
+            (o, v) => o with { IoDepthBatchSubmit = Math.Max(1, Int("iodepth_batch_submit", v)) }),
+        new("iodepth_batch_complete_min", ["iodepth_batch_complete"], "INT", "wait for at least this many completions before issuing again (default 1)",
+            (o, v) => o with { IoDepthBatchCompleteMin = Math.Max(1, Int("iodepth_batch_complete_min", v)) }),
+        new("wait_for", [], "JOB", "job files: start this job after the named job finished (default none)",
+            (o, v) => o with { WaitFor = v.Trim() }),
+        new("exitall", [], null, "when this job finishes, stop the jobs running with it (default 0)",
+            (o, v) => o with { ExitAll = Bool("exitall", v) }),
+        new("exit_what", [], "WHICH", "with --exitall: group or stonewall stop the jobs running with the finished one (all jobs that run at once here); all is refused (default group)",
+            (o, v) => v.Trim().ToLowerInvariant() is "group" or "stonewall" ? o
+                : v.Trim().ToLowerInvariant() == "all"
+                    ? throw new OptionValueException("--exit_what=all: it would also cancel the jobs of later groups before they start, which is not implemented; use group or stonewall")
+                    : throw new OptionValueException($"--exit_what={v}: use group, stonewall or all")),
+        new("fill_device", ["fill_fs"], null, "cover the device from --offset to its end, whatever --size says (default 0)",
+            (o, v) => o with { FillDevice = Bool("fill_device", v) }),
+    ];
+
+    private static long NonNegativeSize(string name, string v)
+    {
+        long n = Size(name, v);
+        return n >= 0 ? n : throw new OptionValueException($"--{name}={v}: must not be negative");
+    }
+
+    /// <summary>fio's time options without a unit are microseconds here (thinktime).</summary>
+    private static TimeSpan MicrosValue(string name, string v) =>
+        long.TryParse(v.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long us) ? TimeSpan.FromMicroseconds(us) : Time(name, v);
+
+    private static (int, int) RangeValue(string v)
+    {
+        string first = v.Split(',')[0];
+        if (v.Contains(',') && v.Split(',').Any(x => x.Trim().Length > 0 && x.Trim() != first.Trim()))
+            throw new OptionValueException($"--bsrange={v}: separate ranges per direction are not supported; give one MIN-MAX for all");
+        int dash = first.IndexOf('-');
+        if (dash <= 0) throw new OptionValueException($"--bsrange={v}: give MIN-MAX (for example 4k-64k)");
+        return (OneBlockSize("bsrange", first[..dash]), OneBlockSize("bsrange", first[(dash + 1)..]));
+    }
+
+    private static RandomGenerator GeneratorValue(string v) => v.Trim().ToLowerInvariant() switch
+    {
+        "tausworthe" => RandomGenerator.Tausworthe,
+        "lfsr" => RandomGenerator.Lfsr,
+        "tausworthe64" => RandomGenerator.Tausworthe64,
+        _ => throw new OptionValueException($"--random_generator={v}: use tausworthe, lfsr or tausworthe64"),
+    };
+}
