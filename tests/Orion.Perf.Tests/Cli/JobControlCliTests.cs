@@ -148,7 +148,7 @@ public class JobControlCliTests
         };
         Assert.That(Enumerable.Range(0, 3).Select(k => plan.ForClone(k).RegionStartLba * 512), Is.EqualTo(new[] { 1L << 20, 5L << 20, 9L << 20 }));
         Assert.That(plan.ForClone(1).Seed, Is.Not.EqualTo(plan.ForClone(0).Seed));
-        Assert.That(Bytes(RunJson("--rw=write", "--bs=64k", "--size=1m", "--numjobs=3", "--offset_increment=4m", "--device=null:16M")[0], "write"),
+        Assert.That(Bytes(RunJson("--rw=write", "--bs=64k", "--size=1m", "--numjobs=3", "--group_reporting", "--offset_increment=4m", "--device=null:16M")[0], "write"),
             Is.EqualTo(3L << 20), "each clone writes its own 1 MiB");
     }
 

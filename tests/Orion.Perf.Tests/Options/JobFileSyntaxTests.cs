@@ -104,7 +104,7 @@ public class JobFileSyntaxTests
 
     [Test]
     public void ADefaultRestatedWithAnotherValueIsNotSilentlyAccepted() =>
-        Assert.That(File("[a]\nclat_percentiles=0\n").Message, Does.StartWith("job.fio:2: fio option 'clat_percentiles' is not supported yet"));
+        Assert.That(File("[a]\ndisable_slat=1\n").Message, Does.StartWith("job.fio:2: fio option 'disable_slat' is not supported yet"));
 
     [Test]
     public void UnknownOptionNamesFileLineAndTheNearest() =>

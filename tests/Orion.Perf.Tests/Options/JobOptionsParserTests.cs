@@ -188,7 +188,7 @@ public class JobOptionsParserTests
 
     [TestCase("verify_pattern")]
     [TestCase("zonesize")]
-    [TestCase("write_lat_log")]
+    [TestCase("log_compression")]
     [TestCase("cpumask")]
     public void KnownFioOptionsAreNotSupportedYet(string name) =>
         Assert.That(Error($"--{name}=4"), Is.EqualTo($"fio option '--{name}' is not supported yet"));

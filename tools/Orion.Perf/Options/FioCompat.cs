@@ -13,7 +13,7 @@ internal enum CompatKind
 
 /// <summary>
 /// fio options that orion-perf accepts without a setting of its own, and why: those that only restate a default
-/// (<c>thread</c>, <c>max-jobs</c>, <c>clat_percentiles=1</c>, <c>description</c>, ...) never stop a job; those that
+/// (<c>thread</c>, <c>max-jobs</c>, <c>loops=1</c>, <c>description</c>, ...) never stop a job; those that
 /// do not apply to a block device (file-system layout, process scheduling, NUMA, other engines' own knobs) are
 /// named in one note and ignored. An option that changes what is measured is not here: it runs as fio runs it
 /// (<see cref="OptionTable"/>) or is refused with the reason (<see cref="UnsupportedFioOptions"/>).
@@ -30,11 +30,7 @@ internal static class FioCompat
     // The value on the right is fio's default, which is orion-perf's behaviour; any other value is refused as unsupported.
     private static readonly Dictionary<string, string[]> DefaultValues = new(StringComparer.Ordinal)
     {
-        ["clat_percentiles"] = ["1", "true", "on", "yes"],
-        ["lat_percentiles"] = ["0", "false", "off", "no"],
-        ["slat_percentiles"] = ["0", "false", "off", "no"],
         ["buffered"] = ["0", "false", "off", "no"],
-        ["kb_base"] = ["1024"],
         ["disable_lat"] = ["0"],
         ["disable_clat"] = ["0"],
         ["disable_slat"] = ["0"],
