@@ -87,6 +87,17 @@ public class GateVerdictsTests
     }
 
     [Test]
+    public void OneStalledRoundDoesNotDecideTheChange()
+    {
+        // Ten rounds with no change, one of which the machine stalled for (1 % of the usual IOPS on the candidate side).
+        double[] b = [1000, 1010, 990, 1005, 995, 1000, 1010, 990, 1005, 995];
+        double[] c = [1000, 1010, 990, 1005, 995, 10, 1010, 990, 1005, 995];
+        Assert.That(Judge(Iops, b, c).Verdict, Is.EqualTo(Verdict.Pass));
+        Assert.That(GateStatistics.Median([1, 2, 3, 4, 100]), Is.EqualTo(3));
+        Assert.That(GateStatistics.Median([4, 1, 100, 2]), Is.EqualTo(3));
+    }
+
+    [Test]
     public void OneRoundIsNeverAVerdict()
     {
         var r = Judge(Iops, [1000], [500]);

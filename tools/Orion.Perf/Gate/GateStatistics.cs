@@ -5,10 +5,12 @@ internal readonly record struct ChangeInterval(double Point, double Low, double 
 
 /// <summary>
 /// The percentile bootstrap over rounds (Efron), as the rigorous-benchmarking literature asks (Kalibera and Jones):
-/// an interval for the change, not one ratio. Relative metrics are judged on logarithms, so the change is the geometric
-/// mean of candidate/baseline; absolute ones on the plain difference of means. Paired samples (both sides ran in each
+/// an interval for the change, not one ratio. Relative metrics are judged on logarithms, so the change is the median
+/// candidate/baseline ratio; absolute ones on the plain difference. Paired samples (both sides ran in each
 /// round, interleaved) resample whole rounds, so a machine that slowed down for a round slows both of its runs and
-/// cancels out; unpaired ones (a stored baseline) resample each side on its own. Deterministic for a given seed.
+/// cancels out; unpaired ones (a stored baseline) resample each side on its own. The statistic is the median, not the
+/// mean: a shared VM now and then stalls a whole run (a round at 1 % of the usual IOPS), and a mean of logarithms
+/// would follow that one round; a trimmed mean still does whenever a resample repeats it. Deterministic for a seed.
 /// </summary>
 internal static class GateStatistics
 {
@@ -22,33 +24,38 @@ internal static class GateStatistics
         if (paired && baseline.Count != candidate.Count) throw new ArgumentException("paired samples need as many rounds on each side");
         Func<double, double> f = scale == ChangeScale.Relative ? Math.Log : static v => v;
         double[] b = baseline.Select(f).ToArray(), c = candidate.Select(f).ToArray();
-        double point = c.Average() - b.Average();
+        double[] d = paired ? c.Select((v, i) => v - b[i]).ToArray() : [];
+        double point = paired ? Median(d.ToArray()) : Median(c.ToArray()) - Median(b.ToArray());
         var stats = new double[Resamples];
         var rng = new SplitMix64(seed);
+        var rb = new double[b.Length];
+        var rc = new double[c.Length];
         for (int r = 0; r < Resamples; r++)
         {
-            double sb = 0, sc = 0;
             if (paired)
             {
-                for (int i = 0; i < b.Length; i++)
-                {
-                    int k = rng.Below(b.Length);
-                    sb += b[k];
-                    sc += c[k];
-                }
-                stats[r] = (sc - sb) / b.Length;
+                for (int i = 0; i < d.Length; i++) rb[i] = d[rng.Below(d.Length)];
+                stats[r] = Median(rb);
             }
             else
             {
-                for (int i = 0; i < b.Length; i++) sb += b[rng.Below(b.Length)];
-                for (int i = 0; i < c.Length; i++) sc += c[rng.Below(c.Length)];
-                stats[r] = sc / c.Length - sb / b.Length;
+                for (int i = 0; i < b.Length; i++) rb[i] = b[rng.Below(b.Length)];
+                for (int i = 0; i < c.Length; i++) rc[i] = c[rng.Below(c.Length)];
+                stats[r] = Median(rc) - Median(rb);
             }
         }
         Array.Sort(stats);
         double alpha = 1 - confidence;
         double lo = Quantile(stats, alpha / 2), hi = Quantile(stats, 1 - alpha / 2);
         return scale == ChangeScale.Relative ? new(Math.Exp(point), Math.Exp(lo), Math.Exp(hi)) : new(point, lo, hi);
+    }
+
+    /// <summary>The median (the mean of the middle two for an even count); sorts <paramref name="v"/> in place.</summary>
+    internal static double Median(double[] v)
+    {
+        Array.Sort(v);
+        int h = v.Length / 2;
+        return v.Length % 2 == 1 ? v[h] : (v[h - 1] + v[h]) / 2;
     }
 
     /// <summary>Linear interpolation between order statistics of a sorted array.</summary>
