@@ -6,12 +6,12 @@ Rows, each N gates of two orion-perf processes (the same build; only the candida
   +10 %      candidate 10 % slower per I/O                  target: at least 95 % "regressed" (19 of 20)
   +5 %       candidate 5 % slower per I/O                   target: at least 75 % "regressed" (15 of 20), or none "pass"
   +1 alloc   one extra allocation per I/O (counted metric)  target: every gate "regressed", with "alloc" named
-"Slower per I/O" is the device string's ,delay= sized to 10 % / 5 % of the service time measured first (clat mean at
-the workload's iodepth, default 1), on top of a base delay (default 2us) so that the step is representable in the
+"Slower per I/O" is the device string's ,delay= sized to 10 % / 5 % of the service time measured first (median clat
+at the workload's iodepth, default 1; the median, as a stalled moment on a shared VM drags the mean), on top of a base delay (default 10us) so that the step is representable in the
 device's 100 ns resolution. The extra allocation is the test-only ORION_PERF_TEST_ALLOC_PER_IO=1 (docs/latency-gate.md).
 
   python3 perf/gate-calibration.py --gates 20                      # the real measurement (long: minutes per gate)
-  python3 perf/gate-calibration.py --gates 1 --rounds 2 --runtime 300ms --max-rounds 2    # a smoke test
+  python3 perf/gate-calibration.py --gates 1 --rounds 5 --max-rounds 5 --runtime 200ms    # a smoke test
 
 Build first: dotnet build -c Release tools/Orion.Perf
 """
@@ -31,12 +31,12 @@ DLL = "tools/Orion.Perf/bin/Release/net10.0/orion-perf.dll"
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gates", type=int, default=20, help="gates per row (default 20)")
-    p.add_argument("--rounds", type=int, default=5, help="gate --rounds (default 5)")
+    p.add_argument("--rounds", type=int, default=5, help="gate --rounds (default 5, the fewest that give a verdict)")
     p.add_argument("--max-rounds", type=int, default=20, help="gate --max-rounds (default 20)")
     p.add_argument("--budget", default="10m", help="gate --budget per gate (default 10m)")
     p.add_argument("--runtime", default="1", help="orion-perf --runtime per run (default 1 s)")
     p.add_argument("--iodepth", type=int, default=1, help="orion-perf --iodepth (default 1: clat is the service time)")
-    p.add_argument("--base-delay", default="2us", help="device ,delay= on both sides (default 2us; 0 for none)")
+    p.add_argument("--base-delay", default="10us", help="device ,delay= on both sides (default 10us, so 5 %% steps round to 100 ns within 1 %%; 0 for none)")
     p.add_argument("--tolerance", default="", help="gate --tolerance, e.g. iops=5,p50=5 (default: the gate's)")
     p.add_argument("--rows", default="itself,10,5,alloc", help="which rows (default itself,10,5,alloc)")
     a = p.parse_args()
@@ -66,12 +66,12 @@ def workload(args, dev, env=""):
 
 
 def service_time_ns(args, base_ns):
-    """Median over three runs of the mean completion latency on the baseline device."""
-    means = []
+    """Median over three runs of the median completion latency on the baseline device."""
+    p50s = []
     for _ in range(3):
         out = subprocess.run(workload(args, device(base_ns)), shell=True, check=True, capture_output=True, text=True).stdout
-        means.append(json.loads(out[out.index("{"):])["jobs"][0]["read"]["clat_ns"]["mean"])
-    return statistics.median(means)
+        p50s.append(json.loads(out[out.index("{"):])["jobs"][0]["read"]["clat_ns"]["percentile"]["50.000000"])
+    return statistics.median(p50s)
 
 
 def gate(args, baseline, candidate, seed, out_dir):
@@ -156,8 +156,8 @@ def main():
     print()
     print("Command: `python3 perf/gate-calibration.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "`")
     print()
-    print(f"Workload: 4 KiB randread, iodepth {args.iodepth}, {args.runtime} s per run, `{device(base_ns)}` "
-          f"(measured service time {s_ns / 1000:.2f} µs); gate --rounds {args.rounds} --max-rounds {args.max_rounds} "
+    print(f"Workload: 4 KiB randread, iodepth {args.iodepth}, --runtime={args.runtime} per run, `{device(base_ns)}` "
+          f"(measured service time, median clat: {s_ns / 1000:.2f} µs); gate --rounds {args.rounds} --max-rounds {args.max_rounds} "
           f"--budget {args.budget}{' --tolerance ' + args.tolerance if args.tolerance else ''}, seeds 1..{args.gates}.")
     print()
     print("| candidate | gates | pass | regressed | undecided | failed | median rounds | detectable IOPS (median) "

@@ -24,9 +24,9 @@ public class GateBaselineStoreTests
 
     private string Saved(string name = "main")
     {
-        var (code, output, err) = GateCommandTests.Gate("--candidate", Steady("rec", 1000).Command, "--save", name, "--store", _store, "--rounds", "4");
+        var (code, output, err) = GateCommandTests.Gate("--candidate", Steady("rec", 1000).Command, "--save", name, "--store", _store, "--rounds", "5");
         Assert.That(code, Is.Zero, output + err);
-        Assert.That(output, Does.Contain($"saved 4 round(s) as '{name}'"));
+        Assert.That(output, Does.Contain($"saved 5 round(s) as '{name}'"));
         return Path.Combine(_store, name + ".gate.json");
     }
 
@@ -37,7 +37,7 @@ public class GateBaselineStoreTests
         using var doc = JsonDocument.Parse(File.ReadAllText(Saved()));
         var root = doc.RootElement;
         Assert.That(root.GetProperty("format").GetString(), Is.EqualTo("orion-perf-gate-baseline"));
-        Assert.That(root.GetProperty("rounds").GetArrayLength(), Is.EqualTo(4));
+        Assert.That(root.GetProperty("rounds").GetArrayLength(), Is.EqualTo(5));
         Assert.That(root.GetProperty("rounds")[0].GetProperty("values").GetProperty("read iops").GetDouble(), Is.GreaterThan(0));
         var machine = root.GetProperty("machine");
         Assert.That(machine.GetProperty("cores").GetInt32(), Is.EqualTo(Environment.ProcessorCount));
@@ -52,10 +52,10 @@ public class GateBaselineStoreTests
     public void AgainstJudgesTheCandidateOnTheStoredRounds()
     {
         Saved();
-        var (same, output, err) = GateCommandTests.Gate("--candidate", Steady("same", 1000).Command, "--against", "main", "--store", _store, "--rounds", "4");
+        var (same, output, err) = GateCommandTests.Gate("--candidate", Steady("same", 1000).Command, "--against", "main", "--store", _store, "--rounds", "5");
         Assert.That(same, Is.Zero, output + err);
-        Assert.That(output, Does.Contain("baseline: stored 'main', 4 round(s)").And.Contain("unpaired"));
-        var (slower, output2, _) = GateCommandTests.Gate("--candidate", Steady("slow", 800).Command, "--against", "main", "--store", _store, "--rounds", "4");
+        Assert.That(output, Does.Contain("baseline: stored 'main', 5 round(s)").And.Contain("unpaired"));
+        var (slower, output2, _) = GateCommandTests.Gate("--candidate", Steady("slow", 800).Command, "--against", "main", "--store", _store, "--rounds", "5");
         Assert.That(slower, Is.EqualTo(3), output2);
     }
 

@@ -40,7 +40,7 @@ public class GateCommandTests
     [CancelAfter(60_000)]
     public void SameNumbersPassWithExitZero()
     {
-        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", Steady("cand").Command, "--rounds", "4");
+        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", Steady("cand").Command, "--rounds", "5");
         Assert.That(code, Is.Zero, output + err);
         Assert.That(Row(output, "read iops"), Does.EndWith("pass"));
         Assert.That(Row(output, "alloc"), Does.EndWith("pass"));
@@ -52,7 +52,7 @@ public class GateCommandTests
     [CancelAfter(60_000)]
     public void ATwentyPercentDropRegressesWithExitThree()
     {
-        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", Steady("cand", iops: 800).Command, "--rounds", "4");
+        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", Steady("cand", iops: 800).Command, "--rounds", "5");
         Assert.That(code, Is.EqualTo(3), output + err);
         Assert.That(Row(output, "read iops"), Does.EndWith("REGRESSED"));
         Assert.That(Row(output, "read p50"), Does.EndWith("pass"));
@@ -65,7 +65,7 @@ public class GateCommandTests
     {
         // Rounds alternate between no change and a 20 % drop: the interval spans the 5 % tolerance.
         var candidate = Side("cand", new FakeRun(1000), new FakeRun(800));
-        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", candidate.Command, "--rounds", "4");
+        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", candidate.Command, "--rounds", "5");
         Assert.That(code, Is.EqualTo(4), output + err);
         Assert.That(Row(output, "read iops"), Does.EndWith("undecided"));
         Assert.That(output, Does.Contain("UNDECIDED: no regression proven, but read iops undecided"));
@@ -75,7 +75,7 @@ public class GateCommandTests
     [CancelAfter(60_000)]
     public void OneExtraAllocationPerIoIsCaughtAndNamed()
     {
-        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", Steady("cand", alloc: 24.1).Command, "--rounds", "3");
+        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", Steady("cand", alloc: 24.1).Command, "--rounds", "5");
         Assert.That(code, Is.EqualTo(3), output + err);
         Assert.That(Row(output, "alloc"), Does.Contain("+24 B/io").And.EndWith("REGRESSED"));
         Assert.That(Row(output, "read iops"), Does.EndWith("pass"));
@@ -85,7 +85,7 @@ public class GateCommandTests
     [CancelAfter(60_000)]
     public void OneExtraKickPerBatchOfEightIsCaught()
     {
-        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", Steady("cand", kicks: 0.125).Command, "--rounds", "3");
+        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", Steady("cand", kicks: 0.125).Command, "--rounds", "5");
         Assert.That(code, Is.EqualTo(3), output + err);
         Assert.That(Row(output, "kicks"), Does.EndWith("REGRESSED"));
         Assert.That(Row(output, "syscalls"), Does.EndWith("REGRESSED"));
@@ -96,23 +96,23 @@ public class GateCommandTests
     public void ADecidedGateStopsAtItsFirstVerdict()
     {
         var candidate = Steady("cand", iops: 800);
-        var (code, output, _) = Gate("--baseline", Steady("base").Command, "--candidate", candidate.Command, "--rounds", "3", "--max-rounds", "20");
+        var (code, output, _) = Gate("--baseline", Steady("base").Command, "--candidate", candidate.Command, "--rounds", "5", "--max-rounds", "20");
         Assert.That(code, Is.EqualTo(3));
-        Assert.That(output, Does.Contain("decided after 3 round(s)").And.Contain("round 3").And.Not.Contain("round 4"));
-        Assert.That(candidate.Calls, Is.EqualTo(1 + 3), "one warm-up and three rounds");
+        Assert.That(output, Does.Contain("decided after 5 round(s)").And.Contain("round 5").And.Not.Contain("round 6"));
+        Assert.That(candidate.Calls, Is.EqualTo(1 + 5), "one warm-up and five rounds");
     }
 
     [Test]
     [CancelAfter(60_000)]
     public void AnUndecidedGateAddsRoundsUntilDecided()
     {
-        // No change at first, then a steady 20 % drop: three rounds cannot tell, more rounds can.
+        // No change at first, then a steady 20 % drop: five rounds cannot tell, more rounds can.
         var runs = new[] { 1000.0, 1000, 810 }.Concat(Enumerable.Repeat(800.0, 30)).Select(i => new FakeRun(i)).ToArray();
         var candidate = Side("cand", runs);
-        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", candidate.Command, "--rounds", "3", "--max-rounds", "30");
+        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", candidate.Command, "--rounds", "5", "--max-rounds", "30");
         Assert.That(code, Is.EqualTo(3), output + err);
         int rounds = candidate.Calls - 1;
-        Assert.That(rounds, Is.InRange(4, 29), output);
+        Assert.That(rounds, Is.InRange(6, 29), output);
         Assert.That(output, Does.Contain($"decided after {rounds} round(s)"));
     }
 
@@ -121,10 +121,10 @@ public class GateCommandTests
     public void AnUndecidedGateStopsAtMaxRoundsWithExitFour()
     {
         var candidate = Side("cand", new FakeRun(1000), new FakeRun(800));
-        var (code, output, _) = Gate("--baseline", Steady("base").Command, "--candidate", candidate.Command, "--rounds", "3", "--max-rounds", "6");
+        var (code, output, _) = Gate("--baseline", Steady("base").Command, "--candidate", candidate.Command, "--rounds", "5", "--max-rounds", "8");
         Assert.That(code, Is.EqualTo(4));
-        Assert.That(output, Does.Contain("6 round(s), the most allowed").And.Contain("round 6").And.Not.Contain("round 7"));
-        Assert.That(candidate.Calls, Is.EqualTo(7));
+        Assert.That(output, Does.Contain("8 round(s), the most allowed").And.Contain("round 8").And.Not.Contain("round 9"));
+        Assert.That(candidate.Calls, Is.EqualTo(9));
     }
 
     [Test]
@@ -132,7 +132,7 @@ public class GateCommandTests
     public void AnUndecidedGateStopsWhenTheBudgetWouldRunOut()
     {
         var candidate = Side("cand", new FakeRun(1000), new FakeRun(800));
-        var (code, output, _) = Gate("--baseline", Steady("base").Command, "--candidate", candidate.Command, "--rounds", "2", "--budget", "400ms");
+        var (code, output, _) = Gate("--baseline", Steady("base").Command, "--candidate", candidate.Command, "--rounds", "5", "--budget", "400ms");
         Assert.That(code, Is.EqualTo(4));
         Assert.That(output, Does.Contain("the budget of 0.4 s would run out"));
         Assert.That(candidate.Calls - 1, Is.LessThan(50), "the budget, not --max-rounds' default of 50, ended it");
@@ -157,7 +157,7 @@ public class GateCommandTests
     {
         var candidate = FakeSide.Create(_dir, "cand", [new FakeRun(1000)], failFromCall: 3, failure: failure);
         string junit = Path.Combine(_dir, "gate.xml");
-        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", candidate.Command, "--rounds", "4", "--junit", junit);
+        var (code, output, err) = Gate("--baseline", Steady("base").Command, "--candidate", candidate.Command, "--rounds", "5", "--junit", junit);
         Assert.That(code, Is.EqualTo(2), output + err);
         Assert.That(err, Does.Contain("the candidate failed to run (round 2): " + reason));
         Assert.That(output, Does.Contain("FAILED").And.Not.Contain("PASS"));
@@ -199,6 +199,7 @@ public class GateCommandTests
     [TestCase(new[] { "--candidate", "true", "--save", "../main" }, "--save '../main'")]
     [TestCase(new[] { "--candidate", "true", "--save", "main", "--junit", "x.xml" }, "need --baseline or --against")]
     [TestCase(new[] { "--candidate", "true", "--baseline", "true", "--confidence", "101" }, "--confidence '101'")]
+    [TestCase(new[] { "--candidate", "true", "--baseline", "true", "--rounds", "3" }, "a verdict needs at least 5 rounds per side")]
     [TestCase(new[] { "--candidate", "true", "--baseline", "true", "--budget", "soon" }, "--budget 'soon'")]
     [TestCase(new[] { "--candidate", "true", "--baseline", "true", "--warp", "9" }, "unknown option '--warp'")]
     [TestCase(new[] { "--candidate", "true", "--baseline", "true", "stray" }, "unexpected argument 'stray'")]
@@ -216,7 +217,7 @@ public class GateCommandTests
     {
         string junit = Path.Combine(_dir, "gate.xml"), md = Path.Combine(_dir, "gate.md"), json = Path.Combine(_dir, "gate.json");
         var (code, _, _) = Gate("--baseline", Steady("base").Command, "--candidate", Steady("cand", iops: 800, alloc: 24.1).Command,
-                                "--rounds", "3", "--junit", junit, "--markdown", md, "--json", json);
+                                "--rounds", "5", "--junit", junit, "--markdown", md, "--json", json);
         Assert.That(code, Is.EqualTo(3));
 
         using var verdict = JsonDocument.Parse(File.ReadAllText(json));
@@ -231,7 +232,7 @@ public class GateCommandTests
         var alloc = metrics.Single(m => m.GetProperty("name").GetString() == "alloc");
         Assert.That(alloc.GetProperty("verdict").GetString(), Is.EqualTo("regressed"));
         Assert.That(alloc.GetProperty("kind").GetString(), Is.EqualTo("counted"));
-        Assert.That(alloc.GetProperty("samples").GetProperty("candidate").GetArrayLength(), Is.EqualTo(3), "every round's sample");
+        Assert.That(alloc.GetProperty("samples").GetProperty("candidate").GetArrayLength(), Is.EqualTo(5), "every round's sample");
 
         var doc = XDocument.Load(junit);      // well-formed, or this throws
         var suite = doc.Root!.Element("testsuite")!;

@@ -13,7 +13,7 @@ namespace Orion.Perf.Tests.Gate;
 public class GateEngineTests
 {
     private static string Perf(string env = "") =>
-        $"{env}dotnet '{typeof(PerfCommand).Assembly.Location}' --rw=randread --bs=4k --iodepth=8 --number_ios=5000 --device=null:64M --output-format=json";
+        $"{env}dotnet '{typeof(PerfCommand).Assembly.Location}' --rw=randread --bs=4k --iodepth=8 --number_ios=2000 --device=null:64M --output-format=json";
 
     [Test]
     [CancelAfter(60_000)]
@@ -43,7 +43,7 @@ public class GateEngineTests
     public void OneExtraAllocationPerIoIsCaughtBetweenTwoProcesses()
     {
         var (code, output, err) = GateCommandTests.Gate("--baseline", Perf(), "--candidate", Perf("ORION_PERF_TEST_ALLOC_PER_IO=1 "),
-                                                         "--rounds", "2", "--warmup", "0", "--metrics", "alloc,kicks,syscalls");
+                                                         "--rounds", "5", "--warmup", "0", "--metrics", "alloc,kicks,syscalls");
         Assert.That(code, Is.EqualTo(3), output + err);
         Assert.That(output.Split('\n').Single(l => l.StartsWith("alloc ", StringComparison.Ordinal)), Does.EndWith("REGRESSED"));
     }
@@ -52,7 +52,7 @@ public class GateEngineTests
     [CancelAfter(120_000)]
     public void TheBuildAgainstItselfPassesItsCountedMetrics()
     {
-        var (code, output, err) = GateCommandTests.Gate("--baseline", Perf(), "--candidate", Perf(), "--rounds", "2", "--warmup", "0",
+        var (code, output, err) = GateCommandTests.Gate("--baseline", Perf(), "--candidate", Perf(), "--rounds", "5", "--warmup", "0",
                                                          "--metrics", "alloc,kicks,syscalls");
         Assert.That(code, Is.Zero, output + err);
     }

@@ -38,7 +38,7 @@ public class GateVerdictsTests
     [Test]
     public void AnIntervalAcrossTheToleranceIsUndecided()
     {
-        var r = Judge(P50, [100, 100, 100, 100], [100, 112, 100, 112]);
+        var r = Judge(P50, [100, 100, 100, 100, 100], [100, 112, 100, 112, 100]);
         Assert.That(r.Verdict, Is.EqualTo(Verdict.Undecided));
         Assert.That(r.Change!.Value.Low, Is.LessThan(1.05));
         Assert.That(r.Change!.Value.High, Is.GreaterThan(1.05));
@@ -47,26 +47,26 @@ public class GateVerdictsTests
     [Test]
     public void HigherIsWorseForLatencyAndLowerForIops()
     {
-        Assert.That(Judge(P50, [100, 100, 100], [80, 80, 81]).Verdict, Is.EqualTo(Verdict.Pass), "a faster p50 is no regression");
-        Assert.That(Judge(Iops, [100, 100, 100], [130, 131, 130]).Verdict, Is.EqualTo(Verdict.Pass), "more IOPS is no regression");
-        Assert.That(Judge(P50, [100, 100, 100], [130, 131, 130]).Verdict, Is.EqualTo(Verdict.Regressed));
+        Assert.That(Judge(P50, [100, 100, 100, 100, 100], [80, 80, 81, 80, 79]).Verdict, Is.EqualTo(Verdict.Pass), "a faster p50 is no regression");
+        Assert.That(Judge(Iops, [100, 100, 100, 100, 100], [130, 131, 130, 129, 130]).Verdict, Is.EqualTo(Verdict.Pass), "more IOPS is no regression");
+        Assert.That(Judge(P50, [100, 100, 100, 100, 100], [130, 131, 130, 129, 130]).Verdict, Is.EqualTo(Verdict.Regressed));
     }
 
     [Test]
     public void CountedMetricsJudgeTheDifferenceSoABaselineOfZeroWorks()
     {
-        var r = Judge(Kicks, [0, 0, 0], [0.125, 0.125, 0.125], tolerance: 0.01);
+        var r = Judge(Kicks, [0, 0, 0, 0, 0], [0.125, 0.125, 0.125, 0.125, 0.125], tolerance: 0.01);
         Assert.That(r.Verdict, Is.EqualTo(Verdict.Regressed));
         Assert.That(r.Change!.Value.Point, Is.EqualTo(0.125).Within(1e-12));
         Assert.That(r.Detectable, Is.EqualTo(0), "exact counts leave no noise");
-        Assert.That(Judge(Kicks, [0, 0, 0], [0.005, 0.004, 0.006], tolerance: 0.01).Verdict, Is.EqualTo(Verdict.Pass));
+        Assert.That(Judge(Kicks, [0, 0, 0, 0, 0], [0.005, 0.004, 0.006, 0.005, 0.005], tolerance: 0.01).Verdict, Is.EqualTo(Verdict.Pass));
     }
 
     [Test]
     public void PairedRoundsCancelAMachineThatDrifts()
     {
         // The machine doubles its speed across the rounds; the candidate is 10 % slower in every one of them.
-        double[] b = [100, 200, 300, 400], c = [110, 220, 330, 440];
+        double[] b = [100, 200, 300, 400, 500], c = [110, 220, 330, 440, 550];
         var paired = Judge(P50, b, c, paired: true);
         Assert.That(paired.Change!.Value.Low, Is.EqualTo(1.1).Within(1e-9));
         Assert.That(paired.Change!.Value.High, Is.EqualTo(1.1).Within(1e-9));
@@ -102,18 +102,18 @@ public class GateVerdictsTests
     {
         var r = Judge(Iops, [1000], [500]);
         Assert.That(r.Verdict, Is.EqualTo(Verdict.Undecided));
-        Assert.That(r.Reason, Does.Contain("needs 2 rounds"));
+        Assert.That(r.Reason, Does.Contain("needs 5 rounds"));
     }
 
     [Test]
     public void MissingFiguresAndThinPercentilesAreNotJudged()
     {
-        var withP99 = Judge(P99, [100, 100], [500, 500]);
+        var withP99 = Judge(P99, [100, 100, 100, 100, 100], [500, 500, 500, 500, 500]);
         Assert.That(withP99.Verdict, Is.EqualTo(Verdict.NotJudged), "1,000 samples cannot carry a p99");
         Assert.That(withP99.Reason, Does.Contain("too few samples"));
 
-        var baseline = Rounds("read iops", 100, 100);
-        var candidate = Rounds("alloc", 30, 30).Select(r => r with { Values = new Dictionary<string, double>(r.Values) { ["read iops"] = 100 } }).ToList();
+        var baseline = Rounds("read iops", 100, 100, 100, 100, 100);
+        var candidate = Rounds("alloc", 30, 30, 30, 30, 30).Select(r => r with { Values = new Dictionary<string, double>(r.Values) { ["read iops"] = 100 } }).ToList();
         var results = GateVerdicts.JudgeAll(baseline, candidate, paired: true, new GateLimits(), 0.95, 1);
         var alloc = results.Single(r => r.Name == "alloc");
         Assert.That(alloc.Verdict, Is.EqualTo(Verdict.NotJudged));
@@ -124,9 +124,9 @@ public class GateVerdictsTests
     [Test]
     public void TheOutcomePrecedenceNeverPassesAFailureOrNothing()
     {
-        var pass = Judge(Iops, [100, 100, 100], [100, 100, 100]);
-        var undecided = Judge(P50, [100, 100, 100, 100], [100, 112, 100, 112]);
-        var regressed = Judge(P50, [100, 100, 100], [130, 131, 130]);
+        var pass = Judge(Iops, [100, 100, 100, 100, 100], [100, 100, 100, 100, 100]);
+        var undecided = Judge(P50, [100, 100, 100, 100, 100], [100, 112, 100, 112, 100]);
+        var regressed = Judge(P50, [100, 100, 100, 100, 100], [130, 131, 130, 129, 130]);
         Assert.That(GateVerdicts.Overall([pass], null), Is.EqualTo(GateOutcome.Pass));
         Assert.That(GateVerdicts.Overall([pass, undecided], null), Is.EqualTo(GateOutcome.Undecided));
         Assert.That(GateVerdicts.Overall([pass, undecided, regressed], null), Is.EqualTo(GateOutcome.Regressed));

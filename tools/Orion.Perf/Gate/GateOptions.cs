@@ -105,6 +105,8 @@ internal sealed class GateOptions
               : !Judging && Save is null ? "nothing to judge against: give --baseline CMD, --against NAME, or --save NAME to record the candidate"
               : !Judging && (JUnitPath ?? MarkdownPath ?? JsonPath) is not null ? "--junit, --markdown and --json report a verdict: they need --baseline or --against"
               : MaxRounds is int max && max < Rounds ? $"--max-rounds {max} is below --rounds {Rounds}"
+              : Judging && RoundsAtMost < GateVerdicts.MinRoundsToJudge
+                ? $"a verdict needs at least {GateVerdicts.MinRoundsToJudge} rounds per side; give --rounds {GateVerdicts.MinRoundsToJudge} or more (or --max-rounds)"
               : "";
         return error.Length == 0;
     }

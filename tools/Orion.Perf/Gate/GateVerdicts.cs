@@ -51,8 +51,11 @@ internal static class GateVerdicts
     /// <summary>Exit status: no regression proven but some metric still undecided when the rounds or the budget ran out.</summary>
     public const int UndecidedExit = 4;
 
-    /// <summary>Rounds each side needs before an interval means anything.</summary>
-    public const int MinRoundsToJudge = 2;
+    /// <summary>
+    /// Rounds each side needs before a verdict. Below five the bootstrap median only asks whether every round agreed,
+    /// which noise alone does 1 time in 2^n: at five, 1 in 32 for a metric that is pure noise.
+    /// </summary>
+    public const int MinRoundsToJudge = 5;
 
     public static int ExitCode(GateOutcome o) => o switch
     {
