@@ -137,10 +137,10 @@ internal static class GateVerdicts
         return GateOutcome.Pass;
     }
 
+    /// <summary>The median of the values present (NaN marks a round without the metric); NaN when none is.</summary>
     public static double Median(IReadOnlyList<double> values)
     {
-        var v = values.Where(x => !double.IsNaN(x)).Order().ToArray();
-        if (v.Length == 0) return double.NaN;
-        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+        var v = values.Where(x => !double.IsNaN(x)).ToArray();
+        return v.Length == 0 ? double.NaN : GateStatistics.Median(v);
     }
 }
