@@ -11,7 +11,8 @@ namespace Orion.Perf;
 /// Exit codes: 0 the jobs ran, 1 bad options or a failure to run them, 4 they ran but <c>--verify</c> found
 /// mismatches (with or without <c>verify_fatal</c>, as fio exits non-zero on a verification failure), 5 a failed
 /// I/O stopped a job (<c>--continue_on_error</c> did not cover it), 6 an I/O completed twice or never; the
-/// subcommands use 2 for bad input and 3 for a regression.
+/// subcommands use 2 for bad input (and <c>gate</c> for a side that failed to run), 3 for a regression, and <c>gate</c>
+/// 4 for undecided.
 /// </summary>
 internal static class PerfCommand
 {
@@ -29,7 +30,7 @@ internal static class PerfCommand
     /// <summary><see cref="Run(string[], TextWriter, TextWriter)"/> with a session per job (tests reach between a job's phases through it).</summary>
     internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, Func<JobOptions, JobSession>? sessionFor)
     {
-        // Subcommands: compare two reports, or gate a candidate workload against a reference (Gate/).
+        // Subcommands: compare two reports, or gate a candidate command against a baseline (Gate/).
         if (args.Length > 0 && args[0] == "compare") return Gate.CompareCommand.Run(args[1..], stdout, stderr);
         if (args.Length > 0 && args[0] == "gate") return Gate.GateCommand.Run(args[1..], stdout, stderr);
         var outcome = JobOptionsParser.ParseJobs(args);     // positional arguments are fio job files

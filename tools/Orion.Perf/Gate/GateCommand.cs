@@ -1,192 +1,176 @@
+using System.Diagnostics;
 using System.Globalization;
-using System.Text;
-using Orion.Perf.Options;
-using Orion.Perf.Reporting;
-using Orion.Perf.Workload;
 
 namespace Orion.Perf.Gate;
 
 /// <summary>
-/// <c>orion-perf gate [--reference "ARGS"] [--candidate "ARGS"] [--rounds N] [--tolerance ...]</c>: runs the reference
-/// and the candidate workloads interleaved (A B A B ..., after one short unrecorded warm-up of each) in this process,
-/// takes each side's per-round median of every metric, and judges the candidate against the reference. Because both
-/// sides run on the same machine minutes apart and interleaved, a shared CI runner's speed cancels out of the ratios,
-/// which absolute baselines cannot offer. Exit codes as <see cref="CompareCommand"/>: 0 pass, 3 regression, 2 bad input.
+/// <c>orion-perf gate --baseline CMD --candidate CMD</c>: runs two commands that print fio-shaped JSON (two orion-perf
+/// builds, fio, a user's own benchmark) round after round, interleaved in randomised order after an unrecorded
+/// warm-up of each, and judges every metric by a bootstrap confidence interval of the candidate/baseline change
+/// against its tolerance: pass, regressed or undecided (<see cref="GateVerdicts"/>). With <c>--max-rounds</c> or
+/// <c>--budget</c> it adds rounds while the gate is undecided and stops as soon as it is decided. <c>--save NAME</c>
+/// stores the candidate's rounds with the machine and build; <c>--against NAME</c> judges against stored rounds and
+/// refuses a different machine. Exit: 0 pass, 3 regressed, 4 undecided, 2 bad input or a side that failed to run.
 /// </summary>
 internal static class GateCommand
 {
-    /// <summary>The workload both sides run unless told otherwise: a short 4k random read of a null device at iodepth 8.</summary>
-    public const string DefaultWorkload = "--rw=randread --bs=4k --iodepth=8 --runtime=1 --time_based --device=null:64M";
-
-    /// <summary>Metrics the gate judges (p99.9 needs more samples than a short CI run gives; compare judges it).</summary>
-    private static readonly GateMetric[] Judged = [GateMetric.Iops, GateMetric.P50, GateMetric.P99];
-
     public const string Usage =
-        "usage: orion-perf gate [--reference \"ARGS\"] [--candidate \"ARGS\"] [--rounds N] [--tolerance METRIC=PCT[,...]]...\n" +
-        "  runs the reference and candidate orion-perf workloads interleaved (A B A B ..., N rounds, default 3) and judges\n" +
-        "  candidate/reference ratios of the per-round medians: iops >= 1 - tol (default 10%), p50 <= 1 + tol (15%),\n" +
-        "  p99 <= 1 + tol (30%; not judged below 10,000 samples per run)\n" +
-        "  default workload for both: " + DefaultWorkload + "\n" +
-        "  exit status: 0 nothing regressed, 3 a regression, 2 bad input";
+        "usage: orion-perf gate --baseline CMD --candidate CMD [options]\n" +
+        "       orion-perf gate --candidate CMD --against NAME [options]      (judge against stored rounds)\n" +
+        "       orion-perf gate --candidate CMD --save NAME [options]         (record the candidate's rounds)\n" +
+        "  CMD is a shell command printing fio-shaped JSON, e.g. 'dotnet orion-perf.dll --rw=randread --runtime=1 --time_based\n" +
+        "  --output-format=json' or 'fio job.fio --output-format=json'. A side fails (the gate exits 2, never 0) when it exits\n" +
+        "  non-zero, times out, prints no JSON or reports a failed I/O.\n" +
+        "  --rounds N          rounds before the first verdict (default 5)\n" +
+        "  --max-rounds N      add rounds while undecided, up to N (default: --rounds; 50 with --budget)\n" +
+        "  --budget TIME       stop adding rounds when the next would end after TIME (90, 90s, 5m)\n" +
+        "  --warmup N          unrecorded runs of each side first (default 1)\n" +
+        "  --tolerance NAME=V  per metric; a percentage for iops (drop), p50, p99, p99.9, cpu, polls (rise); an amount per\n" +
+        "                      I/O for the counted alloc (bytes), kicks, syscalls (default iops=5,p50=5,p99=10,p99.9=20,cpu=10,\n" +
+        "                      alloc=8,kicks=0.01,syscalls=0.01,polls=50)\n" +
+        "  --metrics LIST      judge only these (default all but polls); counted ones come from orion-perf's \"orion\" section\n" +
+        "  --confidence PCT    of the bootstrap intervals (default 95)     --seed N   bootstrap and order seed (default 1)\n" +
+        "  --timeout TIME      for one run of a side (default 10m)\n" +
+        "  --save NAME / --against NAME / --store DIR   stored baselines, DIR/NAME.gate.json (default DIR: perf/baselines)\n" +
+        "  --junit FILE  --markdown FILE  --json FILE   the verdict for CI (one JUnit test case per metric)\n" +
+        "  verdicts: pass (the whole interval within tolerance), regressed (the whole interval beyond), undecided (across)\n" +
+        "  exit status: 0 pass, 3 regressed, 4 undecided within the rounds/budget, 2 bad input or a side failed to run";
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, CancellationToken cancel = default)
     {
-        var tolerances = new GateTolerances();
-        string referenceText = DefaultWorkload, candidateText = DefaultWorkload;
-        int rounds = 3;
-        for (int i = 0; i < args.Count; i++)
+        if (!GateOptions.TryParse(args, out var o, out string error)) return Bad(stderr, error);
+        if (o.Help) { stdout.WriteLine(Usage); return 0; }
+        var machine = MachineInfo.Current();
+        StoredBaseline? stored = null;
+        if (o.Against is { } name)
         {
-            string a = args[i];
-            if (a is "-h" or "--help") { stdout.WriteLine(Usage); return 0; }
-            int eq = a.IndexOf('=');
-            string name = a.StartsWith("--", StringComparison.Ordinal) && eq > 0 ? a[..eq] : a;
-            if (name is not ("--reference" or "--candidate" or "--rounds" or "--tolerance"))
-                return Bad(stderr, $"unknown argument '{a}'");
-            string? value = eq > 0 && name != a ? a[(eq + 1)..] : i + 1 < args.Count ? args[++i] : null;
-            if (value is null) return Bad(stderr, $"{name} needs a value");
-            switch (name)
-            {
-                case "--reference": referenceText = value; break;
-                case "--candidate": candidateText = value; break;
-                case "--rounds":
-                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out rounds) || rounds is < 1 or > 100)
-                        return Bad(stderr, $"--rounds '{value}': use a whole number from 1 to 100");
-                    break;
-                default:
-                    if (!tolerances.TryApply(value, out var error)) return Bad(stderr, error);
-                    break;
-            }
+            if (!BaselineStore.TryLoad(o.Store, name, out stored, out error)) return Bad(stderr, error);
+            var diff = stored.Machine.Differences(machine);
+            if (diff.Count > 0)
+                return Bad(stderr, $"--against {name}: refusing to judge against rounds recorded on a different machine ({string.Join("; ", diff)}); " +
+                                   "timed samples only compare on the machine that made them: record a baseline here with --save, or gate two builds with --baseline");
         }
-        if (!TryParseWorkload("--reference", referenceText, out var reference, out var e1)) return Bad(stderr, e1);
-        if (!TryParseWorkload("--candidate", candidateText, out var candidate, out var e2)) return Bad(stderr, e2);
-
-        stdout.WriteLine($"reference: {referenceText}");
-        stdout.WriteLine($"candidate: {candidateText}");
-        var refRuns = new List<Dictionary<string, DirectionMetrics>>();
-        var candRuns = new List<Dictionary<string, DirectionMetrics>>();
+        var build = BuildInfo.Current();
+        var clock = Stopwatch.StartNew();
+        var session = new Session(o, stdout, cancel);
+        session.Run(stored);
+        if (!o.Judging)
+        {
+            if (session.Failure is not null) { stderr.WriteLine($"orion-perf gate: {session.Failure}"); return GateVerdicts.BadInputExit; }
+            return SaveOrFail(o, session.Candidate, machine, build, stdout, stderr) ?? GateVerdicts.PassExit;
+        }
+        var baselineRounds = stored?.Rounds ?? session.Baseline;
+        var results = session.Failure is null
+            ? GateVerdicts.JudgeAll(baselineRounds, session.Candidate, paired: stored is null, o.Limits, o.Confidence, o.Seed)
+            : [];
+        var outcome = GateVerdicts.Overall(results, session.Failure);
+        string baselineLabel = stored is null ? o.Baseline! : $"stored '{stored.Name}' ({stored.Rounds.Count} rounds of {stored.Command}; build {stored.Build}, {stored.CreatedUtc:yyyy-MM-dd HH:mm} UTC)";
+        var report = new GateReport(outcome, results, baselineRounds.Count, session.Candidate.Count, stored is null, baselineLabel, o.Candidate!,
+                                    o.Seed, o.Confidence, session.Failure, session.StopReason, machine, build, clock.Elapsed);
+        GateReportWriter.WriteConsole(stdout, report);
         try
         {
-            // JIT, page faults and CPU frequency settle in a short unrecorded run of each side, so round 1's
-            // reference is not handicapped against its candidate.
-            Execute(WarmUp(reference), cancel);
-            Execute(WarmUp(candidate), cancel);
-            for (int r = 1; r <= rounds; r++)
+            if (o.JUnitPath is { } junit) File.WriteAllText(junit, GateReportWriter.JUnit(report));
+            if (o.MarkdownPath is { } md) File.WriteAllText(md, GateReportWriter.Markdown(report));
+            if (o.JsonPath is { } json) File.WriteAllText(json, GateReportWriter.Json(report, baselineRounds, session.Candidate));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Bad(stderr, $"could not write a report: {e.Message}");
+        }
+        if (session.Failure is not null) stderr.WriteLine($"orion-perf gate: {session.Failure}");
+        if (session.Failure is null && SaveOrFail(o, session.Candidate, machine, build, stdout, stderr) is int saveFailed) return saveFailed;
+        return report.ExitCode;
+    }
+
+    /// <summary>With <c>--save</c>: stores the candidate's rounds; null when saved (or not asked), else the exit status.</summary>
+    private static int? SaveOrFail(GateOptions o, IReadOnlyList<RoundSample> rounds, MachineInfo machine, BuildInfo build, TextWriter stdout, TextWriter stderr)
+    {
+        if (o.Save is not { } name) return null;
+        try
+        {
+            BaselineStore.Save(o.Store, new StoredBaseline(name, o.Candidate!, DateTimeOffset.UtcNow, machine, build, rounds));
+            stdout.WriteLine($"saved {rounds.Count} round(s) as '{name}' in {BaselineStore.PathOf(o.Store, name)} ({machine}; build {build})");
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Bad(stderr, $"--save {name}: {e.Message}");
+        }
+    }
+
+    /// <summary>The rounds themselves: warm-up, interleaved runs in randomised order, and the stopping rule.</summary>
+    private sealed class Session(GateOptions o, TextWriter stdout, CancellationToken cancel)
+    {
+        public List<RoundSample> Baseline { get; } = [];
+        public List<RoundSample> Candidate { get; } = [];
+        public string? Failure { get; private set; }
+        public string StopReason { get; private set; } = "";
+
+        public void Run(StoredBaseline? stored)
+        {
+            var clock = Stopwatch.StartNew();
+            bool runBaseline = o.Baseline is not null;
+            var order = new GateStatistics.SplitMix64(o.Seed ^ 0x6F72696F6E676174UL);
+            if (stored is not null) stdout.WriteLine($"baseline: stored '{stored.Name}', {stored.Rounds.Count} round(s) of: {stored.Command}");
+            else if (runBaseline) stdout.WriteLine($"baseline: {o.Baseline}");
+            stdout.WriteLine($"candidate: {o.Candidate}");
+            for (int w = 1; w <= o.Warmup; w++)
             {
-                var a = Execute(reference, cancel);
-                var b = Execute(candidate, cancel);
-                refRuns.Add(a);
-                candRuns.Add(b);
-                stdout.WriteLine($"round {r}: reference {Brief(a)} | candidate {Brief(b)}");
+                // JIT, page cache and CPU frequency settle in unrecorded runs, so round 1's first side is not handicapped.
+                if (runBaseline && Once("baseline", o.Baseline!, $"warm-up {w}") is null) return;
+                if (Once("candidate", o.Candidate!, $"warm-up {w}") is null) return;
+            }
+            for (int round = 1; ; round++)
+            {
+                var roundClock = Stopwatch.StartNew();
+                bool baselineFirst = runBaseline && order.Below(2) == 0;
+                RoundSample? b = null, c;
+                if (baselineFirst && (b = Once("baseline", o.Baseline!, $"round {round}")) is null) return;
+                if ((c = Once("candidate", o.Candidate!, $"round {round}")) is null) return;
+                if (runBaseline && !baselineFirst && (b = Once("baseline", o.Baseline!, $"round {round}")) is null) return;
+                if (b is not null) Baseline.Add(b);
+                Candidate.Add(c);
+                stdout.WriteLine($"round {round}{(runBaseline ? baselineFirst ? " (baseline first)" : " (candidate first)" : "")}: " +
+                                 (b is null ? "" : $"baseline {Brief(b)} | ") + $"candidate {Brief(c)}");
+                if (round < o.Rounds) continue;
+                if (o.Judging)
+                {
+                    var outcome = GateVerdicts.Overall(
+                        GateVerdicts.JudgeAll(stored?.Rounds ?? Baseline, Candidate, paired: stored is null, o.Limits, o.Confidence, o.Seed), null);
+                    if (outcome != GateOutcome.Undecided) { StopReason = $"decided after {round} round(s)"; return; }
+                }
+                if (round >= o.RoundsAtMost) { StopReason = $"{round} round(s), the most allowed"; return; }
+                if (o.Budget is { } budget && clock.Elapsed + roundClock.Elapsed > budget)
+                {
+                    StopReason = $"the budget of {budget.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s would run out in another round";
+                    return;
+                }
+                if (!o.Judging) { StopReason = $"{round} round(s) recorded"; return; }
             }
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException or InvalidOperationException
-                                       or InsufficientMemoryException or TimeoutException or IOException or OperationCanceledException)
+
+        /// <summary>One run of a side; null (and <see cref="Failure"/> set) when it failed.</summary>
+        private RoundSample? Once(string side, string command, string when)
         {
-            return Bad(stderr, $"a workload failed to run: {e.Message}");
+            var outcome = SideCommand.Run(command, o.RunTimeout, cancel);
+            if (outcome.Sample is { } s) return s;
+            Failure = $"the {side} failed to run ({when}): {outcome.Failure}";
+            StopReason = $"the {side} failed to run";
+            stdout.WriteLine($"{when}: {side} FAILED: {outcome.Failure}");
+            return null;
         }
-        var refMedian = Medians(refRuns);
-        var candMedian = Medians(candRuns);
-        if (GateJudge.CommonDirections(refMedian, candMedian).Count == 0)
-            return Bad(stderr, $"no common directions: the reference does {string.Join(", ", refMedian.Keys)}, the candidate {string.Join(", ", candMedian.Keys)}");
-        var rows = GateJudge.JudgeAll(refMedian, candMedian, tolerances, Judged);
-        stdout.WriteLine($"medians of {rounds} interleaved round{(rounds == 1 ? "" : "s")}:");
-        GateJudge.WriteTable(stdout, rows, "reference", "candidate");
-        return GateJudge.ExitCode(rows);
-    }
 
-    private static bool TryParseWorkload(string what, string text, out JobOptions options, out string error)
-    {
-        options = null!;
-        error = "";
-        if (!TrySplit(text, out var argv)) { error = $"{what}: unbalanced quotes in \"{text}\""; return false; }
-        var outcome = JobOptionsParser.Parse(argv);
-        if (outcome.Kind != ParseOutcomeKind.Success || outcome.Options is null)
-        {
-            error = outcome.Kind == ParseOutcomeKind.Error ? $"{what}: {outcome.Message}" : $"{what}: expected job options, not --help or --version";
-            return false;
-        }
-        options = outcome.Options;
-        return true;
-    }
-
-    private static JobOptions WarmUp(JobOptions o) =>
-        o with { Runtime = TimeSpan.FromMilliseconds(150), TimeBased = true, RampTime = TimeSpan.Zero, NumberIos = null };
-
-    private static Dictionary<string, DirectionMetrics> Execute(JobOptions options, CancellationToken cancel)
-    {
-        var result = JobExecution.Execute(options, status: null, cancel);
-        if (result.Error != 0) throw new IOException($"the job on {result.Device} completed I/Os with errors");
-        return FromResult(result);
-    }
-
-    /// <summary>The gated metrics of a finished job, the same values its JSON report would carry.</summary>
-    internal static Dictionary<string, DirectionMetrics> FromResult(JobResult result)
-    {
-        var metrics = new Dictionary<string, DirectionMetrics>();
-        double seconds = result.Runtime.TotalSeconds;
-        foreach (var (name, d) in result.Directions)
-        {
-            if (!d.HasIo || seconds <= 0) continue;
-            var lat = LatencySummary.From(d.ClatNs);
-            metrics[name] = new DirectionMetrics(d.TotalIos / seconds, lat.ValueAt(50), lat.ValueAt(99), lat.ValueAt(99.9), lat.Count);
-        }
-        return metrics;
-    }
-
-    /// <summary>Per direction present in every round: the median of each metric; samples are the fewest of any round.</summary>
-    internal static Dictionary<string, DirectionMetrics> Medians(IReadOnlyList<Dictionary<string, DirectionMetrics>> runs)
-    {
-        var medians = new Dictionary<string, DirectionMetrics>();
-        if (runs.Count == 0) return medians;
-        foreach (var dir in runs[0].Keys.Where(k => runs.All(r => r.ContainsKey(k))))
-        {
-            var all = runs.Select(r => r[dir]).ToList();
-            medians[dir] = new DirectionMetrics(Median(all.Select(m => m.Iops)), Median(all.Select(m => m.P50Ns)),
-                                                Median(all.Select(m => m.P99Ns)), Median(all.Select(m => m.P999Ns)), all.Min(m => m.Samples));
-        }
-        return medians;
-    }
-
-    internal static double Median(IEnumerable<double> values)
-    {
-        var v = values.Order().ToArray();
-        if (v.Length == 0) return double.NaN;
-        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
-    }
-
-    private static string Brief(Dictionary<string, DirectionMetrics> m) => string.Join(", ", m.Select(kv =>
-        $"{kv.Key} {kv.Value.Iops.ToString("N0", CultureInfo.InvariantCulture)} IOPS p50 {GateJudge.FormatNs(kv.Value.P50Ns)} p99 {GateJudge.FormatNs(kv.Value.P99Ns)}"));
-
-    /// <summary>Splits a command line on white space, honouring single and double quotes.</summary>
-    internal static bool TrySplit(string text, out List<string> args)
-    {
-        args = [];
-        var current = new StringBuilder();
-        bool inToken = false;
-        char quote = '\0';
-        foreach (char c in text)
-        {
-            if (quote != '\0')
-            {
-                if (c == quote) quote = '\0';
-                else current.Append(c);
-            }
-            else if (c is '"' or '\'') { quote = c; inToken = true; }
-            else if (char.IsWhiteSpace(c))
-            {
-                if (inToken) { args.Add(current.ToString()); current.Clear(); inToken = false; }
-            }
-            else { current.Append(c); inToken = true; }
-        }
-        if (quote != '\0') return false;
-        if (inToken) args.Add(current.ToString());
-        return true;
+        private static string Brief(RoundSample s) => string.Join(", ", GateCatalog.Directions.Where(d => s.Values.ContainsKey($"{d} iops")).Select(d =>
+            $"{d} {s.Values[$"{d} iops"].ToString("N0", CultureInfo.InvariantCulture)} IOPS" +
+            (s.Values.TryGetValue($"{d} p50", out double p50) ? $" p50 {GateJudge.FormatNs(p50)}" : "")))
+            + (s.Values.TryGetValue("alloc", out double a) ? $", {a.ToString("0.##", CultureInfo.InvariantCulture)} B/io" : "");
     }
 
     private static int Bad(TextWriter stderr, string message)
     {
         stderr.WriteLine($"orion-perf gate: {message}");
         stderr.WriteLine("run 'orion-perf gate --help' for usage");
-        return GateJudge.BadInput;
+        return GateVerdicts.BadInputExit;
     }
 }

@@ -80,6 +80,7 @@ public sealed partial class JobResult
         bool shared = parts.All(p => p.SharedEngineJobs > 1);
         sum.UserCpuSeconds = shared ? parts.Max(p => p.UserCpuSeconds) : parts.Sum(p => p.UserCpuSeconds);
         sum.SystemCpuSeconds = shared ? parts.Max(p => p.SystemCpuSeconds) : parts.Sum(p => p.SystemCpuSeconds);
+        sum.AllocatedBytes = shared ? parts.Max(p => p.AllocatedBytes) : parts.Sum(p => p.AllocatedBytes);
         sum.ContextSwitches = parts.Sum(p => p.ContextSwitches);
         sum.MajorFaults = parts.Sum(p => p.MajorFaults);
         sum.MinorFaults = parts.Sum(p => p.MinorFaults);

@@ -32,6 +32,15 @@ public sealed partial class JobResult
     /// <summary>System CPU time of the whole process over the window.</summary>
     public double SystemCpuSeconds { get; set; }
 
+    /// <summary>
+    /// Bytes the job's reactor threads, where the data path runs (engine and workload), allocated on the managed heap
+    /// over the measured window: a counted figure that a noisy neighbour does not move; it should be nothing per I/O.
+    /// </summary>
+    public long AllocatedBytes { get; set; }
+
+    /// <summary><see cref="AllocatedBytes"/> per I/O; null when there was no I/O.</summary>
+    public double? AllocatedBytesPerIo => TotalIos == 0 ? null : (double)AllocatedBytes / TotalIos;
+
     /// <summary>The external device process (vhost-user back-end), when there is one.</summary>
     public int? DeviceProcessId { get; set; }
 

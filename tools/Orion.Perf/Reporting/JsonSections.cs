@@ -117,6 +117,9 @@ internal static class JsonSections
         if (job.CpuNsPerIo is double ns) j.WriteRawValue(ns.ToString("F3", Inv)); else j.WriteNullValue();
         WriteFloat(j, "usr_cpu_seconds", job.UserCpuSeconds);
         WriteFloat(j, "sys_cpu_seconds", job.SystemCpuSeconds);
+        j.WriteNumber("allocated_bytes", job.AllocatedBytes);
+        j.WritePropertyName("allocated_bytes_per_io");
+        if (job.AllocatedBytesPerIo is double alloc) j.WriteRawValue(alloc.ToString("F3", Inv)); else j.WriteNullValue();
         j.WriteNumber("cpu_count", job.CpuCount);
         j.WriteString("cpu_scope", job.DeviceProcessId is null ? "process" : "initiator");
         // Jobs that ran concurrently on one engine share the process: their cpu times are the whole process's.
@@ -224,6 +227,7 @@ internal static class JsonSections
         j.WriteNumber("kicks", q.Kicks);
         j.WriteNumber("kicks_suppressed", q.KicksSuppressed);
         j.WriteNumber("sleeps", q.Sleeps);
+        j.WriteNumber("syscalls", q.Syscalls);
         j.WriteNumber("interrupts_armed", q.InterruptsArmed);
         WriteFloat(j, "mean_wake_latency_ns", q.MeanWakeLatencyNs);
         j.WriteNumber("polls", q.Polls);
@@ -238,6 +242,7 @@ internal static class JsonSections
         WriteFloat(j, "reactor_idle_fraction", q.ReactorIdleFraction);
         WriteFloat(j, "kicks_per_io", q.KicksPerIo);
         WriteFloat(j, "polls_per_io", q.PollsPerIo);
+        WriteFloat(j, "syscalls_per_io", q.SyscallsPerIo);
         WriteFloat(j, "requests_per_batch", q.RequestsPerBatch);
         j.WriteEndObject();
     }

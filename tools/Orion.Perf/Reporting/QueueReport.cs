@@ -69,6 +69,15 @@ public sealed class QueueReport
     /// <summary>Kicks per request: 0 means the device never needed waking.</summary>
     public double KicksPerIo => Requests == 0 ? 0 : (double)Kicks / Requests;
 
+    /// <summary>
+    /// The reactor's counted system calls on the data path: each kick is an eventfd write and each sleep a blocking
+    /// wait; the device's own I/O (a file backend) runs on the device's threads and is not counted here.
+    /// </summary>
+    public long Syscalls => Kicks + Sleeps;
+
+    /// <summary><see cref="Syscalls"/> per request.</summary>
+    public double SyscallsPerIo => Requests == 0 ? 0 : (double)Syscalls / Requests;
+
     /// <summary>Completion polls per request.</summary>
     public double PollsPerIo => Requests == 0 ? 0 : (double)Polls / Requests;
 

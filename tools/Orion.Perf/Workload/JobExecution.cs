@@ -288,6 +288,7 @@ internal static class JobExecution
             Trim = Direction(m.Trim, 2),
             UserCpuSeconds = m.Cpu.User.TotalSeconds,
             SystemCpuSeconds = m.Cpu.System.TotalSeconds,
+            AllocatedBytes = m.AllocatedBytes,
             DeviceProcessId = m.DeviceCpu?.ProcessId,
             DeviceUserCpuSeconds = m.DeviceCpu?.Cpu.User.TotalSeconds,
             DeviceSystemCpuSeconds = m.DeviceCpu?.Cpu.System.TotalSeconds,

@@ -24,6 +24,9 @@ internal sealed record JobMeasurement(
     /// <summary>The job's first queue in the engine (jobs sharing one engine take consecutive ranges).</summary>
     public int QueueOffset { get; init; }
 
+    /// <summary>Bytes the job's reactor threads allocated on the managed heap over their workloads' measured windows.</summary>
+    public long AllocatedBytes { get; init; }
+
     /// <summary>How many of the engine's queues are the job's; 0 for all of them.</summary>
     public int QueueCount { get; init; }
 
@@ -242,6 +245,7 @@ internal static class JobRunner
                                                 device.Description, engine.Pinned, start)
                 {
                     QueueOffset = offsets[k],
+                    AllocatedBytes = ws.Sum(w => w.AllocatedBytes),
                     QueueCount = jobs[k].Queues,
                     SharedWith = all.Length,       // fio counts each clone a job: every workload on the engine
                     Depths = DepthDistribution.Sum(ws.Select(w => w.Depths)),

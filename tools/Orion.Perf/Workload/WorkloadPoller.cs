@@ -209,6 +209,13 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     /// <summary>Ticks of the measured window.</summary>
     public long MeasuredTicks => _measureEnd - _measureStart;
 
+    // The reactor thread's managed allocations at the window's ends: the data path (engine and workload alike) runs
+    // on it, and should allocate nothing per I/O.
+    private long _allocAtStart, _allocAtEnd = -1;
+
+    /// <summary>Bytes the reactor thread allocated on the managed heap over the measured window; read once <see cref="MeasureEnded"/>.</summary>
+    public long AllocatedBytes => _allocAtEnd < 0 ? 0 : Math.Max(0, _allocAtEnd - _allocAtStart);
+
     /// <summary>With a rate: I/Os that were due when the measured phase ended but never started (the device was behind).</summary>
     public long UnissuedAtEnd { get; private set; }
 
@@ -444,6 +451,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         _reapCount = 0;
         _phase = Phase.Measure;
         _measureStart = now;
+        _allocAtStart = GC.GetAllocatedBytesForCurrentThread();
         _endAt = _plan.RuntimeTicks > 0 ? now + _plan.RuntimeTicks : long.MaxValue;
         _bytesIssuedInMeasure = 0;
         _iosIssuedInMeasure = 0;
@@ -465,7 +473,11 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
 
     private void StopIssuing(long now)
     {
-        if (_phase == Phase.Ramp) _measureStart = now;       // stopped (verify_fatal) before measuring: an empty window
+        if (_phase == Phase.Ramp)       // stopped (verify_fatal) before measuring: an empty window
+        {
+            _measureStart = now;
+            _allocAtStart = GC.GetAllocatedBytesForCurrentThread();
+        }
         _phase = Phase.Draining;
         _nextRateCheck = 0;
         _measureEnd = now;
@@ -476,6 +488,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private void EndMeasure(long now)
     {
         _measureEnd = now;
+        _allocAtEnd = GC.GetAllocatedBytesForCurrentThread();
         _intervals?.End(now);           // before _measureEnded: the main thread then finds every interval handed over
         if (_plan.VerifyAfterWrites && _verify is not null && !_verifyStop && !_errorStop)
         {
@@ -750,6 +763,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     public void OnCompleted(long tag, IoStatus status)
     {
         if (!_outcomes.TryComplete(tag, out int slot)) return;     // a second completion of one I/O: counted, not used
+        if (TestInjection.AllocationsPerIo != 0) TestInjection.OnCompletion();      // test-only; see TestInjection
         long now = _queue.CompletionTimestamp;      // the queue already read the clock for this reaped batch
         if (now != _reapStamp)
         {
