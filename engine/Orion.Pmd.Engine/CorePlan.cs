@@ -8,7 +8,10 @@ namespace Orion.Pmd.Engine;
 /// </summary>
 internal sealed record CorePlan(int?[] Reactors, int[]? Device, bool Pinned)
 {
-    public static CorePlan Make(EngineOptions options, int deviceThreads)
+    /// <param name="options">The engine's options (cores given there win).</param>
+    /// <param name="deviceThreads">Device threads to place beside the reactors.</param>
+    /// <param name="preferredReactorCpus">CPUs to take first for the reactors, e.g. those that take the disk's interrupts.</param>
+    public static CorePlan Make(EngineOptions options, int deviceThreads, IReadOnlyCollection<int>? preferredReactorCpus = null)
     {
         var unpinned = new CorePlan(new int?[options.Queues], null, false);
         if (!options.Pin || options.Threading == EngineThreading.Manual) return unpinned;
@@ -24,6 +27,8 @@ internal sealed record CorePlan(int?[] Reactors, int[]? Device, bool Pinned)
             return new CorePlan(rc.Take(options.Queues).Select(c => (int?)c).ToArray(), dev.Length > 0 ? dev : null, true);
         }
         if (allowed.Length < options.Queues + deviceThreads) return unpinned;
+        if (preferredReactorCpus is { Count: > 0 })
+            allowed = [.. allowed.Where(preferredReactorCpus.Contains), .. allowed.Where(c => !preferredReactorCpus.Contains(c))];
         var reactors = allowed.Take(options.Queues).Select(c => (int?)c).ToArray();
         var device = options.DeviceCores?.ToArray() ?? allowed.Skip(options.Queues).Take(deviceThreads).ToArray();
         return new CorePlan(reactors, device, true);

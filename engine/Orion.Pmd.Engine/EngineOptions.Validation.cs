@@ -64,7 +64,7 @@ public sealed partial record EngineOptions
         if (MaxDeviceResetsWithoutProgress < 1)
             p.Add($"{nameof(MaxDeviceResetsWithoutProgress)} = {MaxDeviceResetsWithoutProgress}: at least 1 device reset before giving up");
         if (!Enum.IsDefined(Ring)) p.Add($"{nameof(Ring)} = {Ring}: Split or Packed");
-        if (!Enum.IsDefined(Notifications)) p.Add($"{nameof(Notifications)} = {Notifications}: Polled, Adaptive, Interrupt or Hybrid");
+        if (!Enum.IsDefined(Notifications)) p.Add($"{nameof(Notifications)} = {Notifications}: Polled, Adaptive, Interrupt, Hybrid or Auto");
         if (!Enum.IsDefined(Threading)) p.Add($"{nameof(Threading)} = {Threading}: Threads or Manual");
         if (!Enum.IsDefined(TimeoutPolicy)) p.Add($"{nameof(TimeoutPolicy)} = {TimeoutPolicy}: Fail or RetryOnce");
         if (VhostUser is null) p.Add($"{nameof(VhostUser)} is null: leave it out for the defaults");

@@ -35,9 +35,17 @@ public enum NotificationMode
     /// <see cref="Adaptive"/>, and also sleep at once while the only work pending is I/O the embedded device has in the
     /// kernel (a <c>file:</c> device through io_uring served on the reactors): the reactor parks until the kernel
     /// completes it, as fio's io_uring engine waits, rather than spinning a core the kernel and the hypervisor need for
-    /// the I/O. On devices with nothing in the kernel it is <see cref="Adaptive"/>.
+    /// the I/O. On devices with nothing in the kernel it is <see cref="Adaptive"/>. Each such reactor runs on a CPU that
+    /// takes the disk's completion interrupts, where the kernel can say which (<c>BlockDeviceInterrupts</c>): the wake-up
+    /// then needs no interrupt from another CPU (in a virtual machine, a VM exit and the wake of a halted vCPU).
     /// </summary>
     Hybrid,
+    /// <summary>
+    /// The default: <see cref="Hybrid"/> for an embedded device served on the reactors (a <c>file:</c> device through
+    /// io_uring, <see cref="EngineOptions.DeviceOnReactors"/>), <see cref="Polled"/> otherwise (memory, null and
+    /// vhost-user devices, whose completions arrive by memory and are best met spinning).
+    /// </summary>
+    Auto,
 }
 
 /// <summary>Options to start an engine. Every property has a usable default: <c>new EngineOptions()</c> is a 1 GiB RAM disk on one queue.</summary>
@@ -84,7 +92,7 @@ public sealed partial record EngineOptions
     /// <summary>Ring layout; <see cref="RingFormat.Packed"/> fails clearly on a device that does not offer it.</summary>
     public RingFormat Ring { get; init; } = RingFormat.Split;
     /// <summary>How reactors wait for completions. Adaptive and interrupt also let the embedded device sleep (adaptive device mode).</summary>
-    public NotificationMode Notifications { get; init; } = NotificationMode.Polled;
+    public NotificationMode Notifications { get; init; } = NotificationMode.Auto;
     /// <summary>Adaptive mode: how long a reactor polls without work before it sleeps.</summary>
     public TimeSpan AdaptiveIdleBudget { get; init; } = TimeSpan.FromMicroseconds(50);
     /// <summary>With EVENT_IDX, ask for one interrupt per this many completions while requests are in flight (1 = every completion).</summary>

@@ -68,6 +68,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
         if (spec.Kind == DeviceKind.VhostUser)
         {
             // The device is another process: no device threads here, and the back-end's own cores are its business.
+            if (options.Notifications == NotificationMode.Auto) options = options with { Notifications = NotificationMode.Polled };
             var external = CorePlan.Make(options, 0);
             return new PmdEngine(VhostUserTransport.Connect(spec.Path!, options.VhostUser), options, external);
         }
@@ -76,7 +77,12 @@ public sealed unsafe partial class PmdEngine : IDisposable
         bool onReactors = !manual && (options.DeviceOnReactors ??
             (backend is FileBackend { UsesIoUring: true } && spec.Faults is null && spec.Delay == TimeSpan.Zero &&
              options.DeviceMode == DeviceServiceMode.Polled));
-        var plan = CorePlan.Make(options, onReactors ? 0 : options.DeviceThreads);
+        if (options.Notifications == NotificationMode.Auto)
+            options = options with { Notifications = onReactors ? NotificationMode.Hybrid : NotificationMode.Polled };
+        // A reactor that sleeps until the disk completes is best woken on a CPU that takes the disk's interrupts.
+        int[]? interruptCpus = onReactors && options.Notifications == NotificationMode.Hybrid && backend is FileBackend file
+            ? Linux.BlockDeviceInterrupts.CpusFor(file.Path) : null;
+        var plan = CorePlan.Make(options, onReactors ? 0 : options.DeviceThreads, interruptCpus);
         var deviceOptions = new SoftBlkDeviceOptions
         {
             LogicalBlockSize = spec.BlockSize,

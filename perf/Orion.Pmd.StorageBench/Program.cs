@@ -6,7 +6,7 @@
 //   O_DIRECT:    RandomAccess writes on a File.OpenHandle(O_DIRECT) handle, fdatasync per group
 // in one run, files in one directory (one filesystem), each case for a fixed time per concurrency.
 // Usage: dotnet perf/Orion.Pmd.StorageBench/bin/Release/net10.0/Orion.Pmd.StorageBench.dll [--dir DIR] [--seconds 3] [--appenders 1,8,32] [--record 128]
-//        [--placement auto|reactors|threads] [--notifications polled|adaptive|interrupt|hybrid]   (the engine's, for both Orion targets)
+//        [--placement auto|reactors|threads] [--notifications auto|polled|adaptive|interrupt|hybrid]   (the engine's, for both Orion targets)
 using System.Diagnostics;
 using System.Globalization;
 using Orion.Pmd.Engine;
@@ -18,7 +18,7 @@ double seconds = 3;
 int[] appenders = [1, 8, 32];
 int recordBytes = 128;
 bool? onReactors = null;
-var notifications = NotificationMode.Polled;
+var notifications = NotificationMode.Auto;
 for (int i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");

@@ -54,6 +54,19 @@ public class InlineDeviceTests
             Assert.That(DeviceOf(engine).Options.Mode, Is.Not.EqualTo(DeviceServiceMode.Manual));
     }
 
+    [Test]
+    public void NotificationsAuto_IsHybridForAFileOnTheReactors_PolledOtherwise()
+    {
+        Assert.That(new EngineOptions().Notifications, Is.EqualTo(NotificationMode.Auto), "the default");
+        var auto = Options() with { Notifications = NotificationMode.Auto };
+        using (var engine = PmdEngine.Start(auto))
+            Assert.That(engine.Reactors[0].IdlePolicy, Is.EqualTo(Orion.Pmd.Reactors.IdlePolicy.Hybrid));
+        using (var engine = PmdEngine.Start(auto with { DeviceOnReactors = false }))
+            Assert.That(engine.Reactors[0].IdlePolicy, Is.Not.EqualTo(Orion.Pmd.Reactors.IdlePolicy.Hybrid), "device threads: nothing of the reactor's own waits in the kernel");
+        using (var engine = PmdEngine.Start(new EngineOptions { Device = "mem:16M", Pin = false, BufferMemoryBytes = 16 << 20 }))
+            Assert.That(engine.Reactors[0].IdlePolicy, Is.Not.EqualTo(Orion.Pmd.Reactors.IdlePolicy.Hybrid));
+    }
+
     [TestCase(NotificationMode.Polled, 1)]
     [TestCase(NotificationMode.Adaptive, 1)]
     [TestCase(NotificationMode.Interrupt, 2)]

@@ -63,6 +63,10 @@ internal struct Statx
     [FieldOffset(4)] public uint BlockSize;
     [FieldOffset(28)] public ushort Mode;
     [FieldOffset(40)] public ulong Size;
+    [FieldOffset(128)] public uint RdevMajor;
+    [FieldOffset(132)] public uint RdevMinor;
+    [FieldOffset(136)] public uint DevMajor;
+    [FieldOffset(140)] public uint DevMinor;
     [FieldOffset(152)] public uint DioMemAlign;
     [FieldOffset(156)] public uint DioOffsetAlign;
 }

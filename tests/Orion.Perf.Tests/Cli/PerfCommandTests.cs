@@ -141,7 +141,7 @@ public class PerfCommandTests
     [TestCase("--cpus_allowed=3-1", "runs backwards")]
     [TestCase("--numjobs=0", "from 1 to 256 jobs")]
     [TestCase("--ring=ring", "use split or packed")]
-    [TestCase("--poll_mode=sometimes", "use polled, adaptive, interrupt or hybrid")]
+    [TestCase("--poll_mode=sometimes", "use auto, polled, adaptive, interrupt or hybrid")]
     public void BadOptionsExitOneWithAClearMessage(string option, string fragment)
     {
         var (code, output, err) = Run(option);

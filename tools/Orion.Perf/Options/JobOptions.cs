@@ -135,8 +135,8 @@ public sealed partial record JobOptions
     /// <summary>Use EVENT_IDX when the device offers it (<c>--event_idx=1|0</c>).</summary>
     public bool EventIdx { get; init; } = true;
 
-    /// <summary>How reactors wait for completions (<c>--poll_mode=polled|adaptive|interrupt|hybrid</c>).</summary>
-    public Orion.Pmd.Engine.NotificationMode PollMode { get; init; } = Orion.Pmd.Engine.NotificationMode.Polled;
+    /// <summary>How reactors wait for completions (<c>--poll_mode=auto|polled|adaptive|interrupt|hybrid</c>).</summary>
+    public Orion.Pmd.Engine.NotificationMode PollMode { get; init; } = Orion.Pmd.Engine.NotificationMode.Auto;
 
     /// <summary>
     /// Where the embedded device serves its queues (<c>--device_placement=auto|reactors|threads</c>): null lets the engine

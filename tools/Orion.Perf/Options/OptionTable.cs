@@ -57,14 +57,15 @@ internal static class OptionTable
             (o, v) => o with { Indirect = Bool("indirect", v) }),
         new("event_idx", [], null, "use EVENT_IDX notification suppression when offered (default 1)",
             (o, v) => o with { EventIdx = Bool("event_idx", v) }),
-        new("poll_mode", [], "MODE", "polled (busy-poll), adaptive (poll, then sleep when idle), interrupt, or hybrid (adaptive, and sleep at once while the only work pending is file I/O in the kernel, as fio's io_uring engine waits) (default polled)",
+        new("poll_mode", [], "MODE", "auto, polled (busy-poll), adaptive (poll, then sleep when idle), interrupt, or hybrid (adaptive, and sleep at once while the only work pending is file I/O in the kernel, as fio's io_uring engine waits, on a CPU that takes the disk's interrupts); auto is hybrid for a file: device served on the reactors, polled otherwise (default auto)",
             (o, v) => v.Trim().ToLowerInvariant() switch
             {
+                "auto" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Auto },
                 "polled" or "poll" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Polled },
                 "adaptive" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Adaptive },
                 "interrupt" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Interrupt },
                 "hybrid" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Hybrid },
-                _ => throw new OptionValueException($"--poll_mode={v}: use polled, adaptive, interrupt or hybrid"),
+                _ => throw new OptionValueException($"--poll_mode={v}: use auto, polled, adaptive, interrupt or hybrid"),
             }),
         new("device_placement", [], "WHERE", "auto, reactors (each reactor also serves its queue's device side: one thread per queue) or threads " +
             "(device threads on their own cores); auto is reactors for a file: device through io_uring, threads otherwise (default auto)",
