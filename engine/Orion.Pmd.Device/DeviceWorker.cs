@@ -20,14 +20,12 @@ internal sealed class DeviceWorker
     private readonly long _sleepWithIoAfterTicks;
 
     public DeviceWorker(string name, DeviceQueue[] queues, DeviceServiceMode mode, int? core, bool yieldWhenIdle, Action<DeviceQueue> onBroken,
-                        TimeSpan sleepAfter = default, TimeSpan? sleepWithIoAfter = null)
+                        TimeSpan sleepAfter = default, TimeSpan sleepWithIoAfter = default)
     {
         if (mode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive && queues.Length != 1)
             throw new ArgumentException($"a {mode} device thread serves exactly one queue", nameof(queues));
         _sleepAfterTicks = (long)(sleepAfter.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
-        _sleepWithIoAfterTicks = sleepWithIoAfter is TimeSpan withIo
-            ? (long)(withIo.TotalSeconds * System.Diagnostics.Stopwatch.Frequency)
-            : _sleepAfterTicks * InFlightWindowFactor;
+        _sleepWithIoAfterTicks = (long)(sleepWithIoAfter.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         _queues = queues;
         _mode = mode;
         _core = core;
@@ -129,14 +127,6 @@ internal sealed class DeviceWorker
             }
         }
     }
-
-    /// <summary>
-    /// With requests in the kernel a completion is certain to come, so by default the adaptive window is this many
-    /// times longer before the thread sleeps (<see cref="SoftBlkDeviceOptions.AdaptiveSleepWithIoAfter"/> sets it): a
-    /// disk read here takes 20-60 µs, about the default 50 µs window, and a sleep then costs a wake-up (11-15 µs) on the
-    /// request's path; an idle queue still sleeps after the plain window.
-    /// </summary>
-    internal const int InFlightWindowFactor = 4;
 
     private void SleepUntilKick(DeviceQueue q)
     {

@@ -46,11 +46,12 @@ public sealed record SoftBlkDeviceOptions
     public TimeSpan AdaptiveSleepAfter { get; init; } = TimeSpan.FromMicroseconds(50);
     /// <summary>
     /// Adaptive mode, while requests are in the kernel (a file through io_uring): how long a device thread polls
-    /// without finding work before it sleeps until the kernel completes one or the driver kicks. Null: four times
-    /// <see cref="AdaptiveSleepAfter"/>. Zero sleeps at once, as qemu-storage-daemon and fio wait for a disk: on a
-    /// machine with few cores the kernel and the hypervisor doing the I/O then get the core the spin would take.
+    /// without finding work before it sleeps until the kernel completes one or the driver kicks. Zero (the default)
+    /// sleeps at once, as qemu-storage-daemon and fio wait for a disk: on a machine with few cores the kernel and the
+    /// hypervisor doing the I/O then get the core the spin would take (orion-vhost against qemu-storage-daemon, QD1
+    /// randread on this project's VMs: 1.24x with 0, 0.93x spinning four poll windows; perf/RESULTS.md).
     /// </summary>
-    public TimeSpan? AdaptiveSleepWithIoAfter { get; init; }
+    public TimeSpan AdaptiveSleepWithIoAfter { get; init; } = TimeSpan.Zero;
     /// <summary>Device threads; queues are spread over them round-robin. Kick-driven and adaptive modes use one thread per queue.</summary>
     public int Threads { get; init; } = 1;
     /// <summary>Cores to pin device threads to (thread i on Cores[i % Count]); null or empty leaves them unpinned.</summary>

@@ -232,12 +232,22 @@ public class UringFileBackendTests
         }
 
         for (int i = 0; i < 3; i++) Burst();
-        long started = d.Device.GetQueueIoCounters(0)!.Value.Started;
-        long before = d.SettledDeviceThreadAllocatedBytes();
-        for (int i = 0; i < 10; i++) Burst();
-        long after = d.SettledDeviceThreadAllocatedBytes();
-        Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Started - started, Is.EqualTo(960), "every request went through io_uring");
-        Assert.That(after - before, Is.Zero, "bytes allocated on the device thread over 960 requests through io_uring");
+        // Steady state is two clean windows in a row (of at most six): the runtime's one-time tiering of a path first
+        // taken late (the adaptive thread's sleep with requests in the kernel) may allocate once; a per-request or
+        // periodic allocation dirties every window.
+        var windows = new List<long>();
+        int clean = 0;
+        while (clean < 2 && windows.Count < 6)
+        {
+            long started = d.Device.GetQueueIoCounters(0)!.Value.Started;
+            long before = d.SettledDeviceThreadAllocatedBytes();
+            for (int i = 0; i < 10; i++) Burst();
+            long after = d.SettledDeviceThreadAllocatedBytes();
+            Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Started - started, Is.EqualTo(960), "every request went through io_uring");
+            windows.Add(after - before);
+            clean = after == before ? clean + 1 : 0;
+        }
+        Assert.That(clean, Is.EqualTo(2), $"bytes allocated on the device thread per window of 960 requests through io_uring: {string.Join(", ", windows)}");
     }
 
     /// <summary>

@@ -30,8 +30,8 @@ internal sealed record VhostOptions
     /// <summary>Adaptive mode: how long a device thread spins without finding work before it sleeps on the kick eventfd.</summary>
     public TimeSpan PollWindow { get; init; } = DefaultPollWindow;
 
-    /// <summary>Adaptive mode, while requests are in the kernel: how long to spin before sleeping (null: 4 × <see cref="PollWindow"/>).</summary>
-    public TimeSpan? IoPollWindow { get; init; }
+    /// <summary>Adaptive mode, while requests are in the kernel: how long to spin before sleeping (default 0: sleep at once).</summary>
+    public TimeSpan IoPollWindow { get; init; } = TimeSpan.Zero;
 
     /// <summary>The default <see cref="PollWindow"/> (perf/compare-vhost-modes.sh measured 20us to 1ms).</summary>
     public static readonly TimeSpan DefaultPollWindow = TimeSpan.FromMicroseconds(50);
