@@ -97,20 +97,25 @@ public class WorkloadAllocationTests
 
             // Warm-up: JIT, tiering, first-touch of the RAM disk (and, with intervals, a first slot handed over and freed).
             while (Done() < 10_000 || (recorder is not null && slotsTaken < 2)) Poll();
-            long best = long.MaxValue;
-            for (int window = 0; window < 3 && best != 0; window++)
+            // Every window is judged: steady state is two clean windows of 20,000 I/Os in a row (of at most five). The
+            // runtime's one-time tiering may dirty one window; a per-I/O or periodic allocation dirties every one.
+            var windows = new List<long>();
+            int clean = 0;
+            while (clean < 2 && windows.Count < 5)
             {
                 long start = Done(), startSlots = slotsTaken;
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 // With intervals a window also spans intervals cut, handed over and freed, however fast the I/O is.
-                while (Done() < start + 10_000 || (recorder is not null && slotsTaken < startSlots + 2)) Poll();
-                best = Math.Min(best, GC.GetAllocatedBytesForCurrentThread() - before);
+                while (Done() < start + 20_000 || (recorder is not null && slotsTaken < startSlots + 2)) Poll();
+                long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+                windows.Add(bytes);
+                clean = bytes == 0 ? clean + 1 : 0;
             }
             // Stop the endless job and let what is in flight come back, so the engine stops at once.
             engine.Reactors[0].RemovePoller(workload);
             for (int i = 0; i < 100_000 && device.GetQueue(0).Outstanding > 0; i++) engine.PollOnce();
             writer?.Finish(System.Diagnostics.Stopwatch.GetTimestamp());
-            Assert.That(best, Is.Zero, "bytes allocated over 10,000 I/Os (best of three windows)");
+            Assert.That(clean, Is.EqualTo(2), $"bytes allocated per window of 20,000 I/Os: {string.Join(", ", windows)}");
             if (options.Verify != VerifyMode.None) Assert.That(workload.Verifier!.CheckedInline, Is.GreaterThan(0), "verification really ran");
             Assert.That(workload.Read.SlatNs.TotalCount, Is.GreaterThan(0));
             if (recorder is not null) Assert.That(slotsTaken, Is.GreaterThan(0), "intervals were really cut and handed over");
