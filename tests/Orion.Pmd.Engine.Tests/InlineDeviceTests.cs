@@ -1,6 +1,7 @@
 using Orion.Pmd.Device;
 using Orion.Pmd.Engine.Transport;
 using Orion.Pmd.Linux;
+using Orion.Pmd.Reactors;
 
 namespace Orion.Pmd.Engine.Tests;
 
@@ -100,22 +101,30 @@ public class InlineDeviceTests
         Assert.That(Enumerable.Range(0, queues).Sum(q => dev.GetQueue(q).Counters.Requests), Is.GreaterThanOrEqualTo(2 * Tasks * PerTask));
     }
 
+    /// <summary>
+    /// 100 reads, one at a time, of a disk full of real data (a read of a hole would complete inside the submission and
+    /// never leave the reactor waiting), on an engine in <paramref name="mode"/>; the reactor's counters across them.
+    /// </summary>
+    private async Task<(PmdEngine Engine, ReactorStats Before, ReactorStats After)> HundredReadsOfRealData(NotificationMode mode, int seed)
+    {
+        var block = new byte[1 << 20];
+        new Random(seed).NextBytes(block);
+        using (var f = File.Create(Path.Combine(_dir, "disk.img")))
+            for (int i = 0; i < 16; i++) f.Write(block);
+        var engine = PmdEngine.Start(Options(notifications: mode));
+        using var buf = engine.Device.Rent(4096);
+        var before = engine.Reactors[0].GetStats();
+        for (int i = 0; i < 100; i++) await engine.Device.ReadAsync(i * 64L, buf.Memory);
+        return (engine, before, engine.Reactors[0].GetStats());
+    }
+
     [Test]
     [CancelAfter(60_000)]
     public async Task AReactorAsleepWithRequestsInTheKernel_IsWokenByTheirCompletion()
     {
-        // Real data on the disk: a read of a hole would complete inside the submission and never leave the reactor waiting.
-        var block = new byte[1 << 20];
-        new Random(3).NextBytes(block);
-        using (var f = File.Create(Path.Combine(_dir, "disk.img")))
-            for (int i = 0; i < 16; i++) f.Write(block);
-        using var engine = PmdEngine.Start(Options(notifications: NotificationMode.Interrupt));
-        var dev = engine.Device;
-        using var buf = dev.Rent(4096);
         const int Reads = 100;
-        var before = engine.Reactors[0].GetStats();
-        for (int i = 0; i < Reads; i++) await dev.ReadAsync(i * 64L, buf.Memory);
-        var after = engine.Reactors[0].GetStats();
+        var (engine, before, after) = await HundredReadsOfRealData(NotificationMode.Interrupt, seed: 3);
+        using var owned = engine;
         Assert.That(after.Wakeups - before.Wakeups, Is.GreaterThanOrEqualTo(Reads + Reads / 2),
             "interrupt mode: the reactor sleeps while the disk works, and the completion wakes it (as well as each submission)");
         // Without the completion eventfd every read would end with a 100 ms park timeout.
@@ -126,18 +135,10 @@ public class InlineDeviceTests
     [CancelAfter(60_000)]
     public async Task AHybridReactor_SleepsWhileTheDiskWorks()
     {
-        var block = new byte[1 << 20];
-        new Random(5).NextBytes(block);
-        using (var f = File.Create(Path.Combine(_dir, "disk.img")))
-            for (int i = 0; i < 16; i++) f.Write(block);
-        using var engine = PmdEngine.Start(Options(notifications: NotificationMode.Hybrid));
-        Assert.That(engine.Reactors[0].IdlePolicy, Is.EqualTo(Orion.Pmd.Reactors.IdlePolicy.Hybrid));
-        var dev = engine.Device;
-        using var buf = dev.Rent(4096);
         const int Reads = 100;
-        var before = engine.Reactors[0].GetStats();
-        for (int i = 0; i < Reads; i++) await dev.ReadAsync(i * 64L, buf.Memory);
-        var after = engine.Reactors[0].GetStats();
+        var (engine, before, after) = await HundredReadsOfRealData(NotificationMode.Hybrid, seed: 5);
+        using var owned = engine;
+        Assert.That(engine.Reactors[0].IdlePolicy, Is.EqualTo(Orion.Pmd.Reactors.IdlePolicy.Hybrid));
         // Every read leaves the reactor with nothing to do but wait for the disk: it sleeps, and the completion wakes it.
         Assert.That(after.Parks - before.Parks, Is.GreaterThanOrEqualTo(Reads / 2), "the reactor spun through the disk's work instead of sleeping");
         Assert.That(after.ParkTimeouts - before.ParkTimeouts, Is.LessThan(Reads / 10), "the completion woke the reactor, not its park timeout");

@@ -22,18 +22,10 @@ public abstract class LogKit
     protected string At(string name) => Path.Combine(Dir, name);
 
     /// <summary>Runs orion-perf in this process with JSON output; asserts it succeeded and returns <c>jobs</c>.</summary>
-    protected static JsonElement Jobs(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = PerfCommand.Run([.. args, "--output-format=json"], stdout, stderr);
-        Assert.That(code, Is.Zero, stderr.ToString());
-        using var doc = JsonDocument.Parse(stdout.ToString());
-        return doc.RootElement.GetProperty("jobs").Clone();
-    }
+    protected static JsonElement Jobs(params string[] args) => Cli.CliKit.Jobs(args);
 
     /// <summary>A direction's <c>total_ios</c>.</summary>
-    protected static long Ios(JsonElement job, string direction) => job.GetProperty(direction).GetProperty("total_ios").GetInt64();
+    protected static long Ios(JsonElement job, string direction) => Cli.CliKit.Ios(job, direction);
 
     /// <summary>A log's lines, each as its ", "-separated fields.</summary>
     protected static List<string[]> Fields(string path) =>
