@@ -641,9 +641,13 @@ internal sealed unsafe class QueuePair : IParkablePoller
     /// <summary>Reactor thread only: the caller, on this reactor, submits <paramref name="request"/> for the next batch (no handoff).</summary>
     public void SubmitLocal(BlockRequest request)
     {
-        request.StartTicks = Stopwatch.GetTimestamp();
+        // From a completion callback the reap's own clock read serves (taken before the callback ran, so the latency
+        // is never understated); a clock read per request is a tenth of the reactor's time at 3 M IOPS.
+        request.StartTicks = _reaping ? _completionTimestamp : Stopwatch.GetTimestamp();
         Enqueue(request);
     }
+
+    private bool _reaping;              // inside Reap's completion loop: _completionTimestamp is this batch's
 
     /// <summary>Reactor thread only: queue a request for the next batch (no handoff).</summary>
     public void Enqueue(BlockRequest request)
@@ -806,9 +810,14 @@ internal sealed unsafe class QueuePair : IParkablePoller
     {
         int reaped = 0;
         long now = 0;
+        _reaping = false;
         while (_ring.TryPopUsed(out ushort head, out uint length))
         {
-            if (now == 0) _completionTimestamp = now = Stopwatch.GetTimestamp();
+            if (now == 0)
+            {
+                _completionTimestamp = now = Stopwatch.GetTimestamp();
+                _reaping = true;
+            }
             int slot = _headToSlot[head];
             if (_slotRequest[slot] is not { } r)
             {
@@ -838,6 +847,7 @@ internal sealed unsafe class QueuePair : IParkablePoller
             Complete(r);
             reaped++;
         }
+        _reaping = false;
         if (handleBroken && _ring.IsBroken) HandleBroken();
         return reaped;
     }
