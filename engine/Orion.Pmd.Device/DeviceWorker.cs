@@ -110,9 +110,8 @@ internal sealed class DeviceWorker
             else if (_mode == DeviceServiceMode.Adaptive)
             {
                 long now = System.Diagnostics.Stopwatch.GetTimestamp();
-                bool withIo = _queues[0].InFlightIo > 0;
-                if (idleSince == 0 && !(withIo && _sleepWithIoAfterTicks == 0)) idleSince = now;
-                else if (now - idleSince >= (withIo ? _sleepWithIoAfterTicks : _sleepAfterTicks))
+                if (idleSince == 0) idleSince = now;
+                if (now - idleSince >= (_queues[0].InFlightIo > 0 ? _sleepWithIoAfterTicks : _sleepAfterTicks))
                 {
                     SleepUntilKick(_queues[0]);
                     idleSince = 0;

@@ -237,7 +237,7 @@ public sealed class VhostUserTransport : IVirtioTransport
             _status = DeviceStatus.Reset;
             long started = Stopwatch.GetTimestamp();
             var deadline = started + (long)(_options.ReconnectTimeout.TotalSeconds * Stopwatch.Frequency);
-            var backoff = TimeSpan.FromMilliseconds(10);
+            var backoff = LinkSupervisor.FirstBackoff;         // the link supervisor's pace between attempts
             while (true)
             {
                 try
@@ -252,7 +252,7 @@ public sealed class VhostUserTransport : IVirtioTransport
                         throw new IOException($"{Description} did not answer a new connection within {_options.ReconnectTimeout.TotalSeconds:0.#} s " +
                                               $"of the reset (waited {Stopwatch.GetElapsedTime(started).TotalSeconds:0.#} s; last attempt: {e.Message})", e);
                     Thread.Sleep(backoff);
-                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromMilliseconds(500).Ticks));
+                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LinkSupervisor.MaxBackoff.Ticks));
                 }
             }
         }
