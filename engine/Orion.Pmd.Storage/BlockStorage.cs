@@ -49,6 +49,7 @@ public static class BlockStorage
         public IMemoryOwner<byte> Rent(int length) => device.Rent(length);
         public ValueTask ReadAsync(long lba, Memory<byte> buffer) => device.ReadAsync(Check(lba, buffer.Length), buffer);
         public ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> buffer) => device.WriteAsync(Check(lba, buffer.Length), buffer);
+        public ValueTask WriteDurableAsync(long lba, ReadOnlyMemory<byte> buffer) => device.WriteDurableAsync(Check(lba, buffer.Length), buffer);
         public ValueTask FlushAsync() => device.FlushAsync();
 
         // The device checks its own bounds; this keeps a range's user inside the range.
@@ -71,6 +72,7 @@ public static class BlockStorage
         public IMemoryOwner<byte> Rent(int length) => volume.Rent(length);
         public ValueTask ReadAsync(long lba, Memory<byte> buffer) => volume.ReadAsync(lba, buffer);
         public ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> buffer) => volume.WriteAsync(lba, buffer);
+        public ValueTask WriteDurableAsync(long lba, ReadOnlyMemory<byte> buffer) => volume.WriteDurableAsync(lba, buffer);
         public ValueTask FlushAsync() => volume.FlushAsync();
     }
 }

@@ -40,4 +40,15 @@ public interface IBlockStorage
 
     /// <summary>Makes every completed write durable.</summary>
     ValueTask FlushAsync();
+
+    /// <summary>
+    /// Writes <paramref name="buffer"/> at block <paramref name="lba"/>, then flushes: complete means durable, whatever
+    /// the cache mode did meanwhile. An engine device sends the write and its flush together where the device allows it
+    /// (<see cref="Orion.Pmd.Engine.BlockDevice.WriteDurableAsync"/>); this default waits for the write first.
+    /// </summary>
+    async ValueTask WriteDurableAsync(long lba, ReadOnlyMemory<byte> buffer)
+    {
+        await WriteAsync(lba, buffer).ConfigureAwait(false);
+        await FlushAsync().ConfigureAwait(false);
+    }
 }

@@ -240,9 +240,14 @@ public sealed class PageStore : IAsyncDisposable
             int slot = _slot[page] < 0 ? 0 : 1 - _slot[page];       // never the slot holding the current version
             PageSlot.Write(buffer.Memory.Span, page, version, _header.Generation, payload.Span);
             // The cache mode as it is now (before and after the write), never as it was at open: the owner may switch it.
-            bool writeCache = _storage.WriteCacheEnabled;
-            await _storage.WriteAsync(SlotLba(page, slot), buffer.Memory[..PageSlot.Bytes]).ConfigureAwait(false);
-            if (writeCache || _storage.WriteCacheEnabled) await _storage.FlushAsync().ConfigureAwait(false);
+            // With the cache on, the write and its flush go together where the storage can (one device round trip).
+            long lba = SlotLba(page, slot);
+            if (_storage.WriteCacheEnabled) await _storage.WriteDurableAsync(lba, buffer.Memory[..PageSlot.Bytes]).ConfigureAwait(false);
+            else
+            {
+                await _storage.WriteAsync(lba, buffer.Memory[..PageSlot.Bytes]).ConfigureAwait(false);
+                if (_storage.WriteCacheEnabled) await _storage.FlushAsync().ConfigureAwait(false);
+            }
             _slot[page] = (sbyte)slot;
             lock (_corrupted) _corrupted[page] = false;
             Volatile.Write(ref _version[page], version);

@@ -288,13 +288,17 @@ public sealed class WriteAheadLog : IAsyncDisposable
             // The cache mode is read now, before and after the write, never cached at open: the owner may switch it
             // at any time, and a group written while the cache was on at either moment is flushed before its commits
             // are acknowledged.
-            bool writeCache = _storage.WriteCacheEnabled;
-            await _storage.WriteAsync(DataStartLba + _tail / _blockSize, _stage.Memory[..bytes]).ConfigureAwait(false);
-            if (writeCache || _storage.WriteCacheEnabled)
+            // With the cache on, the write and its flush go together where the storage can (one device round trip).
+            long at = DataStartLba + _tail / _blockSize;
+            bool flushed = _storage.WriteCacheEnabled;
+            if (flushed) await _storage.WriteDurableAsync(at, _stage.Memory[..bytes]).ConfigureAwait(false);
+            else await _storage.WriteAsync(at, _stage.Memory[..bytes]).ConfigureAwait(false);
+            if (!flushed && _storage.WriteCacheEnabled)
             {
                 await _storage.FlushAsync().ConfigureAwait(false);
-                Interlocked.Increment(ref _flushes);
+                flushed = true;
             }
+            if (flushed) Interlocked.Increment(ref _flushes);
         }
         catch (Exception e)
         {

@@ -73,6 +73,9 @@ public sealed class EmbeddedTransport : IVirtioTransport
     public bool QueueResetWaitsForRequests => true;     // the device drains its backend before it forgets the ring
 
     /// <inheritdoc />
+    public bool FlushCoversEarlierWrites => true;       // in-order execution; io_uring flushes go drained (UringFileQueue)
+
+    /// <inheritdoc />
     public void EnableQueue(int index) => _device.EnableQueue(index);
 
     /// <inheritdoc />

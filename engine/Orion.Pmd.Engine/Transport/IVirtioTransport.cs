@@ -65,6 +65,16 @@ public interface IVirtioTransport : IDisposable
     /// </summary>
     bool QueueResetWaitsForRequests { get; }
 
+    /// <summary>
+    /// Whether a FLUSH also covers every write made available before it on the same queue, completed or not — more than
+    /// VirtIO promises (§5.2.6.2: only writes completed before the flush was made available). When true the driver may
+    /// place a write and the flush that makes it durable together, one round trip instead of two
+    /// (<see cref="BlockDevice.WriteDurableAsync"/>). The embedded device keeps this promise (it executes a queue's
+    /// requests in order, and sends a flush to io_uring drained behind the writes before it); a back-end behind
+    /// vhost-user or PCI is not assumed to.
+    /// </summary>
+    bool FlushCoversEarlierWrites => false;
+
     /// <summary>Step two, after the driver re-initialized its rings at the same addresses: the device serves the queue again from index 0.</summary>
     void EnableQueue(int index);
 

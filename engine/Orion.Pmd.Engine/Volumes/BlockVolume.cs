@@ -69,6 +69,12 @@ public sealed class BlockVolume
     /// <exception cref="VolumeAccessDeniedException">The volume is read-only.</exception>
     public ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => Device.Write(this, lba, buffer, cancellationToken);
 
+    /// <summary>
+    /// Writes <paramref name="buffer"/> at volume block <paramref name="lba"/> and completes once it is durable; see
+    /// <see cref="BlockDevice.WriteDurableAsync"/>.
+    /// </summary>
+    public ValueTask WriteDurableAsync(long lba, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => Device.WriteDurable(this, lba, buffer, cancellationToken);
+
     /// <summary>Reads into several DMA buffers in one request, filled in order from volume block <paramref name="lba"/>.</summary>
     public ValueTask ReadVectoredAsync(long lba, ReadOnlySpan<Memory<byte>> buffers, CancellationToken cancellationToken = default) => Device.ReadVectored(this, lba, buffers, cancellationToken);
 

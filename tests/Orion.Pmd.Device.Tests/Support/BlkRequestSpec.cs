@@ -26,6 +26,8 @@ internal sealed class Pending
     public ulong StatusGuest => InGuest + (ulong)InLength;
     public Completion? Result { get; set; }
     public bool IsComplete => Result is not null;
+    /// <summary>Where its used element stood among every completion the driver reaped (1 = first), 0 until reaped.</summary>
+    public long ReapedAs { get; set; }
 }
 
 /// <summary>What the device returned for one request.</summary>

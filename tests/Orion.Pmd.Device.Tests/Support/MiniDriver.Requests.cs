@@ -143,9 +143,12 @@ internal sealed unsafe partial class MiniDriver
                 continue;
             }
             p.Result = new Completion(Host(p.StatusGuest, 1)[0], length, Host(p.InGuest, p.InLength).ToArray());
+            p.ReapedAs = ++_reaped;
         }
         return n;
     }
+
+    private long _reaped;
 
     private readonly List<(int Queue, ushort Id, uint Length)> _untracked = [];
 

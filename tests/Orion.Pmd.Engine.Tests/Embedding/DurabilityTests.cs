@@ -65,6 +65,44 @@ public class DurabilityTests
 
     [Test]
     [CancelAfter(60_000)]
+    public async Task ADurableWriteSurvivesAPowerLoss_AndPlainWritesAfterItMayNot()
+    {
+        var disk = new VolatileCacheBackend(4 << 20);
+        await using (var engine = Start(disk))
+        {
+            var dev = engine.Device;
+            Assert.That(dev.WriteCacheEnabled, Is.True);
+            using var data = dev.Rent(dev.BlockSize);
+            data.Span.Fill(0xD4);
+            for (int i = 0; i < Blocks; i++) await dev.WriteDurableAsync(i, data.Memory);
+            Assert.That(disk.Flushes, Is.EqualTo(Blocks), "each durable write sent its flush");
+            await WriteBlocks(dev, Blocks, Blocks, 0xE5);       // acknowledged, never flushed
+        }
+        var after = await Reboot(disk);
+        Assert.That(after[..Blocks], Is.All.EqualTo((byte)0xD4), "durable writes survive the power loss");
+        Assert.That(after[Blocks..], Is.All.EqualTo((byte)0), "plain writes after them were not flushed");
+    }
+
+    /// <summary>
+    /// The embedded device's flush covers writes made available before it, so the engine places a durable write's
+    /// flush beside the write instead of after its completion: both are at the (slow) device at once.
+    /// </summary>
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ADurableWritePlacesItsFlushBesideTheWrite_OnADeviceWhoseFlushCoversEarlierWrites()
+    {
+        await using var engine = PmdEngine.Start(new EngineOptions { Device = "mem:16M,delay=300ms", Pin = false, BufferMemoryBytes = 4 << 20 });
+        var dev = engine.Device;
+        var queue = dev.GetQueue(0);
+        using var data = dev.Rent(dev.BlockSize);
+        var durable = dev.WriteDurableAsync(5, data.Memory).AsTask();
+        Assert.That(() => queue.Counters.InFlight, Is.EqualTo(2).After(20_000, 1), "the write and its flush at the device together");
+        await durable;
+        Assert.That(queue.Counters.InFlight, Is.Zero);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public async Task WithTheWriteCacheOffEveryAcknowledgedWriteSurvives()
     {
         var disk = new VolatileCacheBackend(4 << 20);

@@ -93,4 +93,5 @@ public interface IBackendQueueIo : IDisposable
 /// <param name="Resubmitted">Short transfers and transient errors (EAGAIN, EINTR) sent again for the rest.</param>
 /// <param name="Fallbacks">Requests the channel could not carry (unaligned for O_DIRECT, submission queue full), served synchronously.</param>
 /// <param name="Canceled">Requests cancelled by a drain that ran past its bound.</param>
-public readonly record struct QueueIoCounters(long Started, long Resubmitted, long Fallbacks, long Canceled);
+/// <param name="OrderedFlushes">Flushes sent to wait behind writes still in the kernel (made available before them), so that they cover those too.</param>
+public readonly record struct QueueIoCounters(long Started, long Resubmitted, long Fallbacks, long Canceled, long OrderedFlushes = 0);

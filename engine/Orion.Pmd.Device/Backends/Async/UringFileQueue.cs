@@ -17,7 +17,11 @@ namespace Orion.Pmd.Device.Backends.Async;
 /// Flush ordering: FLUSH must cover every write whose completion the driver could have seen before it made the flush
 /// available (VirtIO 1.2 §5.2.6.2). A write's used element is pushed only after its CQE was reaped, so every such write
 /// had finished in the kernel before the FLUSH's SQE was even prepared, and <c>fdatasync</c> covers all writes that
-/// completed before it started. Writes still in flight beside the flush are not covered, exactly as the rule allows.
+/// completed before it started. This device promises more (the engine relies on it to send a write and its flush
+/// together, see <c>BlockDevice.WriteDurableAsync</c>): a FLUSH also covers every write made available before it that is
+/// still in flight. Such a flush goes to the kernel with <c>IOSQE_IO_DRAIN</c>, so <c>fdatasync</c> starts only after
+/// every SQE submitted before it completed; and if one of those writes came back short and its rest was resubmitted
+/// behind the flush, the flush runs again when it completes (it covered only the first part).
 /// In write-through mode a write carries <c>RWF_DSYNC</c>, so its completion already means durable.
 /// </remarks>
 internal sealed unsafe class UringFileQueue : IBackendQueueIo
@@ -39,6 +43,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         public ulong Total;             // bytes the request moves
         public ulong Remaining;
         public int RwFlags;
+        public long WriteResubmitsAtStart;  // a flush: _writeResubmits when it was prepared (a write's rest resubmitted since is not covered)
     }
 
     private readonly IoUring _ring;
@@ -50,7 +55,9 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     private readonly int[] _free;
     private int _freeCount;
     private readonly IoCompletion[] _reaped = new IoCompletion[64];
-    private long _started, _resubmitted, _fallbacks, _canceled;
+    private long _started, _resubmitted, _fallbacks, _canceled, _orderedFlushes;
+    private int _writesInFlight;        // writes started and not complete: a flush prepared now must wait for them
+    private long _writeResubmits;       // writes whose rest went back to the kernel (short or EAGAIN), ever
     private bool _canceling;
     private bool _disposed;
 
@@ -156,7 +163,8 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     public void SignalCompletionsTo(EventFd eventFd) => _ring.RegisterEventFd(eventFd.Fd);
 
     public QueueIoCounters Counters => new(
-        Volatile.Read(ref _started), Volatile.Read(ref _resubmitted), Volatile.Read(ref _fallbacks), Volatile.Read(ref _canceled));
+        Volatile.Read(ref _started), Volatile.Read(ref _resubmitted), Volatile.Read(ref _fallbacks), Volatile.Read(ref _canceled),
+        Volatile.Read(ref _orderedFlushes));
 
     public bool TryStart(in PlannedIo plan)
     {
@@ -180,6 +188,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
             return false;
         }
         _freeCount--;
+        if (plan.Kind == PlannedIoKind.Write) _writesInFlight++;
         Volatile.Write(ref _started, _started + 1);
         return true;
     }
@@ -229,7 +238,12 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         switch (slot.Kind)
         {
             case PlannedIoKind.Flush:
-                return _ring.PrepareFsync(_fd, dataSync: true, tag, _fileFlag);
+                // Writes made available before this flush may still be in the kernel: drain makes fdatasync wait for them.
+                slot.WriteResubmitsAtStart = _writeResubmits;
+                if (_writesInFlight == 0) return _ring.PrepareFsync(_fd, dataSync: true, tag, _fileFlag);
+                if (!_ring.PrepareFsync(_fd, dataSync: true, tag, _fileFlag | IoSqeFlags.IoDrain)) return false;
+                Volatile.Write(ref _orderedFlushes, _orderedFlushes + 1);
+                return true;
             case PlannedIoKind.Read:
             case PlannedIoKind.Write:
             {
@@ -292,7 +306,12 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
             _executor.RecordBackendError(Describe(slot, $"failed: {Errno.GetName(errno) ?? "errno " + errno}"));
             status = BlkStatus.IoError;
         }
-        else if (slot.Kind != PlannedIoKind.Flush)
+        else if (slot.Kind == PlannedIoKind.Flush)
+        {
+            // A write it had to cover came back short and its rest went in behind this flush: flush again after it.
+            if (slot.WriteResubmitsAtStart != _writeResubmits && !_canceling && Resubmit(index, slot)) return false;
+        }
+        else
         {
             if (result == 0)
             {
@@ -315,6 +334,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
 
     private bool Resubmit(int index, Slot slot)
     {
+        if (slot.Kind == PlannedIoKind.Write) _writeResubmits++;    // before Prepare: a flush behind it must see it
         if (!PrepareOrFlush(index, slot)) return false;
         Volatile.Write(ref _resubmitted, _resubmitted + 1);
         return true;
@@ -352,6 +372,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     private void Complete(int index, Slot slot, BlkStatus status, IDeviceQueue? ring)
     {
         var chain = slot.Chain!;
+        if (slot.Kind == PlannedIoKind.Write) _writesInFlight--;
         if (ring is not null)
         {
             ChainData.WriteStatus(chain, (byte)status);
