@@ -43,12 +43,81 @@ internal sealed partial class DeviceQueue
             Ring.PushUsed(chain.Head, written);
             served++;
         }
-        io.Submit();        // what was started and what the reap sent back for the rest; no system call when nothing is due
+        SubmitOrDefer(io, completed + started + served > 0);
         if (served > 0) Publish();
         completed += served;
         if (completed > 0) Volatile.Write(ref _requests, _requests + completed);
         if (Ring.IsBroken) Stopped = true;
         return completed + started;
+    }
+
+    // Set once the owner sleeps inside the ring (SleepInKernel): a pass may then leave what it started for that sleep's
+    // io_uring_enter, submit and wait in one call as fio does at depth 1.
+    private bool _deferSubmit;
+    private int _deferredPasses;
+
+    /// <summary>
+    /// Hands what was started (and what the reap sent back for the rest) to the kernel, or keeps it for the owner's
+    /// sleep inside the ring: the pass that started it and one idle pass after it may defer, then it goes (a busy
+    /// owner that never sleeps delays a submission by two passes at most; a pass that found more work submits at once).
+    /// </summary>
+    private void SubmitOrDefer(IBackendQueueIo io, bool didWork)
+    {
+        if (!_deferSubmit)
+        {
+            io.Submit();    // no system call when nothing is due
+            return;
+        }
+        if (io.Unsubmitted == 0)
+        {
+            _deferredPasses = 0;
+            return;
+        }
+        _deferredPasses++;
+        if ((didWork && _deferredPasses > 1) || _deferredPasses > 2) SubmitDeferred();
+    }
+
+    /// <summary>Hands over what a pass kept for a sleep inside the ring (the owner sleeps elsewhere, or waited long enough).</summary>
+    public void SubmitDeferred()
+    {
+        _deferredPasses = 0;
+        if (_io is not { Unsubmitted: > 0 } io) return;
+        // From the owner outside a pass: under the pass handshake, so a reset on another thread never disposes the
+        // ring under it (a paused queue's drain submits what is left).
+        Interlocked.Exchange(ref _busy, 1);
+        try
+        {
+            if (Volatile.Read(ref _paused) == 0) io.Submit();
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    /// <summary>
+    /// The owner's sleep inside this queue's io_uring: submits what is kept and waits until a request completes,
+    /// <paramref name="wakeFd"/> polls readable or <paramref name="timeoutMs"/> passes. False when the queue cannot host
+    /// it (no io_uring, or its wake poll is being cancelled): the owner sleeps elsewhere, after <see cref="SubmitDeferred"/>.
+    /// </summary>
+    public bool SleepInKernel(int wakeFd, int timeoutMs, out bool wakeFdReady)
+    {
+        wakeFdReady = false;
+        if (_io is not { } io) return false;
+        // The sleep counts as a pass: a pause (queue or device reset on another thread) waits until it ends — a
+        // completion, the owner's wake-up or its park bound — and a paused queue refuses to host the next one.
+        Interlocked.Exchange(ref _busy, 1);
+        try
+        {
+            if (Volatile.Read(ref _paused) != 0 || Stopped) return false;
+            _deferSubmit = true;
+            _deferredPasses = 0;
+            return io.SleepInKernel(wakeFd, timeoutMs, out wakeFdReady);
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
     }
 
     /// <summary>

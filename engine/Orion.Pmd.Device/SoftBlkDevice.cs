@@ -393,6 +393,20 @@ public sealed partial class SoftBlkDevice : IDisposable
     /// </summary>
     public int PollQueue(int index) => QueueOrNull(index) is { } q ? Serve(q) : 0;
 
+    /// <summary>
+    /// The owner's sleep inside queue <paramref name="index"/>'s io_uring (see <c>IKernelSleepHost</c>): submits what
+    /// its passes kept for it and waits until a request completes, <paramref name="wakeFd"/> polls readable or
+    /// <paramref name="timeoutMs"/> passes. False when the queue cannot host the sleep (not running, no io_uring).
+    /// </summary>
+    public bool SleepOnQueue(int index, int wakeFd, int timeoutMs, out bool wakeFdReady)
+    {
+        wakeFdReady = false;
+        return QueueOrNull(index) is { } q && q.SleepInKernel(wakeFd, timeoutMs, out wakeFdReady);
+    }
+
+    /// <summary>Hands to the kernel what queue <paramref name="index"/>'s passes kept for a sleep inside its ring.</summary>
+    public void SubmitQueue(int index) => QueueOrNull(index)?.SubmitDeferred();
+
     /// <summary>Whether <see cref="PollQueue"/> would find work on queue <paramref name="index"/> now (before its owner sleeps).</summary>
     public bool QueueHasWork(int index) => QueueOrNull(index)?.HasWork ?? false;
 

@@ -210,7 +210,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
                 _reactors[q].AddPoller(Pairs[q]);
                 // A device with no threads of its own, under real threads: each reactor serves its queue's device side.
                 if (transport is EmbeddedTransport { Device.Options.Mode: DeviceServiceMode.Manual } inline && options.Threading == EngineThreading.Threads)
-                    _reactors[q].AddPoller(new InlineDevicePoller(inline.Device, q));
+                    _reactors[q].AddPoller(new InlineDevicePoller(inline.Device, q, call));
             }
             transport.SetStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
 

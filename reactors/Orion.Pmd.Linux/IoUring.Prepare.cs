@@ -108,6 +108,23 @@ public sealed unsafe partial class IoUring
     }
 
     /// <summary>
+    /// Prepares a one-shot poll of <paramref name="fd"/> for <paramref name="events"/> (IORING_OP_POLL_ADD): it completes
+    /// with the ready events once the fd is ready (at once if it already is), so a thread sleeping inside
+    /// <see cref="SubmitAndWait"/> also wakes for that fd — an eventfd another thread signals, say.
+    /// </summary>
+    /// <returns>False, preparing nothing, when the submission queue is full.</returns>
+    public bool PreparePollAdd(int fd, short events, ulong userData)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fd);
+        IoUringSqe* sqe = NextSqe();
+        if (sqe == null) return false;
+        sqe->Opcode = IORING_OP_POLL_ADD;
+        Fill(sqe, fd, 0, 0, 0, userData, IoSqeFlags.None);
+        sqe->OpFlags = (ushort)events;     // poll32_events, little-endian (IORING_FEAT_POLL_32BITS)
+        return true;
+    }
+
+    /// <summary>
     /// Prepares the cancellation of the request prepared with user data <paramref name="targetUserData"/>
     /// (IORING_OP_ASYNC_CANCEL). The target completes with <c>-ECANCELED</c>; this request completes with 0, or
     /// <c>-ENOENT</c> when no such request is in flight, or <c>-EALREADY</c> when it is running and cannot be stopped.

@@ -50,6 +50,7 @@ public sealed unsafe partial class IoUring : IDisposable
     private readonly uint* _sqFlags;
     private readonly uint* _cqHead;
     private readonly uint* _cqTail;
+    private readonly uint* _cqFlags;       // null when the kernel has no CQ flags word (before 5.8)
     private readonly IoUringCqe* _cqes;
     private readonly uint _sqMask;
     private readonly uint _cqMask;
@@ -82,6 +83,7 @@ public sealed unsafe partial class IoUring : IDisposable
         _sqMask = *(uint*)(sqRing + p.SqOff.RingMask);
         _cqHead = (uint*)(cqRing + p.CqOff.Head);
         _cqTail = (uint*)(cqRing + p.CqOff.Tail);
+        _cqFlags = p.CqOff.Flags == 0 ? null : (uint*)(cqRing + p.CqOff.Flags);
         _cqes = (IoUringCqe*)(cqRing + p.CqOff.Cqes);
         _cqMask = *(uint*)(cqRing + p.CqOff.RingMask);
 

@@ -54,7 +54,8 @@ public sealed partial class Reactor
         Volatile.Read(ref _counters.Wakeups),
         Volatile.Read(ref _counters.WakeLatencySamples),
         Volatile.Read(ref _counters.WakeLatencyTicks),
-        Volatile.Read(ref _counters.MaxWakeLatencyTicks));
+        Volatile.Read(ref _counters.MaxWakeLatencyTicks),
+        Volatile.Read(ref _counters.KernelParks));
 
     private void RunLoop()
     {

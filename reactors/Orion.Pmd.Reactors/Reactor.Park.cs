@@ -54,7 +54,12 @@ public sealed partial class Reactor
         if (sleep)
         {
             sleptFrom = Stopwatch.GetTimestamp();
-            Sleep(sleptFrom, out wokeAt);
+            PollerEntry? host = SleepHost(pollers);
+            if (host is null || !SleepInHost(host, sleptFrom, out wokeAt))
+            {
+                SubmitDeferred(pollers);
+                Sleep(sleptFrom, out wokeAt);
+            }
         }
         else
         {
@@ -75,6 +80,80 @@ public sealed partial class Reactor
         {
             PollerEntry entry = pollers[i];
             if (entry.Parkable is not null && !entry.Removed) Unparked(entry);
+        }
+    }
+
+    /// <summary>
+    /// The poller that may host this sleep inside the kernel: the only one waiting on the kernel, with the reactor's
+    /// wake sources none or just its own completion eventfd (nothing else could wake a sleep in its ring). Else null.
+    /// </summary>
+    private PollerEntry? SleepHost(PollerEntry[] pollers)
+    {
+        PollerEntry? host = null;
+        for (int i = 0; i < pollers.Length; i++)
+        {
+            PollerEntry entry = pollers[i];
+            if (entry.KernelWait is null || entry.Removed) continue;
+            bool waits;
+            try
+            {
+                waits = entry.KernelWait.WaitsOnKernel;
+            }
+            catch (Exception e)
+            {
+                RemoveEntry(entry);
+                Raise(PollerFaulted, e);
+                return null;
+            }
+            if (!waits) continue;
+            if (host is not null || entry.SleepHost is null) return null;
+            host = entry;
+        }
+        if (host is null || _wakeSources.Count > 1) return null;
+        return _wakeSources.Count == 0 || ReferenceEquals(_wakeSources[0], host.SleepHost!.CompletionSignal) ? host : null;
+    }
+
+    /// <summary>Sleeps inside <paramref name="host"/>'s ring; false when it could not (nothing was waited for).</summary>
+    private bool SleepInHost(PollerEntry host, long sleptFrom, out long wokeAt)
+    {
+        wokeAt = sleptFrom;
+        bool slept, wakeFdReady;
+        try
+        {
+            slept = host.SleepHost!.SleepInKernel(_wakeFd!, _maxParkMs, out wakeFdReady);
+        }
+        catch (Exception e)
+        {
+            RemoveEntry(host);
+            Raise(PollerFaulted, e);
+            return false;
+        }
+        if (!slept) return false;
+        wokeAt = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _counters.Parks, _counters.Parks + 1);
+        Volatile.Write(ref _counters.KernelParks, _counters.KernelParks + 1);
+        Volatile.Write(ref _counters.ParkTicks, _counters.ParkTicks + (wokeAt - sleptFrom));
+        Volatile.Write(ref _counters.Wakeups, _counters.Wakeups + 1);
+        if (wakeFdReady) _wakeFd!.TryConsume(out _);
+        return true;
+    }
+
+    /// <summary>Before a poll(2) sleep: every sleep host hands over what it kept for a sleep inside its ring.</summary>
+    private void SubmitDeferred(PollerEntry[] pollers)
+    {
+        for (int i = 0; i < pollers.Length; i++)
+        {
+            PollerEntry entry = pollers[i];
+            if (entry.SleepHost is null || entry.Removed) continue;
+            try
+            {
+                entry.SleepHost.SubmitDeferred();
+            }
+            catch (Exception e)
+            {
+                RemoveEntry(entry);
+                Raise(PollerFaulted, e);
+            }
         }
     }
 

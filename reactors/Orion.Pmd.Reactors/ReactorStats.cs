@@ -23,6 +23,7 @@ namespace Orion.Pmd.Reactors;
 /// before it) to the reactor running again.
 /// </param>
 /// <param name="MaxWakeLatencyTicks">The largest such latency since the reactor started (a difference of snapshots keeps the later one's).</param>
+/// <param name="KernelParks">Parks slept inside a poller's io_uring (<see cref="IKernelSleepHost"/>) instead of poll(2); part of <paramref name="Parks"/>.</param>
 public readonly record struct ReactorStats(
     long Iterations,
     long BusyIterations,
@@ -36,7 +37,8 @@ public readonly record struct ReactorStats(
     long Wakeups = 0,
     long WakeLatencySamples = 0,
     long WakeLatencyTicks = 0,
-    long MaxWakeLatencyTicks = 0)
+    long MaxWakeLatencyTicks = 0,
+    long KernelParks = 0)
 {
     /// <summary>Idle share of the accounted time, 0 to 1 (0 before any iteration).</summary>
     public double IdleFraction
@@ -65,5 +67,6 @@ public readonly record struct ReactorStats(
         later.Wakeups - earlier.Wakeups,
         later.WakeLatencySamples - earlier.WakeLatencySamples,
         later.WakeLatencyTicks - earlier.WakeLatencyTicks,
-        later.MaxWakeLatencyTicks);
+        later.MaxWakeLatencyTicks,
+        later.KernelParks - earlier.KernelParks);
 }

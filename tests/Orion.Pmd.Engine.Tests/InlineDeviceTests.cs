@@ -129,6 +129,8 @@ public class InlineDeviceTests
             "interrupt mode: the reactor sleeps while the disk works, and the completion wakes it (as well as each submission)");
         // Without the completion eventfd every read would end with a 100 ms park timeout.
         Assert.That(after.ParkTimeouts - before.ParkTimeouts, Is.LessThan(Reads / 10), "the completion woke the reactor, not its park timeout");
+        // With only the read in the kernel it sleeps inside the queue's io_uring (submit and wait in one call).
+        Assert.That(after.KernelParks - before.KernelParks, Is.GreaterThanOrEqualTo(Reads / 2), "the reactor slept in poll(2) instead of inside the ring");
     }
 
     [Test]

@@ -354,6 +354,44 @@ public class IoUringTests
     }
 
     [Test]
+    public void SwitchingEventFdSignalsOff_SparesCompletionsTheSignal_AndOnAgainRestoresIt()
+    {
+        using var ring = CreateRing();
+        using var efd = new EventFd();
+        ring.RegisterEventFd(efd.Fd);
+        Assert.That(ring.EventFdSignals, Is.True);
+        ring.EventFdSignals = false;
+        Assert.That(ring.EventFdSignals, Is.False);
+        Assert.That(ring.PrepareNop(1), Is.True);
+        Complete(ring, 1);
+        Assert.That(efd.TryConsume(out _), Is.False, "no signal while switched off");
+        ring.EventFdSignals = true;
+        Assert.That(ring.PrepareNop(2), Is.True);
+        Complete(ring, 1);
+        Assert.That(efd.Wait(5000), Is.True, "signalled again once switched on");
+    }
+
+    [Test]
+    public void APollOfAnEventFd_EndsASleepInTheRing_WhenAnotherThreadSignalsIt()
+    {
+        using var ring = CreateRing();
+        using var efd = new EventFd();
+        Assert.That(ring.PreparePollAdd(efd.Fd, 0x001, 7), Is.True);
+        Assert.That(ring.Submit(), Is.EqualTo(1));
+        Assert.That(ring.SubmitAndWait(1, TimeSpan.FromMilliseconds(50)), Is.False, "nothing signalled yet: the sleep runs out");
+        var signaller = Task.Run(async () =>
+        {
+            await Task.Delay(100);
+            efd.Signal();
+        });
+        Assert.That(ring.SubmitAndWait(1, TimeSpan.FromSeconds(20)), Is.True, "the signal ended the sleep");
+        Assert.That(ring.TryReap(out var c), Is.True);
+        Assert.That(c.UserData, Is.EqualTo(7UL));
+        Assert.That(c.Result & 0x001, Is.EqualTo(0x001), "POLLIN reported");
+        signaller.Wait();
+    }
+
+    [Test]
     public void Dispose_IsIdempotent_AndLaterUseThrows()
     {
         var ring = CreateRing();

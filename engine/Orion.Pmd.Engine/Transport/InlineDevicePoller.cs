@@ -1,4 +1,5 @@
 using Orion.Pmd.Device;
+using Orion.Pmd.Linux;
 using Orion.Pmd.Reactors;
 
 namespace Orion.Pmd.Engine.Transport;
@@ -11,7 +12,12 @@ namespace Orion.Pmd.Engine.Transport;
 /// the kernel signals the queue's call eventfd (a wake source of the reactor) on every completion, which is also why
 /// it <see cref="WaitsOnKernel"/> while requests are in the kernel (<see cref="IdlePolicy.Hybrid"/> sleeps then).
 /// </summary>
-internal sealed class InlineDevicePoller(SoftBlkDevice device, int queue) : IKernelWaitPoller
+/// <remarks>
+/// It also hosts the reactor's sleep (<see cref="IKernelSleepHost"/>): with only this queue's requests in the kernel the
+/// reactor sleeps inside the queue's io_uring, the submission and the wait one system call, woken by the completion
+/// itself rather than by the call eventfd's signal and a read of it.
+/// </remarks>
+internal sealed class InlineDevicePoller(SoftBlkDevice device, int queue, EventFd? completionSignal) : IKernelSleepHost
 {
     /// <inheritdoc />
     public int Poll() => device.PollQueue(queue);
@@ -24,4 +30,13 @@ internal sealed class InlineDevicePoller(SoftBlkDevice device, int queue) : IKer
 
     /// <inheritdoc />
     public bool WaitsOnKernel => device.QueueInFlightIo(queue) > 0;
+
+    /// <inheritdoc />
+    public EventFd? CompletionSignal => completionSignal;
+
+    /// <inheritdoc />
+    public bool SleepInKernel(EventFd wakeFd, int timeoutMs, out bool wakeFdReady) => device.SleepOnQueue(queue, wakeFd.Fd, timeoutMs, out wakeFdReady);
+
+    /// <inheritdoc />
+    public void SubmitDeferred() => device.SubmitQueue(queue);
 }

@@ -29,6 +29,9 @@ internal static class IoUringAbi
     internal const uint IORING_SQ_CQ_OVERFLOW = 1u << 1;
     internal const uint IORING_SQ_TASKRUN = 1u << 2;
 
+    // The CQ ring's flags word, written by us (5.8): no eventfd signal per completion while set.
+    internal const uint IORING_CQ_EVENTFD_DISABLED = 1u << 0;
+
     // io_uring_enter flags.
     internal const uint IORING_ENTER_GETEVENTS = 1u << 0;
     internal const uint IORING_ENTER_EXT_ARG = 1u << 3;
@@ -39,6 +42,7 @@ internal static class IoUringAbi
     internal const byte IORING_OP_WRITEV = 2;
     internal const byte IORING_OP_FSYNC = 3;
     internal const byte IORING_OP_READ_FIXED = 4;
+    internal const byte IORING_OP_POLL_ADD = 6;
     internal const byte IORING_OP_WRITE_FIXED = 5;
     internal const byte IORING_OP_ASYNC_CANCEL = 14;
     internal const byte IORING_OP_FALLOCATE = 17;

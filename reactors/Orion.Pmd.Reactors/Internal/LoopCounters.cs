@@ -22,6 +22,7 @@ internal struct LoopCounters
     [FieldOffset(208)] public long WakeLatencySamples;
     [FieldOffset(216)] public long WakeLatencyTicks;
     [FieldOffset(224)] public long MaxWakeLatencyTicks;
+    [FieldOffset(232)] public long KernelParks;
 }
 
 /// <summary>A counter that posting threads update, alone on its cache lines.</summary>

@@ -13,6 +13,7 @@ internal sealed class PollerEntry(IPoller poller)
 
     /// <summary>The same poller when its work can wait in the kernel (<see cref="IdlePolicy.Hybrid"/> parks on it).</summary>
     public readonly IKernelWaitPoller? KernelWait = poller as IKernelWaitPoller;
+    public readonly IKernelSleepHost? SleepHost = poller as IKernelSleepHost;
 
     public bool Removed;
 }

@@ -86,6 +86,21 @@ public interface IBackendQueueIo : IDisposable
 
     /// <summary>Counters: requests started, short transfers resubmitted, requests that fell back to the synchronous path.</summary>
     QueueIoCounters Counters { get; }
+
+    /// <summary>Requests prepared and not yet handed to the kernel (<see cref="Submit"/> hands them over).</summary>
+    int Unsubmitted => 0;
+
+    /// <summary>
+    /// Hands over what is prepared and sleeps in the kernel until a request completes, <paramref name="wakeFd"/> polls
+    /// readable or <paramref name="timeoutMs"/> (-1: no bound) passes — the owner's sleep in one system call. False when
+    /// this channel cannot (nothing was waited for). <paramref name="wakeFdReady"/>: <paramref name="wakeFd"/> was
+    /// found readable (the caller resets it).
+    /// </summary>
+    bool SleepInKernel(int wakeFd, int timeoutMs, out bool wakeFdReady)
+    {
+        wakeFdReady = false;
+        return false;
+    }
 }
 
 /// <summary>An asynchronous channel's counters.</summary>

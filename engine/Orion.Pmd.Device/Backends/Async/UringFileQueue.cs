@@ -28,6 +28,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
 {
     private const int IovecBytes = 16;
     private const ulong CancelTag = ulong.MaxValue;
+    private const ulong WakePollTag = ulong.MaxValue - 1;     // the owner's wake eventfd, polled while it sleeps in this ring
     private const int RwfDsync = 2;
     private const int ECanceled = 125;  // the kernel cancelled the request (a drain past its bound)     // RWF_DSYNC: this write is durable when it completes (write-through mode)
 
@@ -59,6 +60,14 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     private int _writesInFlight;        // writes started and not complete: a flush prepared now must wait for them
     private long _writeResubmits;       // writes whose rest went back to the kernel (short or EAGAIN), ever
     private bool _canceling;
+
+    // The poll of the owner's wake eventfd (SleepInKernel). Armed once and left armed across sleeps; it completes when
+    // the fd becomes readable (then it is re-armed at the next sleep) or when it is cancelled (a drained flush must not
+    // wait behind it: drain waits for every SQE submitted before it, and this one may never complete on its own).
+    private enum WakePoll { None, Armed, Canceling }
+    private WakePoll _wakePoll;
+    private int _wakePollFd = -1;
+    private bool _wakeFdReady;
     private bool _disposed;
 
     /// <summary>
@@ -241,6 +250,8 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
                 // Writes made available before this flush may still be in the kernel: drain makes fdatasync wait for them.
                 slot.WriteResubmitsAtStart = _writeResubmits;
                 if (_writesInFlight == 0) return _ring.PrepareFsync(_fd, dataSync: true, tag, _fileFlag);
+                if (_ring.SubmissionSpace < 2) return false;
+                CancelWakePoll();
                 if (!_ring.PrepareFsync(_fd, dataSync: true, tag, _fileFlag | IoSqeFlags.IoDrain)) return false;
                 Volatile.Write(ref _orderedFlushes, _orderedFlushes + 1);
                 return true;
@@ -274,6 +285,47 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
 
     public int Submit() => _ring.Prepared == 0 ? 0 : _ring.Submit();
 
+    public int Unsubmitted => _ring.Prepared;
+
+    public bool SleepInKernel(int wakeFd, int timeoutMs, out bool wakeFdReady)
+    {
+        wakeFdReady = false;
+        if (_wakeFdReady)
+        {
+            // Found readable by an earlier reap: the owner was woken and has not reset it yet; do not sleep.
+            _wakeFdReady = false;
+            wakeFdReady = true;
+            return true;
+        }
+        if (_wakePoll == WakePoll.Canceling || (_wakePoll == WakePoll.Armed && _wakePollFd != wakeFd)) return false;
+        if (_wakePoll == WakePoll.None)
+        {
+            if (!_ring.PreparePollAdd(wakeFd, PollIn, WakePollTag)) return false;
+            _wakePoll = WakePoll.Armed;
+            _wakePollFd = wakeFd;
+        }
+        // Nobody sleeps on the completion eventfd meanwhile: spare each completion its signal.
+        _ring.EventFdSignals = false;
+        try
+        {
+            _ring.SubmitAndWait(1, timeoutMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(timeoutMs));
+        }
+        finally
+        {
+            _ring.EventFdSignals = true;
+        }
+        return true;
+    }
+
+    private const short PollIn = 0x001;
+
+    /// <summary>Asks the kernel to drop the armed poll of the owner's wake eventfd (its CQE comes back as cancelled).</summary>
+    private void CancelWakePoll()
+    {
+        if (_wakePoll != WakePoll.Armed) return;
+        if (_ring.PrepareCancel(WakePollTag, CancelTag)) _wakePoll = WakePoll.Canceling;
+    }
+
     public int Reap(IDeviceQueue ring) => ReapInto(ring);
 
     private int ReapInto(IDeviceQueue? ring)
@@ -286,6 +338,13 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
             {
                 var c = _reaped[i];
                 if (c.UserData == CancelTag) continue;
+                if (c.UserData == WakePollTag)
+                {
+                    // Fired (the fd is readable) or cancelled: either way no poll is armed any more.
+                    if (c.Result > 0) _wakeFdReady = true;
+                    _wakePoll = WakePoll.None;
+                    continue;
+                }
                 if (c.UserData >= (ulong)_slots.Length) continue;       // not ours: nothing else submits on this ring
                 if (Finish((int)c.UserData, c.Result, ring)) completed++;
             }
