@@ -147,6 +147,30 @@ public class UringFileBackendTests
         Assert.That(d.Wait(head).BlkStatus, Is.EqualTo(BlkStatus.Ok), "the queue keeps serving");
     }
 
+    [Test]
+    public void EagainAndEintrFromTheKernel_AreRetried_NeverReportedAsErrors()
+    {
+        var original = Random(1 << 20, 12);
+        string path = FileWith(original);
+        using var d = MiniDriver.Start(
+            new FileBackend(new FileBackendOptions { Path = path, IoEngine = FileIoEngine.IoUring, TransientErrorsForTests = 6 }),
+            new SoftBlkDeviceOptions { Mode = DeviceServiceMode.Manual }, new MiniDriverOptions { RegionBytes = 48 << 20 });
+        var payload = Random(8192, 13);
+        var write = AlignedWrite(d, 16, payload);
+        var reads = Enumerable.Range(0, 4).Select(i => AlignedRead(d, (ulong)i * 64, 4096)).ToArray();
+        d.Publish(0);
+        Assert.That(d.Wait(write).BlkStatus, Is.EqualTo(BlkStatus.Ok), "the write was retried, not failed");
+        var done = d.WaitAll(reads);
+        for (int i = 0; i < done.Length; i++)
+        {
+            Assert.That(done[i].BlkStatus, Is.EqualTo(BlkStatus.Ok), $"read {i} was retried, not failed");
+            Assert.That(done[i].Data, Is.EqualTo(original.AsSpan(i * 64 * 512, 4096).ToArray()), $"read {i} has the file's data");
+        }
+        var counters = d.Device.GetQueueIoCounters(0)!.Value;
+        Assert.That(counters.Resubmitted, Is.EqualTo(6), "each EAGAIN and EINTR went back to the kernel once");
+        Assert.That(File.ReadAllBytes(path).AsSpan(16 * 512, 8192).SequenceEqual(payload), "the retried write is in the file");
+    }
+
     /// <summary>Large O_DIRECT reads spread over the file take real time on the disk: long enough to catch a stop that does not wait.</summary>
     private static Pending[] StartSlowReads(MiniDriver d, int count)
     {

@@ -40,6 +40,12 @@ public sealed record FileBackendOptions
 
     /// <summary>How requests reach the file: io_uring (the default, where the kernel allows it) or synchronous calls.</summary>
     public FileIoEngine IoEngine { get; init; } = FileIoEngine.Auto;
+
+    /// <summary>
+    /// Test seam: the first this-many io_uring read and write completions of each queue come back as EAGAIN and EINTR
+    /// in turn (what a kernel short of resources or a signal gives), instead of what the kernel answered.
+    /// </summary>
+    internal int TransientErrorsForTests { get; init; }
 }
 
 /// <summary>
@@ -81,6 +87,8 @@ public sealed unsafe class FileBackend : IAsyncBlockBackend
     private long _bounced;
     private int _disposed;
 
+    private readonly int _transientErrorsForTests;
+
     /// <summary>
     /// Opens the file <paramref name="options"/> describes. Throws <see cref="NotSupportedException"/> when direct I/O
     /// was asked for and the file system cannot do it, <see cref="InvalidDataException"/> when the size is not a
@@ -93,6 +101,7 @@ public sealed unsafe class FileBackend : IAsyncBlockBackend
         if (bs < 512 || (bs & (bs - 1)) != 0)
             throw new ArgumentOutOfRangeException(nameof(options), bs, "the logical block size must be a power of two of at least 512");
         Path = options.Path;
+        _transientErrorsForTests = options.TransientErrorsForTests;
         Direct = options.Direct;
         ReadOnly = options.ReadOnly;
         try
@@ -168,7 +177,10 @@ public sealed unsafe class FileBackend : IAsyncBlockBackend
         int memAlign = Direct ? Math.Max(1, _file.DirectIoMemoryAlignment > 0 ? _file.DirectIoMemoryAlignment : 512) : 1;
         try
         {
-            return new UringFileQueue(ring!, _file.Fd, depth, maxSegments, memAlign, _ioAlign, executor, memory);
+            return new UringFileQueue(ring!, _file.Fd, depth, maxSegments, memAlign, _ioAlign, executor, memory)
+            {
+                TransientErrorsForTests = _transientErrorsForTests,
+            };
         }
         catch
         {

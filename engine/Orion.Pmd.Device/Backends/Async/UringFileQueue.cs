@@ -352,10 +352,15 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         }
     }
 
+    /// <summary>Test seam (<see cref="FileBackendOptions.TransientErrorsForTests"/>): read and write completions still to turn into EAGAIN/EINTR.</summary>
+    internal int TransientErrorsForTests { get; set; }
+
     /// <summary>Handles one CQE; true when the request is complete (false: resubmitted for the rest).</summary>
     private bool Finish(int index, int result, IDeviceQueue? ring)
     {
         var slot = _slots[index];
+        if (TransientErrorsForTests > 0 && slot.Kind != PlannedIoKind.Flush)
+            result = -(TransientErrorsForTests-- % 2 == 0 ? Errno.EAGAIN : Errno.EINTR);
         BlkStatus status = BlkStatus.Ok;
         if (result < 0)
         {
