@@ -19,9 +19,9 @@ namespace Orion.Pmd.Device.Backends.Async;
 /// had finished in the kernel before the FLUSH's SQE was even prepared, and <c>fdatasync</c> covers all writes that
 /// completed before it started. This device promises more (the engine relies on it to send a write and its flush
 /// together, see <c>BlockDevice.WriteDurableAsync</c>): a FLUSH also covers every write made available before it that is
-/// still in flight. Such a flush goes to the kernel with <c>IOSQE_IO_DRAIN</c>, so <c>fdatasync</c> starts only after
-/// every SQE submitted before it completed; and if one of those writes came back short and its rest was resubmitted
-/// behind the flush, the flush runs again when it completes (it covered only the first part).
+/// still in flight. Such a flush is held in its slot until every write started before it has completed (short writes'
+/// rests included), and only then goes to the kernel — a barrier kept here rather than with <c>IOSQE_IO_DRAIN</c>,
+/// which would also hold every later request and wait for the owner's wake poll (see <see cref="SleepInKernel"/>).
 /// In write-through mode a write carries <c>RWF_DSYNC</c>, so its completion already means durable.
 /// </remarks>
 internal sealed unsafe class UringFileQueue : IBackendQueueIo
@@ -44,7 +44,8 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         public ulong Total;             // bytes the request moves
         public ulong Remaining;
         public int RwFlags;
-        public long WriteResubmitsAtStart;  // a flush: _writeResubmits when it was prepared (a write's rest resubmitted since is not covered)
+        public bool Active;                 // in flight (started, not complete); a held flush too
+        public long WriteSeq;               // a write: when it started (_writeSeq); a held flush: the last write it must wait for
     }
 
     private readonly IoUring _ring;
@@ -57,14 +58,14 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     private int _freeCount;
     private readonly IoCompletion[] _reaped = new IoCompletion[64];
     private long _started, _resubmitted, _fallbacks, _canceled, _orderedFlushes;
-    private int _writesInFlight;        // writes started and not complete: a flush prepared now must wait for them
-    private long _writeResubmits;       // writes whose rest went back to the kernel (short or EAGAIN), ever
+    private int _writesInFlight;        // writes started and not complete: a flush started now must wait for them
+    private long _writeSeq;             // writes started, ever (each write's WriteSeq)
+    private readonly List<int> _heldFlushes = [];   // flush slots waiting for the writes started before them
     private bool _canceling;
 
     // The poll of the owner's wake eventfd (SleepInKernel). Armed once and left armed across sleeps; it completes when
-    // the fd becomes readable (then it is re-armed at the next sleep) or when it is cancelled (a drained flush must not
-    // wait behind it: drain waits for every SQE submitted before it, and this one may never complete on its own).
-    private enum WakePoll { None, Armed, Canceling }
+    // the fd becomes readable (then it is re-armed at the next sleep), or cancelled by a drain past its bound.
+    private enum WakePoll { None, Armed }
     private WakePoll _wakePoll;
     private int _wakePollFd = -1;
     private bool _wakeFdReady;
@@ -191,12 +192,25 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
             Volatile.Write(ref _fallbacks, _fallbacks + 1);
             return false;
         }
+        if (plan.Kind == PlannedIoKind.Flush && _writesInFlight > 0)
+        {
+            // Writes made available before this flush are still in the kernel: hold it until they completed.
+            slot.WriteSeq = _writeSeq;
+            slot.Active = true;
+            _heldFlushes.Add(index);
+            _freeCount--;
+            Volatile.Write(ref _orderedFlushes, _orderedFlushes + 1);
+            Volatile.Write(ref _started, _started + 1);
+            return true;
+        }
+        if (plan.Kind == PlannedIoKind.Write) slot.WriteSeq = ++_writeSeq;
         if (!PrepareOrFlush(index, slot))
         {
             Volatile.Write(ref _fallbacks, _fallbacks + 1);
             return false;
         }
         _freeCount--;
+        slot.Active = true;
         if (plan.Kind == PlannedIoKind.Write) _writesInFlight++;
         Volatile.Write(ref _started, _started + 1);
         return true;
@@ -248,13 +262,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         {
             case PlannedIoKind.Flush:
                 // Writes made available before this flush may still be in the kernel: drain makes fdatasync wait for them.
-                slot.WriteResubmitsAtStart = _writeResubmits;
-                if (_writesInFlight == 0) return _ring.PrepareFsync(_fd, dataSync: true, tag, _fileFlag);
-                if (_ring.SubmissionSpace < 2) return false;
-                CancelWakePoll();
-                if (!_ring.PrepareFsync(_fd, dataSync: true, tag, _fileFlag | IoSqeFlags.IoDrain)) return false;
-                Volatile.Write(ref _orderedFlushes, _orderedFlushes + 1);
-                return true;
+                return _ring.PrepareFsync(_fd, dataSync: true, tag, _fileFlag);
             case PlannedIoKind.Read:
             case PlannedIoKind.Write:
             {
@@ -297,7 +305,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
             wakeFdReady = true;
             return true;
         }
-        if (_wakePoll == WakePoll.Canceling || (_wakePoll == WakePoll.Armed && _wakePollFd != wakeFd)) return false;
+        if (_wakePoll == WakePoll.Armed && _wakePollFd != wakeFd) return false;
         if (_wakePoll == WakePoll.None)
         {
             if (!_ring.PreparePollAdd(wakeFd, PollIn, WakePollTag)) return false;
@@ -318,13 +326,6 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     }
 
     private const short PollIn = 0x001;
-
-    /// <summary>Asks the kernel to drop the armed poll of the owner's wake eventfd (its CQE comes back as cancelled).</summary>
-    private void CancelWakePoll()
-    {
-        if (_wakePoll != WakePoll.Armed) return;
-        if (_ring.PrepareCancel(WakePollTag, CancelTag)) _wakePoll = WakePoll.Canceling;
-    }
 
     public int Reap(IDeviceQueue ring) => ReapInto(ring);
 
@@ -348,12 +349,44 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
                 if (c.UserData >= (ulong)_slots.Length) continue;       // not ours: nothing else submits on this ring
                 if (Finish((int)c.UserData, c.Result, ring)) completed++;
             }
-            if (n < _reaped.Length) return completed;
+            if (n < _reaped.Length)
+            {
+                if (_heldFlushes.Count > 0) completed += ReleaseHeldFlushes(ring);
+                return completed;
+            }
         }
     }
 
     /// <summary>Test seam (<see cref="FileBackendOptions.TransientErrorsForTests"/>): read and write completions still to turn into EAGAIN/EINTR.</summary>
     internal int TransientErrorsForTests { get; set; }
+
+    /// <summary>
+    /// Sends each held flush whose writes (those started before it) have all completed to the kernel; a flush the
+    /// kernel cannot take now (SQ full even after a submit) fails as IOERR rather than wait. Returns the flushes failed.
+    /// </summary>
+    private int ReleaseHeldFlushes(IDeviceQueue? ring)
+    {
+        long oldest = long.MaxValue;
+        foreach (var s in _slots)
+            if (s.Active && s.Kind == PlannedIoKind.Write && s.WriteSeq < oldest) oldest = s.WriteSeq;
+        int failed = 0;
+        for (int i = 0; i < _heldFlushes.Count;)
+        {
+            int index = _heldFlushes[i];
+            var flush = _slots[index];
+            if (flush.WriteSeq >= oldest)
+            {
+                i++;
+                continue;
+            }
+            _heldFlushes.RemoveAt(i);
+            if (PrepareOrFlush(index, flush)) continue;
+            _executor.RecordBackendError(Describe(flush, "could not be handed to the kernel (submission queue full)"));
+            Complete(index, flush, BlkStatus.IoError, ring);
+            failed++;
+        }
+        return failed;
+    }
 
     /// <summary>Handles one CQE; true when the request is complete (false: resubmitted for the rest).</summary>
     private bool Finish(int index, int result, IDeviceQueue? ring)
@@ -370,12 +403,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
             _executor.RecordBackendError(Describe(slot, $"failed: {Errno.GetName(errno) ?? "errno " + errno}"));
             status = BlkStatus.IoError;
         }
-        else if (slot.Kind == PlannedIoKind.Flush)
-        {
-            // A write it had to cover came back short and its rest went in behind this flush: flush again after it.
-            if (slot.WriteResubmitsAtStart != _writeResubmits && !_canceling && Resubmit(index, slot)) return false;
-        }
-        else
+        else if (slot.Kind != PlannedIoKind.Flush)
         {
             if (result == 0)
             {
@@ -398,7 +426,6 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
 
     private bool Resubmit(int index, Slot slot)
     {
-        if (slot.Kind == PlannedIoKind.Write) _writeResubmits++;    // before Prepare: a flush behind it must see it
         if (!PrepareOrFlush(index, slot)) return false;
         Volatile.Write(ref _resubmitted, _resubmitted + 1);
         return true;
@@ -437,6 +464,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     {
         var chain = slot.Chain!;
         if (slot.Kind == PlannedIoKind.Write) _writesInFlight--;
+        slot.Active = false;
         if (ring is not null)
         {
             ChainData.WriteStatus(chain, (byte)status);
