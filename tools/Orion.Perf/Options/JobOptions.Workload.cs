@@ -30,6 +30,15 @@ public enum RandomGenerator
     Tausworthe64,
 }
 
+/// <summary>fio's <c>zonemode</c> (zbd, for zoned block devices, is refused).</summary>
+public enum ZoneMode
+{
+    /// <summary>No zones: zonesize must not be given.</summary>
+    None,
+    /// <summary>I/O in a zone of zonerange bytes until zonesize bytes were transferred, then zoneskip bytes on.</summary>
+    Strided,
+}
+
 /// <summary>Job control and workload-shape options beyond the basics (fio names in each summary).</summary>
 public sealed partial record JobOptions
 {
@@ -117,6 +126,24 @@ public sealed partial record JobOptions
     /// <summary>fio <c>fill_device</c>: write (or read) the device to its end from the offset, whatever the size.</summary>
     public bool FillDevice { get; init; }
 
+    /// <summary>fio <c>zonemode</c>; null when not given (strided when <see cref="ZoneSize"/> is, as fio).</summary>
+    public ZoneMode? ZoneMode { get; init; }
+
+    /// <summary>fio <c>zonesize</c>: bytes transferred in a zone before the next; 0 for none.</summary>
+    public long ZoneSize { get; init; }
+
+    /// <summary>fio <c>zonerange</c>: the zone's size; 0 means <see cref="ZoneSize"/>.</summary>
+    public long ZoneRange { get; init; }
+
+    /// <summary>fio <c>zoneskip</c>: bytes skipped after a zone.</summary>
+    public long ZoneSkip { get; init; }
+
+    /// <summary>Whether the job runs in strided zones (fio's zonemode=strided, given or implied by zonesize).</summary>
+    internal bool Strided => (ZoneMode ?? (ZoneSize > 0 ? Options.ZoneMode.Strided : Options.ZoneMode.None)) == Options.ZoneMode.Strided;
+
+    /// <summary>fio's zonerange once defaulted: zonesize when not given.</summary>
+    internal long EffectiveZoneRange => ZoneRange > 0 ? ZoneRange : ZoneSize;
+
     /// <summary>The largest <see cref="Loops"/> accepted.</summary>
     public const int MaxLoops = 1_000_000_000;
 
@@ -171,6 +198,13 @@ public sealed partial record JobOptions
         if (SizePercent is double sp && (sp <= 0 || sp > 100)) errors.Add($"--size={sp.ToString(CultureInfo.InvariantCulture)}%: the percentage must be above 0 and at most 100");
         if (OffsetPercent is double op && (op < 0 || op >= 100)) errors.Add($"--offset={op.ToString(CultureInfo.InvariantCulture)}%: the percentage must be from 0 to below 100");
         if (Rw.IsRandom() && RwModifier < 0) errors.Add($"--rw={Rw.FioName()}:{Num(RwModifier)}: for a random pattern N is how many I/Os run sequentially before a new random offset; it must be positive");
+        if (ZoneMode == Options.ZoneMode.None && ZoneSize > 0)
+            errors.Add($"--zonemode=none --zonesize={FioSize.Format(ZoneSize)}: zonesize needs zonemode=strided (as fio: they are not compatible)");
+        if (ZoneMode == Options.ZoneMode.Strided && ZoneSize == 0)
+            errors.Add("--zonemode=strided: give --zonesize, the bytes to transfer in each zone (for example --zonesize=256m)");
+        if (Strided && EffectiveZoneRange > 0 && (EffectiveZoneRange < MaxBlockBytes || EffectiveZoneRange % 512 != 0 || ZoneSkip % 512 != 0))
+            errors.Add($"--zonerange={FioSize.Format(EffectiveZoneRange)} --zoneskip={FioSize.Format(ZoneSkip)}: a zone must hold the largest block " +
+                       $"({FioSize.Format(MaxBlockBytes)}), and zone range and skip must be multiples of 512 bytes");
         if (WaitFor is { } w && string.IsNullOrWhiteSpace(w)) errors.Add("--wait_for: name the job to wait for");
     }
 }

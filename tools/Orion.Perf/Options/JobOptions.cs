@@ -26,8 +26,22 @@ public sealed partial record JobOptions
     /// <summary>Block sizes with the percentage of I/Os using each (fio <c>bssplit</c>); null means every I/O uses <see cref="BlockSize"/>.</summary>
     public IReadOnlyList<BlockSizeShare>? BlockSizeSplit { get; init; }
 
-    /// <summary>The block sizes the job uses, with their shares: <see cref="BlockSizeSplit"/>, or <see cref="BlockSize"/> for all.</summary>
-    public IReadOnlyList<BlockSizeShare> BlockSizes => BlockSizeSplit ?? [new BlockSizeShare(BlockSize, 100)];
+    /// <summary>
+    /// fio <c>bssplit=READ,WRITE[,TRIM]</c>: each direction's own split (null for a direction that uses <see cref="BlockSize"/>);
+    /// null when one split serves all (<see cref="BlockSizeSplit"/>, which is then also the read split).
+    /// </summary>
+    public IReadOnlyList<BlockSizeShare>?[]? BlockSizeSplits3 { get; init; }
+
+    /// <summary>The split of direction <paramref name="d"/> (0 read, 1 write, 2 trim); null when it uses bs.</summary>
+    internal IReadOnlyList<BlockSizeShare>? SplitOf(int d) => BlockSizeSplits3 is { } s ? s[d] : BlockSizeSplit;
+
+    /// <summary>
+    /// The block sizes the job uses, with their shares: <see cref="BlockSizeSplit"/>, or <see cref="BlockSize"/> for all;
+    /// with a split per direction, every direction's entries (each direction's shares add up to 100).
+    /// </summary>
+    public IReadOnlyList<BlockSizeShare> BlockSizes => BlockSizeSplits3 is { } s
+        ? [.. Enumerable.Range(0, 3).SelectMany(d => s[d] ?? [new BlockSizeShare(BlockSize, 100)])]
+        : BlockSizeSplit ?? [new BlockSizeShare(BlockSize, 100)];
 
     /// <summary>The largest block size the job uses; buffers are this big.</summary>
     public int MaxBlockBytes => Math.Max(BlockSizes.Max(s => s.Bytes),
@@ -290,9 +304,14 @@ public sealed partial record JobOptions
         int smallest = BlockSizes.Min(s => s.Bytes);
         if (smallest > 0)
             foreach (var share in BlockSizes.Where(s => s.Bytes % smallest != 0))
-                errors.Add($"{v} --bssplit={Options.BlockSizeSplit.Format(BlockSizes)}: every block size must be a multiple of the smallest ({FioSize.Format(smallest)}), " +
+                errors.Add($"{v} --bssplit={BsSplitText}: every block size must be a multiple of the smallest ({FioSize.Format(smallest)}), " +
                            $"which is the unit each header covers; {FioSize.Format(share.Bytes)} is not");
     }
+
+    /// <summary>The bssplit as fio writes it: one split, or READ,WRITE,TRIM.</summary>
+    internal string BsSplitText => BlockSizeSplits3 is { } s
+        ? string.Join(',', s.Select(x => x is null ? "" : Options.BlockSizeSplit.Format(x)))
+        : Options.BlockSizeSplit.Format(BlockSizes);
 
     private void ValidateCpus(List<string> errors)
     {
@@ -333,9 +352,9 @@ public sealed partial record JobOptions
         int lbs = device.BlockSize;
         if (BlockSizeSplit is null && BlockSize > 0 && BlockSize % 512 == 0 && BlockSize % lbs != 0)
             errors.Add($"--bs={FioSize.Format(BlockSize)}: block size must be a multiple of the device's {Num(lbs)}-byte logical block size");
-        if (BlockSizeSplit is { } split)
-            foreach (var share in split.Where(x => x.Bytes % lbs != 0))
-                errors.Add($"--bssplit={Options.BlockSizeSplit.Format(split)}: {FioSize.Format(share.Bytes)} is not a multiple of the device's {Num(lbs)}-byte logical block size");
+        if (BlockSizeSplit is not null || BlockSizeSplits3 is not null)
+            foreach (var share in BlockSizes.Where(x => x.Bytes % lbs != 0).DistinctBy(x => x.Bytes))
+                errors.Add($"--bssplit={BsSplitText}: {FioSize.Format(share.Bytes)} is not a multiple of the device's {Num(lbs)}-byte logical block size");
         if (Offset >= 0 && Offset % lbs != 0)
             errors.Add($"--offset={FioSize.Format(Offset)}: offset must be a multiple of the device's {Num(lbs)}-byte logical block size");
         // A file's or a vhost-user device's capacity is known only once it is opened: RegionErrors runs again then.

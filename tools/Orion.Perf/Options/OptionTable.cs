@@ -14,8 +14,9 @@ internal static class OptionTable
             RwValue),
         new("bs", ["blocksize"], "SIZE[,W[,T]]", "bytes per I/O, a multiple of 512; R,W,T gives reads, writes and trims their own (default 4k)",
             BlockSizeValue),
-        new("bssplit", [], "SPLIT", "block sizes with the percentage of I/Os for each, as SIZE/PCT:SIZE/PCT (for example 4k/50:64k/50); --bs, if given, must be one of them",
-            (o, v) => BlockSizeSplit.TryParse(v, out var split, out var e) ? o with { BlockSizeSplit = split } : throw new OptionValueException(e)),
+        new("bssplit", [], "SPLIT[,W[,T]]", "block sizes with the percentage of I/Os for each, as SIZE/PCT:SIZE/PCT (for example 4k/50:64k/50); " +
+            "READ,WRITE[,TRIM] gives each direction its own (trims take the write split when not given); --bs, if given, must be one of them",
+            BsSplitValue),
         new("iodepth", [], "INT", "I/Os kept in flight, 1 to 4096 (default 1)",
             (o, v) => o with { IoDepth = Int("iodepth", v) }),
         new("runtime", ["timeout"], "TIME", "stop after this long; 0 or absent = one pass over --size (default none)",
@@ -152,6 +153,15 @@ internal static class OptionTable
         new("kb_base", [], "BASE", "1024: binary units first in the text output (fio's default); 1000: SI units first",
             (o, v) => o with { KbBase = ReportOptionValues.KbBase(v) }),
     ];
+
+    /// <summary>fio's bssplit: one split for all directions, or one per direction (READ,WRITE[,TRIM]).</summary>
+    private static JobOptions BsSplitValue(JobOptions o, string v)
+    {
+        if (!BlockSizeSplit.TryParseDirections(v, out var splits, out var e)) throw new OptionValueException(e);
+        bool same = splits[0] is { } r && splits[1] is { } w && splits[2] is { } t && r.SequenceEqual(w) && w.SequenceEqual(t);
+        return same ? o with { BlockSizeSplit = splits[0], BlockSizeSplits3 = null }
+                    : o with { BlockSizeSplit = splits[0], BlockSizeSplits3 = splits };
+    }
 
     /// <summary>Every option, in help order: the core ones, then job control and workload shape.</summary>
     public static readonly IReadOnlyList<OptionSpec> All = [.. Core, .. WorkloadOptionTable.All];

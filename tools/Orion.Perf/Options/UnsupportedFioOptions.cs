@@ -10,8 +10,8 @@ internal static class UnsupportedFioOptions
     [
         // jobs and grouping
         // block sizes and patterns
-        "blocksize_unaligned", "bs_unaligned", "bs_is_seq_rand", "offset_align", "zonesize", "zonerange",
-        "zoneskip", "rw_sequencer", "trim_percentage", "trim_backlog", "trim_verify_zero",
+        "blocksize_unaligned", "bs_unaligned", "bs_is_seq_rand", "offset_align",
+        "rw_sequencer", "trim_percentage", "trim_backlog", "trim_verify_zero",
         // queueing and rate
         "serialize_overlap", "rate_ignore_thinktime", "max_latency",
         // writes that reach the medium
@@ -43,7 +43,6 @@ internal static class UnsupportedFioOptions
         ["latency_window"] = "latency_target is not implemented (see --latency_target)",
         ["latency_percentile"] = "latency_target is not implemented (see --latency_target)",
         ["latency_run"] = "latency_target is not implemented (see --latency_target)",
-        ["zonemode"] = "zoned and strided zone modes are not implemented; Orion's devices are not zoned block devices",
     };
 
     private static readonly HashSet<string> Set = new(Names.Select(JobOptionsParser.NormalizeName), StringComparer.Ordinal);

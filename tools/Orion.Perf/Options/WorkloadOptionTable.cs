@@ -55,6 +55,21 @@ internal static class WorkloadOptionTable
                 : v.Trim().ToLowerInvariant() == "all"
                     ? throw new OptionValueException("--exit_what=all: it would also cancel the jobs of later groups before they start, which is not implemented; use group or stonewall")
                     : throw new OptionValueException($"--exit_what={v}: use group, stonewall or all")),
+        new("zonemode", [], "MODE", "none, or strided: I/O stays in a zone of --zonerange bytes until --zonesize bytes were transferred, then skips " +
+            "--zoneskip bytes to the next zone (zbd is refused: Orion's devices are not zoned block devices) (default: strided when --zonesize is given)",
+            (o, v) => v.Trim().ToLowerInvariant() switch
+            {
+                "none" => o with { ZoneMode = ZoneMode.None },
+                "strided" => o with { ZoneMode = ZoneMode.Strided },
+                "zbd" => throw new OptionValueException("--zonemode=zbd: Orion's devices are not zoned block devices (no zones, write pointers or zone resets); use none or strided"),
+                _ => throw new OptionValueException($"--zonemode={v}: use none or strided"),
+            }),
+        new("zonesize", [], "SIZE", "with --zonemode=strided, bytes transferred in a zone before moving to the next (default 0)",
+            (o, v) => o with { ZoneSize = NonNegativeSize("zonesize", v) }),
+        new("zonerange", [], "SIZE", "with --zonemode=strided, the size of a zone, where offsets fall (default: --zonesize)",
+            (o, v) => o with { ZoneRange = NonNegativeSize("zonerange", v) }),
+        new("zoneskip", [], "SIZE", "with --zonemode=strided, bytes skipped after a zone before the next starts (default 0)",
+            (o, v) => o with { ZoneSkip = NonNegativeSize("zoneskip", v) }),
         new("fill_device", ["fill_fs"], null, "cover the device from --offset to its end, whatever --size says (default 0)",
             (o, v) => o with { FillDevice = Bool("fill_device", v) }),
     ];

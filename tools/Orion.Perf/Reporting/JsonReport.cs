@@ -144,7 +144,7 @@ public static class JsonReport
         j.WriteStartObject("job options");
         j.WriteString("name", o.Name);
         j.WriteString("rw", o.Rw.FioName());
-        if (o.BlockSizeSplit is { } split) j.WriteString("bssplit", BlockSizeSplit.Format(split));
+        if (o.BlockSizeSplit is not null || o.BlockSizeSplits3 is not null) j.WriteString("bssplit", o.BsSplitText);
         else j.WriteString("bs", FioSize.Format(o.BlockSize));
         j.WriteString("iodepth", N(o.IoDepth));
         if (o.NumJobs != 1) j.WriteString("numjobs", N(o.NumJobs));

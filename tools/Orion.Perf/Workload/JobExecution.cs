@@ -190,6 +190,12 @@ internal static class JobExecution
                                             $"verification tracks at most {Verify.VerifyTracker.MaxBlocks}: give a smaller --size or a larger --bs");
         }
         bool random = o.Rw.IsRandom();
+        // zonemode=strided: offsets fall within the current zone, which must fit on the device after the region's start.
+        long zoneRangeBlocks = o.Strided ? o.EffectiveZoneRange / lbs : 0;
+        long wrapBlocks = device.CapacityBytes / lbs - offset / lbs;
+        if (o.Strided && zoneRangeBlocks > wrapBlocks)
+            throw new ArgumentException($"--zonerange={FioSize.Format(o.EffectiveZoneRange)}: the zone is larger than the device after --offset ({FioSize.Format(wrapBlocks * lbs)})");
+        long slotBlocks = o.Strided ? zoneRangeBlocks : regionBlocks;
         var ticks = (TimeSpan t) => (long)(t.TotalSeconds * Stopwatch.Frequency);
         // rate (bytes per second) wins over per-direction rate_iops, as fio's bandwidth cap does.
         var directionRates = o.Rate.Any ? o.Rate : o.RateIopsByDirection ?? default;
@@ -204,7 +210,11 @@ internal static class JobExecution
             AlignBlocks = alignBlocks,
             VerifyBlocks = minBlocks,
             // Slots leave room for the largest size at the last one, so every I/O fits in the region.
-            Offsets = random ? new OffsetDistribution(o.RandomDistribution, (regionBlocks - maxBlocks) / alignBlocks + 1, (long)alignBlocks * lbs) : null,
+            Offsets = random ? new OffsetDistribution(o.RandomDistribution, (slotBlocks - maxBlocks) / alignBlocks + 1, (long)alignBlocks * lbs) : null,
+            ZoneSizeBytes = o.Strided ? o.ZoneSize : 0,
+            ZoneRangeBlocks = zoneRangeBlocks,
+            ZoneSkipBlocks = o.ZoneSkip / lbs,
+            ZoneWrapBlocks = wrapBlocks,
             Random = random,
             RandomMap = random && !o.NoRandomMap && o.RandomDistribution.Kind == RandomDistributionKind.Random,
             RandomRun = random && o.RwModifier > 0 ? (int)Math.Min(o.RwModifier, int.MaxValue) : 1,

@@ -112,6 +112,18 @@ internal sealed record WorkloadPlan
     /// <summary>Stop at the first mismatch (fio verify_fatal).</summary>
     public bool VerifyFatal { get; init; }
 
+    /// <summary>fio zonemode=strided zonesize in bytes: after this many bytes in a zone the next zone starts; 0 = no zones.</summary>
+    public long ZoneSizeBytes { get; init; }
+
+    /// <summary>fio zonerange in device blocks: the size of a zone, where the job's offsets fall while in it.</summary>
+    public long ZoneRangeBlocks { get; init; }
+
+    /// <summary>fio zoneskip in device blocks: the gap between the end of one zone and the start of the next.</summary>
+    public long ZoneSkipBlocks { get; init; }
+
+    /// <summary>Device blocks from the region start to the device's end: a zone that would not fit there wraps to the region start (fio: the file's end).</summary>
+    public long ZoneWrapBlocks { get; init; }
+
     /// <summary>Count failed reads and go on (fio continue_on_error=read, io or all); otherwise the first one stops the workload.</summary>
     public bool ContinueOnReadError { get; init; }
 

@@ -61,6 +61,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private readonly RandomMap? _map;
     private int _heldDirection = -1, _heldBlocks;           // chosen but not yet issued (its direction's rate, or no request object)
     private long _heldLba = -1;
+    private long _zoneStart, _zoneBytes;                    // zonemode=strided: the zone (blocks from the region start) and bytes done in it
     private int _randomRunLeft;                             // rw=randMODE:N: sequential I/Os left before a new random offset
     private int _sinceThink;                                // I/Os since the last think time
     private bool _thinkPending, _lowWait;
@@ -733,6 +734,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
 
     private long NextLba(int blocks)
     {
+        long span = _plan.RegionBlocks;
+        if (_plan.ZoneSizeBytes > 0)
+        {
+            span = _plan.ZoneRangeBlocks;
+            NextZoneIfDone();
+        }
         long relative;
         if (_plan.Random && _randomRunLeft == 0)
         {
@@ -742,18 +749,35 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         else if (_plan.Random)
         {
             relative = _nextSequentialBlock;                 // rw=randMODE:N: the next I/O follows the last one
-            if (relative + blocks > _plan.RegionBlocks) relative = 0;
+            if (relative + blocks > span) relative = 0;
             _randomRunLeft--;
         }
         else
         {
             relative = _nextSequentialBlock;
             // rw=MODE:N: fio adds N after every I/O but the first; past either end it wraps (backwards: to the end).
-            if (relative < 0 || relative + blocks > _plan.RegionBlocks)
-                relative = _plan.SeqAddBlocks < 0 ? Math.Clamp(_plan.RegionBlocks + _plan.SeqAddBlocks, 0, _plan.RegionBlocks - blocks) : 0;
+            if (relative < 0 || relative + blocks > span)
+                relative = _plan.SeqAddBlocks < 0 ? Math.Clamp(span + _plan.SeqAddBlocks, 0, span - blocks) : 0;
         }
         _nextSequentialBlock = relative + blocks + (_plan.Random ? 0 : _plan.SeqAddBlocks);
-        return _plan.RegionStartLba + relative;
+        _zoneBytes += (long)blocks * (_plan.BlockBytes / _plan.BlocksPerIo);
+        return _plan.RegionStartLba + _zoneStart + relative;
+    }
+
+    /// <summary>
+    /// fio's setup_strided_zone_mode: once zonesize bytes went to this zone, the next starts zonerange + zoneskip
+    /// further on (back at the region start past the device's end), sequential I/O starts at its beginning and the
+    /// random map a new pass, as fio resets its file state.
+    /// </summary>
+    private void NextZoneIfDone()
+    {
+        if (_zoneBytes < _plan.ZoneSizeBytes) return;
+        _zoneBytes = 0;
+        _zoneStart += _plan.ZoneRangeBlocks + _plan.ZoneSkipBlocks;
+        if (_zoneStart + _plan.ZoneRangeBlocks > _plan.ZoneWrapBlocks) _zoneStart = 0;
+        _nextSequentialBlock = 0;
+        _randomRunLeft = 0;
+        _map?.Restart();
     }
 
     private ulong NextRandom() => OffsetDistribution.NextRandom(ref _rng);
