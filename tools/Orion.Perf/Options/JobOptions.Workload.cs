@@ -123,6 +123,9 @@ public sealed partial record JobOptions
     /// <summary>fio <c>exitall</c>: when this job finishes, the jobs running with it stop.</summary>
     public bool ExitAll { get; init; }
 
+    /// <summary>fio <c>exit_what=all</c>: with <see cref="ExitAll"/>, this job's end also cancels the jobs of later groups before they start.</summary>
+    public bool ExitWhatAll { get; init; }
+
     /// <summary>fio <c>fill_device</c>: write (or read) the device to its end from the offset, whatever the size.</summary>
     public bool FillDevice { get; init; }
 

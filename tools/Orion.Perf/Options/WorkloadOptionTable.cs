@@ -50,11 +50,14 @@ internal static class WorkloadOptionTable
             (o, v) => o with { WaitFor = v.Trim() }),
         new("exitall", [], null, "when this job finishes, stop the jobs running with it (default 0)",
             (o, v) => o with { ExitAll = Bool("exitall", v) }),
-        new("exit_what", [], "WHICH", "with --exitall: group or stonewall stop the jobs running with the finished one (all jobs that run at once here); all is refused (default group)",
-            (o, v) => v.Trim().ToLowerInvariant() is "group" or "stonewall" ? o
-                : v.Trim().ToLowerInvariant() == "all"
-                    ? throw new OptionValueException("--exit_what=all: it would also cancel the jobs of later groups before they start, which is not implemented; use group or stonewall")
-                    : throw new OptionValueException($"--exit_what={v}: use group, stonewall or all")),
+        new("exit_what", [], "WHICH", "with --exitall: group or stonewall stop the jobs running with the finished one (all jobs that run at once here); " +
+            "all also cancels every later job before it starts (reported empty, as fio) (default group)",
+            (o, v) => v.Trim().ToLowerInvariant() switch
+            {
+                "group" or "stonewall" => o with { ExitWhatAll = false },
+                "all" => o with { ExitWhatAll = true },
+                _ => throw new OptionValueException($"--exit_what={v}: use group, stonewall or all"),
+            }),
         new("zonemode", [], "MODE", "none, or strided: I/O stays in a zone of --zonerange bytes until --zonesize bytes were transferred, then skips " +
             "--zoneskip bytes to the next zone (zbd is refused: Orion's devices are not zoned block devices) (default: strided when --zonesize is given)",
             (o, v) => v.Trim().ToLowerInvariant() switch

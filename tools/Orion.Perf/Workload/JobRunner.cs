@@ -142,6 +142,7 @@ internal static class JobRunner
                         Intervals = intervals is null ? null : recorders[j],
                         IoLog = pump.Ring(j),
                     };
+                    if (jobs[k].Session?.TerminatedBeforeStart == true) workloads[k][j].RequestStop();
                 }
                 pump.Attach(workloads[k]);
                 if (intervals is not null)

@@ -16,6 +16,12 @@ internal sealed class JobSession
     /// </summary>
     public Action<BlockDevice>? BeforeReadBack { get; init; }
 
+    /// <summary>
+    /// fio's exit_what=all of an earlier job ended the run before this job started: its workloads stop before their
+    /// first I/O, and it is reported empty, as fio reports a job that never got to run.
+    /// </summary>
+    public bool TerminatedBeforeStart { get; set; }
+
     /// <summary>Where the job's interval histograms go (<c>--write_hist_log</c>, <c>--report</c>); null to record none.</summary>
     public JobIntervals? Intervals { get; set; }
 
