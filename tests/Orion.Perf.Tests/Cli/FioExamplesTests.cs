@@ -75,8 +75,6 @@ public class FioExamplesTests
         ["zbd-rand-write.fio"] = "zoned block device (zonemode=zbd)",
         ["zbd-seq-read.fio"] = "zoned block device (zonemode=zbd)",
         // block I/O that needs what is not built yet, or a bigger device
-        ["flow.fio"] = "flow (jobs throttled against each other's progress) is not implemented",
-        ["butterfly.fio"] = "flow (jobs throttled against each other's progress) is not implemented",
         ["latency-profile.fio"] = "latency_target (a search for the depth meeting a latency target) is not implemented",
         ["steadystate.fio"] = "steadystate (ss, ss_dur, ss_ramp) is not implemented",
         ["surface-scan.fio"] = "verify=meta, verify_pattern and verify_interval are not implemented",

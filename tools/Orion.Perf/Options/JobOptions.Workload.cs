@@ -129,6 +129,18 @@ public sealed partial record JobOptions
     /// <summary>fio <c>fill_device</c>: write (or read) the device to its end from the offset, whatever the size.</summary>
     public bool FillDevice { get; init; }
 
+    /// <summary>fio <c>flow</c>: the job's weight in its <see cref="FlowId"/> group (each numjobs clone has it); 0 = no flow control.</summary>
+    public int Flow { get; init; }
+
+    /// <summary>fio <c>flow_id</c>: jobs with the same id keep their I/O counts in the ratio of their <see cref="Flow"/> weights.</summary>
+    public int FlowId { get; init; }
+
+    /// <summary>fio <c>flow_sleep</c>: once held back, let the I/Os in flight complete and pause this long (0: retry at once).</summary>
+    public TimeSpan FlowSleep { get; init; }
+
+    /// <summary>The largest <see cref="Flow"/> weight (fio's FLOW_MAX_WEIGHT).</summary>
+    public const int MaxFlowWeight = 1000;
+
     /// <summary>fio <c>zonemode</c>; null when not given (strided when <see cref="ZoneSize"/> is, as fio).</summary>
     public ZoneMode? ZoneMode { get; init; }
 
@@ -201,6 +213,9 @@ public sealed partial record JobOptions
         if (SizePercent is double sp && (sp <= 0 || sp > 100)) errors.Add($"--size={sp.ToString(CultureInfo.InvariantCulture)}%: the percentage must be above 0 and at most 100");
         if (OffsetPercent is double op && (op < 0 || op >= 100)) errors.Add($"--offset={op.ToString(CultureInfo.InvariantCulture)}%: the percentage must be from 0 to below 100");
         if (Rw.IsRandom() && RwModifier < 0) errors.Add($"--rw={Rw.FioName()}:{Num(RwModifier)}: for a random pattern N is how many I/Os run sequentially before a new random offset; it must be positive");
+        if (Flow is < 0 or > MaxFlowWeight) errors.Add($"--flow={Num(Flow)}: the weight must be from 0 (no flow control) to {Num(MaxFlowWeight)}");
+        if (FlowId < 0) errors.Add($"--flow_id={Num(FlowId)}: the id must not be negative");
+        if (FlowSleep < TimeSpan.Zero) errors.Add("--flow_sleep: the pause must not be negative");
         if (ZoneMode == Options.ZoneMode.None && ZoneSize > 0)
             errors.Add($"--zonemode=none --zonesize={FioSize.Format(ZoneSize)}: zonesize needs zonemode=strided (as fio: they are not compatible)");
         if (ZoneMode == Options.ZoneMode.Strided && ZoneSize == 0)

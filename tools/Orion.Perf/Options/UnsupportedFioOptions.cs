@@ -35,10 +35,6 @@ internal static class UnsupportedFioOptions
     // Options that change what is measured, refused with the reason rather than run differently from fio.
     private static readonly Dictionary<string, string> Reasons = new(StringComparer.Ordinal)
     {
-        ["flow"] = "it throttles jobs against each other's progress, which is not implemented; without it the jobs would run unthrottled and measure something else",
-        ["flow_id"] = "flow is not implemented (see --flow)",
-        ["flow_watermark"] = "flow is not implemented (see --flow)",
-        ["flow_sleep"] = "flow is not implemented (see --flow)",
         ["latency_target"] = "it searches for the queue depth that meets a latency target, which is not implemented; run fixed depths instead",
         ["latency_window"] = "latency_target is not implemented (see --latency_target)",
         ["latency_percentile"] = "latency_target is not implemented (see --latency_target)",

@@ -58,6 +58,14 @@ internal static class WorkloadOptionTable
                 "all" => o with { ExitWhatAll = true },
                 _ => throw new OptionValueException($"--exit_what={v}: use group, stonewall or all"),
             }),
+        new("flow", [], "INT", "weight in fio's token-based flow control: jobs (and clones) with the same --flow_id keep their I/O counts in the ratio " +
+            "of their weights, a job ahead of its share holding back; 0 = off (default 0)",
+            (o, v) => o with { Flow = Int("flow", v) }),
+        new("flow_id", [], "INT", "the flow control group of --flow (default 0)",
+            (o, v) => o with { FlowId = Int("flow_id", v) }),
+        new("flow_sleep", [], "TIME", "once --flow held a job back, let its I/Os in flight complete and pause this long; a plain number is microseconds " +
+            "(default 0: retry at once)",
+            (o, v) => o with { FlowSleep = MicrosValue("flow_sleep", v) }),
         new("zonemode", [], "MODE", "none, or strided: I/O stays in a zone of --zonerange bytes until --zonesize bytes were transferred, then skips " +
             "--zoneskip bytes to the next zone (zbd is refused: Orion's devices are not zoned block devices) (default: strided when --zonesize is given)",
             (o, v) => v.Trim().ToLowerInvariant() switch

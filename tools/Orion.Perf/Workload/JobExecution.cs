@@ -211,6 +211,9 @@ internal static class JobExecution
             VerifyBlocks = minBlocks,
             // Slots leave room for the largest size at the last one, so every I/O fits in the region.
             Offsets = random ? new OffsetDistribution(o.RandomDistribution, (slotBlocks - maxBlocks) / alignBlocks + 1, (long)alignBlocks * lbs) : null,
+            FlowWeight = o.Flow,
+            FlowId = o.FlowId,
+            FlowSleepTicks = ticks(o.FlowSleep),
             ZoneSizeBytes = o.Strided ? o.ZoneSize : 0,
             ZoneRangeBlocks = zoneRangeBlocks,
             ZoneSkipBlocks = o.ZoneSkip / lbs,

@@ -112,6 +112,7 @@ internal static class JobRunner
             var clocks = new IntervalClock?[n];
             var collectors = new IntervalCollector?[n];
             var pumps = new JobLogPump[n];
+            var flows = new Dictionary<int, FlowGroup>();       // fio's flow_id groups of the jobs that run together
             for (int k = 0; k < n; k++)
             {
                 var workloadPlan = plans[k];
@@ -141,6 +142,7 @@ internal static class JobRunner
                     {
                         Intervals = intervals is null ? null : recorders[j],
                         IoLog = pump.Ring(j),
+                        Flow = plan_j.FlowWeight > 0 ? (flows.TryGetValue(plan_j.FlowId, out var f) ? f : flows[plan_j.FlowId] = new FlowGroup()) : null,
                     };
                     if (jobs[k].Session?.TerminatedBeforeStart == true) workloads[k][j].RequestStop();
                 }

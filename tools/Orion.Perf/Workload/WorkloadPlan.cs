@@ -112,6 +112,15 @@ internal sealed record WorkloadPlan
     /// <summary>Stop at the first mismatch (fio verify_fatal).</summary>
     public bool VerifyFatal { get; init; }
 
+    /// <summary>fio flow: this workload's weight in its flow_id group; 0 = no flow control.</summary>
+    public int FlowWeight { get; init; }
+
+    /// <summary>fio flow_id: the group of workloads kept in the ratio of their weights.</summary>
+    public int FlowId { get; init; }
+
+    /// <summary>fio flow_sleep in Stopwatch ticks: once held back, let the I/Os in flight complete and pause this long; 0 = retry at once.</summary>
+    public long FlowSleepTicks { get; init; }
+
     /// <summary>fio zonemode=strided zonesize in bytes: after this many bytes in a zone the next zone starts; 0 = no zones.</summary>
     public long ZoneSizeBytes { get; init; }
 

@@ -61,6 +61,9 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private readonly RandomMap? _map;
     private int _heldDirection = -1, _heldBlocks;           // chosen but not yet issued (its direction's rate, or no request object)
     private long _heldLba = -1;
+    private FlowGroup? _flow;                               // fio flow: the flow_id group this workload is in
+    private long _flowIos;                                  // I/Os this workload counted in its flow group
+    private bool _flowQuiesce;                              // held back with flow_sleep: let the I/Os in flight complete, then pause
     private long _zoneStart, _zoneBytes;                    // zonemode=strided: the zone (blocks from the region start) and bytes done in it
     private int _randomRunLeft;                             // rw=randMODE:N: sequential I/Os left before a new random offset
     private int _sinceThink;                                // I/Os since the last think time
@@ -262,6 +265,20 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     }
 
     /// <summary>
+    /// fio's flow control group this workload joins (plan's <see cref="WorkloadPlan.FlowWeight"/>); null for none. Set it
+    /// before the workload is placed on its reactor.
+    /// </summary>
+    public FlowGroup? Flow
+    {
+        get => _flow;
+        init
+        {
+            _flow = value;
+            value?.Join(_plan.FlowWeight);
+        }
+    }
+
+    /// <summary>
     /// I/Os completed in direction <paramref name="d"/> since the measured phase started (any thread; 0 before it).
     /// With <see cref="MeasuredBytes"/>, what the bandwidth and IOPS samplers read.
     /// </summary>
@@ -394,7 +411,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     /// </summary>
     public bool PrepareToPark() =>
         _phase != Phase.Delayed && !_logBlocked
-        && ((_rate is null && _directionRates is null && _plan.ThinkTicks == 0 && _nextRateCheck == 0) || _phase is not (Phase.Ramp or Phase.Measure));
+        && ((_rate is null && _directionRates is null && _plan.ThinkTicks == 0 && _nextRateCheck == 0 && _flow is null) || _phase is not (Phase.Ramp or Phase.Measure));
 
     private void Begin(long now)
     {
@@ -481,8 +498,17 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         }
         _phase = Phase.Draining;
         _nextRateCheck = 0;
+        LeaveFlow();
         _measureEnd = now;
         Volatile.Write(ref _stoppedAt, now);
+    }
+
+    /// <summary>fio's flow_put: a workload that stopped issuing takes its weight and count out of its flow group (once).</summary>
+    private void LeaveFlow()
+    {
+        if (_flow is null) return;
+        _flow.Leave(_flowIos, _plan.FlowWeight);
+        _flow = null;
     }
 
     /// <summary>The last measured request is back: the window closes; then the read-back, or the end.</summary>
@@ -501,6 +527,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
 
     private void Finish()
     {
+        LeaveFlow();
         _phase = Phase.Done;
         _measureEnded = true;
         _done = true;
@@ -588,6 +615,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
                 _thinkPending = false;
                 _thinkUntil = now + _plan.ThinkTicks;
             }
+            if (_flowQuiesce)
+            {
+                if (_inFlight > 0) break;                       // fio's io_u_quiesce, then usleep(flow_sleep)
+                _flowQuiesce = false;
+                _thinkUntil = now + _plan.FlowSleepTicks;
+            }
             if (_thinkUntil != 0)
             {
                 if (now < _thinkUntil) break;
@@ -608,6 +641,15 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             {
                 intended = _rate.Next;
                 if (intended > now) break;          // nothing due yet
+            }
+            if (_flow is not null && _heldDirection < 0)
+            {
+                if (_flow.Exceeded(_flowIos, _plan.FlowWeight))
+                {
+                    _flowQuiesce = _plan.FlowSleepTicks > 0;
+                    break;                          // ahead of its share: the other jobs of the flow catch up first
+                }
+                _flowIos++;
             }
             if (!IssueOne(now, intended)) break;
             _rate?.Advance();
