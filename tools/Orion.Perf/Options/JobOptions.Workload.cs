@@ -141,6 +141,18 @@ public sealed partial record JobOptions
     /// <summary>The largest <see cref="Flow"/> weight (fio's FLOW_MAX_WEIGHT).</summary>
     public const int MaxFlowWeight = 1000;
 
+    /// <summary>fio <c>steadystate</c> / <c>ss</c>: the criterion (fio's default iops_slope:0.01%); active only with <see cref="SteadyStateDuration"/>.</summary>
+    public SteadyStateSpec SteadyState { get; init; } = SteadyStateSpec.Default;
+
+    /// <summary>fio <c>ss_dur</c>: the rolling window steady state is judged over; zero turns detection off (fio's default).</summary>
+    public TimeSpan SteadyStateDuration { get; init; }
+
+    /// <summary>fio <c>ss_ramp</c>: time before steady-state data collection begins.</summary>
+    public TimeSpan SteadyStateRamp { get; init; }
+
+    /// <summary>fio <c>ss_interval</c>: how often a sample is taken and the criterion checked (1 s).</summary>
+    public TimeSpan SteadyStateInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>fio <c>zonemode</c>; null when not given (strided when <see cref="ZoneSize"/> is, as fio).</summary>
     public ZoneMode? ZoneMode { get; init; }
 
@@ -213,6 +225,12 @@ public sealed partial record JobOptions
         if (SizePercent is double sp && (sp <= 0 || sp > 100)) errors.Add($"--size={sp.ToString(CultureInfo.InvariantCulture)}%: the percentage must be above 0 and at most 100");
         if (OffsetPercent is double op && (op < 0 || op >= 100)) errors.Add($"--offset={op.ToString(CultureInfo.InvariantCulture)}%: the percentage must be from 0 to below 100");
         if (Rw.IsRandom() && RwModifier < 0) errors.Add($"--rw={Rw.FioName()}:{Num(RwModifier)}: for a random pattern N is how many I/Os run sequentially before a new random offset; it must be positive");
+        if (SteadyStateDuration < TimeSpan.Zero || SteadyStateRamp < TimeSpan.Zero)
+            errors.Add("--ss_dur and --ss_ramp must not be negative");
+        if (SteadyStateInterval < TimeSpan.FromMilliseconds(1))
+            errors.Add($"--ss_interval={FioTime.Format(SteadyStateInterval)}: the check interval must be at least 1 ms");
+        else if (SteadyStateDuration > TimeSpan.Zero && SteadyStateDuration < SteadyStateInterval)
+            errors.Add($"--ss_dur={FioTime.Format(SteadyStateDuration)}: the window must hold at least one --ss_interval ({FioTime.Format(SteadyStateInterval)})");
         if (Flow is < 0 or > MaxFlowWeight) errors.Add($"--flow={Num(Flow)}: the weight must be from 0 (no flow control) to {Num(MaxFlowWeight)}");
         if (FlowId < 0) errors.Add($"--flow_id={Num(FlowId)}: the id must not be negative");
         if (FlowSleep < TimeSpan.Zero) errors.Add("--flow_sleep: the pause must not be negative");

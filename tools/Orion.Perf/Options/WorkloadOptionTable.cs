@@ -66,6 +66,15 @@ internal static class WorkloadOptionTable
         new("flow_sleep", [], "TIME", "once --flow held a job back, let its I/Os in flight complete and pause this long; a plain number is microseconds " +
             "(default 0: retry at once)",
             (o, v) => o with { FlowSleep = MicrosValue("flow_sleep", v) }),
+        new("steadystate", ["ss"], "CRIT:LIMIT", "with --ss_dur, end the job once it reached steady state: iops or bw (largest deviation from the window's mean), " +
+            "iops_slope or bw_slope (least-squares slope) below LIMIT, a value or a percentage of the mean (default iops_slope:0.01%)",
+            (o, v) => SteadyStateSpec.TryParse(v, out var spec, out var e) ? o with { SteadyState = spec } : throw new OptionValueException(e)),
+        new("steadystate_duration", ["ss_dur"], "TIME", "the rolling window --steadystate is judged over, one sample per --ss_interval; a plain number is seconds; 0 = off (default 0)",
+            (o, v) => o with { SteadyStateDuration = Time("ss_dur", v) }),
+        new("steadystate_ramp_time", ["ss_ramp"], "TIME", "run this long before collecting steady-state samples; a plain number is seconds (default 0)",
+            (o, v) => o with { SteadyStateRamp = Time("ss_ramp", v) }),
+        new("steadystate_check_interval", ["ss_interval"], "TIME", "how often a steady-state sample is taken and checked; a plain number is seconds (default 1)",
+            (o, v) => o with { SteadyStateInterval = Time("ss_interval", v) }),
         new("zonemode", [], "MODE", "none, or strided: I/O stays in a zone of --zonerange bytes until --zonesize bytes were transferred, then skips " +
             "--zoneskip bytes to the next zone (zbd is refused: Orion's devices are not zoned block devices) (default: strided when --zonesize is given)",
             (o, v) => v.Trim().ToLowerInvariant() switch

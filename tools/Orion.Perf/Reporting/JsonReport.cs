@@ -99,6 +99,7 @@ public static class JsonReport
         j.WriteNumber("latency_target", 0);
         JsonSections.WriteFloat(j, "latency_percentile", 100);
         j.WriteNumber("latency_window", 0);
+        job.SteadyState?.WriteJson(j);
         JsonSections.WriteOrion(j, job);
         j.WriteEndObject();
     }

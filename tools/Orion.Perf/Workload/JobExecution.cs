@@ -211,6 +211,10 @@ internal static class JobExecution
             VerifyBlocks = minBlocks,
             // Slots leave room for the largest size at the last one, so every I/O fits in the region.
             Offsets = random ? new OffsetDistribution(o.RandomDistribution, (slotBlocks - maxBlocks) / alignBlocks + 1, (long)alignBlocks * lbs) : null,
+            SteadyState = o.SteadyState,
+            SteadyStateDuration = o.SteadyStateDuration,
+            SteadyStateRamp = o.SteadyStateRamp,
+            SteadyStateInterval = o.SteadyStateInterval,
             FlowWeight = o.Flow,
             FlowId = o.FlowId,
             FlowSleepTicks = ticks(o.FlowSleep),
@@ -312,6 +316,7 @@ internal static class JobExecution
             Error = session.Verify is { Mismatches: > 0 } ? 84 : errors is { StoppedJob: true, First: { } stop } ? stop.Errno : 0,
             Errors = errors,
             RateMinFailure = session.RateMinFailure,
+            SteadyState = session.SteadyState,
             Verify = session.Verify,
             UnissuedAtEnd = session.UnissuedAtEnd,
             Intervals = session.Intervals?.Samples.ToList() ?? [],

@@ -22,6 +22,9 @@ internal sealed class JobSession
     /// </summary>
     public bool TerminatedBeforeStart { get; set; }
 
+    /// <summary>fio's steadystate result (ss_dur given); null otherwise. Set when the job ran.</summary>
+    public Reporting.SteadyStateResult? SteadyState { get; set; }
+
     /// <summary>Where the job's interval histograms go (<c>--write_hist_log</c>, <c>--report</c>); null to record none.</summary>
     public JobIntervals? Intervals { get; set; }
 

@@ -112,6 +112,18 @@ internal sealed record WorkloadPlan
     /// <summary>Stop at the first mismatch (fio verify_fatal).</summary>
     public bool VerifyFatal { get; init; }
 
+    /// <summary>fio steadystate: the criterion; active only with <see cref="SteadyStateDuration"/> above zero.</summary>
+    public Options.SteadyStateSpec? SteadyState { get; init; }
+
+    /// <summary>fio ss_dur: the window steady state is judged over; zero = off.</summary>
+    public TimeSpan SteadyStateDuration { get; init; }
+
+    /// <summary>fio ss_ramp.</summary>
+    public TimeSpan SteadyStateRamp { get; init; }
+
+    /// <summary>fio ss_interval.</summary>
+    public TimeSpan SteadyStateInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>fio flow: this workload's weight in its flow_id group; 0 = no flow control.</summary>
     public int FlowWeight { get; init; }
 
