@@ -75,7 +75,6 @@ public class FioExamplesTests
         ["zbd-rand-write.fio"] = "zoned block device (zonemode=zbd)",
         ["zbd-seq-read.fio"] = "zoned block device (zonemode=zbd)",
         // block I/O that needs what is not built yet, or a bigger device
-        ["latency-profile.fio"] = "latency_target (a search for the depth meeting a latency target) is not implemented",
         ["surface-scan.fio"] = "verify=meta, verify_pattern and verify_interval are not implemented",
         ["cross-stripe-verify.fio"] = "needs a device of 3.6 TiB or more (30 jobs 124 GiB apart) that keeps data for verify",
     };

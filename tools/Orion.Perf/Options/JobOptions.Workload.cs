@@ -141,6 +141,18 @@ public sealed partial record JobOptions
     /// <summary>The largest <see cref="Flow"/> weight (fio's FLOW_MAX_WEIGHT).</summary>
     public const int MaxFlowWeight = 1000;
 
+    /// <summary>fio <c>latency_target</c>: search for the highest depth (up to iodepth) whose I/Os stay below this; zero = off.</summary>
+    public TimeSpan LatencyTarget { get; init; }
+
+    /// <summary>fio <c>latency_window</c>: how long each depth is tried.</summary>
+    public TimeSpan LatencyWindow { get; init; }
+
+    /// <summary>fio <c>latency_percentile</c>: the percentage of a window's I/Os that must meet the target (default 100).</summary>
+    public double LatencyPercentile { get; init; } = 100;
+
+    /// <summary>fio <c>latency_run</c>: keep adjusting the depth for the whole run instead of ending once found.</summary>
+    public bool LatencyRun { get; init; }
+
     /// <summary>fio <c>steadystate</c> / <c>ss</c>: the criterion (fio's default iops_slope:0.01%); active only with <see cref="SteadyStateDuration"/>.</summary>
     public SteadyStateSpec SteadyState { get; init; } = SteadyStateSpec.Default;
 
@@ -225,6 +237,10 @@ public sealed partial record JobOptions
         if (SizePercent is double sp && (sp <= 0 || sp > 100)) errors.Add($"--size={sp.ToString(CultureInfo.InvariantCulture)}%: the percentage must be above 0 and at most 100");
         if (OffsetPercent is double op && (op < 0 || op >= 100)) errors.Add($"--offset={op.ToString(CultureInfo.InvariantCulture)}%: the percentage must be from 0 to below 100");
         if (Rw.IsRandom() && RwModifier < 0) errors.Add($"--rw={Rw.FioName()}:{Num(RwModifier)}: for a random pattern N is how many I/Os run sequentially before a new random offset; it must be positive");
+        if (LatencyTarget < TimeSpan.Zero || LatencyWindow < TimeSpan.Zero)
+            errors.Add("--latency_target and --latency_window must not be negative");
+        if (LatencyPercentile is < 0 or > 100 || double.IsNaN(LatencyPercentile))
+            errors.Add($"--latency_percentile={LatencyPercentile.ToString(CultureInfo.InvariantCulture)}: give a percentage from 0 to 100");
         if (SteadyStateDuration < TimeSpan.Zero || SteadyStateRamp < TimeSpan.Zero)
             errors.Add("--ss_dur and --ss_ramp must not be negative");
         if (SteadyStateInterval < TimeSpan.FromMilliseconds(1))

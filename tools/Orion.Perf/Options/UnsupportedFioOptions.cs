@@ -35,10 +35,6 @@ internal static class UnsupportedFioOptions
     // Options that change what is measured, refused with the reason rather than run differently from fio.
     private static readonly Dictionary<string, string> Reasons = new(StringComparer.Ordinal)
     {
-        ["latency_target"] = "it searches for the queue depth that meets a latency target, which is not implemented; run fixed depths instead",
-        ["latency_window"] = "latency_target is not implemented (see --latency_target)",
-        ["latency_percentile"] = "latency_target is not implemented (see --latency_target)",
-        ["latency_run"] = "latency_target is not implemented (see --latency_target)",
     };
 
     private static readonly HashSet<string> Set = new(Names.Select(JobOptionsParser.NormalizeName), StringComparer.Ordinal);

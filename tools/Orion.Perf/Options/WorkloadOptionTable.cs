@@ -66,6 +66,18 @@ internal static class WorkloadOptionTable
         new("flow_sleep", [], "TIME", "once --flow held a job back, let its I/Os in flight complete and pause this long; a plain number is microseconds " +
             "(default 0: retry at once)",
             (o, v) => o with { FlowSleep = MicrosValue("flow_sleep", v) }),
+        new("latency_target", [], "TIME", "find the highest depth, up to --iodepth, at which I/Os stay below this latency (issue to completion), as fio " +
+            "searches it (from depth 1, doubling, then bisecting, one --latency_window each), run one last window there and end; " +
+            "a plain number is microseconds; 0 = off (default 0)",
+            (o, v) => o with { LatencyTarget = MicrosValue("latency_target", v) }),
+        new("latency_window", [], "TIME", "with --latency_target, how long each depth is tried; a plain number is microseconds (default 0)",
+            (o, v) => o with { LatencyWindow = MicrosValue("latency_window", v) }),
+        new("latency_percentile", [], "PCT", "with --latency_target, the percentage of a window's I/Os that must meet it (default 100: one I/O above " +
+            "it lowers the depth at once, and at depth 1 ends the job with fio's 'max latency exceeded')",
+            (o, v) => o with { LatencyPercentile = double.TryParse(v.Trim().TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out double p)
+                ? p : throw new OptionValueException($"--latency_percentile={v}: give a percentage from 0 to 100 (for example 99.9)") }),
+        new("latency_run", [], null, "with --latency_target, keep adjusting the depth for the whole run rather than ending once it is found (default 0)",
+            (o, v) => o with { LatencyRun = Bool("latency_run", v) }),
         new("steadystate", ["ss"], "CRIT:LIMIT", "with --ss_dur, end the job once it reached steady state: iops or bw (largest deviation from the window's mean), " +
             "iops_slope or bw_slope (least-squares slope) below LIMIT, a value or a percentage of the mean (default iops_slope:0.01%)",
             (o, v) => SteadyStateSpec.TryParse(v, out var spec, out var e) ? o with { SteadyState = spec } : throw new OptionValueException(e)),

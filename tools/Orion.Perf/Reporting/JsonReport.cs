@@ -95,10 +95,11 @@ public static class JsonReport
         WritePercentages(j, "iodepth_complete", DepthReport.Complete(job));
         JsonSections.WriteLatencyBuckets(j, LatencyBuckets.From(job));
         ErrorSection.WriteFioFields(j, job);         // where fio puts them, and like fio only with continue_on_error
-        j.WriteNumber("latency_depth", o.IoDepth);
-        j.WriteNumber("latency_target", 0);
-        JsonSections.WriteFloat(j, "latency_percentile", 100);
-        j.WriteNumber("latency_window", 0);
+        // fio's units: latency_target in ns, latency_window in us.
+        j.WriteNumber("latency_depth", job.LatencyDepth ?? o.IoDepth);
+        j.WriteNumber("latency_target", (long)(o.LatencyTarget.Ticks * 100));
+        JsonSections.WriteFloat(j, "latency_percentile", o.LatencyPercentile);
+        j.WriteNumber("latency_window", (long)o.LatencyWindow.TotalMicroseconds);
         job.SteadyState?.WriteJson(j);
         JsonSections.WriteOrion(j, job);
         j.WriteEndObject();

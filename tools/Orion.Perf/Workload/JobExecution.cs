@@ -211,6 +211,10 @@ internal static class JobExecution
             VerifyBlocks = minBlocks,
             // Slots leave room for the largest size at the last one, so every I/O fits in the region.
             Offsets = random ? new OffsetDistribution(o.RandomDistribution, (slotBlocks - maxBlocks) / alignBlocks + 1, (long)alignBlocks * lbs) : null,
+            LatencyTargetTicks = ticks(o.LatencyTarget),
+            LatencyWindowTicks = ticks(o.LatencyWindow),
+            LatencyPercentile = o.LatencyPercentile,
+            LatencyRun = o.LatencyRun,
             SteadyState = o.SteadyState,
             SteadyStateDuration = o.SteadyStateDuration,
             SteadyStateRamp = o.SteadyStateRamp,
@@ -317,6 +321,7 @@ internal static class JobExecution
             Errors = errors,
             RateMinFailure = session.RateMinFailure,
             SteadyState = session.SteadyState,
+            LatencyDepth = session.LatencyDepth,
             Verify = session.Verify,
             UnissuedAtEnd = session.UnissuedAtEnd,
             Intervals = session.Intervals?.Samples.ToList() ?? [],

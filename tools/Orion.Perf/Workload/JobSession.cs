@@ -22,6 +22,9 @@ internal sealed class JobSession
     /// </summary>
     public bool TerminatedBeforeStart { get; set; }
 
+    /// <summary>fio's latency_depth: the depth the workloads ran at last (latency_target's search result), the smallest of the clones'.</summary>
+    public int? LatencyDepth { get; set; }
+
     /// <summary>fio's steadystate result (ss_dur given); null otherwise. Set when the job ran.</summary>
     public Reporting.SteadyStateResult? SteadyState { get; set; }
 
@@ -52,7 +55,10 @@ internal sealed class JobSession
     /// <summary>Each numjobs clone's (workload's) own failures, in clone order.</summary>
     public IReadOnlyList<Reporting.ErrorReport> CloneErrors { get; private set; } = [];
 
-    /// <summary>fio's "min rate not met" for the first workload whose rate fell below rate_min over a rate_cycle; null when none did.</summary>
+    /// <summary>
+    /// fio's "min rate not met" for the first workload whose rate fell below rate_min over a rate_cycle, or its "max
+    /// latency exceeded" for latency_target at depth 1: why the job failed; null when it did not.
+    /// </summary>
     public string? RateMinFailure { get; set; }
 
     /// <summary>Gathers the workloads' verification, rate and error results.</summary>
@@ -66,6 +72,9 @@ internal sealed class JobSession
             RateMinFailure = bytes ? $"min {dir} rate not met: {rate:0} bytes/s over the last rate_cycle, below rate_min"
                                    : $"min {dir} rate not met: {rate:0} IOPS over the last rate_cycle, below rate_iops_min";
         }
+        if (workloads.FirstOrDefault(w => w.LatencyTargetMissed) is not null)
+            RateMinFailure ??= "max latency exceeded: an I/O took longer than latency_target at queue depth 1 (fio's ETIMEDOUT)";
+        LatencyDepth = workloads.Count == 0 ? null : workloads.Min(w => w.LatencyDepth);
         Errors = CollectErrors(workloads);
         CloneErrors = workloads.Count > 1 ? workloads.Select(w => CollectErrors([w])).ToList() : [];
         var trackers = workloads.Where(w => w.Verifier is not null).ToList();

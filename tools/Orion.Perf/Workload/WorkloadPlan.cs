@@ -112,6 +112,18 @@ internal sealed record WorkloadPlan
     /// <summary>Stop at the first mismatch (fio verify_fatal).</summary>
     public bool VerifyFatal { get; init; }
 
+    /// <summary>fio latency_target in Stopwatch ticks (ns): search for the depth whose I/Os stay below it; 0 = off.</summary>
+    public long LatencyTargetTicks { get; init; }
+
+    /// <summary>fio latency_window in Stopwatch ticks: how long each depth is tried.</summary>
+    public long LatencyWindowTicks { get; init; }
+
+    /// <summary>fio latency_percentile: the share of a window's I/Os that must meet the target (100 = every one).</summary>
+    public double LatencyPercentile { get; init; } = 100;
+
+    /// <summary>fio latency_run: keep adjusting the depth for the whole run rather than ending once it is found.</summary>
+    public bool LatencyRun { get; init; }
+
     /// <summary>fio steadystate: the criterion; active only with <see cref="SteadyStateDuration"/> above zero.</summary>
     public Options.SteadyStateSpec? SteadyState { get; init; }
 

@@ -61,6 +61,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private readonly RandomMap? _map;
     private int _heldDirection = -1, _heldBlocks;           // chosen but not yet issued (its direction's rate, or no request object)
     private long _heldLba = -1;
+    private readonly LatencyTargetSearch? _latency;          // fio latency_target: the depth search
     private FlowGroup? _flow;                               // fio flow: the flow_id group this workload is in
     private long _flowIos;                                  // I/Os this workload counted in its flow group
     private bool _flowQuiesce;                              // held back with flow_sleep: let the I/Os in flight complete, then pause
@@ -131,6 +132,8 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
                 if (plan.DirectionRates[d] > 0)
                     _directionRates[d] = new RateSchedule(plan.DirectionRates[d], plan.RatePoisson, plan.Seed ^ (0x5DEECE66DUL + (ulong)d), Stopwatch.Frequency);
         }
+        if (plan.LatencyTargetTicks > 0)
+            _latency = new LatencyTargetSearch(depth, plan.LatencyTargetTicks, plan.LatencyWindowTicks, plan.LatencyPercentile, plan.LatencyRun);
         if (plan.RandomMap && plan.Offsets is { } offsets) _map = new RandomMap(offsets.Slots, plan.Seed ^ 0xA0761D6478BD642FUL);
         if (plan.Verify)
         {
@@ -330,6 +333,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     }
     private long _phaseStart0;
 
+    /// <summary>The queue depth in use: with fio's latency_target the one its search settled on (fio's latency_depth), else iodepth.</summary>
+    public int LatencyDepth => _latency?.Depth ?? _plan.IoDepth;
+
+    /// <summary>Whether an I/O above latency_target at depth 1 (latency_percentile 100) ended the job: fio's "max latency exceeded".</summary>
+    public bool LatencyTargetMissed { get; private set; }
+
     /// <summary>Whether fio's rate_min (or rate_iops_min) was not met over a rate_cycle, which ended the job.</summary>
     public bool RateMinMissed { get; private set; }
 
@@ -382,6 +391,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             StopIssuing(now);
         }
         if (_phase == Phase.Measure) _intervals?.Tick(now);
+        if (_phase == Phase.Measure && _latency is not null) CheckLatencyTarget(now);
         if (_phase == Phase.Draining && _inFlight == 0) EndMeasure(now);
         switch (_phase)
         {
@@ -411,11 +421,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     /// </summary>
     public bool PrepareToPark() =>
         _phase != Phase.Delayed && !_logBlocked
-        && ((_rate is null && _directionRates is null && _plan.ThinkTicks == 0 && _nextRateCheck == 0 && _flow is null) || _phase is not (Phase.Ramp or Phase.Measure));
+        && ((_rate is null && _directionRates is null && _plan.ThinkTicks == 0 && _nextRateCheck == 0 && _flow is null && _latency is null) || _phase is not (Phase.Ramp or Phase.Measure));
 
     private void Begin(long now)
     {
         _phaseStart = _phaseStart0 = now;
+        _latency?.Start(now);
         _rate?.Start(_phaseStart);
         if (_directionRates is not null)
             foreach (var r in _directionRates) r?.Start(_phaseStart);
@@ -501,6 +512,43 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         LeaveFlow();
         _measureEnd = now;
         Volatile.Write(ref _stoppedAt, now);
+    }
+
+    /// <summary>A read or write came back after <paramref name="latency"/> ticks: latency_target's search counts it.</summary>
+    private void LatencyCompleted(long latency, long now)
+    {
+        if (_latency!.Completed(latency, now) == LatencyTargetSearch.Step.Fatal && _phase is Phase.Ramp or Phase.Measure)
+        {
+            LatencyTargetMissed = true;                          // fio's lat_fatal: "max latency exceeded", the job ends
+            StopIssuing(now);
+        }
+    }
+
+    /// <summary>latency_target's window check (measured phase only, as fio's outside the ramp).</summary>
+    private void CheckLatencyTarget(long now)
+    {
+        switch (_latency!.Check(now))
+        {
+            case LatencyTargetSearch.Step.RestartMeasure:
+                RestartMeasure(now);
+                break;
+            case LatencyTargetSearch.Step.Done:
+                StopIssuing(now);
+                break;
+        }
+    }
+
+    /// <summary>fio's reset_all_stats for latency_target's last window: the measured counts and latencies start over now.</summary>
+    private void RestartMeasure(long now)
+    {
+        Read.Reset();
+        Write.Reset();
+        Trim.Reset();
+        _depths.Reset();
+        _reapCount = 0;
+        _measureStart = now;
+        _bytesIssuedInMeasure = 0;
+        _iosIssuedInMeasure = 0;
     }
 
     /// <summary>fio's flow_put: a workload that stopped issuing takes its weight and count out of its flow group (once).</summary>
@@ -604,6 +652,15 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         int issued = 0;
         while (_freeCount > 0)
         {
+            if (_latency is not null)
+            {
+                if (_latency.Quiesce)
+                {
+                    if (_inFlight > 0) break;                   // fio's io_u_quiesce after a depth change
+                    _latency.Quiesce = false;
+                }
+                if (_inFlight >= _latency.Depth) break;         // fio's queue_full: the search's depth, not iodepth
+            }
             if (_lowWait)
             {
                 if (_inFlight > _plan.IoDepthLow) break;         // iodepth_low: let the queue drain to the low mark
@@ -848,6 +905,8 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         var direction = _direction[slot];
         bool ok = status == IoStatus.Ok;
         if (!ok) OnFailed(slot, direction, status);
+        if (_latency is not null && direction != IoDirection.Trim && _phase is Phase.Ramp or Phase.Measure or Phase.Draining)
+            LatencyCompleted(now - issued, now);
         if (_phase == Phase.ReadBack)
         {
             if (ok && _verify!.ReadCompleted(slot, _buffers[slot].Span[.._bytes[slot]], _lba[slot], _blocks[slot] / _verifyBlocks, afterWrites: true) > 0
