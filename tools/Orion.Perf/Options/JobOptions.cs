@@ -174,6 +174,15 @@ public sealed partial record JobOptions
     /// <summary>Data verification (fio <c>verify</c>).</summary>
     public VerifyMode Verify { get; init; } = VerifyMode.None;
 
+    /// <summary>fio <c>verify_pattern</c>: the bytes written data is filled with; null for none.</summary>
+    public byte[]? VerifyPatternBytes { get; init; }
+
+    /// <summary>fio <c>verify_interval</c>: bytes per verify header (or pattern check); null means the smallest block size.</summary>
+    public long? VerifyInterval { get; init; }
+
+    /// <summary>Bytes each verify header covers: <see cref="VerifyInterval"/>, or the smallest block size.</summary>
+    internal int VerifyChunkBytes => VerifyInterval is long i and > 0 and <= int.MaxValue ? (int)i : MinBlockBytes;
+
     /// <summary>Stop the job at the first verification mismatch (fio <c>verify_fatal</c>).</summary>
     public bool VerifyFatal { get; init; }
 
@@ -293,18 +302,26 @@ public sealed partial record JobOptions
     {
         if (Verify == VerifyMode.None) return;
         string v = $"--verify={Verify.FioName()}";
+        // A job that only reads checks what an earlier job or run wrote (fio's read job with verify, or verify_only).
         if (Rw.IsTrim())
-            errors.Add($"{v} --rw={Rw.FioName()}: a trim leaves no data to check; verify a workload that writes (write, randwrite, rw or randrw)");
-        else if (!Rw.HasWrites())
-            errors.Add($"{v} --rw={Rw.FioName()}: verification checks data the job writes, and {Rw.FioName()} writes nothing; use write, randwrite, rw or randrw");
+            errors.Add($"{v} --rw={Rw.FioName()}: a trim leaves no data to check; verify a workload that writes (write, randwrite, rw or randrw) or reads");
         if (Orion.Pmd.Engine.DeviceString.TryParse(Device, out var device, out _) && device.Kind == Orion.Pmd.Engine.DeviceKind.Null)
             errors.Add($"{v} --device={Device}: the null device keeps no data, so nothing could be verified; use a mem: or file: device");
-        if (NumJobs > 1)
+        if (Verify == VerifyMode.Pattern && VerifyPatternBytes is null)
+            errors.Add($"{v}: give the pattern every block must hold with --verify_pattern (for example --verify_pattern=0xaa555aa5)");
+        int chunk = VerifyChunkBytes;
+        if (VerifyInterval is long interval
+            && (interval <= 0 || interval % 512 != 0 || MinBlockBytes % interval != 0 || (Verify != VerifyMode.Pattern && interval < Verify.VerifyHeaderBytes())))
+        {
+            errors.Add($"--verify_interval={FioSize.Format(interval)}: give a multiple of 512 that divides the smallest block size ({FioSize.Format(MinBlockBytes)})" +
+                       (Verify == VerifyMode.Pattern ? "" : " and holds a verify header"));
+            return;
+        }
+        if (NumJobs > 1 && Rw.HasWrites())
             errors.Add($"{v} --numjobs={Num(NumJobs)}: the jobs share one region, so one job's writes would overwrite blocks another checks; verify with --numjobs=1");
-        int smallest = BlockSizes.Min(s => s.Bytes);
-        if (smallest > 0)
-            foreach (var share in BlockSizes.Where(s => s.Bytes % smallest != 0))
-                errors.Add($"{v} --bssplit={BsSplitText}: every block size must be a multiple of the smallest ({FioSize.Format(smallest)}), " +
+        if (chunk > 0)
+            foreach (var share in BlockSizes.Where(s => s.Bytes % chunk != 0))
+                errors.Add($"{v} --bssplit={BsSplitText}: every block size must be a multiple of the smallest ({FioSize.Format(chunk)}), " +
                            $"which is the unit each header covers; {FioSize.Format(share.Bytes)} is not");
     }
 

@@ -89,8 +89,16 @@ internal static class OptionTable
                 _ => throw new OptionValueException($"--rate_process={v}: use linear or poisson"),
             }),
         new("verify", [], "TYPE", "crc32c: writes carry a header (offset, sequence, seed) and a crc32c; reads of blocks the job wrote are checked, " +
+            "meta: the header alone, sealed by its own crc32c, pattern: no header, every byte --verify_pattern; a job that only reads checks " +
+            "what an earlier job or run wrote (each block's own header, or the pattern); " +
             "and write/randwrite jobs read everything back after writing; 0 or none = off (default 0)",
             (o, v) => VerifyModeExtensions.TryParse(v, out var m, out var e) ? o with { Verify = m } : throw new OptionValueException(e)),
+        new("verify_pattern", [], "PATTERN", "fill written data with this pattern (a hex number such as 0xaa555aa5, or a quoted string); with --verify=pattern " +
+            "every block must hold it, with meta or crc32c the data after each header (default none)",
+            (o, v) => VerifyPattern.TryParse(v, out var p, out var e) ? o with { VerifyPatternBytes = p } : throw new OptionValueException(e)),
+        new("verify_interval", [], "SIZE", "bytes each verify header (or pattern check) covers: a multiple of 512 that divides the smallest block size " +
+            "(default: the smallest block size)",
+            (o, v) => o with { VerifyInterval = Size("verify_interval", v) }),
         new("verify_fatal", [], null, "stop the job at the first verify mismatch; any mismatch makes the exit status 4 either way (default 0)",
             (o, v) => o with { VerifyFatal = Bool("verify_fatal", v) }),
         new("do_verify", [], null, "with --verify, read back and check a write/randwrite job's blocks after the write phase (default 1)",

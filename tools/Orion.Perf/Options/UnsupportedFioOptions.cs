@@ -17,7 +17,7 @@ internal static class UnsupportedFioOptions
         // writes that reach the medium
         "sync", "fsync", "fdatasync", "end_fsync", "fsync_on_close", "kb_base",
         // data and verification
-        "verify_pattern", "verify_interval", "verify_offset", "verify_backlog", "verify_async", "verify_only",
+        "verify_offset", "verify_backlog", "verify_async", "verify_only",
         "continue_on_error", "ignore_error",
         // cpu and process
         "cpumask", "cpuload", "cpuchunks", "idle-prof",

@@ -184,9 +184,9 @@ internal static class JobExecution
         }
         if (o.Verify != VerifyMode.None)
         {
-            long headers = regionBlocks / minBlocks;
+            long headers = regionBlocks / Math.Max(1, o.VerifyChunkBytes / lbs);
             if (headers > Verify.VerifyTracker.MaxBlocks)
-                throw new ArgumentException($"--verify={o.Verify.FioName()}: the region holds {headers} blocks of {FioSize.Format(minBlocks * lbs)}; " +
+                throw new ArgumentException($"--verify={o.Verify.FioName()}: the region holds {headers} blocks of {FioSize.Format(o.VerifyChunkBytes)}; " +
                                             $"verification tracks at most {Verify.VerifyTracker.MaxBlocks}: give a smaller --size or a larger --bs");
         }
         bool random = o.Rw.IsRandom();
@@ -208,7 +208,7 @@ internal static class JobExecution
             BlocksPerIo = maxBlocks,
             Sizes = sizes,
             AlignBlocks = alignBlocks,
-            VerifyBlocks = minBlocks,
+            VerifyBlocks = Math.Max(1, o.VerifyChunkBytes / lbs),
             // Slots leave room for the largest size at the last one, so every I/O fits in the region.
             Offsets = random ? new OffsetDistribution(o.RandomDistribution, (slotBlocks - maxBlocks) / alignBlocks + 1, (long)alignBlocks * lbs) : null,
             LatencyTargetTicks = ticks(o.LatencyTarget),
@@ -258,6 +258,8 @@ internal static class JobExecution
             IoDepthLow = o.IoDepthLow is int low and > 0 ? Math.Min(low, o.IoDepth) : o.IoDepth,      // fio's caps
             BatchMin = Math.Clamp(Math.Max(o.IoDepthBatchSubmit, o.IoDepthBatchCompleteMin), 1, o.IoDepth),
             Verify = o.Verify != VerifyMode.None,
+            VerifyMode = o.Verify,
+            VerifyPattern = o.VerifyPatternBytes,
             // fio's do_verify: a write-only job reads everything back once the writes are done.
             VerifyAfterWrites = o.Verify != VerifyMode.None && o.DoVerify && !o.Rw.HasReads(),
             // fio's continue_on_error=verify (or all) keeps a job going after a mismatch even with verify_fatal.

@@ -83,6 +83,7 @@ internal sealed class JobSession
         foreach (var w in trackers) recorded.AddRange(w.Verifier!.Recorded.ToArray());
         Verify = new VerifySummary
         {
+            Mode = trackers[0].Verifier!.Mode,
             BlockBytes = trackers[0].Verifier!.BlockBytes,
             CheckedInline = trackers.Sum(w => w.Verifier!.CheckedInline),
             CheckedAfterWrites = trackers.Sum(w => w.Verifier!.CheckedAfterWrites),

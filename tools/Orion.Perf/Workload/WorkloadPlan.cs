@@ -106,6 +106,12 @@ internal sealed record WorkloadPlan
     /// <summary>Stamp writes and check reads of blocks written (fio verify=crc32c); a header covers <see cref="AlignBlocks"/> blocks.</summary>
     public bool Verify { get; init; }
 
+    /// <summary>fio verify: crc32c, meta or pattern (what <see cref="Verify"/> checks).</summary>
+    public Options.VerifyMode VerifyMode { get; init; } = Options.VerifyMode.Crc32c;
+
+    /// <summary>fio verify_pattern; null for none.</summary>
+    public byte[]? VerifyPattern { get; init; }
+
     /// <summary>After the measured writes, read back and check every block written (fio do_verify with a write-only workload).</summary>
     public bool VerifyAfterWrites { get; init; }
 

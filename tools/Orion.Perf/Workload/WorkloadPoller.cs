@@ -139,7 +139,13 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         {
             int blockSize = plan.BlockBytes / plan.BlocksPerIo;
             _verifyBlocks = plan.VerifyBlocks;
-            _verify = new VerifyTracker(plan.RegionStartLba, plan.RegionBlocks, plan.VerifyBlocks, blockSize, plan.BlocksPerIo / plan.VerifyBlocks, depth, plan.Seed);
+            _verify = new VerifyTracker(plan.RegionStartLba, plan.RegionBlocks, plan.VerifyBlocks, blockSize, plan.BlocksPerIo / plan.VerifyBlocks, depth, plan.Seed)
+            {
+                Mode = plan.VerifyMode,
+                Pattern = plan.VerifyPattern,
+                // A job that only reads checks what an earlier job or run wrote: each block by what it holds alone.
+                Stateless = plan.ReadPercent >= 100,
+            };
         }
         Read = new DirectionCounters();
         Write = new DirectionCounters();
