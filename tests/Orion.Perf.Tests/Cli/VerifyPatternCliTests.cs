@@ -7,12 +7,7 @@ namespace Orion.Perf.Tests.Cli;
 [NonParallelizable]
 public class VerifyPatternCliTests
 {
-    private static JobOptions Options(params string[] args)
-    {
-        var outcome = JobOptionsParser.Parse(args);
-        Assert.That(outcome.IsSuccess, Is.True, outcome.Message);
-        return outcome.Options!;
-    }
+    private static JobOptions Options(params string[] args) => Tests.Options.ParseKit.Ok(args);
 
     private static byte[] Read(Orion.Pmd.Engine.BlockDevice device, long byteOffset, int bytes)
     {

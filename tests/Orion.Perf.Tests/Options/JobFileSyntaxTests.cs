@@ -112,7 +112,7 @@ public class JobFileSyntaxTests
 
     [Test]
     public void MeasuredOptionsNotBuiltAreRefusedWithTheReason() =>
-        Assert.That(File("[a]\nflow=2\n").Message, Does.StartWith("job.fio:2: fio option 'flow' is not supported: it throttles jobs"));
+        Assert.That(File("[a]\nverify_backlog=16\n").Message, Does.StartWith("job.fio:2: fio option 'verify_backlog' is not supported: checking written blocks while"));
 
     [Test]
     public void ReadonlyRefusesAWriteJob()

@@ -186,8 +186,8 @@ public class JobOptionsParserTests
     public void UnknownOptionFarFromAnyHasNoSuggestion() =>
         Assert.That(Error("--frobnicate=1"), Is.EqualTo("unknown option '--frobnicate'; run orion-perf --help for the list of options"));
 
-    [TestCase("verify_offset")]
-    [TestCase("verify_backlog")]
+    [TestCase("verify_async")]
+    [TestCase("trim_percentage")]
     [TestCase("log_compression")]
     [TestCase("cpumask")]
     public void KnownFioOptionsAreNotSupportedYet(string name) =>

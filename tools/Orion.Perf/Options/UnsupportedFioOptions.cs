@@ -17,7 +17,7 @@ internal static class UnsupportedFioOptions
         // writes that reach the medium
         "sync", "fsync", "fdatasync", "end_fsync", "fsync_on_close", "kb_base",
         // data and verification
-        "verify_offset", "verify_backlog", "verify_async", "verify_only",
+        "verify_async", "verify_only",
         "continue_on_error", "ignore_error",
         // cpu and process
         "cpumask", "cpuload", "cpuchunks", "idle-prof",
@@ -35,6 +35,9 @@ internal static class UnsupportedFioOptions
     // Options that change what is measured, refused with the reason rather than run differently from fio.
     private static readonly Dictionary<string, string> Reasons = new(StringComparer.Ordinal)
     {
+        ["verify_backlog"] = "checking written blocks while the job still writes (every N writes) is not implemented; without it verify reads back after the writes, another workload",
+        ["verify_backlog_batch"] = "verify_backlog is not implemented (see --verify_backlog)",
+        ["verify_offset"] = "moving the verify header within the block is not implemented; without it the header sits at the block's start",
     };
 
     private static readonly HashSet<string> Set = new(Names.Select(JobOptionsParser.NormalizeName), StringComparer.Ordinal);
