@@ -80,11 +80,20 @@ internal static class PerfCommand
             // fio's thread numbers (in log file names) count clones: job i's first is 1 + the clones of the jobs before it.
             var firstThread = jobs.Select((_, i) => 1 + jobs.Take(i).Sum(j => j.NumJobs)).ToArray();
             using var logFiles = new Logs.FioLogFiles();
+            string? endedBy = null;         // fio's exitall with exit_what=all: the job whose end cancels the jobs after it
             foreach (var set in Batches(jobs).SelectMany(b => b))
             {
                 if (normal) foreach (int i in set) HumanReport.WriteBanner(writer, jobs[i], groups[i]);
+                var sessions = set.Select(i => sessionFor?.Invoke(jobs[i])).ToList();
+                if (endedBy is not null)
+                {
+                    stderr.WriteLine($"orion-perf: {string.Join(", ", set.Select(i => $"job '{jobs[i].Name}'"))} did not run: exit_what=all of job '{endedBy}' ended the run");
+                    sessions = sessions.Select(s => (JobSession?)(s ?? new JobSession())).ToList();
+                    foreach (var s in sessions) s!.TerminatedBeforeStart = true;
+                }
+                endedBy ??= set.Where(i => jobs[i].ExitAll && jobs[i].ExitWhatAll).Select(i => jobs[i].Name).FirstOrDefault();
                 var setResults = JobExecution.ExecuteConcurrent(set.Select(i => jobs[i]).ToList(), status, cancel.Token,
-                                                                set.Select(i => sessionFor?.Invoke(jobs[i])).ToList(), firstJobNumber: set[0] + 1,
+                                                                sessions, firstJobNumber: set[0] + 1,
                                                                 intervals: report is not null, auditLog: audit,
                                                                 threadNumbers: set.Select(i => firstThread[i]).ToList(), logFiles: logFiles);
                 for (int k = 0; k < set.Count; k++)

@@ -258,7 +258,7 @@ public class FioFeatureCliTests
     }
 
     /// <summary>Flips one byte on the device through the block API (the job's reactors are still running).</summary>
-    private static void Corrupt(BlockDevice device, long byteOffset)
+    internal static void Corrupt(BlockDevice device, long byteOffset)
     {
         long lba = byteOffset / device.BlockSize;
         var block = new byte[device.BlockSize];

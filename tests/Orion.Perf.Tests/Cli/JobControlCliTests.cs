@@ -127,6 +127,32 @@ public class JobControlCliTests
     }
 
     [Test]
+    [CancelAfter(60_000)]
+    public void ExitWhatAllCancelsTheLaterGroupsBeforeTheyStart()
+    {
+        // As fio's exitwhat.fio: 'ender' finishes first and stops 'long' with it; the stonewalled group after never runs.
+        var watch = Stopwatch.StartNew();
+        var stderr = new StringWriter();
+        var stdout = new StringWriter();
+        int code = PerfCommand.Run(["--device=null:16M", "--output-format=json",
+                                    "--name=ender", "--rw=randread", "--number_ios=100", "--exitall", "--exit_what=all",
+                                    "--name=long", "--rw=randread", "--runtime=30", "--time_based",
+                                    "--name=never", "--stonewall", "--rw=randread", "--number_ios=50"], stdout, stderr);
+        Assert.That(code, Is.Zero, stderr.ToString());
+        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(20)), "the 30 s job was stopped");
+        var jobs = JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("jobs");
+        Assert.That(jobs.GetArrayLength(), Is.EqualTo(3), "a job that never ran is still reported, as fio reports it");
+        Assert.That(Ios(jobs[0], "read"), Is.EqualTo(100));
+        Assert.That(Ios(jobs[2], "read"), Is.Zero, "cancelled before it started");
+        Assert.That(stderr.ToString(), Does.Contain("job 'never' did not run: exit_what=all of job 'ender' ended the run"));
+
+        // exit_what=group (the default) lets the later group run.
+        var group = RunJson("--device=null:16M", "--name=ender", "--rw=randread", "--number_ios=100", "--exitall",
+                            "--name=next", "--stonewall", "--rw=randread", "--number_ios=50");
+        Assert.That(Ios(group[1], "read"), Is.EqualTo(50));
+    }
+
+    [Test]
     public void WaitForStartsAfterTheNamedJob()
     {
         var jobs = JobOptionsParser.Parse(["--device=null:16M", "--name=a", "--name=b", "--name=c", "--wait_for=a"]).Jobs;

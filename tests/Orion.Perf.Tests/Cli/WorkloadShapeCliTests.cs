@@ -62,6 +62,22 @@ public class WorkloadShapeCliTests
 
     [Test]
     [CancelAfter(60_000)]
+    public void BsSplitPerDirectionGivesReadsAndWritesTheirOwnSizes()
+    {
+        var job = RunJson("--rw=randrw", "--bssplit=4k/50:16k/50,64k/100", "--iodepth=8", "--number_ios=400", "--device=mem:16M");
+        long reads = Ios(job, "read"), writes = Ios(job, "write");
+        Assert.That(reads + writes, Is.EqualTo(400));
+        Assert.That(reads, Is.GreaterThan(50).And.LessThan(350));
+        Assert.That(Bytes(job, "write"), Is.EqualTo(writes * 65536), "every write 64k");
+        long readBytes = Bytes(job, "read");
+        Assert.That((readBytes - reads * 4096L) % (16384 - 4096), Is.Zero, "every read 4k or 16k");
+        long large = (readBytes - reads * 4096L) / (16384 - 4096);
+        Assert.That(large, Is.InRange(reads * 25 / 100, reads * 75 / 100), "about half of the reads 16k");
+        Assert.That(job.GetProperty("job options").GetProperty("bssplit").GetString(), Is.EqualTo("4k/50:16k/50,64k/100"));
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
     public void BsSplitSequentialReadsCoverTheRegionOnce()
     {
         var job = RunJson("--rw=read", "--bssplit=4k/50:16k/50", "--size=4M", "--device=mem:16M");

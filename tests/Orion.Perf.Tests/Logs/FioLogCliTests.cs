@@ -174,9 +174,19 @@ public class FioLogCliTests : LogKit
     [TestCase("--log_avg_msec=x", "--log_avg_msec=x: 'x' is not a whole number of milliseconds (for example --log_avg_msec=500)")]
     [TestCase("--bwavgtime=0", "--bwavgtime=0: the length must be from 1 to 3600000 ms")]
     [TestCase("--log_offset=2", "--log_offset=2: use 1 or 0 (or just --log_offset to turn it on)")]
-    [TestCase("--write_lat_log", "--write_lat_log needs a value (for example --write_lat_log=run1)")]
     [TestCase("--write_lat_log= ", "--write_lat_log: the file name prefix must not be blank (for example --write_lat_log=run1, or empty for the job's name)")]
     public void BadValuesGetClearErrors(string arg, string message) => Assert.That(ParseKit.Error(arg), Is.EqualTo(message));
+
+    [Test]
+    public void ALogOptionWithoutAFileNameUsesTheJobName()
+    {
+        // fio: "If no str argument is given, the default filename of jobname_type.x.log is used".
+        var o = ParseKit.Ok("--name=scan", "--write_bw_log", "--log_offset=1");
+        Assert.That(o.FioLogPath(FioLogKind.Bw, 1), Is.EqualTo("scan_bw.1.log"));
+        var file = JobOptionsParser.ParseJobs(["job.fio"], _ => "[scan]\nwrite_bw_log\nwrite_lat_log\n", _ => null);
+        Assert.That(file.Kind, Is.EqualTo(ParseOutcomeKind.Success), file.Message);
+        Assert.That(file.Jobs[0].FioLogPath(FioLogKind.Clat, 2), Is.EqualTo("scan_clat.2.log"));
+    }
 
     [Test]
     public void AMissingDirectoryStopsTheRunBeforeItStarts()

@@ -74,18 +74,30 @@ public class FioFeatureOptionsTests
         Assert.That(Ok("--rw=write", "--verify=crc32c", "--verify_fatal=0").VerifyFatal, Is.False);
     }
 
-    [TestCase("--verify=md5", "--verify=md5: only crc32c is supported; use --verify=crc32c, or --verify=0 (or none) to turn verification off")]
-    [TestCase("--verify=sha256", "--verify=sha256: only crc32c is supported; use --verify=crc32c, or --verify=0 (or none) to turn verification off")]
-    [TestCase("--verify=yes", "--verify=yes: unknown verify type; use --verify=crc32c, or --verify=0 (or none) to turn verification off")]
+    [TestCase("--verify=md5", "--verify=md5: the checksums supported are crc32c, meta and pattern; use --verify=crc32c, or --verify=0 (or none) to turn verification off")]
+    [TestCase("--verify=sha256", "--verify=sha256: the checksums supported are crc32c, meta and pattern; use --verify=crc32c, or --verify=0 (or none) to turn verification off")]
+    [TestCase("--verify=yes", "--verify=yes: unknown verify type; use --verify=crc32c, meta or pattern, or --verify=0 (or none) to turn verification off")]
+    [TestCase("--verify=pattern", "--verify=pattern: give the pattern every block must hold with --verify_pattern (for example --verify_pattern=0xaa555aa5)")]
+    [TestCase("--verify_pattern=aa55", "--verify_pattern=aa55: give a hex number (for example 0xaa555aa5, its bytes in the order written) or a quoted string of up to 512 bytes")]
     [TestCase("--verify_fatal=maybe", "--verify_fatal=maybe: use 1 or 0 (or just --verify_fatal to turn it on)")]
     [TestCase("--do_verify=2", "--do_verify=2: use 1 or 0 (or just --do_verify to turn it on)")]
     public void VerifyValueErrors(string arg, string message) => Assert.That(Error("--rw=write", arg), Is.EqualTo(message));
 
-    [TestCase("randread", "--verify=crc32c --rw=randread: verification checks data the job writes, and randread writes nothing; use write, randwrite, rw or randrw")]
-    [TestCase("read", "--verify=crc32c --rw=read: verification checks data the job writes, and read writes nothing; use write, randwrite, rw or randrw")]
-    [TestCase("trim", "--verify=crc32c --rw=trim: a trim leaves no data to check; verify a workload that writes (write, randwrite, rw or randrw)")]
-    public void VerifyNeedsWrites(string rw, string message) =>
+    [TestCase("trim", "--verify=crc32c --rw=trim: a trim leaves no data to check; verify a workload that writes (write, randwrite, rw or randrw) or reads")]
+    public void VerifyNeedsData(string rw, string message) =>
         Assert.That(Error($"--rw={rw}", "--verify=crc32c", "--device=mem:16M"), Is.EqualTo(message));
+
+    [Test]
+    public void VerifyPatternAndInterval()
+    {
+        var o = Ok("--rw=read", "--verify=meta", "--verify_pattern=0xaa555aa5", "--verify_interval=512", "--bs=64k", "--numjobs=2");
+        Assert.That(o.VerifyPatternBytes, Is.EqualTo(new byte[] { 0xaa, 0x55, 0x5a, 0xa5 }), "the hex number's bytes in the order written");
+        Assert.That(o.VerifyChunkBytes, Is.EqualTo(512));
+        Assert.That(Ok("--rw=write", "--verify=pattern", "--verify_pattern='ab'").VerifyPatternBytes, Is.EqualTo("ab"u8.ToArray()));
+        Assert.That(Ok("--rw=write", "--verify=crc32c", "--bs=8k").VerifyChunkBytes, Is.EqualTo(8192), "by default the smallest block size");
+        Assert.That(Error("--rw=write", "--verify=crc32c", "--verify_interval=1000"),
+            Is.EqualTo("--verify_interval=1000: give a multiple of 512 that divides the smallest block size (4k) and holds a verify header"));
+    }
 
     [Test]
     public void VerifyNeedsADeviceThatKeepsData() =>

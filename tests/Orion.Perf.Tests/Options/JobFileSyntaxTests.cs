@@ -112,7 +112,7 @@ public class JobFileSyntaxTests
 
     [Test]
     public void MeasuredOptionsNotBuiltAreRefusedWithTheReason() =>
-        Assert.That(File("[a]\nflow=2\n").Message, Does.StartWith("job.fio:2: fio option 'flow' is not supported: it throttles jobs"));
+        Assert.That(File("[a]\nverify_backlog=16\n").Message, Does.StartWith("job.fio:2: fio option 'verify_backlog' is not supported: checking written blocks while"));
 
     [Test]
     public void ReadonlyRefusesAWriteJob()
@@ -154,7 +154,7 @@ public class JobFileSyntaxTests
         Assert.That(ParseKit.Error("--bsrange=4k"), Does.Contain("give MIN-MAX"));
     }
 
-    [TestCase("--exit_what=all", "exit_what=all: it would also cancel the jobs of later groups")]
+    [TestCase("--exit_what=everything", "--exit_what=everything: use group, stonewall or all")]
     [TestCase("--random_generator=mt", "use tausworthe, lfsr or tausworthe64")]
     [TestCase("--thinktime_spin=2s", "cannot be longer")]
     [TestCase("--loops=0", "the number of passes must be from 1")]

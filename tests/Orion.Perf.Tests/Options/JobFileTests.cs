@@ -101,8 +101,8 @@ public class JobFileTests
     }
 
     [TestCase("[a]\niodepht=4\n", "job.fio:2: unknown option 'iodepht'; did you mean 'iodepth'?")]
-    [TestCase("[a]\nverify=md5\n", "job.fio:2: --verify=md5: only crc32c is supported")]
-    [TestCase("[a]\nverify_pattern=0xff\n", "job.fio:2: fio option 'verify_pattern' is not supported yet")]
+    [TestCase("[a]\nverify=md5\n", "job.fio:2: --verify=md5: the checksums supported are crc32c, meta and pattern")]
+    [TestCase("[a]\nverify_offset=4\n", "job.fio:2: fio option 'verify_offset' is not supported: moving the verify header")]
     [TestCase("[a]\nbs=abc\n", "job.fio:2: --bs=abc: 'abc' is not a size")]
     [TestCase("[a]\nbs\n", "job.fio:2: bs needs a value")]
     [TestCase("rw=read\n[a]\n", "job.fio:1: 'rw=read' is outside any section")]

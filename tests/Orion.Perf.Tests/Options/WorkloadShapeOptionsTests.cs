@@ -115,6 +115,22 @@ public class WorkloadShapeOptionsTests
     }
 
     [Test]
+    public void BsSplitPerDirectionAsFioReadsIt()
+    {
+        var o = Ok("--bssplit=64k/40:1024k/60,1024k/100");
+        Assert.That(o.SplitOf(0), Is.EqualTo(new[] { new BlockSizeShare(65536, 40), new BlockSizeShare(1 << 20, 60) }));
+        Assert.That(o.SplitOf(1), Is.EqualTo(new[] { new BlockSizeShare(1 << 20, 100) }));
+        Assert.That(o.SplitOf(2), Is.EqualTo(new[] { new BlockSizeShare(1 << 20, 100) }), "READ,WRITE: trims take the write split, as fio");
+        Assert.That(o.MaxBlockBytes, Is.EqualTo(1 << 20));
+        Assert.That(o.MinBlockBytes, Is.EqualTo(65536));
+        Assert.That(o.BsSplitText, Is.EqualTo("64k/40:1m/60,1m/100,1m/100"));
+        var three = Ok("--bssplit=4k/100,8k/100,16k/100");
+        Assert.That(three.SplitOf(2), Is.EqualTo(new[] { new BlockSizeShare(16384, 100) }));
+        Assert.That(Ok("--bssplit=,8k/100", "--bs=4k").SplitOf(0), Is.Null, "an empty part leaves the direction to bs");
+        Assert.That(Ok("--bssplit=4k/100,4k/100").BlockSizeSplits3, Is.Null, "the same split everywhere is one split");
+    }
+
+    [Test]
     public void BsMustBeOneOfTheSplitSizesOrLeftOut()
     {
         Assert.That(Ok("--bs=4k", "--bssplit=4k/50:64k/50").BlockSizeSplit, Has.Count.EqualTo(2));
@@ -129,7 +145,8 @@ public class WorkloadShapeOptionsTests
     [TestCase("4k/50:1000/50", "1000 is not a multiple of 512 bytes")]
     [TestCase("4k/50:2m/50", "above the largest, 1m")]
     [TestCase("4k/x", "'x' is not a percentage")]
-    [TestCase("4k/50:8k/50,16k", "separate read and write splits are not supported yet")]
+    [TestCase("4k/50:8k/50,16k/90", "the percentages add up to 90, not 100")]
+    [TestCase("4k,8k,16k,32k", "give at most three splits")]
     [TestCase("4k/0", "the percentages add up to 0, not 100")]
     public void BadBsSplits(string text, string fragment) =>
         Assert.That(Error($"--bssplit={text}"), Does.StartWith($"--bssplit={text}: ").And.Contain(fragment));

@@ -19,7 +19,7 @@ public static class BlockSizeSplit
         string s = text.Trim();
         if (s.Contains(','))
         {
-            error = $"--bssplit={text}: separate read and write splits are not supported yet; give one split (for example --bssplit=4k/50:64k/50)";
+            error = $"--bssplit={text}: give one split here, or READ,WRITE[,TRIM] splits through TryParseDirections";
             return false;
         }
         if (s.Length == 0)
@@ -78,6 +78,41 @@ public static class BlockSizeSplit
             if (p > 0) result.Add(new BlockSizeShare(sizes[i], p));
         }
         split = result;
+        return true;
+    }
+
+    /// <summary>
+    /// Parses fio's <c>bssplit</c> with a split per direction, as fio's <c>str_split_parse</c> reads it: one split
+    /// serves reads, writes and trims; <c>READ,WRITE</c> gives trims the write split; <c>READ,WRITE,TRIM</c> each its
+    /// own. An empty part leaves that direction to <c>bs</c> (null).
+    /// </summary>
+    public static bool TryParseDirections(string text, out IReadOnlyList<BlockSizeShare>?[] splits, out string error)
+    {
+        splits = new IReadOnlyList<BlockSizeShare>?[3];
+        error = "";
+        string[] parts = text.Split(',');
+        if (parts.Length > 3)
+        {
+            error = $"--bssplit={text}: give at most three splits, READ,WRITE,TRIM (for example --bssplit=4k/50:64k/50,64k/100)";
+            return false;
+        }
+        if (parts.All(p => p.Trim().Length == 0))
+        {
+            error = "--bssplit: give SIZE/PERCENT entries separated by ':' (for example --bssplit=4k/50:64k/50)";
+            return false;
+        }
+        for (int d = 0; d < 3; d++)
+        {
+            // fio: one part for all; with two, the trim split is the write one.
+            string part = parts.Length == 1 ? parts[0] : d < parts.Length ? parts[d] : parts[1];
+            if (part.Trim().Length == 0) continue;
+            if (!TryParse(part, out var split, out error))
+            {
+                if (parts.Length > 1) error = error.Replace($"--bssplit={part}:", $"--bssplit={text}:", StringComparison.Ordinal);
+                return false;
+            }
+            splits[d] = split;
+        }
         return true;
     }
 

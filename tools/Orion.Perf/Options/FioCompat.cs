@@ -25,7 +25,9 @@ internal static class FioCompat
     private static readonly HashSet<string> AlwaysDefault = Set(
         "thread", "threads", "max_jobs", "description", "create_serialize", "create_fsync", "invalidate", "overwrite",
         "per_job_logs", "stats", "exitall_on_error", "error_dump", "verify_dump", "allow_mounted_write", "unit_base",
-        "write_to_log", "significant_figures");
+        "write_to_log", "significant_figures",
+        // fio keeps it as a soft-deprecated option that does nothing
+        "flow_watermark");
 
     // The value on the right is fio's default, which is orion-perf's behaviour; any other value is refused as unsupported.
     private static readonly Dictionary<string, string[]> DefaultValues = new(StringComparer.Ordinal)

@@ -109,12 +109,13 @@ public sealed class JobFile
             bool bare = value is null;
             if (value is null)
             {
-                if (!spec.IsFlag)
+                if (spec.EmptyWhenBare) value = "";
+                else if (!spec.IsFlag)
                 {
                     errors.Add($"{where}: {typed} needs a value (for example {spec.Name}=...)");
                     continue;
                 }
-                value = "1";
+                else value = "1";
             }
             var lineErrors = new List<string>();
             if (inGlobal) global = JobOptionsParser.Apply(global, spec, value, globalNames, lineErrors, bare);

@@ -30,6 +30,15 @@ public enum RandomGenerator
     Tausworthe64,
 }
 
+/// <summary>fio's <c>zonemode</c> (zbd, for zoned block devices, is refused).</summary>
+public enum ZoneMode
+{
+    /// <summary>No zones: zonesize must not be given.</summary>
+    None,
+    /// <summary>I/O in a zone of zonerange bytes until zonesize bytes were transferred, then zoneskip bytes on.</summary>
+    Strided,
+}
+
 /// <summary>Job control and workload-shape options beyond the basics (fio names in each summary).</summary>
 public sealed partial record JobOptions
 {
@@ -114,8 +123,65 @@ public sealed partial record JobOptions
     /// <summary>fio <c>exitall</c>: when this job finishes, the jobs running with it stop.</summary>
     public bool ExitAll { get; init; }
 
+    /// <summary>fio <c>exit_what=all</c>: with <see cref="ExitAll"/>, this job's end also cancels the jobs of later groups before they start.</summary>
+    public bool ExitWhatAll { get; init; }
+
     /// <summary>fio <c>fill_device</c>: write (or read) the device to its end from the offset, whatever the size.</summary>
     public bool FillDevice { get; init; }
+
+    /// <summary>fio <c>flow</c>: the job's weight in its <see cref="FlowId"/> group (each numjobs clone has it); 0 = no flow control.</summary>
+    public int Flow { get; init; }
+
+    /// <summary>fio <c>flow_id</c>: jobs with the same id keep their I/O counts in the ratio of their <see cref="Flow"/> weights.</summary>
+    public int FlowId { get; init; }
+
+    /// <summary>fio <c>flow_sleep</c>: once held back, let the I/Os in flight complete and pause this long (0: retry at once).</summary>
+    public TimeSpan FlowSleep { get; init; }
+
+    /// <summary>The largest <see cref="Flow"/> weight (fio's FLOW_MAX_WEIGHT).</summary>
+    public const int MaxFlowWeight = 1000;
+
+    /// <summary>fio <c>latency_target</c>: search for the highest depth (up to iodepth) whose I/Os stay below this; zero = off.</summary>
+    public TimeSpan LatencyTarget { get; init; }
+
+    /// <summary>fio <c>latency_window</c>: how long each depth is tried.</summary>
+    public TimeSpan LatencyWindow { get; init; }
+
+    /// <summary>fio <c>latency_percentile</c>: the percentage of a window's I/Os that must meet the target (default 100).</summary>
+    public double LatencyPercentile { get; init; } = 100;
+
+    /// <summary>fio <c>latency_run</c>: keep adjusting the depth for the whole run instead of ending once found.</summary>
+    public bool LatencyRun { get; init; }
+
+    /// <summary>fio <c>steadystate</c> / <c>ss</c>: the criterion (fio's default iops_slope:0.01%); active only with <see cref="SteadyStateDuration"/>.</summary>
+    public SteadyStateSpec SteadyState { get; init; } = SteadyStateSpec.Default;
+
+    /// <summary>fio <c>ss_dur</c>: the rolling window steady state is judged over; zero turns detection off (fio's default).</summary>
+    public TimeSpan SteadyStateDuration { get; init; }
+
+    /// <summary>fio <c>ss_ramp</c>: time before steady-state data collection begins.</summary>
+    public TimeSpan SteadyStateRamp { get; init; }
+
+    /// <summary>fio <c>ss_interval</c>: how often a sample is taken and the criterion checked (1 s).</summary>
+    public TimeSpan SteadyStateInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>fio <c>zonemode</c>; null when not given (strided when <see cref="ZoneSize"/> is, as fio).</summary>
+    public ZoneMode? ZoneMode { get; init; }
+
+    /// <summary>fio <c>zonesize</c>: bytes transferred in a zone before the next; 0 for none.</summary>
+    public long ZoneSize { get; init; }
+
+    /// <summary>fio <c>zonerange</c>: the zone's size; 0 means <see cref="ZoneSize"/>.</summary>
+    public long ZoneRange { get; init; }
+
+    /// <summary>fio <c>zoneskip</c>: bytes skipped after a zone.</summary>
+    public long ZoneSkip { get; init; }
+
+    /// <summary>Whether the job runs in strided zones (fio's zonemode=strided, given or implied by zonesize).</summary>
+    internal bool Strided => (ZoneMode ?? (ZoneSize > 0 ? Options.ZoneMode.Strided : Options.ZoneMode.None)) == Options.ZoneMode.Strided;
+
+    /// <summary>fio's zonerange once defaulted: zonesize when not given.</summary>
+    internal long EffectiveZoneRange => ZoneRange > 0 ? ZoneRange : ZoneSize;
 
     /// <summary>The largest <see cref="Loops"/> accepted.</summary>
     public const int MaxLoops = 1_000_000_000;
@@ -171,6 +237,26 @@ public sealed partial record JobOptions
         if (SizePercent is double sp && (sp <= 0 || sp > 100)) errors.Add($"--size={sp.ToString(CultureInfo.InvariantCulture)}%: the percentage must be above 0 and at most 100");
         if (OffsetPercent is double op && (op < 0 || op >= 100)) errors.Add($"--offset={op.ToString(CultureInfo.InvariantCulture)}%: the percentage must be from 0 to below 100");
         if (Rw.IsRandom() && RwModifier < 0) errors.Add($"--rw={Rw.FioName()}:{Num(RwModifier)}: for a random pattern N is how many I/Os run sequentially before a new random offset; it must be positive");
+        if (LatencyTarget < TimeSpan.Zero || LatencyWindow < TimeSpan.Zero)
+            errors.Add("--latency_target and --latency_window must not be negative");
+        if (LatencyPercentile is < 0 or > 100 || double.IsNaN(LatencyPercentile))
+            errors.Add($"--latency_percentile={LatencyPercentile.ToString(CultureInfo.InvariantCulture)}: give a percentage from 0 to 100");
+        if (SteadyStateDuration < TimeSpan.Zero || SteadyStateRamp < TimeSpan.Zero)
+            errors.Add("--ss_dur and --ss_ramp must not be negative");
+        if (SteadyStateInterval < TimeSpan.FromMilliseconds(1))
+            errors.Add($"--ss_interval={FioTime.Format(SteadyStateInterval)}: the check interval must be at least 1 ms");
+        else if (SteadyStateDuration > TimeSpan.Zero && SteadyStateDuration < SteadyStateInterval)
+            errors.Add($"--ss_dur={FioTime.Format(SteadyStateDuration)}: the window must hold at least one --ss_interval ({FioTime.Format(SteadyStateInterval)})");
+        if (Flow is < 0 or > MaxFlowWeight) errors.Add($"--flow={Num(Flow)}: the weight must be from 0 (no flow control) to {Num(MaxFlowWeight)}");
+        if (FlowId < 0) errors.Add($"--flow_id={Num(FlowId)}: the id must not be negative");
+        if (FlowSleep < TimeSpan.Zero) errors.Add("--flow_sleep: the pause must not be negative");
+        if (ZoneMode == Options.ZoneMode.None && ZoneSize > 0)
+            errors.Add($"--zonemode=none --zonesize={FioSize.Format(ZoneSize)}: zonesize needs zonemode=strided (as fio: they are not compatible)");
+        if (ZoneMode == Options.ZoneMode.Strided && ZoneSize == 0)
+            errors.Add("--zonemode=strided: give --zonesize, the bytes to transfer in each zone (for example --zonesize=256m)");
+        if (Strided && EffectiveZoneRange > 0 && (EffectiveZoneRange < MaxBlockBytes || EffectiveZoneRange % 512 != 0 || ZoneSkip % 512 != 0))
+            errors.Add($"--zonerange={FioSize.Format(EffectiveZoneRange)} --zoneskip={FioSize.Format(ZoneSkip)}: a zone must hold the largest block " +
+                       $"({FioSize.Format(MaxBlockBytes)}), and zone range and skip must be multiples of 512 bytes");
         if (WaitFor is { } w && string.IsNullOrWhiteSpace(w)) errors.Add("--wait_for: name the job to wait for");
     }
 }

@@ -26,8 +26,22 @@ public sealed partial record JobOptions
     /// <summary>Block sizes with the percentage of I/Os using each (fio <c>bssplit</c>); null means every I/O uses <see cref="BlockSize"/>.</summary>
     public IReadOnlyList<BlockSizeShare>? BlockSizeSplit { get; init; }
 
-    /// <summary>The block sizes the job uses, with their shares: <see cref="BlockSizeSplit"/>, or <see cref="BlockSize"/> for all.</summary>
-    public IReadOnlyList<BlockSizeShare> BlockSizes => BlockSizeSplit ?? [new BlockSizeShare(BlockSize, 100)];
+    /// <summary>
+    /// fio <c>bssplit=READ,WRITE[,TRIM]</c>: each direction's own split (null for a direction that uses <see cref="BlockSize"/>);
+    /// null when one split serves all (<see cref="BlockSizeSplit"/>, which is then also the read split).
+    /// </summary>
+    public IReadOnlyList<BlockSizeShare>?[]? BlockSizeSplits3 { get; init; }
+
+    /// <summary>The split of direction <paramref name="d"/> (0 read, 1 write, 2 trim); null when it uses bs.</summary>
+    internal IReadOnlyList<BlockSizeShare>? SplitOf(int d) => BlockSizeSplits3 is { } s ? s[d] : BlockSizeSplit;
+
+    /// <summary>
+    /// The block sizes the job uses, with their shares: <see cref="BlockSizeSplit"/>, or <see cref="BlockSize"/> for all;
+    /// with a split per direction, every direction's entries (each direction's shares add up to 100).
+    /// </summary>
+    public IReadOnlyList<BlockSizeShare> BlockSizes => BlockSizeSplits3 is { } s
+        ? [.. Enumerable.Range(0, 3).SelectMany(d => s[d] ?? [new BlockSizeShare(BlockSize, 100)])]
+        : BlockSizeSplit ?? [new BlockSizeShare(BlockSize, 100)];
 
     /// <summary>The largest block size the job uses; buffers are this big.</summary>
     public int MaxBlockBytes => Math.Max(BlockSizes.Max(s => s.Bytes),
@@ -160,6 +174,15 @@ public sealed partial record JobOptions
     /// <summary>Data verification (fio <c>verify</c>).</summary>
     public VerifyMode Verify { get; init; } = VerifyMode.None;
 
+    /// <summary>fio <c>verify_pattern</c>: the bytes written data is filled with; null for none.</summary>
+    public byte[]? VerifyPatternBytes { get; init; }
+
+    /// <summary>fio <c>verify_interval</c>: bytes per verify header (or pattern check); null means the smallest block size.</summary>
+    public long? VerifyInterval { get; init; }
+
+    /// <summary>Bytes each verify header covers: <see cref="VerifyInterval"/>, or the smallest block size.</summary>
+    internal int VerifyChunkBytes => VerifyInterval is long i and > 0 and <= int.MaxValue ? (int)i : MinBlockBytes;
+
     /// <summary>Stop the job at the first verification mismatch (fio <c>verify_fatal</c>).</summary>
     public bool VerifyFatal { get; init; }
 
@@ -279,20 +302,33 @@ public sealed partial record JobOptions
     {
         if (Verify == VerifyMode.None) return;
         string v = $"--verify={Verify.FioName()}";
+        // A job that only reads checks what an earlier job or run wrote (fio's read job with verify, or verify_only).
         if (Rw.IsTrim())
-            errors.Add($"{v} --rw={Rw.FioName()}: a trim leaves no data to check; verify a workload that writes (write, randwrite, rw or randrw)");
-        else if (!Rw.HasWrites())
-            errors.Add($"{v} --rw={Rw.FioName()}: verification checks data the job writes, and {Rw.FioName()} writes nothing; use write, randwrite, rw or randrw");
+            errors.Add($"{v} --rw={Rw.FioName()}: a trim leaves no data to check; verify a workload that writes (write, randwrite, rw or randrw) or reads");
         if (Orion.Pmd.Engine.DeviceString.TryParse(Device, out var device, out _) && device.Kind == Orion.Pmd.Engine.DeviceKind.Null)
             errors.Add($"{v} --device={Device}: the null device keeps no data, so nothing could be verified; use a mem: or file: device");
-        if (NumJobs > 1)
+        if (Verify == VerifyMode.Pattern && VerifyPatternBytes is null)
+            errors.Add($"{v}: give the pattern every block must hold with --verify_pattern (for example --verify_pattern=0xaa555aa5)");
+        int chunk = VerifyChunkBytes;
+        if (VerifyInterval is long interval
+            && (interval <= 0 || interval % 512 != 0 || MinBlockBytes % interval != 0 || (Verify != VerifyMode.Pattern && interval < Verify.VerifyHeaderBytes())))
+        {
+            errors.Add($"--verify_interval={FioSize.Format(interval)}: give a multiple of 512 that divides the smallest block size ({FioSize.Format(MinBlockBytes)})" +
+                       (Verify == VerifyMode.Pattern ? "" : " and holds a verify header"));
+            return;
+        }
+        if (NumJobs > 1 && Rw.HasWrites())
             errors.Add($"{v} --numjobs={Num(NumJobs)}: the jobs share one region, so one job's writes would overwrite blocks another checks; verify with --numjobs=1");
-        int smallest = BlockSizes.Min(s => s.Bytes);
-        if (smallest > 0)
-            foreach (var share in BlockSizes.Where(s => s.Bytes % smallest != 0))
-                errors.Add($"{v} --bssplit={Options.BlockSizeSplit.Format(BlockSizes)}: every block size must be a multiple of the smallest ({FioSize.Format(smallest)}), " +
+        if (chunk > 0)
+            foreach (var share in BlockSizes.Where(s => s.Bytes % chunk != 0))
+                errors.Add($"{v} --bssplit={BsSplitText}: every block size must be a multiple of the smallest ({FioSize.Format(chunk)}), " +
                            $"which is the unit each header covers; {FioSize.Format(share.Bytes)} is not");
     }
+
+    /// <summary>The bssplit as fio writes it: one split, or READ,WRITE,TRIM.</summary>
+    internal string BsSplitText => BlockSizeSplits3 is { } s
+        ? string.Join(',', s.Select(x => x is null ? "" : Options.BlockSizeSplit.Format(x)))
+        : Options.BlockSizeSplit.Format(BlockSizes);
 
     private void ValidateCpus(List<string> errors)
     {
@@ -333,9 +369,9 @@ public sealed partial record JobOptions
         int lbs = device.BlockSize;
         if (BlockSizeSplit is null && BlockSize > 0 && BlockSize % 512 == 0 && BlockSize % lbs != 0)
             errors.Add($"--bs={FioSize.Format(BlockSize)}: block size must be a multiple of the device's {Num(lbs)}-byte logical block size");
-        if (BlockSizeSplit is { } split)
-            foreach (var share in split.Where(x => x.Bytes % lbs != 0))
-                errors.Add($"--bssplit={Options.BlockSizeSplit.Format(split)}: {FioSize.Format(share.Bytes)} is not a multiple of the device's {Num(lbs)}-byte logical block size");
+        if (BlockSizeSplit is not null || BlockSizeSplits3 is not null)
+            foreach (var share in BlockSizes.Where(x => x.Bytes % lbs != 0).DistinctBy(x => x.Bytes))
+                errors.Add($"--bssplit={BsSplitText}: {FioSize.Format(share.Bytes)} is not a multiple of the device's {Num(lbs)}-byte logical block size");
         if (Offset >= 0 && Offset % lbs != 0)
             errors.Add($"--offset={FioSize.Format(Offset)}: offset must be a multiple of the device's {Num(lbs)}-byte logical block size");
         // A file's or a vhost-user device's capacity is known only once it is opened: RegionErrors runs again then.

@@ -114,6 +114,10 @@ public static class JobOptionsParser
                 {
                     value = args[++i];
                 }
+                else if (spec.EmptyWhenBare)
+                {
+                    value = "";
+                }
                 else
                 {
                     errors.Add($"--{typed} needs a value (for example {Example(spec)})");
@@ -199,8 +203,9 @@ public static class JobOptionsParser
             else errors.Add(error!);
         }
         // fio lets bssplit override bs; a --bs outside the split would mean the user expects sizes that never run.
-        if (given.Contains("bs") && options.BlockSizeSplit is { } split && !split.Any(x => x.Bytes == options.BlockSize))
-            errors.Add($"--bs={FioSize.Format(options.BlockSize)} --bssplit={BlockSizeSplit.Format(split)}: --bs must be one of the split's sizes, or left out");
+        if (given.Contains("bs") && (options.BlockSizeSplit is not null || options.BlockSizeSplits3 is not null)
+            && !options.BlockSizes.Any(x => x.Bytes == options.BlockSize))
+            errors.Add($"--bs={FioSize.Format(options.BlockSize)} --bssplit={options.BsSplitText}: --bs must be one of the split's sizes, or left out");
         // Validation reads the job as a whole; after a parse error it would report on defaults the user never chose.
         if (errors.Count == 0) errors.AddRange(options.Validate());
         return errors.Count == 0 ? ParseOutcome.Success(options) : ParseOutcome.Failure(errors.Select(e => prefix + e).ToList());

@@ -10,14 +10,14 @@ internal static class LogOptions
         new("write_lat_log", [], "PREFIX", "log every I/O's latency in fio's format to PREFIX_slat.N.log, PREFIX_clat.N.log and PREFIX_lat.N.log " +
             "(N = the clone's number from 1; time ms, value ns, direction, block size[, offset], priority), read by fio_generate_plots and fiologparser.py; " +
             "an empty PREFIX is the job name (default none)",
-            (o, v) => o with { WriteLatLog = v }),
-        new("write_bw_log", [], "PREFIX", "log bandwidth (KiB/s) per I/O, or per --log_avg_msec window, to PREFIX_bw.N.log, as fio (default none)",
-            (o, v) => o with { WriteBwLog = v }),
+            (o, v) => o with { WriteLatLog = v }) { EmptyWhenBare = true },
+        new("write_bw_log", [], "PREFIX", "log bandwidth (KiB/s) per I/O, or per --log_avg_msec window, to PREFIX_bw.N.log, as fio; without a PREFIX, the job name (default none)",
+            (o, v) => o with { WriteBwLog = v }) { EmptyWhenBare = true },
         new("write_iops_log", [], "PREFIX", "log IOPS (1 per I/O, or per --log_avg_msec window) to PREFIX_iops.N.log, as fio (default none)",
-            (o, v) => o with { WriteIopsLog = v }),
+            (o, v) => o with { WriteIopsLog = v }) { EmptyWhenBare = true },
         new("write_hist_log", [], "PREFIX", "log completion latency histograms per --log_hist_msec interval to PREFIX_clat_hist.N.log in fio's bucket layout " +
             "(1856 buckets at coarseness 0), read by fiologparser_hist.py (default none)",
-            (o, v) => o with { WriteHistLog = v }),
+            (o, v) => o with { WriteHistLog = v }) { EmptyWhenBare = true },
         new("log_avg_msec", [], "MSEC", "average the lat, bw and iops logs over windows this long; 0 logs every I/O (default 0)",
             (o, v) => o with { LogAvgMsec = Ms("log_avg_msec", v, allowZero: true) }),
         new("log_max_value", [], null, "with --log_avg_msec, log each window's largest value instead of its mean (default 0)",

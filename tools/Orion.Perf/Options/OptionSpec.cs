@@ -14,6 +14,9 @@ internal sealed record OptionSpec(string Name, string[] Aliases, string? ValueHi
     /// <summary>How the option is written in help: <c>--bs=SIZE</c>.</summary>
     public string Usage => IsFlag ? $"--{Name}" : $"--{Name}={ValueHint}";
 
+    /// <summary>Given without a value, the option takes the empty string (fio's log file names: the job's name) rather than needing one.</summary>
+    public bool EmptyWhenBare { get; init; }
+
     /// <summary>Every name the option answers to.</summary>
     public IEnumerable<string> Names => Aliases.Prepend(Name);
 }

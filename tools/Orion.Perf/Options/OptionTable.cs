@@ -14,8 +14,9 @@ internal static class OptionTable
             RwValue),
         new("bs", ["blocksize"], "SIZE[,W[,T]]", "bytes per I/O, a multiple of 512; R,W,T gives reads, writes and trims their own (default 4k)",
             BlockSizeValue),
-        new("bssplit", [], "SPLIT", "block sizes with the percentage of I/Os for each, as SIZE/PCT:SIZE/PCT (for example 4k/50:64k/50); --bs, if given, must be one of them",
-            (o, v) => BlockSizeSplit.TryParse(v, out var split, out var e) ? o with { BlockSizeSplit = split } : throw new OptionValueException(e)),
+        new("bssplit", [], "SPLIT[,W[,T]]", "block sizes with the percentage of I/Os for each, as SIZE/PCT:SIZE/PCT (for example 4k/50:64k/50); " +
+            "READ,WRITE[,TRIM] gives each direction its own (trims take the write split when not given); --bs, if given, must be one of them",
+            BsSplitValue),
         new("iodepth", [], "INT", "I/Os kept in flight, 1 to 4096 (default 1)",
             (o, v) => o with { IoDepth = Int("iodepth", v) }),
         new("runtime", ["timeout"], "TIME", "stop after this long; 0 or absent = one pass over --size (default none)",
@@ -88,8 +89,16 @@ internal static class OptionTable
                 _ => throw new OptionValueException($"--rate_process={v}: use linear or poisson"),
             }),
         new("verify", [], "TYPE", "crc32c: writes carry a header (offset, sequence, seed) and a crc32c; reads of blocks the job wrote are checked, " +
+            "meta: the header alone, sealed by its own crc32c, pattern: no header, every byte --verify_pattern; a job that only reads checks " +
+            "what an earlier job or run wrote (each block's own header, or the pattern); " +
             "and write/randwrite jobs read everything back after writing; 0 or none = off (default 0)",
             (o, v) => VerifyModeExtensions.TryParse(v, out var m, out var e) ? o with { Verify = m } : throw new OptionValueException(e)),
+        new("verify_pattern", [], "PATTERN", "fill written data with this pattern (a hex number such as 0xaa555aa5, or a quoted string); with --verify=pattern " +
+            "every block must hold it, with meta or crc32c the data after each header (default none)",
+            (o, v) => VerifyPattern.TryParse(v, out var p, out var e) ? o with { VerifyPatternBytes = p } : throw new OptionValueException(e)),
+        new("verify_interval", [], "SIZE", "bytes each verify header (or pattern check) covers: a multiple of 512 that divides the smallest block size " +
+            "(default: the smallest block size)",
+            (o, v) => o with { VerifyInterval = Size("verify_interval", v) }),
         new("verify_fatal", [], null, "stop the job at the first verify mismatch; any mismatch makes the exit status 4 either way (default 0)",
             (o, v) => o with { VerifyFatal = Bool("verify_fatal", v) }),
         new("do_verify", [], null, "with --verify, read back and check a write/randwrite job's blocks after the write phase (default 1)",
@@ -152,6 +161,15 @@ internal static class OptionTable
         new("kb_base", [], "BASE", "1024: binary units first in the text output (fio's default); 1000: SI units first",
             (o, v) => o with { KbBase = ReportOptionValues.KbBase(v) }),
     ];
+
+    /// <summary>fio's bssplit: one split for all directions, or one per direction (READ,WRITE[,TRIM]).</summary>
+    private static JobOptions BsSplitValue(JobOptions o, string v)
+    {
+        if (!BlockSizeSplit.TryParseDirections(v, out var splits, out var e)) throw new OptionValueException(e);
+        bool same = splits[0] is { } r && splits[1] is { } w && splits[2] is { } t && r.SequenceEqual(w) && w.SequenceEqual(t);
+        return same ? o with { BlockSizeSplit = splits[0], BlockSizeSplits3 = null }
+                    : o with { BlockSizeSplit = splits[0], BlockSizeSplits3 = splits };
+    }
 
     /// <summary>Every option, in help order: the core ones, then job control and workload shape.</summary>
     public static readonly IReadOnlyList<OptionSpec> All = [.. Core, .. WorkloadOptionTable.All];

@@ -10,21 +10,21 @@ internal static class UnsupportedFioOptions
     [
         // jobs and grouping
         // block sizes and patterns
-        "blocksize_unaligned", "bs_unaligned", "bs_is_seq_rand", "offset_align", "zonesize", "zonerange",
-        "zoneskip", "rw_sequencer", "trim_percentage", "trim_backlog", "trim_verify_zero",
+        "blocksize_unaligned", "bs_unaligned", "bs_is_seq_rand", "offset_align",
+        "rw_sequencer", "trim_percentage", "trim_backlog", "trim_verify_zero",
         // queueing and rate
         "serialize_overlap", "rate_ignore_thinktime", "max_latency",
         // writes that reach the medium
         "sync", "fsync", "fdatasync", "end_fsync", "fsync_on_close", "kb_base",
         // data and verification
-        "verify_pattern", "verify_interval", "verify_offset", "verify_backlog", "verify_async", "verify_only",
+        "verify_async", "verify_only",
         "continue_on_error", "ignore_error",
         // cpu and process
         "cpumask", "cpuload", "cpuchunks", "idle-prof",
         // statistics and logs
         "disable_lat", "disable_clat",
         "disable_slat", "disable_bw_measurement", "significant_figures",
-        "log_compression", "steadystate", "ss", "ss_dur", "ss_ramp", "status-interval",
+        "log_compression", "status-interval",
         "terse-version", "append-terse", "bandwidth-log", "write_to_log", "stats",
         // fio front-end
         "section", "showcmd", "parse-only", "warnings-fatal", "server", "client", "remote-config",
@@ -35,15 +35,9 @@ internal static class UnsupportedFioOptions
     // Options that change what is measured, refused with the reason rather than run differently from fio.
     private static readonly Dictionary<string, string> Reasons = new(StringComparer.Ordinal)
     {
-        ["flow"] = "it throttles jobs against each other's progress, which is not implemented; without it the jobs would run unthrottled and measure something else",
-        ["flow_id"] = "flow is not implemented (see --flow)",
-        ["flow_watermark"] = "flow is not implemented (see --flow)",
-        ["flow_sleep"] = "flow is not implemented (see --flow)",
-        ["latency_target"] = "it searches for the queue depth that meets a latency target, which is not implemented; run fixed depths instead",
-        ["latency_window"] = "latency_target is not implemented (see --latency_target)",
-        ["latency_percentile"] = "latency_target is not implemented (see --latency_target)",
-        ["latency_run"] = "latency_target is not implemented (see --latency_target)",
-        ["zonemode"] = "zoned and strided zone modes are not implemented; Orion's devices are not zoned block devices",
+        ["verify_backlog"] = "checking written blocks while the job still writes (every N writes) is not implemented; without it verify reads back after the writes, another workload",
+        ["verify_backlog_batch"] = "verify_backlog is not implemented (see --verify_backlog)",
+        ["verify_offset"] = "moving the verify header within the block is not implemented; without it the header sits at the block's start",
     };
 
     private static readonly HashSet<string> Set = new(Names.Select(JobOptionsParser.NormalizeName), StringComparer.Ordinal);

@@ -50,11 +50,58 @@ internal static class WorkloadOptionTable
             (o, v) => o with { WaitFor = v.Trim() }),
         new("exitall", [], null, "when this job finishes, stop the jobs running with it (default 0)",
             (o, v) => o with { ExitAll = Bool("exitall", v) }),
-        new("exit_what", [], "WHICH", "with --exitall: group or stonewall stop the jobs running with the finished one (all jobs that run at once here); all is refused (default group)",
-            (o, v) => v.Trim().ToLowerInvariant() is "group" or "stonewall" ? o
-                : v.Trim().ToLowerInvariant() == "all"
-                    ? throw new OptionValueException("--exit_what=all: it would also cancel the jobs of later groups before they start, which is not implemented; use group or stonewall")
-                    : throw new OptionValueException($"--exit_what={v}: use group, stonewall or all")),
+        new("exit_what", [], "WHICH", "with --exitall: group or stonewall stop the jobs running with the finished one (all jobs that run at once here); " +
+            "all also cancels every later job before it starts (reported empty, as fio) (default group)",
+            (o, v) => v.Trim().ToLowerInvariant() switch
+            {
+                "group" or "stonewall" => o with { ExitWhatAll = false },
+                "all" => o with { ExitWhatAll = true },
+                _ => throw new OptionValueException($"--exit_what={v}: use group, stonewall or all"),
+            }),
+        new("flow", [], "INT", "weight in fio's token-based flow control: jobs (and clones) with the same --flow_id keep their I/O counts in the ratio " +
+            "of their weights, a job ahead of its share holding back; 0 = off (default 0)",
+            (o, v) => o with { Flow = Int("flow", v) }),
+        new("flow_id", [], "INT", "the flow control group of --flow (default 0)",
+            (o, v) => o with { FlowId = Int("flow_id", v) }),
+        new("flow_sleep", [], "TIME", "once --flow held a job back, let its I/Os in flight complete and pause this long; a plain number is microseconds " +
+            "(default 0: retry at once)",
+            (o, v) => o with { FlowSleep = MicrosValue("flow_sleep", v) }),
+        new("latency_target", [], "TIME", "find the highest depth, up to --iodepth, at which I/Os stay below this latency (issue to completion), as fio " +
+            "searches it (from depth 1, doubling, then bisecting, one --latency_window each), run one last window there and end; " +
+            "a plain number is microseconds; 0 = off (default 0)",
+            (o, v) => o with { LatencyTarget = MicrosValue("latency_target", v) }),
+        new("latency_window", [], "TIME", "with --latency_target, how long each depth is tried; a plain number is microseconds (default 0)",
+            (o, v) => o with { LatencyWindow = MicrosValue("latency_window", v) }),
+        new("latency_percentile", [], "PCT", "with --latency_target, the percentage of a window's I/Os that must meet it (default 100: one I/O above " +
+            "it lowers the depth at once, and at depth 1 ends the job with fio's 'max latency exceeded')",
+            (o, v) => o with { LatencyPercentile = double.TryParse(v.Trim().TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out double p)
+                ? p : throw new OptionValueException($"--latency_percentile={v}: give a percentage from 0 to 100 (for example 99.9)") }),
+        new("latency_run", [], null, "with --latency_target, keep adjusting the depth for the whole run rather than ending once it is found (default 0)",
+            (o, v) => o with { LatencyRun = Bool("latency_run", v) }),
+        new("steadystate", ["ss"], "CRIT:LIMIT", "with --ss_dur, end the job once it reached steady state: iops or bw (largest deviation from the window's mean), " +
+            "iops_slope or bw_slope (least-squares slope) below LIMIT, a value or a percentage of the mean (default iops_slope:0.01%)",
+            (o, v) => SteadyStateSpec.TryParse(v, out var spec, out var e) ? o with { SteadyState = spec } : throw new OptionValueException(e)),
+        new("steadystate_duration", ["ss_dur"], "TIME", "the rolling window --steadystate is judged over, one sample per --ss_interval; a plain number is seconds; 0 = off (default 0)",
+            (o, v) => o with { SteadyStateDuration = Time("ss_dur", v) }),
+        new("steadystate_ramp_time", ["ss_ramp"], "TIME", "run this long before collecting steady-state samples; a plain number is seconds (default 0)",
+            (o, v) => o with { SteadyStateRamp = Time("ss_ramp", v) }),
+        new("steadystate_check_interval", ["ss_interval"], "TIME", "how often a steady-state sample is taken and checked; a plain number is seconds (default 1)",
+            (o, v) => o with { SteadyStateInterval = Time("ss_interval", v) }),
+        new("zonemode", [], "MODE", "none, or strided: I/O stays in a zone of --zonerange bytes until --zonesize bytes were transferred, then skips " +
+            "--zoneskip bytes to the next zone (zbd is refused: Orion's devices are not zoned block devices) (default: strided when --zonesize is given)",
+            (o, v) => v.Trim().ToLowerInvariant() switch
+            {
+                "none" => o with { ZoneMode = ZoneMode.None },
+                "strided" => o with { ZoneMode = ZoneMode.Strided },
+                "zbd" => throw new OptionValueException("--zonemode=zbd: Orion's devices are not zoned block devices (no zones, write pointers or zone resets); use none or strided"),
+                _ => throw new OptionValueException($"--zonemode={v}: use none or strided"),
+            }),
+        new("zonesize", [], "SIZE", "with --zonemode=strided, bytes transferred in a zone before moving to the next (default 0)",
+            (o, v) => o with { ZoneSize = NonNegativeSize("zonesize", v) }),
+        new("zonerange", [], "SIZE", "with --zonemode=strided, the size of a zone, where offsets fall (default: --zonesize)",
+            (o, v) => o with { ZoneRange = NonNegativeSize("zonerange", v) }),
+        new("zoneskip", [], "SIZE", "with --zonemode=strided, bytes skipped after a zone before the next starts (default 0)",
+            (o, v) => o with { ZoneSkip = NonNegativeSize("zoneskip", v) }),
         new("fill_device", ["fill_fs"], null, "cover the device from --offset to its end, whatever --size says (default 0)",
             (o, v) => o with { FillDevice = Bool("fill_device", v) }),
     ];

@@ -217,7 +217,7 @@ public static class HtmlReport
     };
 
     private static string BlockSizes(JobOptions o) =>
-        o.BlockSizeSplit is { } split ? BlockSizeSplit.Format(split) : FioSize.Format(o.BlockSize);
+        o.BlockSizeSplit is not null || o.BlockSizeSplits3 is not null ? o.BsSplitText : FioSize.Format(o.BlockSize);
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 }

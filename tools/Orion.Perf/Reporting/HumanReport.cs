@@ -49,6 +49,7 @@ public static class HumanReport
         WriteLatencyBuckets(w, LatencyBuckets.From(job));
         WriteCpu(w, job);
         WriteDepths(w, job);
+        if (job.SteadyState is { } ss) w.WriteLine(ss.TextLine());        // fio: after the depths
         WriteEngine(w, job);
     }
 

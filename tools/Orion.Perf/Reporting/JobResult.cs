@@ -84,6 +84,12 @@ public sealed partial class JobResult
     /// <summary>fio's <c>total_err</c>: every failed I/O of the job (ramp and read-back included).</summary>
     public long TotalErrors => Errors?.Total ?? Read.Errors + Write.Errors + Trim.Errors;
 
+    /// <summary>fio's latency_depth (latency_target's search result); null means iodepth.</summary>
+    public int? LatencyDepth { get; init; }
+
+    /// <summary>fio's steadystate result (the job's clones together; a group entry carries its first job's); null without ss_dur.</summary>
+    public SteadyStateResult? SteadyState { get; init; }
+
     /// <summary>Verification results; null without <c>--verify</c>.</summary>
     public Verify.VerifySummary? Verify { get; set; }
 

@@ -95,10 +95,12 @@ public static class JsonReport
         WritePercentages(j, "iodepth_complete", DepthReport.Complete(job));
         JsonSections.WriteLatencyBuckets(j, LatencyBuckets.From(job));
         ErrorSection.WriteFioFields(j, job);         // where fio puts them, and like fio only with continue_on_error
-        j.WriteNumber("latency_depth", o.IoDepth);
-        j.WriteNumber("latency_target", 0);
-        JsonSections.WriteFloat(j, "latency_percentile", 100);
-        j.WriteNumber("latency_window", 0);
+        // fio's units: latency_target in ns, latency_window in us.
+        j.WriteNumber("latency_depth", job.LatencyDepth ?? o.IoDepth);
+        j.WriteNumber("latency_target", (long)(o.LatencyTarget.Ticks * 100));
+        JsonSections.WriteFloat(j, "latency_percentile", o.LatencyPercentile);
+        j.WriteNumber("latency_window", (long)o.LatencyWindow.TotalMicroseconds);
+        job.SteadyState?.WriteJson(j);
         JsonSections.WriteOrion(j, job);
         j.WriteEndObject();
     }
@@ -144,7 +146,7 @@ public static class JsonReport
         j.WriteStartObject("job options");
         j.WriteString("name", o.Name);
         j.WriteString("rw", o.Rw.FioName());
-        if (o.BlockSizeSplit is { } split) j.WriteString("bssplit", BlockSizeSplit.Format(split));
+        if (o.BlockSizeSplit is not null || o.BlockSizeSplits3 is not null) j.WriteString("bssplit", o.BsSplitText);
         else j.WriteString("bs", FioSize.Format(o.BlockSize));
         j.WriteString("iodepth", N(o.IoDepth));
         if (o.NumJobs != 1) j.WriteString("numjobs", N(o.NumJobs));

@@ -13,7 +13,7 @@ namespace Orion.Perf.Verify;
 ///  8  u64 byte offset of the block on the device
 /// 16  u64 seed of the job that wrote it
 /// 24  u32 sequence: the job's write number (1, 2, ...) that put it there
-/// 28  u32 CRC-32C of bytes 0-27 and 32 to the end of the block
+/// 28  u32 CRC-32C of bytes 0-27 and 32 to the end of the block (type 2, fio's verify=meta: of bytes 0-27 only)
 /// </code>
 /// </summary>
 /// <param name="Magic">0xacca for a block written with verification (fio's value).</param>
@@ -34,6 +34,9 @@ public readonly record struct VerifyHeader(ushort Magic, byte Type, uint Length,
     /// <summary>The type byte for CRC-32C.</summary>
     public const byte TypeCrc32c = 1;
 
+    /// <summary>The type byte for fio's verify=meta: the CRC-32C seals the header alone.</summary>
+    public const byte TypeMeta = 2;
+
     private const int CrcOffset = 28;
 
     /// <summary>Reads the header at the start of <paramref name="block"/> (at least <see cref="Size"/> bytes).</summary>
@@ -50,17 +53,20 @@ public readonly record struct VerifyHeader(ushort Magic, byte Type, uint Length,
     /// Writes a header for <paramref name="block"/> (its whole length) at <paramref name="offset"/> and seals it with
     /// the CRC of the block as it now is. Allocation-free.
     /// </summary>
-    public static void Stamp(Span<byte> block, long offset, ulong seed, uint sequence)
+    public static void Stamp(Span<byte> block, long offset, ulong seed, uint sequence, byte type = TypeCrc32c)
     {
         BinaryPrimitives.WriteUInt16LittleEndian(block, ExpectedMagic);
-        block[2] = TypeCrc32c;
+        block[2] = type;
         block[3] = 0;
         BinaryPrimitives.WriteUInt32LittleEndian(block[4..], (uint)block.Length);
         BinaryPrimitives.WriteInt64LittleEndian(block[8..], offset);
         BinaryPrimitives.WriteUInt64LittleEndian(block[16..], seed);
         BinaryPrimitives.WriteUInt32LittleEndian(block[24..], sequence);
-        BinaryPrimitives.WriteUInt32LittleEndian(block[CrcOffset..], ComputeCrc(block));
+        BinaryPrimitives.WriteUInt32LittleEndian(block[CrcOffset..], type == TypeMeta ? ComputeHeaderCrc(block) : ComputeCrc(block));
     }
+
+    /// <summary>The CRC-32C of the header's first 28 bytes: what a sound verify=meta header stores.</summary>
+    public static uint ComputeHeaderCrc(ReadOnlySpan<byte> block) => Crc32C.Compute(block[..CrcOffset]);
 
     /// <summary>The CRC-32C of <paramref name="block"/> without its CRC field: what a sound block stores there.</summary>
     public static uint ComputeCrc(ReadOnlySpan<byte> block) => Crc32C.Append(Crc32C.Compute(block[..CrcOffset]), block[Size..]);

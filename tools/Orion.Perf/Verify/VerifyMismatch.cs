@@ -9,13 +9,18 @@ namespace Orion.Perf.Verify;
 /// <param name="Found">The header read back.</param>
 /// <param name="ComputedCrc">The CRC-32C of the block as read (header CRC field excluded).</param>
 /// <param name="AfterWrites">Found by the read-back after the write phase (rather than by a read of the workload).</param>
-public readonly record struct VerifyMismatch(long Offset, int Length, VerifyHeader Expected, VerifyHeader Found, uint ComputedCrc, bool AfterWrites)
+/// <param name="PatternMismatchAt">The first byte of the block (from its start) that is not verify_pattern; -1 when the pattern held or was not checked.</param>
+public readonly record struct VerifyMismatch(long Offset, int Length, VerifyHeader Expected, VerifyHeader Found, uint ComputedCrc, bool AfterWrites,
+                                             int PatternMismatchAt = -1)
 {
     /// <summary>What is wrong, one phrase each, most telling first.</summary>
     public IReadOnlyList<string> Problems()
     {
         var inv = CultureInfo.InvariantCulture;
         var p = new List<string>();
+        string pattern = string.Create(inv, $"byte {PatternMismatchAt} of the block is not verify_pattern: the data changed after it was written");
+        if (Expected.Magic == 0)           // verify=pattern: no header
+            return [PatternMismatchAt >= 0 ? pattern : "the block differs from verify_pattern"];
         if (Found.Magic != Expected.Magic || Found.Type != Expected.Type)
         {
             p.Add(string.Create(inv, $"no verify header (magic 0x{Found.Magic:x4}, type {Found.Type}; expected 0x{Expected.Magic:x4}, type {Expected.Type}): the block holds data this job did not write"));
@@ -35,6 +40,7 @@ public readonly record struct VerifyMismatch(long Offset, int Length, VerifyHead
         }
         if (Found.Crc != ComputedCrc)
             p.Add(string.Create(inv, $"crc32c stored 0x{Found.Crc:x8}, computed 0x{ComputedCrc:x8}: the data changed after it was written"));
+        if (PatternMismatchAt >= 0) p.Add(pattern);
         if (p.Count == 0) p.Add("header and data differ from what was written");
         return p;
     }
@@ -44,7 +50,9 @@ public readonly record struct VerifyMismatch(long Offset, int Length, VerifyHead
     {
         var inv = CultureInfo.InvariantCulture;
         string when = AfterWrites ? "read back after the writes" : "read by the workload";
-        return string.Create(inv, $"{indent}offset {Offset} (0x{Offset:x}), {Length} bytes, {when}: {string.Join("; ", Problems())}") + Environment.NewLine
+        string line = string.Create(inv, $"{indent}offset {Offset} (0x{Offset:x}), {Length} bytes, {when}: {string.Join("; ", Problems())}");
+        if (Expected.Magic == 0) return line;
+        return line + Environment.NewLine
              + $"{indent}  expected header: {Expected}" + Environment.NewLine
              + $"{indent}  found header:    {Found}";
     }

@@ -1,3 +1,5 @@
+using Orion.Perf.Options;
+
 namespace Orion.Perf.Verify;
 
 /// <summary>
@@ -53,6 +55,18 @@ internal sealed class VerifyTracker
         _slotSequences = new uint[slots * maxChunksPerIo];
     }
 
+    /// <summary>What a block carries: a crc32c header (default), a meta header, or the pattern alone.</summary>
+    public Options.VerifyMode Mode { get; init; } = Options.VerifyMode.Crc32c;
+
+    /// <summary>fio's verify_pattern, written into each block (after its header, if any) and checked; null for none.</summary>
+    public byte[]? Pattern { get; init; }
+
+    /// <summary>
+    /// The workload only reads what an earlier job or run wrote: every block read is checked by what it holds alone
+    /// (its header's magic, type, length, offset and CRC, or the pattern), with no sequence or seed to expect.
+    /// </summary>
+    public bool Stateless { get; init; }
+
     /// <summary>Blocks (headers) in the region.</summary>
     public long Blocks { get; }
 
@@ -105,8 +119,31 @@ internal sealed class VerifyTracker
             else _lastWrite[b] = sequence;
             _writesInFlight[b]++;
             _slotSequences[at + i] = sequence;
-            VerifyHeader.Stamp(data.Slice(i * _chunkBytes, _chunkBytes), (lba + (long)i * _chunkBlocks) * _blockSize, _seed, sequence);
+            var block = data.Slice(i * _chunkBytes, _chunkBytes);
+            if (Pattern is { } pattern) Fill(block[Mode.VerifyHeaderBytes()..], pattern);
+            if (Mode != Options.VerifyMode.Pattern)
+                VerifyHeader.Stamp(block, (lba + (long)i * _chunkBlocks) * _blockSize, _seed, sequence,
+                                   Mode == Options.VerifyMode.Meta ? VerifyHeader.TypeMeta : VerifyHeader.TypeCrc32c);
         }
+    }
+
+    /// <summary>Fills <paramref name="span"/> with <paramref name="pattern"/> repeated from its start.</summary>
+    private static void Fill(Span<byte> span, byte[] pattern)
+    {
+        for (int at = 0; at < span.Length; at += pattern.Length)
+            pattern.AsSpan(0, Math.Min(pattern.Length, span.Length - at)).CopyTo(span[at..]);
+    }
+
+    /// <summary>The first byte of <paramref name="span"/> that breaks <paramref name="pattern"/> repeated; -1 when none does.</summary>
+    private static int FirstPatternMismatch(ReadOnlySpan<byte> span, byte[] pattern)
+    {
+        for (int at = 0; at < span.Length; at += pattern.Length)
+        {
+            var part = span.Slice(at, Math.Min(pattern.Length, span.Length - at));
+            int diff = part.CommonPrefixLength(pattern);
+            if (diff < part.Length) return at + diff;
+        }
+        return -1;
     }
 
     /// <summary>
@@ -140,6 +177,7 @@ internal sealed class VerifyTracker
     /// <summary>A read into <paramref name="slot"/> was submitted: note, per block, the write it must find (0 = not checkable).</summary>
     public void ReadIssued(int slot, long lba, int blocks)
     {
+        if (Stateless) return;
         long first = BlockOf(lba);
         int at = slot * _maxChunksPerIo;
         for (int i = 0; i < blocks; i++)
@@ -160,22 +198,40 @@ internal sealed class VerifyTracker
         int bad = 0;
         for (int i = 0; i < blocks; i++)
         {
-            uint expected = _slotSequences[at + i];
+            uint expected = Stateless ? 0 : _slotSequences[at + i];
             long b = first + i;
-            if (expected == 0 || _lastWrite[b] != expected) continue;     // not written, or rewritten meanwhile
+            if (!Stateless && (expected == 0 || _lastWrite[b] != expected)) continue;     // not written, or rewritten meanwhile
             if (afterWrites) CheckedAfterWrites++;
             else CheckedInline++;
             var block = data.Slice(i * _chunkBytes, _chunkBytes);
             long offset = (lba + (long)i * _chunkBlocks) * _blockSize;
-            var found = VerifyHeader.Read(block);
-            uint crc = VerifyHeader.ComputeCrc(block);
-            var want = new VerifyHeader(VerifyHeader.ExpectedMagic, VerifyHeader.TypeCrc32c, (uint)_chunkBytes, offset, _seed, expected, crc);
-            if (found == want) continue;
-            Mismatches++;
-            bad++;
-            if (_recordedCount < MaxRecorded) _recorded[_recordedCount++] = new VerifyMismatch(offset, _chunkBytes, want, found, crc, afterWrites);
+            if (Check(block, offset, expected, afterWrites) is { } mismatch)
+            {
+                Mismatches++;
+                bad++;
+                if (_recordedCount < MaxRecorded) _recorded[_recordedCount++] = mismatch;
+            }
         }
         return bad;
+    }
+
+    /// <summary>
+    /// One block against what it should hold: the pattern alone, or a header (crc32c: over the block; meta: over the
+    /// header) naming this offset and, unless <see cref="Stateless"/>, this job's seed and write <paramref name="expected"/>,
+    /// then the pattern after it. Null when it is sound.
+    /// </summary>
+    private VerifyMismatch? Check(ReadOnlySpan<byte> block, long offset, uint expected, bool afterWrites)
+    {
+        int patternAt = Pattern is { } pattern ? FirstPatternMismatch(block[Mode.VerifyHeaderBytes()..], pattern) : -1;
+        if (Mode == Options.VerifyMode.Pattern)
+            return patternAt < 0 ? null : new VerifyMismatch(offset, _chunkBytes, default, default, 0, afterWrites, patternAt);
+        if (patternAt >= 0) patternAt += VerifyHeader.Size;
+        var found = VerifyHeader.Read(block);
+        bool meta = Mode == Options.VerifyMode.Meta;
+        uint crc = meta ? VerifyHeader.ComputeHeaderCrc(block) : VerifyHeader.ComputeCrc(block);
+        var want = new VerifyHeader(VerifyHeader.ExpectedMagic, meta ? VerifyHeader.TypeMeta : VerifyHeader.TypeCrc32c, (uint)_chunkBytes, offset,
+                                    Stateless ? found.Seed : _seed, Stateless ? found.Sequence : expected, crc);
+        return found == want && patternAt < 0 ? null : new VerifyMismatch(offset, _chunkBytes, want, found, crc, afterWrites, patternAt);
     }
 
     /// <summary>

@@ -17,7 +17,7 @@ internal sealed class BlockSizeTable
         for (int d = 0; d < 3; d++)
         {
             var sizes = new List<(int Bytes, long Weight)>();
-            if (o.BlockSizeSplit is { } split) sizes.AddRange(split.Select(s => (s.Bytes, (long)s.Percent)));
+            if (o.SplitOf(d) is { } split) sizes.AddRange(split.Select(s => (s.Bytes, (long)s.Percent)));
             else if (o.BlockSizeRange is var (min, max))
             {
                 for (long k = 1; k * min <= max; k++)

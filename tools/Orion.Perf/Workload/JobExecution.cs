@@ -184,12 +184,18 @@ internal static class JobExecution
         }
         if (o.Verify != VerifyMode.None)
         {
-            long headers = regionBlocks / minBlocks;
+            long headers = regionBlocks / Math.Max(1, o.VerifyChunkBytes / lbs);
             if (headers > Verify.VerifyTracker.MaxBlocks)
-                throw new ArgumentException($"--verify={o.Verify.FioName()}: the region holds {headers} blocks of {FioSize.Format(minBlocks * lbs)}; " +
+                throw new ArgumentException($"--verify={o.Verify.FioName()}: the region holds {headers} blocks of {FioSize.Format(o.VerifyChunkBytes)}; " +
                                             $"verification tracks at most {Verify.VerifyTracker.MaxBlocks}: give a smaller --size or a larger --bs");
         }
         bool random = o.Rw.IsRandom();
+        // zonemode=strided: offsets fall within the current zone, which must fit on the device after the region's start.
+        long zoneRangeBlocks = o.Strided ? o.EffectiveZoneRange / lbs : 0;
+        long wrapBlocks = device.CapacityBytes / lbs - offset / lbs;
+        if (o.Strided && zoneRangeBlocks > wrapBlocks)
+            throw new ArgumentException($"--zonerange={FioSize.Format(o.EffectiveZoneRange)}: the zone is larger than the device after --offset ({FioSize.Format(wrapBlocks * lbs)})");
+        long slotBlocks = o.Strided ? zoneRangeBlocks : regionBlocks;
         var ticks = (TimeSpan t) => (long)(t.TotalSeconds * Stopwatch.Frequency);
         // rate (bytes per second) wins over per-direction rate_iops, as fio's bandwidth cap does.
         var directionRates = o.Rate.Any ? o.Rate : o.RateIopsByDirection ?? default;
@@ -202,9 +208,24 @@ internal static class JobExecution
             BlocksPerIo = maxBlocks,
             Sizes = sizes,
             AlignBlocks = alignBlocks,
-            VerifyBlocks = minBlocks,
+            VerifyBlocks = Math.Max(1, o.VerifyChunkBytes / lbs),
             // Slots leave room for the largest size at the last one, so every I/O fits in the region.
-            Offsets = random ? new OffsetDistribution(o.RandomDistribution, (regionBlocks - maxBlocks) / alignBlocks + 1, (long)alignBlocks * lbs) : null,
+            Offsets = random ? new OffsetDistribution(o.RandomDistribution, (slotBlocks - maxBlocks) / alignBlocks + 1, (long)alignBlocks * lbs) : null,
+            LatencyTargetTicks = ticks(o.LatencyTarget),
+            LatencyWindowTicks = ticks(o.LatencyWindow),
+            LatencyPercentile = o.LatencyPercentile,
+            LatencyRun = o.LatencyRun,
+            SteadyState = o.SteadyState,
+            SteadyStateDuration = o.SteadyStateDuration,
+            SteadyStateRamp = o.SteadyStateRamp,
+            SteadyStateInterval = o.SteadyStateInterval,
+            FlowWeight = o.Flow,
+            FlowId = o.FlowId,
+            FlowSleepTicks = ticks(o.FlowSleep),
+            ZoneSizeBytes = o.Strided ? o.ZoneSize : 0,
+            ZoneRangeBlocks = zoneRangeBlocks,
+            ZoneSkipBlocks = o.ZoneSkip / lbs,
+            ZoneWrapBlocks = wrapBlocks,
             Random = random,
             RandomMap = random && !o.NoRandomMap && o.RandomDistribution.Kind == RandomDistributionKind.Random,
             RandomRun = random && o.RwModifier > 0 ? (int)Math.Min(o.RwModifier, int.MaxValue) : 1,
@@ -237,6 +258,8 @@ internal static class JobExecution
             IoDepthLow = o.IoDepthLow is int low and > 0 ? Math.Min(low, o.IoDepth) : o.IoDepth,      // fio's caps
             BatchMin = Math.Clamp(Math.Max(o.IoDepthBatchSubmit, o.IoDepthBatchCompleteMin), 1, o.IoDepth),
             Verify = o.Verify != VerifyMode.None,
+            VerifyMode = o.Verify,
+            VerifyPattern = o.VerifyPatternBytes,
             // fio's do_verify: a write-only job reads everything back once the writes are done.
             VerifyAfterWrites = o.Verify != VerifyMode.None && o.DoVerify && !o.Rw.HasReads(),
             // fio's continue_on_error=verify (or all) keeps a job going after a mismatch even with verify_fatal.
@@ -299,6 +322,8 @@ internal static class JobExecution
             Error = session.Verify is { Mismatches: > 0 } ? 84 : errors is { StoppedJob: true, First: { } stop } ? stop.Errno : 0,
             Errors = errors,
             RateMinFailure = session.RateMinFailure,
+            SteadyState = session.SteadyState,
+            LatencyDepth = session.LatencyDepth,
             Verify = session.Verify,
             UnissuedAtEnd = session.UnissuedAtEnd,
             Intervals = session.Intervals?.Samples.ToList() ?? [],

@@ -93,6 +93,15 @@ internal static class JobRunner
     /// [offset_k, offset_k + Queues_k), one workload each, and is measured from its own workloads and queues.
     /// CPU time is the whole process's over each job's window (the jobs share it).
     /// </summary>
+    /// <summary>A live counter of every direction, summed over a job's workloads.</summary>
+    private static long Sum(WorkloadPoller[] workloads, Func<WorkloadPoller, int, long> counter)
+    {
+        long total = 0;
+        foreach (var w in workloads)
+            for (int d = 0; d < 3; d++) total += counter(w, d);
+        return total;
+    }
+
     internal static JobMeasurement[] RunShared(EngineOptions engineOptions, IReadOnlyList<SharedJob> jobs, TextWriter? status, CancellationToken cancel)
     {
         using var engine = PmdEngine.Start(engineOptions);
@@ -112,6 +121,7 @@ internal static class JobRunner
             var clocks = new IntervalClock?[n];
             var collectors = new IntervalCollector?[n];
             var pumps = new JobLogPump[n];
+            var flows = new Dictionary<int, FlowGroup>();       // fio's flow_id groups of the jobs that run together
             for (int k = 0; k < n; k++)
             {
                 var workloadPlan = plans[k];
@@ -141,7 +151,9 @@ internal static class JobRunner
                     {
                         Intervals = intervals is null ? null : recorders[j],
                         IoLog = pump.Ring(j),
+                        Flow = plan_j.FlowWeight > 0 ? (flows.TryGetValue(plan_j.FlowId, out var f) ? f : flows[plan_j.FlowId] = new FlowGroup()) : null,
                     };
+                    if (jobs[k].Session?.TerminatedBeforeStart == true) workloads[k][j].RequestStop();
                 }
                 pump.Attach(workloads[k]);
                 if (intervals is not null)
@@ -180,6 +192,9 @@ internal static class JobRunner
             var lastStatus = Stopwatch.GetTimestamp();
             long drainGraceTicks = (long)(DrainGrace(engineOptions).TotalSeconds * Stopwatch.Frequency);
             bool exited = false;
+            // fio's steadystate: each job (its clones together) sampled on this thread; reaching it ends the job.
+            var steady = plans.Select(p => p.SteadyState is { } ss && p.SteadyStateDuration > TimeSpan.Zero
+                ? new SteadyStateDetector(ss, p.SteadyStateDuration, p.SteadyStateRamp, p.SteadyStateInterval, startTicks) : null).ToArray();
             // The measured window ends before any read-back of a --verify job, which is not measured.
             while (true)
             {
@@ -199,6 +214,15 @@ internal static class JobRunner
                         deviceCpu[k] = devicePid is int p2 && deviceAtStart[k] is CpuTimes d0 && ResourceUsage.OtherProcess(p2) is CpuTimes d1 && engine.DeviceProcessId == p2
                             ? new DeviceCpu(p2, d1 - d0) : null;
                         snapshots[k] = engine.Monitor.TakeSnapshot();
+                    }
+                    if (snapshots[k] is null && steady[k] is { } detector
+                        && detector.Check(Stopwatch.GetTimestamp(), Sum(workloads[k], (w, d) => w.LiveIos(d)), Sum(workloads[k], (w, d) => w.LiveBytes(d))))
+                    {
+                        for (int j = 0; j < workloads[k].Length; j++)
+                        {
+                            workloads[k][j].RequestStop();
+                            device.GetQueue(offsets[k] + j).Reactor.Wake();
+                        }
                     }
                     if (snapshots[k] is not null && jobs[k].ExitAll && !exited)
                     {
@@ -230,6 +254,7 @@ internal static class JobRunner
             var results = new JobMeasurement[n];
             for (int k = 0; k < n; k++)
             {
+                if (jobs[k].Session is { } ssSession) ssSession.SteadyState = steady[k]?.Result();
                 var ws = workloads[k];
                 var read = WorkloadPoller.DirectionCounters.Merge(ws.Select(w => w.Read));
                 var write = WorkloadPoller.DirectionCounters.Merge(ws.Select(w => w.Write));

@@ -16,6 +16,18 @@ internal sealed class JobSession
     /// </summary>
     public Action<BlockDevice>? BeforeReadBack { get; init; }
 
+    /// <summary>
+    /// fio's exit_what=all of an earlier job ended the run before this job started: its workloads stop before their
+    /// first I/O, and it is reported empty, as fio reports a job that never got to run.
+    /// </summary>
+    public bool TerminatedBeforeStart { get; set; }
+
+    /// <summary>fio's latency_depth: the depth the workloads ran at last (latency_target's search result), the smallest of the clones'.</summary>
+    public int? LatencyDepth { get; set; }
+
+    /// <summary>fio's steadystate result (ss_dur given); null otherwise. Set when the job ran.</summary>
+    public Reporting.SteadyStateResult? SteadyState { get; set; }
+
     /// <summary>Where the job's interval histograms go (<c>--write_hist_log</c>, <c>--report</c>); null to record none.</summary>
     public JobIntervals? Intervals { get; set; }
 
@@ -43,7 +55,10 @@ internal sealed class JobSession
     /// <summary>Each numjobs clone's (workload's) own failures, in clone order.</summary>
     public IReadOnlyList<Reporting.ErrorReport> CloneErrors { get; private set; } = [];
 
-    /// <summary>fio's "min rate not met" for the first workload whose rate fell below rate_min over a rate_cycle; null when none did.</summary>
+    /// <summary>
+    /// fio's "min rate not met" for the first workload whose rate fell below rate_min over a rate_cycle, or its "max
+    /// latency exceeded" for latency_target at depth 1: why the job failed; null when it did not.
+    /// </summary>
     public string? RateMinFailure { get; set; }
 
     /// <summary>Gathers the workloads' verification, rate and error results.</summary>
@@ -57,6 +72,9 @@ internal sealed class JobSession
             RateMinFailure = bytes ? $"min {dir} rate not met: {rate:0} bytes/s over the last rate_cycle, below rate_min"
                                    : $"min {dir} rate not met: {rate:0} IOPS over the last rate_cycle, below rate_iops_min";
         }
+        if (workloads.FirstOrDefault(w => w.LatencyTargetMissed) is not null)
+            RateMinFailure ??= "max latency exceeded: an I/O took longer than latency_target at queue depth 1 (fio's ETIMEDOUT)";
+        LatencyDepth = workloads.Count == 0 ? null : workloads.Min(w => w.LatencyDepth);
         Errors = CollectErrors(workloads);
         CloneErrors = workloads.Count > 1 ? workloads.Select(w => CollectErrors([w])).ToList() : [];
         var trackers = workloads.Where(w => w.Verifier is not null).ToList();
@@ -65,6 +83,7 @@ internal sealed class JobSession
         foreach (var w in trackers) recorded.AddRange(w.Verifier!.Recorded.ToArray());
         Verify = new VerifySummary
         {
+            Mode = trackers[0].Verifier!.Mode,
             BlockBytes = trackers[0].Verifier!.BlockBytes,
             CheckedInline = trackers.Sum(w => w.Verifier!.CheckedInline),
             CheckedAfterWrites = trackers.Sum(w => w.Verifier!.CheckedAfterWrites),

@@ -37,6 +37,9 @@ internal sealed class RandomMap
         return (long)x;
     }
 
+    /// <summary>Starts a new pass now (fio resets its map when a strided zone is entered).</summary>
+    public void Restart() => NewPass();
+
     private void NewPass()
     {
         _index = 0;

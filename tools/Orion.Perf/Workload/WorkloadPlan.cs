@@ -106,11 +106,62 @@ internal sealed record WorkloadPlan
     /// <summary>Stamp writes and check reads of blocks written (fio verify=crc32c); a header covers <see cref="AlignBlocks"/> blocks.</summary>
     public bool Verify { get; init; }
 
+    /// <summary>fio verify: crc32c, meta or pattern (what <see cref="Verify"/> checks).</summary>
+    public Options.VerifyMode VerifyMode { get; init; } = Options.VerifyMode.Crc32c;
+
+    /// <summary>fio verify_pattern; null for none.</summary>
+    public byte[]? VerifyPattern { get; init; }
+
     /// <summary>After the measured writes, read back and check every block written (fio do_verify with a write-only workload).</summary>
     public bool VerifyAfterWrites { get; init; }
 
     /// <summary>Stop at the first mismatch (fio verify_fatal).</summary>
     public bool VerifyFatal { get; init; }
+
+    /// <summary>fio latency_target in Stopwatch ticks (ns): search for the depth whose I/Os stay below it; 0 = off.</summary>
+    public long LatencyTargetTicks { get; init; }
+
+    /// <summary>fio latency_window in Stopwatch ticks: how long each depth is tried.</summary>
+    public long LatencyWindowTicks { get; init; }
+
+    /// <summary>fio latency_percentile: the share of a window's I/Os that must meet the target (100 = every one).</summary>
+    public double LatencyPercentile { get; init; } = 100;
+
+    /// <summary>fio latency_run: keep adjusting the depth for the whole run rather than ending once it is found.</summary>
+    public bool LatencyRun { get; init; }
+
+    /// <summary>fio steadystate: the criterion; active only with <see cref="SteadyStateDuration"/> above zero.</summary>
+    public Options.SteadyStateSpec? SteadyState { get; init; }
+
+    /// <summary>fio ss_dur: the window steady state is judged over; zero = off.</summary>
+    public TimeSpan SteadyStateDuration { get; init; }
+
+    /// <summary>fio ss_ramp.</summary>
+    public TimeSpan SteadyStateRamp { get; init; }
+
+    /// <summary>fio ss_interval.</summary>
+    public TimeSpan SteadyStateInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>fio flow: this workload's weight in its flow_id group; 0 = no flow control.</summary>
+    public int FlowWeight { get; init; }
+
+    /// <summary>fio flow_id: the group of workloads kept in the ratio of their weights.</summary>
+    public int FlowId { get; init; }
+
+    /// <summary>fio flow_sleep in Stopwatch ticks: once held back, let the I/Os in flight complete and pause this long; 0 = retry at once.</summary>
+    public long FlowSleepTicks { get; init; }
+
+    /// <summary>fio zonemode=strided zonesize in bytes: after this many bytes in a zone the next zone starts; 0 = no zones.</summary>
+    public long ZoneSizeBytes { get; init; }
+
+    /// <summary>fio zonerange in device blocks: the size of a zone, where the job's offsets fall while in it.</summary>
+    public long ZoneRangeBlocks { get; init; }
+
+    /// <summary>fio zoneskip in device blocks: the gap between the end of one zone and the start of the next.</summary>
+    public long ZoneSkipBlocks { get; init; }
+
+    /// <summary>Device blocks from the region start to the device's end: a zone that would not fit there wraps to the region start (fio: the file's end).</summary>
+    public long ZoneWrapBlocks { get; init; }
 
     /// <summary>Count failed reads and go on (fio continue_on_error=read, io or all); otherwise the first one stops the workload.</summary>
     public bool ContinueOnReadError { get; init; }

@@ -61,6 +61,11 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private readonly RandomMap? _map;
     private int _heldDirection = -1, _heldBlocks;           // chosen but not yet issued (its direction's rate, or no request object)
     private long _heldLba = -1;
+    private readonly LatencyTargetSearch? _latency;          // fio latency_target: the depth search
+    private FlowGroup? _flow;                               // fio flow: the flow_id group this workload is in
+    private long _flowIos;                                  // I/Os this workload counted in its flow group
+    private bool _flowQuiesce;                              // held back with flow_sleep: let the I/Os in flight complete, then pause
+    private long _zoneStart, _zoneBytes;                    // zonemode=strided: the zone (blocks from the region start) and bytes done in it
     private int _randomRunLeft;                             // rw=randMODE:N: sequential I/Os left before a new random offset
     private int _sinceThink;                                // I/Os since the last think time
     private bool _thinkPending, _lowWait;
@@ -127,12 +132,20 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
                 if (plan.DirectionRates[d] > 0)
                     _directionRates[d] = new RateSchedule(plan.DirectionRates[d], plan.RatePoisson, plan.Seed ^ (0x5DEECE66DUL + (ulong)d), Stopwatch.Frequency);
         }
+        if (plan.LatencyTargetTicks > 0)
+            _latency = new LatencyTargetSearch(depth, plan.LatencyTargetTicks, plan.LatencyWindowTicks, plan.LatencyPercentile, plan.LatencyRun);
         if (plan.RandomMap && plan.Offsets is { } offsets) _map = new RandomMap(offsets.Slots, plan.Seed ^ 0xA0761D6478BD642FUL);
         if (plan.Verify)
         {
             int blockSize = plan.BlockBytes / plan.BlocksPerIo;
             _verifyBlocks = plan.VerifyBlocks;
-            _verify = new VerifyTracker(plan.RegionStartLba, plan.RegionBlocks, plan.VerifyBlocks, blockSize, plan.BlocksPerIo / plan.VerifyBlocks, depth, plan.Seed);
+            _verify = new VerifyTracker(plan.RegionStartLba, plan.RegionBlocks, plan.VerifyBlocks, blockSize, plan.BlocksPerIo / plan.VerifyBlocks, depth, plan.Seed)
+            {
+                Mode = plan.VerifyMode,
+                Pattern = plan.VerifyPattern,
+                // A job that only reads checks what an earlier job or run wrote: each block by what it holds alone.
+                Stateless = plan.ReadPercent >= 100,
+            };
         }
         Read = new DirectionCounters();
         Write = new DirectionCounters();
@@ -261,6 +274,20 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     }
 
     /// <summary>
+    /// fio's flow control group this workload joins (plan's <see cref="WorkloadPlan.FlowWeight"/>); null for none. Set it
+    /// before the workload is placed on its reactor.
+    /// </summary>
+    public FlowGroup? Flow
+    {
+        get => _flow;
+        init
+        {
+            _flow = value;
+            value?.Join(_plan.FlowWeight);
+        }
+    }
+
+    /// <summary>
     /// I/Os completed in direction <paramref name="d"/> since the measured phase started (any thread; 0 before it).
     /// With <see cref="MeasuredBytes"/>, what the bandwidth and IOPS samplers read.
     /// </summary>
@@ -311,6 +338,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         }
     }
     private long _phaseStart0;
+
+    /// <summary>The queue depth in use: with fio's latency_target the one its search settled on (fio's latency_depth), else iodepth.</summary>
+    public int LatencyDepth => _latency?.Depth ?? _plan.IoDepth;
+
+    /// <summary>Whether an I/O above latency_target at depth 1 (latency_percentile 100) ended the job: fio's "max latency exceeded".</summary>
+    public bool LatencyTargetMissed { get; private set; }
 
     /// <summary>Whether fio's rate_min (or rate_iops_min) was not met over a rate_cycle, which ended the job.</summary>
     public bool RateMinMissed { get; private set; }
@@ -364,6 +397,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             StopIssuing(now);
         }
         if (_phase == Phase.Measure) _intervals?.Tick(now);
+        if (_phase == Phase.Measure && _latency is not null) CheckLatencyTarget(now);
         if (_phase == Phase.Draining && _inFlight == 0) EndMeasure(now);
         switch (_phase)
         {
@@ -393,11 +427,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     /// </summary>
     public bool PrepareToPark() =>
         _phase != Phase.Delayed && !_logBlocked
-        && ((_rate is null && _directionRates is null && _plan.ThinkTicks == 0 && _nextRateCheck == 0) || _phase is not (Phase.Ramp or Phase.Measure));
+        && ((_rate is null && _directionRates is null && _plan.ThinkTicks == 0 && _nextRateCheck == 0 && _flow is null && _latency is null) || _phase is not (Phase.Ramp or Phase.Measure));
 
     private void Begin(long now)
     {
         _phaseStart = _phaseStart0 = now;
+        _latency?.Start(now);
         _rate?.Start(_phaseStart);
         if (_directionRates is not null)
             foreach (var r in _directionRates) r?.Start(_phaseStart);
@@ -480,8 +515,54 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         }
         _phase = Phase.Draining;
         _nextRateCheck = 0;
+        LeaveFlow();
         _measureEnd = now;
         Volatile.Write(ref _stoppedAt, now);
+    }
+
+    /// <summary>A read or write came back after <paramref name="latency"/> ticks: latency_target's search counts it.</summary>
+    private void LatencyCompleted(long latency, long now)
+    {
+        if (_latency!.Completed(latency, now) == LatencyTargetSearch.Step.Fatal && _phase is Phase.Ramp or Phase.Measure)
+        {
+            LatencyTargetMissed = true;                          // fio's lat_fatal: "max latency exceeded", the job ends
+            StopIssuing(now);
+        }
+    }
+
+    /// <summary>latency_target's window check (measured phase only, as fio's outside the ramp).</summary>
+    private void CheckLatencyTarget(long now)
+    {
+        switch (_latency!.Check(now))
+        {
+            case LatencyTargetSearch.Step.RestartMeasure:
+                RestartMeasure(now);
+                break;
+            case LatencyTargetSearch.Step.Done:
+                StopIssuing(now);
+                break;
+        }
+    }
+
+    /// <summary>fio's reset_all_stats for latency_target's last window: the measured counts and latencies start over now.</summary>
+    private void RestartMeasure(long now)
+    {
+        Read.Reset();
+        Write.Reset();
+        Trim.Reset();
+        _depths.Reset();
+        _reapCount = 0;
+        _measureStart = now;
+        _bytesIssuedInMeasure = 0;
+        _iosIssuedInMeasure = 0;
+    }
+
+    /// <summary>fio's flow_put: a workload that stopped issuing takes its weight and count out of its flow group (once).</summary>
+    private void LeaveFlow()
+    {
+        if (_flow is null) return;
+        _flow.Leave(_flowIos, _plan.FlowWeight);
+        _flow = null;
     }
 
     /// <summary>The last measured request is back: the window closes; then the read-back, or the end.</summary>
@@ -500,6 +581,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
 
     private void Finish()
     {
+        LeaveFlow();
         _phase = Phase.Done;
         _measureEnded = true;
         _done = true;
@@ -576,6 +658,15 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         int issued = 0;
         while (_freeCount > 0)
         {
+            if (_latency is not null)
+            {
+                if (_latency.Quiesce)
+                {
+                    if (_inFlight > 0) break;                   // fio's io_u_quiesce after a depth change
+                    _latency.Quiesce = false;
+                }
+                if (_inFlight >= _latency.Depth) break;         // fio's queue_full: the search's depth, not iodepth
+            }
             if (_lowWait)
             {
                 if (_inFlight > _plan.IoDepthLow) break;         // iodepth_low: let the queue drain to the low mark
@@ -586,6 +677,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
                 if (_inFlight > 0) break;                       // fio lets the I/Os complete, then thinks
                 _thinkPending = false;
                 _thinkUntil = now + _plan.ThinkTicks;
+            }
+            if (_flowQuiesce)
+            {
+                if (_inFlight > 0) break;                       // fio's io_u_quiesce, then usleep(flow_sleep)
+                _flowQuiesce = false;
+                _thinkUntil = now + _plan.FlowSleepTicks;
             }
             if (_thinkUntil != 0)
             {
@@ -607,6 +704,15 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             {
                 intended = _rate.Next;
                 if (intended > now) break;          // nothing due yet
+            }
+            if (_flow is not null && _heldDirection < 0)
+            {
+                if (_flow.Exceeded(_flowIos, _plan.FlowWeight))
+                {
+                    _flowQuiesce = _plan.FlowSleepTicks > 0;
+                    break;                          // ahead of its share: the other jobs of the flow catch up first
+                }
+                _flowIos++;
             }
             if (!IssueOne(now, intended)) break;
             _rate?.Advance();
@@ -733,6 +839,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
 
     private long NextLba(int blocks)
     {
+        long span = _plan.RegionBlocks;
+        if (_plan.ZoneSizeBytes > 0)
+        {
+            span = _plan.ZoneRangeBlocks;
+            NextZoneIfDone();
+        }
         long relative;
         if (_plan.Random && _randomRunLeft == 0)
         {
@@ -742,18 +854,35 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         else if (_plan.Random)
         {
             relative = _nextSequentialBlock;                 // rw=randMODE:N: the next I/O follows the last one
-            if (relative + blocks > _plan.RegionBlocks) relative = 0;
+            if (relative + blocks > span) relative = 0;
             _randomRunLeft--;
         }
         else
         {
             relative = _nextSequentialBlock;
             // rw=MODE:N: fio adds N after every I/O but the first; past either end it wraps (backwards: to the end).
-            if (relative < 0 || relative + blocks > _plan.RegionBlocks)
-                relative = _plan.SeqAddBlocks < 0 ? Math.Clamp(_plan.RegionBlocks + _plan.SeqAddBlocks, 0, _plan.RegionBlocks - blocks) : 0;
+            if (relative < 0 || relative + blocks > span)
+                relative = _plan.SeqAddBlocks < 0 ? Math.Clamp(span + _plan.SeqAddBlocks, 0, span - blocks) : 0;
         }
         _nextSequentialBlock = relative + blocks + (_plan.Random ? 0 : _plan.SeqAddBlocks);
-        return _plan.RegionStartLba + relative;
+        _zoneBytes += (long)blocks * (_plan.BlockBytes / _plan.BlocksPerIo);
+        return _plan.RegionStartLba + _zoneStart + relative;
+    }
+
+    /// <summary>
+    /// fio's setup_strided_zone_mode: once zonesize bytes went to this zone, the next starts zonerange + zoneskip
+    /// further on (back at the region start past the device's end), sequential I/O starts at its beginning and the
+    /// random map a new pass, as fio resets its file state.
+    /// </summary>
+    private void NextZoneIfDone()
+    {
+        if (_zoneBytes < _plan.ZoneSizeBytes) return;
+        _zoneBytes = 0;
+        _zoneStart += _plan.ZoneRangeBlocks + _plan.ZoneSkipBlocks;
+        if (_zoneStart + _plan.ZoneRangeBlocks > _plan.ZoneWrapBlocks) _zoneStart = 0;
+        _nextSequentialBlock = 0;
+        _randomRunLeft = 0;
+        _map?.Restart();
     }
 
     private ulong NextRandom() => OffsetDistribution.NextRandom(ref _rng);
@@ -782,6 +911,8 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         var direction = _direction[slot];
         bool ok = status == IoStatus.Ok;
         if (!ok) OnFailed(slot, direction, status);
+        if (_latency is not null && direction != IoDirection.Trim && _phase is Phase.Ramp or Phase.Measure or Phase.Draining)
+            LatencyCompleted(now - issued, now);
         if (_phase == Phase.ReadBack)
         {
             if (ok && _verify!.ReadCompleted(slot, _buffers[slot].Span[.._bytes[slot]], _lba[slot], _blocks[slot] / _verifyBlocks, afterWrites: true) > 0
