@@ -41,14 +41,15 @@ internal sealed class GuestVm : IDisposable
     /// <summary>
     /// Boots a guest running <paramref name="script"/> (after <see cref="Prelude"/>, under <c>sh -e</c>) with
     /// <paramref name="qemuArgs"/> added to QEMU's command line (its disks). <paramref name="memoryMiB"/> of guest
-    /// memory come from a shared memfd (what a vhost-user back-end maps).
+    /// memory come from a shared memfd (what a vhost-user back-end maps). <paramref name="programs"/> are host files
+    /// copied into the guest's <c>/bin</c> (scripts; a dynamically linked program also needs its libraries).
     /// </summary>
     public static GuestVm Start(GuestArtefacts artefacts, string script, IEnumerable<string> qemuArgs, int memoryMiB = 512,
-                                string machine = "pc", string kernelArgs = "")
+                                string machine = "pc", string kernelArgs = "", IEnumerable<string>? programs = null)
     {
         string dir = Directory.CreateTempSubdirectory("orion-guest-").FullName;
         string initrd = Path.Combine(dir, "initrd");
-        WriteInitrd(artefacts, Prelude + script, dir, initrd);
+        WriteInitrd(artefacts, Prelude + script, programs ?? [], dir, initrd);
         var psi = new ProcessStartInfo(GuestArtefacts.Qemu)
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
@@ -129,15 +130,19 @@ internal sealed class GuestVm : IDisposable
         Assert.That(verdict, Is.EqualTo("PASS"), verdict.Length == 0 ? $"QEMU exited without a verdict; console:\n{Console}" : $"the guest's script failed; console:\n{Console}");
     }
 
-    private static void WriteInitrd(GuestArtefacts artefacts, string script, string dir, string initrd)
+    private static void WriteInitrd(GuestArtefacts artefacts, string script, IEnumerable<string> programs, string dir, string initrd)
     {
         string layer = Path.Combine(dir, "layer");
-        Directory.CreateDirectory(layer);
+        Directory.CreateDirectory(Path.Combine(layer, "bin"));
         File.WriteAllText(Path.Combine(layer, "test.sh"), script);
+        foreach (var program in programs)
+        {
+            File.Copy(program, Path.Combine(layer, "bin", Path.GetFileName(program)));
+        }
         string packed = Path.Combine(dir, "layer.cpio.gz");
         var psi = new ProcessStartInfo("sh") { UseShellExecute = false, RedirectStandardError = true, WorkingDirectory = layer };
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add($"find . | cpio -o -H newc --quiet -R 0:0 | gzip -1 > '{packed}'");
+        psi.ArgumentList.Add($"chmod -R a+x bin && find . | cpio -o -H newc --quiet -R 0:0 | gzip -1 > '{packed}'");
         using (var p = Process.Start(psi)!)
         {
             string err = p.StandardError.ReadToEnd();
