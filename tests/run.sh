@@ -41,7 +41,8 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1 || [ ! -x /bin/busybox ] || !
    ! command -v debugfs >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing qemu-system-x86, busybox-static, cpio and e2fsprogs (apt-get) for the guest tests"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 busybox-static cpio e2fsprogs >/dev/null ||
+    { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 busybox-static cpio e2fsprogs; } >/dev/null ||
       echo "note: apt-get could not install qemu-system-x86 busybox-static cpio e2fsprogs; the guest tests will be skipped" >&2
   else
     echo "note: qemu-system-x86_64, busybox-static, cpio or debugfs is missing and this is not root (or has no apt-get);" \

@@ -60,24 +60,8 @@ public class VhostUserGuestIoTests
     /// </summary>
     [Test]
     [CancelAfter(600_000)]
-    public void SplitRingGuestResumesAfterOrionVhostIsKilledAndRestarted()
-    {
-        var artefacts = GuestArtefacts.Require();
-        using var disk = GuestDisk.Create("file", 256L << 20);
-        string[] args = disk.VhostArgs(queues: 1, packed: false);
-        var vhost = VhostProcess.Start(args, directory: disk.Directory);
-        try
-        {
-            using var vm = GuestVm.Start(artefacts, WriteLoopScript, GuestDisk.QemuArgs(vhost.SocketPath, queues: 1, packed: false, reconnectSeconds: 1));
-            KillInsideTheWriteLoop(vm, vhost);
-            vhost = VhostProcess.Start(args, directory: disk.Directory);
-            vm.AssertPassed(GuestTimeout);
-        }
-        finally
-        {
-            vhost.Dispose();
-        }
-    }
+    public void SplitRingGuestResumesAfterOrionVhostIsKilledAndRestarted() =>
+        KillAndRestartInsideTheWriteLoop(packed: false, (vm, _) => vm.AssertPassed(GuestTimeout));
 
     /// <summary>
     /// Packed ring: the same crash cannot be resumed. QEMU 7.2 has no used index in guest memory to restore a packed
@@ -89,23 +73,33 @@ public class VhostUserGuestIoTests
     /// </summary>
     [Test]
     [CancelAfter(600_000)]
-    public void PackedRingAfterOrionVhostIsKilledIsRefusedByTheRestartedOneWithANamedError()
-    {
-        var artefacts = GuestArtefacts.Require();
-        using var disk = GuestDisk.Create("file", 256L << 20);
-        string[] args = disk.VhostArgs(queues: 1, packed: true);
-        var vhost = VhostProcess.Start(args, directory: disk.Directory);
-        try
+    public void PackedRingAfterOrionVhostIsKilledIsRefusedByTheRestartedOneWithANamedError() =>
+        KillAndRestartInsideTheWriteLoop(packed: true, (vm, vhost) =>
         {
-            using var vm = GuestVm.Start(artefacts, WriteLoopScript, GuestDisk.QemuArgs(vhost.SocketPath, queues: 1, packed: true, reconnectSeconds: 1));
-            KillInsideTheWriteLoop(vm, vhost);
-            vhost = VhostProcess.Start(args, directory: disk.Directory);
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
             while (CountOf(vhost.Stderr, "is broken (WrapCounterInvalid)") < 2 && DateTime.UtcNow < deadline) Thread.Sleep(200);
             Assert.That(CountOf(vhost.Stderr, "is broken (WrapCounterInvalid)"), Is.GreaterThanOrEqualTo(2),
                 $"QEMU reconnected at least twice and was refused each time; orion-vhost said: {vhost.Stderr}\nconsole:\n{vm.Console}");
             Assert.That(vhost.Process.HasExited, Is.False, "orion-vhost keeps serving after refusing a ring");
             Assert.That(vm.Console, Does.Not.Contain("ORION-GUEST-STEP: written"), "the guest's writes stay stalled");
+        });
+
+    /// <summary>
+    /// Boots a guest on orion-vhost (a file, one queue, QEMU's <c>reconnect=1</c>) running <see cref="WriteLoopScript"/>,
+    /// kills orion-vhost inside the write loop, starts it again on the same socket, and hands both to <paramref name="then"/>.
+    /// </summary>
+    private static void KillAndRestartInsideTheWriteLoop(bool packed, Action<GuestVm, VhostProcess> then)
+    {
+        var artefacts = GuestArtefacts.Require();
+        using var disk = GuestDisk.Create("file", 256L << 20);
+        string[] args = disk.VhostArgs(queues: 1, packed);
+        var vhost = VhostProcess.Start(args, directory: disk.Directory);
+        try
+        {
+            using var vm = GuestVm.Start(artefacts, WriteLoopScript, GuestDisk.QemuArgs(vhost.SocketPath, queues: 1, packed, reconnectSeconds: 1));
+            KillInsideTheWriteLoop(vm, vhost);
+            vhost = VhostProcess.Start(args, directory: disk.Directory);
+            then(vm, vhost);
         }
         finally
         {
