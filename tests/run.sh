@@ -34,6 +34,21 @@ if ! command -v qemu-storage-daemon >/dev/null 2>&1 || ! command -v qemu-img >/d
          "(install them with: sudo apt-get install qemu-system-common qemu-utils fio fio-examples gnuplot-nox python3-pandas python3-six)" >&2
   fi
 fi
+# The guest tests (tests/Orion.Guest.Tests) boot a Linux guest under QEMU (TCG) with a busybox initramfs built by
+# tests/guest/build-initramfs.sh: qemu-system-x86, busybox-static, cpio, and e2fsprogs on the host (e2fsck, debugfs).
+# Installed when we can (root); otherwise those tests skip themselves.
+if ! command -v qemu-system-x86_64 >/dev/null 2>&1 || [ ! -x /bin/busybox ] || ! command -v cpio >/dev/null 2>&1 ||
+   ! command -v debugfs >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing qemu-system-x86, busybox-static, cpio and e2fsprogs (apt-get) for the guest tests"
+    { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 busybox-static cpio e2fsprogs; } >/dev/null ||
+      echo "note: apt-get could not install qemu-system-x86 busybox-static cpio e2fsprogs; the guest tests will be skipped" >&2
+  else
+    echo "note: qemu-system-x86_64, busybox-static, cpio or debugfs is missing and this is not root (or has no apt-get);" \
+         "the guest tests will be skipped (install them with: sudo apt-get install qemu-system-x86 busybox-static cpio e2fsprogs)" >&2
+  fi
+fi
 results="$(mktemp -d)"; trap 'rm -rf "$results"' EXIT
 fail_extra=0
 

@@ -14,11 +14,14 @@ internal sealed class VhostProcess : IDisposable
     private readonly StringBuilder _stdout = new(), _stderr = new();
     private readonly ManualResetEventSlim _listening = new();
 
-    private VhostProcess(Process process, string directory, string socketPath)
+    private readonly bool _ownsDirectory;
+
+    private VhostProcess(Process process, string directory, string socketPath, bool ownsDirectory)
     {
         Process = process;
         Directory = directory;
         SocketPath = socketPath;
+        _ownsDirectory = ownsDirectory;
     }
 
     public Process Process { get; }
@@ -27,10 +30,14 @@ internal sealed class VhostProcess : IDisposable
     public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
 
-    /// <summary>Starts orion-vhost with <c>--socket DIR/vu.sock</c> and <paramref name="args"/>; with <paramref name="waitReady"/>, waits for "listening on".</summary>
-    public static VhostProcess Start(string[] args, bool waitReady = true)
+    /// <summary>
+    /// Starts orion-vhost with <c>--socket DIR/vu.sock</c> and <paramref name="args"/>; with <paramref name="waitReady"/>,
+    /// waits for "listening on". DIR is a new private directory, removed by <see cref="Dispose"/>, unless
+    /// <paramref name="directory"/> names one the caller keeps (a restart on the same socket path).
+    /// </summary>
+    public static VhostProcess Start(string[] args, bool waitReady = true, string? directory = null)
     {
-        string dir = System.IO.Directory.CreateTempSubdirectory("orion-vh-").FullName;
+        string dir = directory ?? System.IO.Directory.CreateTempSubdirectory("orion-vh-").FullName;
         string socket = Path.Combine(dir, "vu.sock");
         var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -43,7 +50,7 @@ internal sealed class VhostProcess : IDisposable
         psi.ArgumentList.Add(socket);
         foreach (var a in args) psi.ArgumentList.Add(a);
         var p = new Process { StartInfo = psi };
-        var v = new VhostProcess(p, dir, socket);
+        var v = new VhostProcess(p, dir, socket, ownsDirectory: directory is null);
         p.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
@@ -92,6 +99,7 @@ internal sealed class VhostProcess : IDisposable
         }
         catch (InvalidOperationException) { }
         Process.Dispose();
+        if (!_ownsDirectory) return;
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
     }
 }

@@ -33,6 +33,7 @@ internal static class PerfCommand
         // Subcommands: compare two reports, or gate a candidate command against a baseline (Gate/).
         if (args.Length > 0 && args[0] == "compare") return Gate.CompareCommand.Run(args[1..], stdout, stderr);
         if (args.Length > 0 && args[0] == "gate") return Gate.GateCommand.Run(args[1..], stdout, stderr);
+        if (args is ["--list-devices"]) return ListDevicesCommand.Run(stdout);
         var outcome = JobOptionsParser.ParseJobs(args);     // positional arguments are fio job files
         switch (outcome.Kind)
         {
