@@ -104,7 +104,7 @@ public sealed unsafe partial class PmdEngine
                 // request succeeds again.
                 Volatile.Write(ref _lastDeviceReset, $"declined ({reason}): {_options.MaxDeviceResetsWithoutProgress} device reset(s) in a row " +
                                                      "completed no request; queues recover with queue resets until one succeeds");
-                OnEachQueue(static p => p.DeclineDeviceReset());
+                OnEachQueue(p => _recovery.Decline(p));
                 Volatile.Write(ref _escalationPending, 0);
                 _resetsWithoutProgress = 0;
                 return;
@@ -128,14 +128,22 @@ public sealed unsafe partial class PmdEngine
         long started = Stopwatch.GetTimestamp();
         string why = automatic ? $"automatic: {reason}" : reason;
         AuditLog.DeviceReset(_transport.Description, why);
-        OnEachQueue(static p => p.SuspendForDeviceReset());
+        OnEachQueue(static p => p.Suspend());
         // From here on every queue is stopped: a reset asked for from now on is a new one.
         Volatile.Write(ref _escalationPending, 0);
         var before = Pairs.Select(p => p.Counters).ToArray();
         try
         {
             _transport.ResetDevice();
-            OnEachQueue(p => p.RebuildAfterDeviceReset(why));
+            OnEachQueue(p =>
+            {
+                // What the device completed is delivered first; the fresh ring is initialized in the same memory, so
+                // only after the old one was read to the end.
+                p.DeliverCompleted(handleBroken: false);
+                p.Rebuild(p.Options.FreshRing(), Requests.IoStatus.QueueBroken, $"{why}; the device was reset", _options.TimeoutPolicy);
+                p.CountDeviceReset(why);
+                _recovery.DeviceWasReset(p);
+            });
             Reinitialize();
         }
         catch (Exception e) when (_transport is VhostUserTransport vhost && (!vhost.IsConnected || e is VhostUserDisconnectedException))
@@ -153,7 +161,7 @@ public sealed unsafe partial class PmdEngine
             FailDevice(detail);
             throw new IOException(detail, e);
         }
-        OnEachQueue(static p => p.ResumeAfterDeviceReset());
+        OnEachQueue(static p => p.Resume());
         int count = Interlocked.Increment(ref _deviceResets);
         var after = Pairs.Select(p => p.Counters).ToArray();
         long resubmitted = 0, failed = 0, delivered = 0;

@@ -27,7 +27,11 @@ public sealed unsafe partial class PmdEngine : ILinkRecovery
     {
         _suspendedAt = Stopwatch.GetTimestamp();
         AuditLog.BackendDisconnected(_transport.Description);
-        OnEveryReactor(static p => p.SuspendForReconnect());
+        OnEveryReactor(static p =>
+        {
+            p.DeliverCompleted(handleBroken: true);
+            p.Suspend();
+        });
     }
 
     void ILinkRecovery.RestoreQueues()
@@ -41,11 +45,11 @@ public sealed unsafe partial class PmdEngine : ILinkRecovery
             OnReactor(Pairs[q], p =>
             {
                 var (ring, _) = _rings.Create((byte*)host, guest);     // zeroed: the new connection starts at index 0
-                p.RebuildAfterReconnect(ring);
+                p.Rebuild(ring, Requests.IoStatus.TransportLost, "the back-end was reconnected", _options.TimeoutPolicy, capPlacements: false);
             });
             _transport.EnableQueue(q);
         }
-        OnEveryReactor(static p => p.ResumeAfterReconnect());
+        OnEveryReactor(static p => p.Resume());     // a reconnect re-created every ring: a device reset a queue waited for is moot
         // The supervisor counts the reconnect once this returns.
         AuditLog.BackendReconnected(_transport.Description, Reconnects + 1, Stopwatch.GetElapsedTime(_suspendedAt));
     }

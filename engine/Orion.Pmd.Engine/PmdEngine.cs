@@ -4,6 +4,7 @@ using Orion.Pmd.Device.Backends;
 using Orion.Pmd.Engine.Memory;
 using Orion.Pmd.Engine.Monitoring;
 using Orion.Pmd.Engine.Queues;
+using Orion.Pmd.Engine.Recovery;
 using Orion.Pmd.Engine.Transport;
 using Orion.Pmd.Engine.Transport.VhostUser;
 using Orion.Pmd.Engine.Audit;
@@ -36,6 +37,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
     private bool _disposed;
 
     internal QueuePair[] Pairs { get; }
+    private readonly RecoveryCoordinator _recovery = null!;
     private readonly RingFactory _rings = null!;
     private readonly (nint Host, ulong Guest)[] _ringMemory = [];
     internal bool ReactorsRunning => _running;
@@ -165,6 +167,8 @@ public sealed unsafe partial class PmdEngine : IDisposable
             var pool = new DmaBufferPool(buffers, options.MaxBufferBytes);
             transport.SetMemoryTable(_memory.Table.Regions);
 
+            _recovery = new RecoveryCoordinator(transport, options, options.Queues,
+                (index, _) => AuditLog.QueueReset(transport.Description, index), RequestDeviceReset);
             _reactors = new Reactor[options.Queues];
             Pairs = new QueuePair[options.Queues];
             _queueAreas = new SplitRingAddresses[options.Queues];
@@ -191,20 +195,20 @@ public sealed unsafe partial class PmdEngine : IDisposable
                 _reactors[q] = new Reactor(new ReactorOptions { Id = q, Core = plan.Reactors[q], IdlePolicy = idle, ParkAfter = parkAfter, Name = $"orion-reactor-{q}" });
                 if (call is not null) _reactors[q].AddWakeSource(call);
                 var slots = new RequestSlots(slotHost, slotGuest, options.QueueSize, stride);
-                Pairs[q] = new QueuePair(q, _reactors[q], ring, slots, transport, indirect, maxSegments, options.SubmissionRingSize, localRequests: options.QueueSize * 2)
+                var (freshHost, freshGuest) = ((nint)ringHost, ringGuest);
+                var pairOptions = new QueuePairOptions
                 {
+                    Index = q,
+                    Indirect = indirect,
+                    MaxSegments = maxSegments,
+                    SubmissionCapacity = options.SubmissionRingSize,
+                    LocalRequests = options.QueueSize * 2,
                     InterruptCoalescing = Math.Max(1, options.InterruptCoalescing),
                     RequestTimeoutTicks = options.RequestTimeout > TimeSpan.Zero ? (long)(options.RequestTimeout.TotalSeconds * Stopwatch.Frequency) : 0,
-                    TimeoutPolicy = options.TimeoutPolicy,
-                    RecoverBroken = options.RecoverBrokenQueues,
-                    QueueResetsBeforeDeviceReset = options.QueueResetsBeforeDeviceReset,
-                    QueueResetWindowTicks = (long)(options.QueueResetWindow.TotalSeconds * Stopwatch.Frequency),
-                    EscalateDeviceReset = options.RecoverWithDeviceReset ? RequestDeviceReset : null,
+                    FreshRing = () => rings.Create((byte*)freshHost, freshGuest).Ring,     // zeroed, in place
+                    CallbackFaulted = (index, tag, e) => Log.CallbackFault(transport.Description, index, tag, e),
                 };
-                var (freshHost, freshGuest) = ((nint)ringHost, ringGuest);
-                Pairs[q].FreshRing = () => rings.Create((byte*)freshHost, freshGuest).Ring;     // zeroed, in place
-                Pairs[q].Recovered = (index, _) => AuditLog.QueueReset(transport.Description, index);
-                Pairs[q].CallbackFaulted = (index, tag, e) => Log.CallbackFault(transport.Description, index, tag, e);
+                Pairs[q] = new QueuePair(pairOptions, _reactors[q], ring, slots, transport, _recovery);
                 var pair = Pairs[q];
                 _reactors[q].PollerFaulted += e => OnPollerFaulted(pair, e);
                 _reactors[q].AddPoller(Pairs[q]);
