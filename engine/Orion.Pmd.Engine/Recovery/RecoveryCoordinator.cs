@@ -15,24 +15,28 @@ namespace Orion.Pmd.Engine.Recovery;
 /// </summary>
 internal sealed partial class RecoveryCoordinator : IQueueRecovery
 {
+    /// <summary>How long one step may wait for a reactor to take it, and as long again to run it.</summary>
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly PmdEngine _engine;
     private readonly IVirtioTransport _transport;
     private readonly EngineOptions _options;
     private readonly ResetHistory[] _history;
-    private readonly Action<int, string> _queueRecovered;
-    private readonly Action<string> _requestDeviceReset;
 
+    // One recovery at a time: device resets, reconnects and the owner's queue resets take it (waiting); a queue's own
+    // reset, which runs inside its reactor's poll, only tries it and leaves the fault for a later poll (or for the
+    // device reset or reconnect under way, which rebuilds every ring anyway), so no reactor ever blocks on it.
+    private readonly Lock _gate = new();
+
+    /// <param name="engine">The engine whose queues this recovers (its queues exist once it started).</param>
     /// <param name="transport">The device's transport.</param>
     /// <param name="options">The engine's options (timeouts, recovery, escalation limits).</param>
     /// <param name="queues">How many queues the engine runs.</param>
-    /// <param name="queueRecovered">Told (on the reactor) after a queue was reset by the engine itself, with the reason.</param>
-    /// <param name="requestDeviceReset">Asks for a device reset (escalation), with the reason.</param>
-    public RecoveryCoordinator(IVirtioTransport transport, EngineOptions options, int queues, Action<int, string> queueRecovered,
-                               Action<string> requestDeviceReset)
+    public RecoveryCoordinator(PmdEngine engine, IVirtioTransport transport, EngineOptions options, int queues)
     {
-        _requestDeviceReset = requestDeviceReset;
+        _engine = engine;
         _transport = transport;
         _options = options;
-        _queueRecovered = queueRecovered;
         long window = (long)(options.QueueResetWindow.TotalSeconds * Stopwatch.Frequency);
         _history = new ResetHistory[queues];
         for (int q = 0; q < queues; q++) _history[q] = new ResetHistory(options.QueueResetsBeforeDeviceReset, window);
@@ -55,6 +59,21 @@ internal sealed partial class RecoveryCoordinator : IQueueRecovery
     /// reset fails everything held and the queue stays broken.
     /// </summary>
     public void Recover(QueuePair pair, IoStatus status, string reason)
+    {
+        if (!_gate.TryEnter()) return;       // another recovery runs: this fault is seen again at a later poll
+        try
+        {
+            RecoverQueue(pair, status, reason);
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    private QueuePair[] Pairs => _engine.Pairs;
+
+    private void RecoverQueue(QueuePair pair, IoStatus status, string reason)
     {
         var history = _history[pair.Index];
         long now = Stopwatch.GetTimestamp();
@@ -109,7 +128,7 @@ internal sealed partial class RecoveryCoordinator : IQueueRecovery
             return;
         }
         pair.Reenabled();
-        _queueRecovered(pair.Index, reason);
+        _engine.AuditLog.QueueReset(_transport.Description, pair.Index);
     }
 
     /// <summary>
@@ -166,17 +185,14 @@ internal sealed partial class RecoveryCoordinator : IQueueRecovery
     /// <summary>The queue stops touching its ring and, the first time, the engine is asked for a device reset.</summary>
     private void AskForDeviceReset(QueuePair pair, string reason)
     {
-        if (pair.AwaitDeviceReset(reason)) _requestDeviceReset(reason);
+        if (pair.AwaitDeviceReset(reason)) RequestDeviceReset(reason);
     }
-
-    /// <summary>On the queue's reactor, after a device reset rebuilt it: a fresh device starts with a clean record.</summary>
-    public void DeviceWasReset(QueuePair pair) => _history[pair.Index].Clear();
 
     /// <summary>
     /// On the queue's reactor: the engine declined the device reset (resets made no progress). The queue takes its
     /// ring back and recovers by itself, without escalating, until a request succeeds again.
     /// </summary>
-    public void Decline(QueuePair pair)
+    private void Decline(QueuePair pair)
     {
         _history[pair.Index].Pause(pair.GoodCompletions);
         pair.DeclineDeviceReset();
