@@ -332,4 +332,7 @@ public sealed unsafe class PackedQueueDriver : IDriverQueue
 
     /// <summary>The wrap counter the next used descriptor must carry (for tests and diagnostics).</summary>
     public bool UsedWrapCounter => _usedWrap;
+
+    /// <summary>The descriptor ring in this process's mapping, for tests that play a hostile device.</summary>
+    internal PackedDescriptor* DescriptorsForTests => _desc;
 }
