@@ -98,6 +98,7 @@ internal sealed partial class QueuePair
     public bool AwaitDeviceReset(string reason)
     {
         NoteRecovery(reason);
+        if (QueueStates.IsTerminal(_state)) return false;          // a lost or faulted queue fails what arrives; no reset brings it back
         if (_state == QueueState.AwaitingDeviceReset) return false;
         if (_state == QueueState.Suspended) return false;      // a reset or reconnect already owns the ring
         _resumeTo = _state;

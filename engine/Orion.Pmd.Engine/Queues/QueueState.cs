@@ -68,7 +68,7 @@ internal static class QueueStates
         // Running breaks, or is refused after a reset, and comes back through a reset.
         (QueueState.Running, QueueState.Broken or QueueState.Unserved) => true,
         (QueueState.Broken or QueueState.Unserved, QueueState.Running) => true,
-        (QueueState.Unserved, QueueState.Broken) => true,
+        (QueueState.Unserved or QueueState.Suspended, QueueState.Broken) => true,     // a ring read to its end while suspended may break
         // A reconnect or device reset suspends any live queue; resuming gives a running queue.
         (_, QueueState.Suspended) => true,
         (QueueState.Suspended or QueueState.AwaitingDeviceReset, QueueState.Running) => true,
