@@ -63,6 +63,7 @@ fi
 test_rc=0
 for proj in tests/*/*.csproj; do
   name="$(basename "$proj" .csproj)"
+  [ "$name" = Orion.Pmd.Testing ] && continue      # the shared test kit: a library the test projects use, no tests
   echo "== $name"
   dotnet test "$proj" -c Release --no-build --nologo \
     --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
@@ -141,7 +142,7 @@ done
 skipped=$((total - executed + skip_extra))
 # A crashed test host leaves an all-zero TRX (or none): count it as a failure.
 if (( test_rc != 0 )) && (( failed == 0 )); then failed=1; fi
-n_proj=$(ls tests/*/*.csproj | wc -l)
+n_proj=$(ls tests/*/*.csproj | grep -vc '/Orion.Pmd.Testing/')
 if (( ${#trx_files[@]} < n_proj )) && (( failed == 0 )); then failed=1; fi
 failed=$((failed + fail_extra))
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"

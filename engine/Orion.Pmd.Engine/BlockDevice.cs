@@ -579,6 +579,6 @@ public sealed partial class BlockDevice
     internal void Close()
     {
         _closed = true;
-        foreach (var p in _pairs) p.Closed = true;
+        foreach (var p in _pairs) p.Close();
     }
 }

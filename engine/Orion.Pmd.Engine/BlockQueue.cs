@@ -43,20 +43,20 @@ public sealed class BlockQueue
     public int Outstanding => _pair.Outstanding;
 
     /// <summary>The last failed requests of this queue (at most 32), newest first, with their type, sector, status, time and why.</summary>
-    public IReadOnlyList<IoErrorRecord> RecentErrors => _pair.RecentErrors();
+    public IReadOnlyList<IoErrorRecord> RecentErrors => _pair.ErrorLog.RecentErrors();
 
     /// <summary>Every failure of this queue since start, counted by status (exact; cancelled requests are not failures).</summary>
-    public IReadOnlyDictionary<IoStatus, long> ErrorCounts => _pair.ErrorCounts();
+    public IReadOnlyDictionary<IoStatus, long> ErrorCounts => _pair.ErrorLog.ErrorCounts();
 
     /// <summary>
     /// The first exception an <see cref="IBlockCompletion.OnCompleted"/> of this queue threw, or null. A throwing
     /// callback does not stop the queue: the exception is caught on the reactor, counted
     /// (<see cref="QueueCounters.CallbackFaults"/>) and logged once, and the other completions go on.
     /// </summary>
-    public Exception? FirstCallbackFault => _pair.FirstCallbackFault;
+    public Exception? FirstCallbackFault => _pair.ErrorLog.FirstCallbackFault;
 
     /// <summary>The latest exception an <see cref="IBlockCompletion.OnCompleted"/> of this queue threw, or null.</summary>
-    public Exception? LastCallbackFault => _pair.LastCallbackFault;
+    public Exception? LastCallbackFault => _pair.ErrorLog.LastCallbackFault;
 
     /// <summary>
     /// Reads <paramref name="length"/> bytes at block <paramref name="lba"/> into <paramref name="buffer"/> at
@@ -199,14 +199,14 @@ public sealed class BlockQueue
     /// </summary>
     public void Disable()
     {
-        _pair.Disabled = true;
+        _pair.SetDisabled(true);
         _device.Audit.QueueDisabled(_device.Description, Index);
     }
 
     /// <summary>Takes new work again. Any thread.</summary>
     public void Enable()
     {
-        _pair.Disabled = false;
+        _pair.SetDisabled(false);
         _device.Audit.QueueEnabled(_device.Description, Index);
     }
 

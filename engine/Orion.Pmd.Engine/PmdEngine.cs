@@ -4,6 +4,7 @@ using Orion.Pmd.Device.Backends;
 using Orion.Pmd.Engine.Memory;
 using Orion.Pmd.Engine.Monitoring;
 using Orion.Pmd.Engine.Queues;
+using Orion.Pmd.Engine.Recovery;
 using Orion.Pmd.Engine.Transport;
 using Orion.Pmd.Engine.Transport.VhostUser;
 using Orion.Pmd.Engine.Audit;
@@ -36,8 +37,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
     private bool _disposed;
 
     internal QueuePair[] Pairs { get; }
-    private readonly RingFactory _rings = null!;
-    private readonly (nint Host, ulong Guest)[] _ringMemory = [];
+    private readonly RecoveryCoordinator _recovery = null!;
     internal bool ReactorsRunning => _running;
 
     /// <summary>The block device API.</summary>
@@ -156,8 +156,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             bool eventIdx = features.Has(VirtioFeatures.RingEventIdx);
 
             // Memory: region 0 holds every queue's ring and request slots, region 1 the buffer pool.
-            var rings = _rings = new RingFactory(packed, options.QueueSize, eventIdx);
-            _ringMemory = new (nint, ulong)[options.Queues];
+            var rings = new RingFactory(packed, options.QueueSize, eventIdx);
             int stride = RequestSlots.StrideFor(maxSegments);
             long perQueue = AlignUp(rings.TotalBytes, 4096) + AlignUp((long)options.QueueSize * stride, 4096);
             var control = _memory.AddRegion("orion-rings", perQueue * options.Queues);
@@ -165,6 +164,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             var pool = new DmaBufferPool(buffers, options.MaxBufferBytes);
             transport.SetMemoryTable(_memory.Table.Regions);
 
+            _recovery = new RecoveryCoordinator(this, transport, options, options.Queues);
             _reactors = new Reactor[options.Queues];
             Pairs = new QueuePair[options.Queues];
             _queueAreas = new SplitRingAddresses[options.Queues];
@@ -179,7 +179,6 @@ public sealed unsafe partial class PmdEngine : IDisposable
                 control.TryCarve(rings.TotalBytes, 4096, out byte* ringHost, out ulong ringGuest);
                 control.TryCarve((long)options.QueueSize * stride, 4096, out byte* slotHost, out ulong slotGuest);
                 var (ring, addresses) = rings.Create(ringHost, ringGuest);
-                _ringMemory[q] = ((nint)ringHost, ringGuest);
                 // A kick eventfd only where the device sleeps on one; a polled device asks for no kicks at all.
                 bool deviceSleeps = options.DeviceMode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive || sleeps;
                 var kick = deviceSleeps && options.Threading == EngineThreading.Threads ? Track(new Linux.EventFd()) : null;
@@ -191,20 +190,20 @@ public sealed unsafe partial class PmdEngine : IDisposable
                 _reactors[q] = new Reactor(new ReactorOptions { Id = q, Core = plan.Reactors[q], IdlePolicy = idle, ParkAfter = parkAfter, Name = $"orion-reactor-{q}" });
                 if (call is not null) _reactors[q].AddWakeSource(call);
                 var slots = new RequestSlots(slotHost, slotGuest, options.QueueSize, stride);
-                Pairs[q] = new QueuePair(q, _reactors[q], ring, slots, transport, indirect, maxSegments, options.SubmissionRingSize, localRequests: options.QueueSize * 2)
+                var (freshHost, freshGuest) = ((nint)ringHost, ringGuest);
+                var pairOptions = new QueuePairOptions
                 {
+                    Index = q,
+                    Indirect = indirect,
+                    MaxSegments = maxSegments,
+                    SubmissionCapacity = options.SubmissionRingSize,
+                    LocalRequests = options.QueueSize * 2,
                     InterruptCoalescing = Math.Max(1, options.InterruptCoalescing),
                     RequestTimeoutTicks = options.RequestTimeout > TimeSpan.Zero ? (long)(options.RequestTimeout.TotalSeconds * Stopwatch.Frequency) : 0,
-                    TimeoutPolicy = options.TimeoutPolicy,
-                    RecoverBroken = options.RecoverBrokenQueues,
-                    QueueResetsBeforeDeviceReset = options.QueueResetsBeforeDeviceReset,
-                    QueueResetWindowTicks = (long)(options.QueueResetWindow.TotalSeconds * Stopwatch.Frequency),
-                    EscalateDeviceReset = options.RecoverWithDeviceReset ? RequestDeviceReset : null,
+                    FreshRing = () => rings.Create((byte*)freshHost, freshGuest).Ring,     // zeroed, in place
+                    CallbackFaulted = (index, tag, e) => Log.CallbackFault(transport.Description, index, tag, e),
                 };
-                var (freshHost, freshGuest) = ((nint)ringHost, ringGuest);
-                Pairs[q].FreshRing = () => rings.Create((byte*)freshHost, freshGuest).Ring;     // zeroed, in place
-                Pairs[q].Recovered = (index, _) => AuditLog.QueueReset(transport.Description, index);
-                Pairs[q].CallbackFaulted = (index, tag, e) => Log.CallbackFault(transport.Description, index, tag, e);
+                Pairs[q] = new QueuePair(pairOptions, _reactors[q], ring, slots, transport, _recovery);
                 var pair = Pairs[q];
                 _reactors[q].PollerFaulted += e => OnPollerFaulted(pair, e);
                 _reactors[q].AddPoller(Pairs[q]);
@@ -225,11 +224,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
                 foreach (var r in _reactors) r.Start();
                 _running = true;
             }
-            if (transport is VhostUserTransport vhost)
-            {
-                _supervisor = new LinkSupervisor(vhost, this);
-                _supervisor.Start();
-            }
+            if (transport is VhostUserTransport vhost) _recovery.Supervise(vhost);
         }
         catch
         {
@@ -264,7 +259,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
         foreach (var r in _reactors) work += r.RunOnce();
         work += _transport.PollDevice();
         foreach (var r in _reactors) work += r.RunOnce();
-        RunRequestedReset();
+        _recovery.RunRequestedReset();
         return work;
     }
 
@@ -293,44 +288,6 @@ public sealed unsafe partial class PmdEngine : IDisposable
         }
     }
 
-    internal void ResetQueue(QueuePair pair, TimeSpan timeout)
-    {
-        if (!pair.Disabled) throw new InvalidOperationException($"disable queue {pair.Index} before resetting it");
-        if (pair.Reactor.IsCurrent) throw new InvalidOperationException("a queue cannot be reset from its own reactor");
-        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        while (pair.Outstanding > 0 && !pair.Ring.IsBroken)
-        {
-            if (Stopwatch.GetTimestamp() > deadline)
-                throw new TimeoutException($"queue {pair.Index} still has {pair.Outstanding} requests outstanding after {timeout.TotalMilliseconds} ms");
-            if (_running) Thread.Sleep(1);
-            else PollOnce();
-        }
-        void Replace()
-        {
-            _transport.ResetQueue(pair.Index);                        // the device lets go of the rings first
-            var (host, guest) = _ringMemory[pair.Index];
-            var (ring, _) = _rings.Create((byte*)host, guest);        // zeroes and re-initializes the driver side
-            pair.ReplaceRing(ring);
-            _transport.EnableQueue(pair.Index);                       // the device starts over from index 0
-            pair.Reenabled();
-        }
-        if (!_running)
-        {
-            Replace();
-            return;
-        }
-        using var done = new ManualResetEventSlim();
-        Exception? failure = null;
-        pair.Reactor.Post(_ =>
-        {
-            try { Replace(); }
-            catch (Exception e) { failure = e; }
-            finally { done.Set(); }
-        }, null);
-        if (!done.Wait(timeout)) throw new TimeoutException($"queue {pair.Index} reset did not finish within {timeout.TotalMilliseconds} ms");
-        if (failure is not null) throw new IOException($"queue {pair.Index} reset failed: {failure.Message}", failure);
-    }
-
     /// <summary>Requests in flight or waiting, over all queues.</summary>
     public int Outstanding => Pairs.Sum(p => p.Outstanding);
 
@@ -350,10 +307,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
         if (_disposed) return;
         _disposed = true;
         _metrics?.Dispose();
-        // The supervisor first: a reconnect under way gives up at its next attempt instead of holding the reset gate for
-        // the whole reconnect timeout; our own hang-up below is not a crash to recover from.
-        _supervisor?.Dispose();
-        StopDeviceResets();                             // a device reset under way finishes; none starts any more
+        _recovery.Stop();                               // a recovery under way finishes; none starts any more
         Device.Close();
         var deadline = Stopwatch.GetTimestamp() + (long)(_options.DrainTimeout.TotalSeconds * Stopwatch.Frequency);
         while (Outstanding > 0 && Stopwatch.GetTimestamp() < deadline && !Pairs.All(p => p.Ring.IsBroken || p.Suspended))

@@ -1,3 +1,4 @@
+using Orion.Pmd.Testing;
 using Orion.Pmd.Engine;
 using Orion.Pmd.Engine.Requests;
 using Orion.Pmd.Virtio;
@@ -23,7 +24,7 @@ public class HostileDeviceTests
         // Let the reactor publish it, but do not let the device run: forge a used element instead.
         engine.Reactors[0].RunOnce();
         var pair = engine.Pairs[0];
-        HostileUsedRing.Forge(pair.Ring, badId);
+        UsedRingForgery.ForgeUsed(pair.Ring, badId);
         engine.Reactors[0].RunOnce();
 
         Assert.That(pair.Ring.IsBroken, Is.True);

@@ -1,3 +1,4 @@
+using Orion.Pmd.Testing;
 using Orion.Pmd.Engine;
 using Orion.Pmd.Engine.Requests;
 using Orion.Pmd.Virtio;
@@ -71,7 +72,7 @@ public class QueueManagementTests
         using var buf = dev.Rent(4096);
         var first = dev.ReadAsync(0, buf.Memory);
         engine.Reactors[0].RunOnce();
-        HostileUsedRing.Forge(engine.Pairs[0].Ring, 9u);     // an id that was never made available
+        UsedRingForgery.ForgeUsed(engine.Pairs[0].Ring, 9u);     // an id that was never made available
         engine.Reactors[0].RunOnce();
         Assert.That(engine.Pairs[0].Ring.Error, Is.EqualTo(VirtqueueError.UsedIdNotHead));
         Assert.That(() => first.GetAwaiter().GetResult(), Throws.TypeOf<BlockDeviceException>());

@@ -1,3 +1,4 @@
+using Orion.Pmd.Testing;
 using System.Diagnostics;
 using Orion.Pmd.Engine.Requests;
 using Orion.Pmd.Virtio;
@@ -25,7 +26,7 @@ public class RecoveryTests
         var read = dev.ReadAsync(0, buf.Memory);
         engine.Reactors[0].RunOnce();                         // placed, the device has not run
         var pair = engine.Pairs[0];
-        HostileUsedRing.Forge(pair.Ring, badId);
+        UsedRingForgery.ForgeUsed(pair.Ring, badId);
         engine.Reactors[0].RunOnce();                         // the driver sees garbage: reset and place again
 
         Assert.That(pair.Ring.IsBroken, Is.False, "a fresh ring replaced the broken one");
@@ -51,7 +52,7 @@ public class RecoveryTests
         for (int round = 0; round < 2; round++)
         {
             engine.Reactors[0].RunOnce();
-            HostileUsedRing.Forge(pair.Ring, 300);
+            UsedRingForgery.ForgeUsed(pair.Ring, 300);
             engine.Reactors[0].RunOnce();
         }
         Assert.That(read.IsCompleted, Is.True);

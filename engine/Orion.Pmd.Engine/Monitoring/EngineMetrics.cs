@@ -85,7 +85,7 @@ internal sealed class EngineMetrics : IDisposable
         if (_engine.IsDisposed) return [];
         var result = new List<Measurement<long>>();
         foreach (var pair in _engine.Pairs)
-            foreach (var (status, n) in pair.ErrorCounts())
+            foreach (var (status, n) in pair.ErrorLog.ErrorCounts())
                 result.Add(new Measurement<long>(n, DeviceTag(), new("queue", pair.Index), new("status", status.ToString())));
         return result;
     }
@@ -103,7 +103,7 @@ internal sealed class EngineMetrics : IDisposable
     private IEnumerable<Measurement<double>> Latency()
     {
         if (_engine.IsDisposed) return [];
-        var merged = QueuePair.NewHistogram();
+        var merged = LatencyRecorder.NewHistogram();
         foreach (var h in _engine.Latency.Take(LatencyReader.Metrics)) merged.Add(h);
         // No completions since the last collection: report nothing rather than zeroes that would read as "fast".
         if (merged.TotalCount == 0) return [];

@@ -29,7 +29,7 @@ internal sealed class LatencyHarvester
         int readers = Enum.GetValues<LatencyReader>().Length;
         _unread = new LongHistogram[readers][];
         for (int r = 0; r < readers; r++)
-            _unread[r] = engine.Pairs.Select(_ => QueuePair.NewHistogram()).ToArray();
+            _unread[r] = engine.Pairs.Select(_ => LatencyRecorder.NewHistogram()).ToArray();
     }
 
     /// <summary>
@@ -43,16 +43,16 @@ internal sealed class LatencyHarvester
             var pairs = _engine.Pairs;
             for (int q = 0; q < pairs.Length; q++)
             {
-                var taken = pairs[q].TakeLatency(_engine.ReactorsRunning, TimeSpan.FromSeconds(5));
+                var taken = pairs[q].Latency.Take(pairs[q].Reactor, q, _engine.ReactorsRunning, TimeSpan.FromSeconds(5));
                 foreach (var perReader in _unread) perReader[q].Add(taken);
                 taken.Reset();
-                pairs[q].ReturnSpare(taken);
+                pairs[q].Latency.ReturnSpare(taken);
             }
             var mine = _unread[(int)reader];
             var result = new LongHistogram[mine.Length];
             for (int q = 0; q < mine.Length; q++)
             {
-                result[q] = QueuePair.NewHistogram();
+                result[q] = LatencyRecorder.NewHistogram();
                 result[q].Add(mine[q]);
                 mine[q].Reset();
             }

@@ -66,7 +66,7 @@ public sealed class PerformanceMonitor
         lock (_lock)
         {
             var queues = new List<QueueSnapshot>();
-            var merged = QueuePair.NewHistogram();
+            var merged = LatencyRecorder.NewHistogram();
             var latency = _engine.Latency.Take(LatencyReader.Snapshots);
             foreach (var pair in _engine.Pairs)
             {
@@ -74,7 +74,7 @@ public sealed class PerformanceMonitor
                 merged.Add(copy);
                 // Counters first, then the failures: a failure counted in these counters is in the list (unless it scrolled off).
                 var counters = pair.Counters;
-                queues.Add(new QueueSnapshot(pair.Index, pair.Reactor.Core, counters, copy, pair.Reactor.GetStats()) { RecentErrors = pair.RecentErrors(), ErrorCounts = pair.ErrorCounts() });
+                queues.Add(new QueueSnapshot(pair.Index, pair.Reactor.Core, counters, copy, pair.Reactor.GetStats()) { RecentErrors = pair.ErrorLog.RecentErrors(), ErrorCounts = pair.ErrorLog.ErrorCounts() });
             }
             var pool = _engine.Device.Pool;
             return new EngineSnapshot(queues, merged, pool.InUseBytes, pool.CapacityBytes, DateTimeOffset.UtcNow)

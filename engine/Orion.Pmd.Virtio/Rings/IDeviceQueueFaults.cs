@@ -4,7 +4,7 @@ namespace Orion.Pmd.Virtio.Rings;
 /// Device-side ring operations that exist only to misbehave on purpose (fault injection, hostile-device tests): they
 /// write what a broken device would, so that the driver's validation can be proved. Never used on a normal path.
 /// </summary>
-public interface IDeviceQueueFaults
+internal interface IDeviceQueueFaults
 {
     /// <summary>
     /// Completes the popped chain <paramref name="consumedId"/> with a used element that reports

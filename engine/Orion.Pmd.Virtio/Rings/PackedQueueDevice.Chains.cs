@@ -40,11 +40,7 @@ public sealed unsafe partial class PackedQueueDevice
             }
             if (count == _size)
                 return Break(VirtqueueError.DescriptorChainLoop, $"descriptor chain at ring position {start} has NEXT set on all {_size} descriptors of the ring: it loops");
-            if (++position == _size)
-            {
-                position = 0;
-                wrap = !wrap;
-            }
+            (position, wrap) = new PackedPosition(position, wrap).Next(_size);
             d = _desc[position];
             // The driver writes every descriptor of a list before exposing its head, each with its own lap's bits.
             if (!IsAvailable((ushort)d.Flags, wrap))
@@ -58,13 +54,7 @@ public sealed unsafe partial class PackedQueueDevice
                 $"chain at ring position {start} makes {_owned + count} descriptors available to the device at once, more than the queue size {_size}");
         _chainLength[id] = (ushort)count;
         _owned += count;
-        if (++position == _size)
-        {
-            position = 0;
-            wrap = !wrap;
-        }
-        _nextAvail = position;
-        _availWrap = wrap;
+        (_nextAvail, _availWrap) = new PackedPosition(position, wrap).Next(_size);
         chain.Head = id;
         return true;
     }
@@ -78,18 +68,9 @@ public sealed unsafe partial class PackedQueueDevice
         return true;
     }
 
-    /// <summary>The split device's bound, so that one table is accepted or refused alike in both formats.</summary>
-    private const int MaxIndirectEntries = 65535;
-
     private bool WalkIndirect(ushort start, in PackedDescriptor table, DescriptorChain chain)
     {
-        if (table.Length == 0 || table.Length % PackedDescriptor.Size != 0 || table.Length / PackedDescriptor.Size > MaxIndirectEntries)
-            return Break(VirtqueueError.IndirectTableInvalid,
-                $"indirect table of the chain at ring position {start} has length {table.Length}: not a non-zero multiple of 16 up to {MaxIndirectEntries} entries");
-        if (!_memory.TryTranslate(table.Address, table.Length, out var host))
-            return Break(VirtqueueError.AddressOutOfRange,
-                $"indirect table of the chain at ring position {start} at [0x{table.Address:x}, +{table.Length}) lies outside registered memory");
-        int count = (int)(table.Length / PackedDescriptor.Size);
+        if (!_check.MapIndirectTable(start, table.Address, table.Length, out var host, out int count)) return false;
         bool sawWritable = false;
         ulong total = 0;
         for (int i = 0; i < count; i++)
@@ -98,25 +79,12 @@ public sealed unsafe partial class PackedQueueDevice
             // reserved and ignored. INDIRECT is refused rather than ignored: a driver that set it meant a nested
             // table, and reading that table's address as a data buffer would move data to the wrong place.
             var e = Unsafe.ReadUnaligned<PackedDescriptor>(host + PackedDescriptor.Size * i);
-            if ((e.Flags & PackedDescriptorFlags.Indirect) != 0)
-                return Break(VirtqueueError.NestedIndirect, $"indirect table of the chain at ring position {start} holds another indirect descriptor at entry {i}");
+            if ((e.Flags & PackedDescriptorFlags.Indirect) != 0) return _check.NestedIndirect(start, i);
             if (!AddSegment(start, e.Address, e.Length, (e.Flags & PackedDescriptorFlags.Write) != 0, chain, ref sawWritable, ref total)) return false;
         }
         return true;
     }
 
     private bool AddSegment(ushort start, ulong address, uint length, bool writable, DescriptorChain chain, ref bool sawWritable, ref ulong total)
-    {
-        if (!writable && sawWritable)
-            return Break(VirtqueueError.ReadableAfterWritable, $"chain at ring position {start} has a device-readable buffer after a device-writable one");
-        sawWritable |= writable;
-        if (!_memory.TryTranslate(address, length, out var host))
-            return Break(VirtqueueError.AddressOutOfRange, $"buffer [0x{address:x}, +{length}) of the chain at ring position {start} lies outside registered memory");
-        total += length;
-        if (total > uint.MaxValue)
-            return Break(VirtqueueError.ChainTooLong, $"chain at ring position {start} is longer than 4 GiB");
-        if (!chain.TryAdd(new ChainSegment((nint)host, length, writable)))
-            return Break(VirtqueueError.ChainTooLong, $"chain at ring position {start} has more than {chain.Capacity} buffers");
-        return true;
-    }
+        => _check.AddSegment(start, address, length, writable, chain, ref sawWritable, ref total);
 }

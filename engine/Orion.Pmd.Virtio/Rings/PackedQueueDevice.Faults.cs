@@ -4,7 +4,7 @@ namespace Orion.Pmd.Virtio.Rings;
 public sealed unsafe partial class PackedQueueDevice : IDeviceQueueFaults
 {
     /// <inheritdoc />
-    public void PushUsedRaw(ushort consumedId, uint reportedId, uint length, bool backwardsWrap = false)
+    void IDeviceQueueFaults.PushUsedRaw(ushort consumedId, uint reportedId, uint length, bool backwardsWrap)
     {
         int descriptors = 1;
         if (consumedId < _size && _chainLength[consumedId] != 0)
@@ -21,7 +21,7 @@ public sealed unsafe partial class PackedQueueDevice : IDeviceQueueFaults
     }
 
     /// <inheritdoc />
-    public void AbandonChain(ushort id)
+    void IDeviceQueueFaults.AbandonChain(ushort id)
     {
         if (id >= _size || _chainLength[id] == 0) return;
         _owned -= _chainLength[id];
@@ -29,7 +29,7 @@ public sealed unsafe partial class PackedQueueDevice : IDeviceQueueFaults
     }
 
     /// <inheritdoc />
-    public void MarkAvailableIds(Span<bool> ids)
+    void IDeviceQueueFaults.MarkAvailableIds(Span<bool> ids)
     {
         // Every descriptor the driver has made available and the device has not popped: the buffer id sits in a chain's
         // last descriptor, but marking every descriptor's id only excludes more candidates.
@@ -41,11 +41,7 @@ public sealed unsafe partial class PackedQueueDevice : IDeviceQueueFaults
             if (!IsAvailable(flags, wrap)) break;
             ushort id = _desc[position].Id;
             if (id < ids.Length) ids[id] = true;
-            if (++position == _size)
-            {
-                position = 0;
-                wrap = !wrap;
-            }
+            (position, wrap) = new PackedPosition(position, wrap).Next(_size);
         }
     }
 }

@@ -17,6 +17,7 @@ namespace Orion.Pmd.Virtio.Rings;
 public sealed unsafe partial class PackedQueueDevice : IDeviceQueue
 {
     private readonly MemoryRegionTable _memory;
+    private readonly ChainValidator _check;
     private readonly PackedDescriptor* _desc;
     private readonly byte* _driverEvent;            // the driver's: interrupt suppression
     private readonly byte* _deviceEvent;            // ours: kick suppression
@@ -51,6 +52,7 @@ public sealed unsafe partial class PackedQueueDevice : IDeviceQueue
         if (!PackedRingLayout.IsValidSize(size))
             throw new ArgumentException($"packed queue size {size} is not between 1 and {PackedRingLayout.MaxQueueSize}", nameof(size));
         _memory = memory;
+        _check = new ChainValidator(memory, packed: true);
         _size = (ushort)size;
         _eventIdx = eventIdx;
         _indirect = indirect;
@@ -79,11 +81,11 @@ public sealed unsafe partial class PackedQueueDevice : IDeviceQueue
     /// <inheritdoc />
     public ushort Size => _size;
     /// <inheritdoc />
-    public bool IsBroken => Error != VirtqueueError.None;
+    public bool IsBroken => _check.IsBroken;
     /// <inheritdoc />
-    public VirtqueueError Error { get; private set; }
+    public VirtqueueError Error => _check.Error;
     /// <inheritdoc />
-    public string? ErrorMessage { get; private set; }
+    public string? ErrorMessage => _check.ErrorMessage;
 
     /// <summary>The ring position the device pops next (for tests and diagnostics).</summary>
     public ushort NextAvailPosition => _nextAvail;
@@ -148,13 +150,7 @@ public sealed unsafe partial class PackedQueueDevice : IDeviceQueue
         }
         else Volatile.Write(ref FlagsAt(_usedPosition), flags);
         _pendingDescriptors += descriptors;
-        int next = _usedPosition + descriptors;
-        if (next >= _size)
-        {
-            next -= _size;
-            _usedWrap = !_usedWrap;
-        }
-        _usedPosition = (ushort)next;
+        (_usedPosition, _usedWrap) = new PackedPosition(_usedPosition, _usedWrap).Advance(descriptors, _size);
     }
 
     /// <inheritdoc />
@@ -193,13 +189,5 @@ public sealed unsafe partial class PackedQueueDevice : IDeviceQueue
     /// <inheritdoc />
     public void MarkBroken(VirtqueueError error, string message) => Break(error, message);
 
-    private bool Break(VirtqueueError error, string message)
-    {
-        if (!IsBroken)
-        {
-            Error = error;
-            ErrorMessage = message;
-        }
-        return false;
-    }
+    private bool Break(VirtqueueError error, string message) => _check.Break(error, message);
 }

@@ -236,13 +236,7 @@ public sealed unsafe class PackedQueueDriver : IDriverQueue
 
         // The device skips the chain's other descriptors (§2.7.6): so does the driver, by its own count.
         ushort descriptors = _chainLength[usedId];
-        int next = position + descriptors;
-        if (next >= _size)
-        {
-            next -= _size;
-            _usedWrap = !_usedWrap;
-        }
-        _lastUsed = (ushort)next;
+        (_lastUsed, _usedWrap) = new PackedPosition(position, _usedWrap).Advance(descriptors, _size);
         _publishedOutstanding -= descriptors;
         _freeCount += descriptors;
         _state[usedId] = IdState.Free;
@@ -299,14 +293,8 @@ public sealed unsafe class PackedQueueDriver : IDriverQueue
         if (!_eventIdx) return EnableInterruptsAndRecheck();
         if (IsBroken) return false;
         _interrupts = InterruptMode.Coalesced;
-        int target = _lastUsed + completions - 1;
-        bool wrap = _usedWrap;
-        if (target >= _size)
-        {
-            target -= _size;
-            wrap = !wrap;
-        }
-        return EnableAt((ushort)target, wrap);
+        var target = new PackedPosition(_lastUsed, _usedWrap).Advance(completions - 1, _size);
+        return EnableAt(target.Index, target.Wrap);
     }
 
     private bool EnableAt(ushort position, bool wrap)
@@ -344,4 +332,7 @@ public sealed unsafe class PackedQueueDriver : IDriverQueue
 
     /// <summary>The wrap counter the next used descriptor must carry (for tests and diagnostics).</summary>
     public bool UsedWrapCounter => _usedWrap;
+
+    /// <summary>The descriptor ring in this process's mapping, for tests that play a hostile device.</summary>
+    internal PackedDescriptor* DescriptorsForTests => _desc;
 }

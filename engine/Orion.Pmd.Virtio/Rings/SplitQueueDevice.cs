@@ -25,6 +25,7 @@ public sealed unsafe class SplitQueueDevice : IDeviceQueue, IDeviceQueueFaults
     private ushort _usedIdx;            // shadow of used->idx (entries pushed)
     private ushort _lastSignalledUsed;  // used->idx at the last interrupt decision
     private bool _kicksSuppressed;
+    private readonly ChainValidator _check;
 
     /// <summary>
     /// Attaches to a queue whose parts are at <paramref name="addresses"/> in guest memory. Throws
@@ -35,6 +36,7 @@ public sealed unsafe class SplitQueueDevice : IDeviceQueue, IDeviceQueueFaults
         if (!SplitRingLayout.IsValidSize(size))
             throw new ArgumentException($"queue size {size} is not a power of two between 1 and {SplitRingLayout.MaxQueueSize}", nameof(size));
         _memory = memory;
+        _check = new ChainValidator(memory, packed: false);
         _size = (ushort)size;
         _mask = (ushort)(size - 1);
         _eventIdx = eventIdx;
@@ -50,11 +52,11 @@ public sealed unsafe class SplitQueueDevice : IDeviceQueue, IDeviceQueueFaults
     /// <summary>Number of ring entries.</summary>
     public ushort Size => _size;
     /// <summary>True once the driver wrote something inconsistent.</summary>
-    public bool IsBroken => Error != VirtqueueError.None;
+    public bool IsBroken => _check.IsBroken;
     /// <summary>Why the queue is broken.</summary>
-    public VirtqueueError Error { get; private set; }
+    public VirtqueueError Error => _check.Error;
     /// <summary>Human description of the error.</summary>
-    public string? ErrorMessage { get; private set; }
+    public string? ErrorMessage => _check.ErrorMessage;
     /// <summary>The next avail index the device will pop (the vhost-user "vring base").</summary>
     public ushort NextAvailIndex => _nextAvail;
 
@@ -121,12 +123,8 @@ public sealed unsafe class SplitQueueDevice : IDeviceQueue, IDeviceQueueFaults
 
     private bool WalkIndirect(ushort head, VirtqDescriptor table, DescriptorChain chain)
     {
-        if (table.Length == 0 || table.Length % VirtqDescriptor.Size != 0 || table.Length / VirtqDescriptor.Size > 65535)
-            return Break(VirtqueueError.IndirectTableInvalid, $"indirect table of head {head} has length {table.Length}: not a non-zero multiple of 16");
-        if (!_memory.TryTranslate(table.Address, table.Length, out var hostTable))
-            return Break(VirtqueueError.AddressOutOfRange, $"indirect table of head {head} at [0x{table.Address:x}, +{table.Length}) lies outside registered memory");
+        if (!_check.MapIndirectTable(head, table.Address, table.Length, out var hostTable, out int count)) return false;
         var entries = (VirtqDescriptor*)hostTable;
-        int count = (int)(table.Length / VirtqDescriptor.Size);
         bool sawWritable = false;
         ulong total = 0;
         int i = 0;
@@ -135,7 +133,7 @@ public sealed unsafe class SplitQueueDevice : IDeviceQueue, IDeviceQueueFaults
             if (ttl == 0) return Break(VirtqueueError.DescriptorChainLoop, $"indirect table of head {head} links in a loop");
             VirtqDescriptor d = entries[i];
             if ((d.Flags & VirtqDescriptorFlags.Indirect) != 0)
-                return Break(VirtqueueError.NestedIndirect, $"indirect table of head {head} holds another indirect descriptor at entry {i}");
+                return _check.NestedIndirect(head, i);
             if (!AddSegment(head, d, chain, ref sawWritable, ref total)) return false;
             if ((d.Flags & VirtqDescriptorFlags.Next) == 0) return true;
             i = d.Next;
@@ -144,20 +142,7 @@ public sealed unsafe class SplitQueueDevice : IDeviceQueue, IDeviceQueueFaults
     }
 
     private bool AddSegment(ushort head, in VirtqDescriptor d, DescriptorChain chain, ref bool sawWritable, ref ulong total)
-    {
-        bool writable = (d.Flags & VirtqDescriptorFlags.Write) != 0;
-        if (!writable && sawWritable)
-            return Break(VirtqueueError.ReadableAfterWritable, $"chain of head {head} has a device-readable buffer after a device-writable one");
-        sawWritable |= writable;
-        if (!_memory.TryTranslate(d.Address, d.Length, out var host))
-            return Break(VirtqueueError.AddressOutOfRange, $"buffer [0x{d.Address:x}, +{d.Length}) of head {head} lies outside registered memory");
-        total += d.Length;
-        if (total > uint.MaxValue)
-            return Break(VirtqueueError.ChainTooLong, $"chain of head {head} is longer than 4 GiB");
-        if (!chain.TryAdd(new ChainSegment((nint)host, d.Length, writable)))
-            return Break(VirtqueueError.ChainTooLong, $"chain of head {head} has more than {chain.Capacity} buffers");
-        return true;
-    }
+        => _check.AddSegment(head, d.Address, d.Length, (d.Flags & VirtqDescriptorFlags.Write) != 0, chain, ref sawWritable, ref total);
 
     /// <summary>Writes a used element for <paramref name="head"/>; visible to the driver after <see cref="PublishUsed"/>.</summary>
     public void PushUsed(ushort head, uint length)
@@ -169,7 +154,7 @@ public sealed unsafe class SplitQueueDevice : IDeviceQueue, IDeviceQueueFaults
     }
 
     /// <inheritdoc />
-    public void PushUsedRaw(ushort consumedId, uint reportedId, uint length, bool backwardsWrap = false)
+    void IDeviceQueueFaults.PushUsedRaw(ushort consumedId, uint reportedId, uint length, bool backwardsWrap)
     {
         if (backwardsWrap) throw new NotSupportedException("a split ring has no wrap counters to corrupt");
         byte* elem = _used + SplitRingLayout.UsedRing + SplitRingLayout.UsedElementSize * (_usedIdx & _mask);
@@ -179,10 +164,10 @@ public sealed unsafe class SplitQueueDevice : IDeviceQueue, IDeviceQueueFaults
     }
 
     /// <inheritdoc />
-    public void AbandonChain(ushort id) { }
+    void IDeviceQueueFaults.AbandonChain(ushort id) { }
 
     /// <inheritdoc />
-    public void MarkAvailableIds(Span<bool> ids)
+    void IDeviceQueueFaults.MarkAvailableIds(Span<bool> ids)
     {
         ushort availIdx = Volatile.Read(ref AvailIdxRef);
         int ahead = RingIndex.Distance(_nextAvail, availIdx);
@@ -245,13 +230,5 @@ public sealed unsafe class SplitQueueDevice : IDeviceQueue, IDeviceQueueFaults
     /// <summary>Latches the queue broken.</summary>
     public void MarkBroken(VirtqueueError error, string message) => Break(error, message);
 
-    private bool Break(VirtqueueError error, string message)
-    {
-        if (!IsBroken)
-        {
-            Error = error;
-            ErrorMessage = message;
-        }
-        return false;
-    }
+    private bool Break(VirtqueueError error, string message) => _check.Break(error, message);
 }

@@ -1,3 +1,4 @@
+using Orion.Pmd.Testing;
 using Orion.Pmd.Engine.Audit;
 using Orion.Pmd.Engine.Requests;
 using Orion.Pmd.Engine.Tests.Audit;
@@ -135,7 +136,7 @@ public class DeviceResetTests
         {
             reads.Add(dev.ReadAsync(round * 8, buf.Memory));
             engine.Reactors[0].RunOnce();
-            HostileUsedRing.Forge(pair.Ring, 300);
+            UsedRingForgery.ForgeUsed(pair.Ring, 300);
             engine.PollOnce();                    // the third break escalates; PollOnce runs the device reset
         }
         Assert.That(pair.Counters.QueueResets, Is.EqualTo(2));
@@ -158,7 +159,7 @@ public class DeviceResetTests
         {
             var read = dev.ReadAsync(0, buf.Memory);
             engine.Reactors[0].RunOnce();
-            HostileUsedRing.Forge(engine.Pairs[0].Ring, 300);
+            UsedRingForgery.ForgeUsed(engine.Pairs[0].Ring, 300);
             engine.PollOnce();
             engine.Wait(read);
         }

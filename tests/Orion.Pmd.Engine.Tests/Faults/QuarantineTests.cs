@@ -1,3 +1,4 @@
+using Orion.Pmd.Testing;
 using Orion.Pmd.Engine.Requests;
 
 namespace Orion.Pmd.Engine.Tests.Faults;
@@ -24,7 +25,7 @@ public class QuarantineTests
     {
         var read = engine.Device.ReadAsync(0, new byte[4096]);      // not DMA memory: it goes through a bounce buffer
         engine.Reactors[0].RunOnce();                                // placed; the device does not run
-        HostileUsedRing.Forge(engine.Pairs[0].Ring, 9u);             // an id that was never made available
+        UsedRingForgery.ForgeUsed(engine.Pairs[0].Ring, 9u);             // an id that was never made available
         engine.Reactors[0].RunOnce();
         return read;
     }

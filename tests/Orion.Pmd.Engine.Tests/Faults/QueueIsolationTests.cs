@@ -1,3 +1,4 @@
+using Orion.Pmd.Testing;
 using Orion.Pmd.Engine.Requests;
 using Orion.Pmd.Virtio;
 
@@ -42,7 +43,7 @@ public class QueueIsolationTests
         var ring0Before = engine.Pairs[0].Ring.InFlight;
 
         // The hostile device completes, on queue 1, an id that only queue 0 has in flight.
-        HostileUsedRing.Forge(engine.Pairs[1].Ring, foreignId);
+        UsedRingForgery.ForgeUsed(engine.Pairs[1].Ring, foreignId);
         engine.Reactors[1].RunOnce();
 
         // Queue 0 is untouched: nothing delivered, its buffers as they were, its ring still holding its three requests.

@@ -1,3 +1,4 @@
+using Orion.Pmd.Testing;
 using Orion.Pmd.Engine.Requests;
 
 namespace Orion.Pmd.Engine.Tests.Faults;
@@ -20,7 +21,7 @@ public class QueueReenableTests
         var read = dev.ReadAsync(0, buffer.Memory);
         engine.Reactors[0].RunOnce();                                  // placed
         transport.QueueEnablesFail = true;
-        HostileUsedRing.Forge(engine.Pairs[0].Ring, 300);
+        UsedRingForgery.ForgeUsed(engine.Pairs[0].Ring, 300);
         engine.PollOnce();                                             // broken: reset, then the re-enable fails
         Assert.That(read.IsCompleted, Is.True);
         var e = Assert.Throws<BlockDeviceException>(() => read.GetAwaiter().GetResult());
