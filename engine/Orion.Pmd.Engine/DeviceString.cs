@@ -87,7 +87,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
     private const string Expected =
         "expected mem:SIZE or null:SIZE (a RAM disk or a null device), file:PATH (an image file or block device) or vhost-user:PATH " +
         "(a vhost-user socket) or rbd:POOL/IMAGE (a Ceph RBD image), optionally followed by ,bs=512|4096, ,ro, ,delay=DURATION and ,fault=PLAN, " +
-        "for mem: ,prefill, for file: ,direct and ,size=SIZE, for rbd: ,conf=PATH, ,id=NAME and ,timeout=DURATION " +
+        "for mem: ,prefill, for file: ,direct and ,size=SIZE, for rbd: ,conf=PATH, ,id=NAME and ,timeout=SECONDS " +
         "(for example mem:1G, null:64G, null:1G,bs=4096, file:/var/tmp/disk.img,size=1G,direct, vhost-user:/run/orion.sock or rbd:rbd/vm1,conf=/etc/ceph/ceph.conf)";
 
     private const string SizeHint = "use a number with an optional k, m, g or t suffix (powers of 1024, for example 4k or 1g)";
@@ -149,11 +149,8 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         TimeSpan? requestTimeout = null;
         foreach (var opt in parts.Skip(1))
         {
-            if (TryParseRbdOption(kind, opt, ref conf, ref clientId, ref requestTimeout, out bool wasRbd, ref error))
-            {
-                if (!wasRbd) continue;
-            }
-            else return false;
+            if (!TryParseRbdOption(kind, opt, ref conf, ref clientId, ref requestTimeout, out bool wasRbd, ref error)) return false;
+            if (wasRbd) continue;
             if (opt.Equals("ro", StringComparison.OrdinalIgnoreCase) || opt.Equals("readonly", StringComparison.OrdinalIgnoreCase))
             {
                 ro = true;
@@ -336,7 +333,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         DeviceKind.Memory => "bs=SIZE, ro, delay=DURATION, fault=PLAN and prefill",
         DeviceKind.Null => "bs=SIZE, ro, delay=DURATION and fault=PLAN",
         DeviceKind.File => "size=SIZE, bs=SIZE, direct, io=auto|uring|sync, ro, delay=DURATION and fault=PLAN (a path cannot contain ',')",
-        DeviceKind.Rbd => "conf=PATH, id=NAME, timeout=DURATION, bs=SIZE, ro, delay=DURATION and fault=PLAN",
+        DeviceKind.Rbd => "conf=PATH, id=NAME, timeout=SECONDS, bs=SIZE, ro, delay=DURATION and fault=PLAN",
         _ => "ro (a path cannot contain ',')",
     };
 

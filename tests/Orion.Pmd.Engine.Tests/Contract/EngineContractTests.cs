@@ -104,8 +104,28 @@ public class EngineContractTests
             dispose: () => { daemon.Dispose(); cluster.RemoveImage(image); });
     });
 
+    /// <summary>The embedded device on an RBD image through librbd (<c>rbd:POOL/IMAGE,conf=...</c>): the native backend.</summary>
+    public static readonly DeviceSource EmbeddedRbd = new("rbd", [RingFormat.Split], RbdModes, _ => OpenRbd(image => (image, null)));
+
+    /// <summary>orion-vhost serving an RBD image through librbd over vhost-user.</summary>
+    public static readonly DeviceSource OrionVhostRbd = new("orion-vhost-rbd", [RingFormat.Split], RbdModes, queues => OpenRbd(image =>
+    {
+        var process = OrionVhostProcess.Start(image, queues);
+        return (process.DeviceString, process);
+    }));
+
+    /// <summary>A fresh 16 MiB image of the run's cluster, served as <paramref name="serve"/> says (its device string, and what to stop).</summary>
+    private static ContractDevice OpenRbd(Func<string, (string Device, OrionVhostProcess? Process)> serve)
+    {
+        var cluster = CephCluster.RequireShared();
+        string image = cluster.CreateImage(16 << 20, "contract");
+        var (device, process) = serve(cluster.DeviceString(image));
+        return new ContractDevice(device, log: () => process?.Errors ?? "", readBack: () => cluster.ExportImage(image),
+            dispose: () => { process?.Dispose(); cluster.RemoveImage(image); });
+    }
+
     /// <summary>Every device source the contract runs against.</summary>
-    public static IReadOnlyList<DeviceSource> Sources { get; } = [Embedded, QemuStorageDaemonFile, OrionVhost, QemuStorageDaemonRbd];
+    public static IReadOnlyList<DeviceSource> Sources { get; } = [Embedded, QemuStorageDaemonFile, OrionVhost, QemuStorageDaemonRbd, EmbeddedRbd, OrionVhostRbd];
 
     /// <summary>Every valid combination of every source: a source's ring formats and modes only, never one it cannot serve.</summary>
     public static IEnumerable<TestCaseData> Combinations()
