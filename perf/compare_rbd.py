@@ -14,7 +14,10 @@ Every round runs each rw x depth once per target, the targets in a new random or
 machine spreads over all of them; the table shows the median of the rounds (and their range), the ratio to fio's
 median, and CPU microseconds per I/O: the initiator process's (orion-perf or fio, librbd's threads included when
 librbd runs inside it) plus, for the vhost-user chains, the back-end's (orion-perf's device_cpu, read from /proc).
-The region is written once before the first round, so reads fetch data from the OSDs instead of holes.
+The region is written once before the first round, so reads fetch data from the OSDs instead of holes. Each
+vhost-user back-end is started for its measurement and stopped after it, so only the client measured holds the image.
+Caches differ as each tool sets them: the native backend turns librbd's cache off (a completed write is on the OSDs);
+qemu-storage-daemon turns it on unless cache.direct=on; fio's rbd engine keeps the ceph.conf default.
 
 --start-cluster brings up a throw-away single-node cluster in /tmp (one mon on 127.0.0.1, one mgr, one bluestore OSD
 on a 4 GiB sparse file, size 1, auth none; as tests/Shared/Ceph does) and removes it at the end; otherwise give an
@@ -142,6 +145,20 @@ def wait_for(path, proc, what, timeout=30):
         time.sleep(0.02)
 
 
+def start_backend(target, directory, rbd_device, conf, pool, image):
+    """orion-vhost or qemu-storage-daemon serving the image on a fresh socket; returns (process, socket)."""
+    sock = os.path.join(directory, f"{target}-{uuid.uuid4().hex[:8]}.sock")
+    log = open(os.path.join(directory, f"{target}.log"), "a")
+    if target == "orion-vhost":
+        cmd = ["dotnet", ORION_VHOST, "--socket", sock, "--device", rbd_device]
+    else:
+        cmd = ["qemu-storage-daemon", "--blockdev", f"driver=rbd,pool={pool},image={image},conf={conf},node-name=n0",
+               "--export", f"type=vhost-user-blk,id=e0,node-name=n0,addr.type=unix,addr.path={sock},writable=on"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+    wait_for(sock, proc, target)
+    return proc, sock
+
+
 def summarize(report, tool):
     job = report["jobs"][0]
     dirs = [job[d] for d in ("read", "write") if d in job]
@@ -199,23 +216,6 @@ def main(argv):
         run(["rbd", "-c", conf, "bench", "--io-type", "write", "--io-pattern", "seq", "--io-size", "4M",
              "--io-total", size, f"{pool}/{image}"], 3600)
         rbd_device = f"rbd:{pool}/{image},conf={conf}"
-        socks = {}
-        if "orion-vhost" in targets:
-            sock = os.path.join(directory, "ov.sock")
-            p = subprocess.Popen(["dotnet", ORION_VHOST, "--socket", sock, "--device", rbd_device],
-                                 stdout=subprocess.DEVNULL, stderr=open(os.path.join(directory, "ov.log"), "w"))
-            backends.append(p)
-            wait_for(sock, p, "orion-vhost")
-            socks["orion-vhost"] = sock
-        if "qsd" in targets:
-            sock = os.path.join(directory, "qsd.sock")
-            p = subprocess.Popen(["qemu-storage-daemon", "--blockdev",
-                                  f"driver=rbd,pool={pool},image={image},conf={conf},node-name=n0",
-                                  "--export", f"type=vhost-user-blk,id=e0,node-name=n0,addr.type=unix,addr.path={sock},writable=on"],
-                                 stdout=subprocess.DEVNULL, stderr=open(os.path.join(directory, "qsd.log"), "w"))
-            backends.append(p)
-            wait_for(sock, p, "qemu-storage-daemon")
-            socks["qsd"] = sock
         results = {}
         for _ in range(rounds):
             for rw in rws:
@@ -224,9 +224,17 @@ def main(argv):
                         try:
                             if target == "fio":
                                 s = summarize(fio(conf, pool, image, rw, depth, runtime, size), "fio")
+                            elif target == "native":
+                                s = summarize(orion(rbd_device, rw, depth, runtime, size), target)
                             else:
-                                device = rbd_device if target == "native" else f"vhost-user:{socks[target]}"
-                                s = summarize(orion(device, rw, depth, runtime, size), target)
+                                # Each back-end holds the image only while it is measured: an idle client holding it
+                                # open would take the exclusive lock back and forth with the one being measured.
+                                proc, sock = start_backend(target, directory, rbd_device, conf, pool, image)
+                                backends.append(proc)
+                                try:
+                                    s = summarize(orion(f"vhost-user:{sock}", rw, depth, runtime, size), target)
+                                finally:
+                                    stop(proc)
                         except (RuntimeError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
                             s = {"error": str(e)}
                         results.setdefault((rw, depth, target), []).append(s)
