@@ -106,8 +106,7 @@ public sealed class BlkRequestExecutor
         {
             // A media error (EIO, ENOSPC on a sparse file, a file shrunk underneath) is the request's IOERR, not the
             // end of the device thread: the driver hears about it, the device keeps serving.
-            BackendErrors++;
-            LastBackendError = e.Message;
+            RecordBackendError(e.Message);
             written = 0;
             status = BlkStatus.IoError;
         }
@@ -174,6 +173,35 @@ public sealed class BlkRequestExecutor
     {
         BackendErrors++;
         LastBackendError = message;
+        lock (_recentErrors)
+        {
+            _recentErrors[_recentWritten % RecentErrorCapacity] = (DateTime.UtcNow, message);
+            _recentWritten++;
+        }
+    }
+
+    /// <summary>How many backend errors <see cref="RecentBackendErrors"/> keeps.</summary>
+    public const int RecentErrorCapacity = 16;
+
+    private readonly (DateTime TimeUtc, string Message)[] _recentErrors = new (DateTime, string)[RecentErrorCapacity];
+    private long _recentWritten;        // under the lock on _recentErrors: taken on the error path and by readers only
+
+    /// <summary>
+    /// The last <see cref="RecentErrorCapacity"/> backend failures, newest first, each with the backend's own reason (for
+    /// librbd the request and its errno, e.g. <c>ETIMEDOUT</c>): the driver only sees IOERR.
+    /// </summary>
+    public IReadOnlyList<(DateTime TimeUtc, string Message)> RecentBackendErrors
+    {
+        get
+        {
+            lock (_recentErrors)
+            {
+                int n = (int)Math.Min(_recentWritten, RecentErrorCapacity);
+                var result = new (DateTime, string)[n];
+                for (int i = 0; i < n; i++) result[i] = _recentErrors[(_recentWritten - 1 - i) % RecentErrorCapacity];
+                return result;
+            }
+        }
     }
 
     /// <summary>Latency injection: spins on the device thread, neither sleeping (too coarse) nor allocating.</summary>

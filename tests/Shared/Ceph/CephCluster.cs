@@ -143,12 +143,7 @@ public sealed class CephCluster : IDisposable
         Run("ceph-osd", $"-c {ConfPath} -i 0 --mkfs --osd-uuid {osdUuid}");
         Launch("osd", "ceph-osd", $"-f -c {ConfPath} -i 0");
         Launch("mgr", "ceph-mgr", $"-f -c {ConfPath} -i x");
-        while (!Ceph("osd stat -f json").Replace(" ", "", StringComparison.Ordinal).Contains("\"num_up_osds\":1", StringComparison.Ordinal))
-        {
-            CheckAlive();
-            if (deadline.Elapsed > StartTimeout) throw new TimeoutException($"the OSD was not up within {StartTimeout.TotalSeconds:0} s");
-            Thread.Sleep(200);
-        }
+        WaitForOsdUp(deadline);
         Ceph($"osd pool create {Pool} 8");
         Ceph($"osd pool application enable {Pool} rbd");
     }
@@ -244,15 +239,54 @@ public sealed class CephCluster : IDisposable
         }
     }
 
+    /// <summary>Kills the OSD (SIGKILL: a crash, nothing flushed on the way out); its data stays in the bluestore file.</summary>
+    public void KillOsd()
+    {
+        _upFromBeforeKill = OsdUpFrom();
+        StopDaemon("osd", kill: true);
+    }
+
+    private long _upFromBeforeKill;
+
     /// <summary>
-    /// Stops the OSD (SIGKILL: a crash, nothing flushed on the way out), waits <paramref name="downtime"/> and starts it
-    /// again on the same bluestore file; returns once it is up.
+    /// Starts the OSD again on its bluestore file and returns once the monitors have this new instance up (its
+    /// <c>up_from</c> epoch past the killed one's; bounded by <see cref="StartTimeout"/>).
     /// </summary>
+    public void StartOsd()
+    {
+        Launch("osd", "ceph-osd", $"-f -c {ConfPath} -i 0");
+        var since = Stopwatch.StartNew();
+        WaitForOsdUp(since);
+        while (OsdUpFrom() <= _upFromBeforeKill)
+        {
+            if (since.Elapsed > StartTimeout) throw new TimeoutException($"the restarted OSD was not up within {StartTimeout.TotalSeconds:0} s");
+            Thread.Sleep(200);
+        }
+    }
+
+    /// <summary>The osdmap epoch from which osd.0 has been up (a restarted OSD gets a later one).</summary>
+    private long OsdUpFrom()
+    {
+        using var dump = System.Text.Json.JsonDocument.Parse(Ceph("osd dump -f json"));
+        return dump.RootElement.GetProperty("osds")[0].GetProperty("up_from").GetInt64();
+    }
+
+    /// <summary>An OSD outage of <paramref name="downtime"/>: <see cref="KillOsd"/>, wait, <see cref="StartOsd"/>.</summary>
     public void RestartOsd(TimeSpan downtime)
     {
-        StopDaemon("osd", kill: true);
+        KillOsd();
         Thread.Sleep(downtime);
-        Launch("osd", "ceph-osd", $"-f -c {ConfPath} -i 0");
+        StartOsd();
+    }
+
+    private void WaitForOsdUp(Stopwatch since)
+    {
+        while (!Ceph("osd stat -f json").Replace(" ", "", StringComparison.Ordinal).Contains("\"num_up_osds\":1", StringComparison.Ordinal))
+        {
+            CheckAlive();
+            if (since.Elapsed > StartTimeout) throw new TimeoutException($"the OSD was not up within {StartTimeout.TotalSeconds:0} s");
+            Thread.Sleep(200);
+        }
     }
 
     /// <summary>The <c>conf=</c> device option naming this cluster, as <c>rbd:</c> device strings take it.</summary>
