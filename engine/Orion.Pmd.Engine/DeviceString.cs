@@ -196,8 +196,8 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             {
                 if (kind != DeviceKind.File)
                 {
-                    error = kind is DeviceKind.VhostUser or DeviceKind.Rbd
-                        ? $"'{opt}' does not apply to {name}: devices: the {(kind == DeviceKind.Rbd ? "image's size (rbd resize)" : "device")} is the capacity"
+                    error = kind == DeviceKind.VhostUser ? $"'{opt}' does not apply to vhost-user devices: the device reports its own capacity"
+                        : kind == DeviceKind.Rbd ? $"'{opt}' does not apply to rbd: devices: the image's size (rbd resize) is the capacity"
                         : $"'{opt}' applies only to file: devices; give a {name}: device's size after the colon (for example {name}:1G)";
                     return false;
                 }
@@ -344,6 +344,16 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         string name = KindName(kind);
         string what = kind switch { DeviceKind.File => "file", DeviceKind.Rbd => "POOL/IMAGE", _ => "socket" };
         text = text.Trim();
+        if (text.Length == 0)
+        {
+            error = $"missing the {what} path after {name}:; {Expected}";
+            return false;
+        }
+        if (text.Contains('\0'))
+        {
+            error = $"the {what} path contains a NUL character";
+            return false;
+        }
         if (kind == DeviceKind.Rbd)
         {
             int slash = text.IndexOf('/');
@@ -354,16 +364,6 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             }
             path = text;
             return true;
-        }
-        if (text.Length == 0)
-        {
-            error = $"missing the {what} path after {name}:; {Expected}";
-            return false;
-        }
-        if (text.Contains('\0'))
-        {
-            error = $"the {what} path contains a NUL character";
-            return false;
         }
         if (kind == DeviceKind.VhostUser)
         {
