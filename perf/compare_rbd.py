@@ -28,7 +28,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -36,6 +35,9 @@ import sys
 import tempfile
 import time
 import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_vhost import stop, wait_for_socket  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ORION_PERF = os.path.join(ROOT, "tools/Orion.Perf/bin/Release/net10.0/orion-perf.dll")
@@ -64,41 +66,10 @@ class Cluster:
         d, fsid = self.dir, str(uuid.uuid4())
         for sub in ("mon", "osd", "mgr", "run", "log"):
             os.makedirs(os.path.join(d, sub))
+        with open(os.path.join(ROOT, "tests/Shared/Ceph/ceph.conf.template")) as f:
+            template = f.read()
         with open(self.conf, "w") as f:
-            f.write(f"""[global]
-fsid = {fsid}
-mon_host = v2:127.0.0.1:{port}
-auth_cluster_required = none
-auth_service_required = none
-auth_client_required = none
-osd_pool_default_size = 1
-osd_pool_default_min_size = 1
-osd_pool_default_pg_num = 8
-osd_crush_chooseleaf_type = 0
-mon_allow_pool_size_one = true
-mon_warn_on_pool_no_redundancy = false
-mon_data_avail_warn = 1
-mon_data_avail_crit = 0
-run_dir = {d}/run
-log_file = {d}/log/$name.log
-mon_data = {d}/mon
-osd_data = {d}/osd
-mgr_data = {d}/mgr
-osd_objectstore = bluestore
-bluestore_block_path = {d}/block.img
-bluestore_block_create = true
-bluestore_block_size = {4 << 30}
-bluestore_fsck_on_mkfs = false
-[mon]
-admin_socket = {d}/run/$name.asok
-[mgr]
-admin_socket = {d}/run/$name.asok
-[osd]
-admin_socket = {d}/run/$name.asok
-[client]
-admin_socket =
-log_file = {d}/log/$name.$pid.log
-""")
+            f.write(template.replace("@FSID@", fsid).replace("@PORT@", str(port)).replace("@DIR@", d))
         monmap = os.path.join(d, "monmap")
         run(["monmaptool", "--create", "--addv", "a", f"[v2:127.0.0.1:{port}]", "--fsid", fsid, monmap])
         run(["ceph-mon", "--mkfs", "-i", "a", "--monmap", monmap, "-c", self.conf])
@@ -125,26 +96,6 @@ log_file = {d}/log/$name.$pid.log
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def wait_for(path, proc, what, timeout=30):
-    deadline = time.time() + timeout
-    while not os.path.exists(path):
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        if time.time() > deadline:
-            raise RuntimeError(f"{what} did not create {path} within {timeout} s")
-        time.sleep(0.02)
-
-
 def start_backend(target, directory, rbd_device, conf, pool, image):
     """orion-vhost or qemu-storage-daemon serving the image on a fresh socket; returns (process, socket)."""
     sock = os.path.join(directory, f"{target}-{uuid.uuid4().hex[:8]}.sock")
@@ -155,7 +106,7 @@ def start_backend(target, directory, rbd_device, conf, pool, image):
         cmd = ["qemu-storage-daemon", "--blockdev", f"driver=rbd,pool={pool},image={image},conf={conf},node-name=n0",
                "--export", f"type=vhost-user-blk,id=e0,node-name=n0,addr.type=unix,addr.path={sock},writable=on"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
-    wait_for(sock, proc, target)
+    wait_for_socket(sock, proc, target)
     return proc, sock
 
 

@@ -148,49 +148,17 @@ public sealed class CephCluster : IDisposable
         Ceph($"osd pool application enable {Pool} rbd");
     }
 
+    /// <summary>
+    /// The configuration from <c>ceph.conf.template</c> (beside this file, copied next to the test assembly; shared with
+    /// perf/compare_rbd.py) with this cluster's fsid, port and directory filled in.
+    /// </summary>
     private string Conf(string fsid)
     {
-        string d = Directory;
-        return $"""
-            [global]
-            fsid = {fsid}
-            mon_host = v2:127.0.0.1:{MonitorPort}
-            auth_cluster_required = none
-            auth_service_required = none
-            auth_client_required = none
-            osd_pool_default_size = 1
-            osd_pool_default_min_size = 1
-            osd_pool_default_pg_num = 8
-            osd_crush_chooseleaf_type = 0
-            mon_allow_pool_size_one = true
-            mon_warn_on_pool_no_redundancy = false
-            mon_data_avail_warn = 1
-            mon_data_avail_crit = 0
-            run_dir = {d}/run
-            pid_file = {d}/run/$name.pid
-            log_file = {d}/log/$name.log
-            mon_data = {d}/mon
-            osd_data = {d}/osd
-            mgr_data = {d}/mgr
-            osd_objectstore = bluestore
-            bluestore_block_path = {d}/block.img
-            bluestore_block_create = true
-            bluestore_block_size = {4L << 30}
-            bluestore_fsck_on_mkfs = false
-            bluestore_cache_autotune = false
-            bluestore_cache_size = {128 << 20}
-            osd_memory_target = {1L << 30}
-            [mon]
-            admin_socket = {d}/run/$name.asok
-            [mgr]
-            admin_socket = {d}/run/$name.asok
-            [osd]
-            admin_socket = {d}/run/$name.asok
-            [client]
-            admin_socket =
-            log_file = {d}/log/$name.$pid.log
-
-            """;
+        string template = Path.Combine(AppContext.BaseDirectory, "Ceph", "ceph.conf.template");
+        if (!File.Exists(template)) throw new IOException($"{template} is missing: the test project should copy tests/Shared/Ceph/ceph.conf.template there");
+        return File.ReadAllText(template).Replace("@FSID@", fsid, StringComparison.Ordinal)
+            .Replace("@PORT@", MonitorPort.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("@DIR@", Directory, StringComparison.Ordinal);
     }
 
     /// <summary>Creates an image of <paramref name="bytes"/> in <see cref="Pool"/> with a fresh name (prefixed <paramref name="prefix"/>) and returns the name.</summary>
