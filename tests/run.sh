@@ -49,6 +49,24 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1 || [ ! -x /bin/busybox ] || !
          "the guest tests will be skipped (install them with: sudo apt-get install qemu-system-x86 busybox-static cpio e2fsprogs)" >&2
   fi
 fi
+# The RBD tests start a single-node Ceph cluster of their own (ceph-mon, ceph-mgr, ceph-osd; the ceph and rbd commands
+# from ceph-common) and reach it through librbd (librbd1) and qemu-storage-daemon's rbd driver (qemu-block-extra).
+ceph_ready() {
+  command -v ceph-mon && command -v ceph-mgr && command -v ceph-osd && command -v rbd &&
+    ls /usr/lib/*/librbd.so.1 && ls /usr/lib/*/qemu/block-rbd.so
+}
+if ! ceph_ready >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing Ceph (ceph-mon ceph-mgr ceph-osd ceph-common librbd1) and qemu-block-extra (apt-get)"
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+           DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ceph-mon ceph-mgr ceph-osd ceph-common librbd1 qemu-block-extra; } >/dev/null; then
+      echo "note: apt-get could not install Ceph; the RBD tests will be skipped" >&2
+    fi
+  else
+    echo "note: Ceph or qemu-block-extra is missing and this is not root (or has no apt-get); the RBD tests will be skipped" \
+         "(install with: sudo apt-get install ceph-mon ceph-mgr ceph-osd ceph-common librbd1 qemu-block-extra)" >&2
+  fi
+fi
 results="$(mktemp -d)"; trap 'rm -rf "$results"' EXIT
 fail_extra=0
 

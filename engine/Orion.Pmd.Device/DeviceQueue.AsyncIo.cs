@@ -34,7 +34,7 @@ internal sealed partial class DeviceQueue
         {
             var chain = io.NextChain;
             if (!Ring.TryPopAvail(chain)) break;
-            if (Executor.TryPlan(chain, out var plan) && io.TryStart(plan))
+            if (Executor.TryPlan(chain, out var plan, io.CarriesRanges) && io.TryStart(plan))
             {
                 started++;
                 continue;

@@ -437,6 +437,13 @@ public sealed partial class SoftBlkDevice : IDisposable
     /// </summary>
     public Backends.Async.QueueIoCounters? GetQueueIoCounters(int index) => QueueOrNull(index)?.Io?.Counters;
 
+    /// <summary>
+    /// Queue <paramref name="index"/>'s recent backend failures, newest first, with the backend's reason (librbd's errno,
+    /// the file's errno); empty when the queue is not running or nothing failed.
+    /// </summary>
+    public IReadOnlyList<(DateTime TimeUtc, string Message)> RecentBackendErrors(int index) =>
+        QueueOrNull(index)?.Executor.RecentBackendErrors ?? [];
+
     /// <summary>Which I/O engine serves the backend (<c>io_uring</c>, or synchronous and why); null for memory and null backends.</summary>
     public string? IoEngine => (Backend as Backends.Async.IAsyncBlockBackend)?.IoEngine;
 

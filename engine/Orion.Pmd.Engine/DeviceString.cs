@@ -1,5 +1,6 @@
 using System.Globalization;
 using Orion.Pmd.Device.Backends;
+using Orion.Pmd.Device.Backends.Rbd;
 using Orion.Pmd.Device.Faults;
 
 namespace Orion.Pmd.Engine;
@@ -15,6 +16,8 @@ public enum DeviceKind
     File,
     /// <summary>A device served by another process over a vhost-user socket (<c>vhost-user:PATH</c>); it has no in-process backend.</summary>
     VhostUser,
+    /// <summary>A Ceph RBD image behind the embedded device (<c>rbd:POOL/IMAGE</c>), through librbd.</summary>
+    Rbd,
 }
 
 /// <summary>
@@ -32,6 +35,12 @@ public enum DeviceKind
 /// capacity is the file's size when the device starts. <c>vhost-user:PATH</c> names the Unix socket of a vhost-user
 /// back-end (at most 107 bytes, what <c>sun_path</c> holds), optionally with <c>,ro</c>; that device reports its own
 /// capacity and block size. A path may contain <c>:</c> but not <c>,</c>.
+/// </para>
+/// <para>
+/// <c>rbd:POOL/IMAGE</c> serves a Ceph RBD image through librbd (<see cref="RbdBackend"/>), with <c>,conf=PATH</c> (the
+/// ceph.conf; librados' default search without it), <c>,id=NAME</c> (the client id, <c>admin</c> by default),
+/// <c>,timeout=SECONDS</c> (how long librados waits for an OSD before it fails a request with ETIMEDOUT; 30s by
+/// default, 0 waits for ever), <c>,ro</c>, <c>,bs=</c>, <c>,delay=</c> and <c>,fault=</c>; the capacity is the image's size.
 /// </para>
 /// This is the one parser of device strings: the engine's options and orion-perf's <c>--device</c> both use it.
 /// </summary>
@@ -56,8 +65,15 @@ public enum DeviceKind
 /// <c>,io=auto|uring|sync</c> (<c>file:</c> only): how requests reach the file. <c>auto</c> (the default) uses io_uring
 /// where the kernel allows it and synchronous calls otherwise; <c>uring</c> insists on io_uring; <c>sync</c> turns it off.
 /// </param>
+/// <param name="Conf"><c>,conf=PATH</c> (<c>rbd:</c> only): the ceph.conf; null for librados' default search.</param>
+/// <param name="ClientId"><c>,id=NAME</c> (<c>rbd:</c> only): the Ceph client id; null for <c>admin</c>.</param>
+/// <param name="RequestTimeout">
+/// <c>,timeout=SECONDS</c> (<c>rbd:</c> only): librados' operation timeout; null for
+/// <see cref="RbdBackendOptions.DefaultRequestTimeout"/>, zero to wait for ever.
+/// </param>
 public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize, bool ReadOnly, bool Prefill = false, TimeSpan Delay = default,
-                                  string? Path = null, bool Direct = false, FaultPlan? Faults = null, FileIoEngine IoEngine = FileIoEngine.Auto)
+                                  string? Path = null, bool Direct = false, FaultPlan? Faults = null, FileIoEngine IoEngine = FileIoEngine.Auto,
+                                  string? Conf = null, string? ClientId = null, TimeSpan? RequestTimeout = null)
 {
     /// <summary>The longest <c>,delay=</c> accepted: a second per request is already far beyond any test's need.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
@@ -70,8 +86,9 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
 
     private const string Expected =
         "expected mem:SIZE or null:SIZE (a RAM disk or a null device), file:PATH (an image file or block device) or vhost-user:PATH " +
-        "(a vhost-user socket), optionally followed by ,bs=512|4096, ,ro, ,delay=DURATION and ,fault=PLAN, for mem: ,prefill, and for file: ,direct and ,size=SIZE " +
-        "(for example mem:1G, null:64G, null:1G,bs=4096, file:/var/tmp/disk.img,size=1G,direct or vhost-user:/run/orion.sock)";
+        "(a vhost-user socket) or rbd:POOL/IMAGE (a Ceph RBD image), optionally followed by ,bs=512|4096, ,ro, ,delay=DURATION and ,fault=PLAN, " +
+        "for mem: ,prefill, for file: ,direct and ,size=SIZE, for rbd: ,conf=PATH, ,id=NAME and ,timeout=SECONDS " +
+        "(for example mem:1G, null:64G, null:1G,bs=4096, file:/var/tmp/disk.img,size=1G,direct, vhost-user:/run/orion.sock or rbd:rbd/vm1,conf=/etc/ceph/ceph.conf)";
 
     private const string SizeHint = "use a number with an optional k, m, g or t suffix (powers of 1024, for example 4k or 1g)";
 
@@ -101,13 +118,14 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             case "null": kind = DeviceKind.Null; break;
             case "file": kind = DeviceKind.File; break;
             case "vhost-user" or "vhost": kind = DeviceKind.VhostUser; break;
+            case "rbd": kind = DeviceKind.Rbd; break;
             default:
                 error = colon < 0 && SizeText.TryParse(parts[0], out _)
                     ? $"missing the device kind; {Expected}"
                     : $"unknown device kind '{kindText}'; {Expected}";
                 return false;
         }
-        bool hasPath = kind is DeviceKind.File or DeviceKind.VhostUser;
+        bool hasPath = kind is DeviceKind.File or DeviceKind.VhostUser or DeviceKind.Rbd;
         string name = KindName(kind);
         if (colon < 0) { error = hasPath ? $"missing the path after {name}:; {Expected}" : $"missing the size; {Expected}"; return false; }
         string rest = parts[0][(colon + 1)..];
@@ -127,8 +145,12 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         var ioEngine = FileIoEngine.Auto;
         TimeSpan delay = TimeSpan.Zero;
         FaultPlan? faults = null;
+        string? conf = null, clientId = null;
+        TimeSpan? requestTimeout = null;
         foreach (var opt in parts.Skip(1))
         {
+            if (!TryParseRbdOption(kind, opt, ref conf, ref clientId, ref requestTimeout, out bool wasRbd, ref error)) return false;
+            if (wasRbd) continue;
             if (opt.Equals("ro", StringComparison.OrdinalIgnoreCase) || opt.Equals("readonly", StringComparison.OrdinalIgnoreCase))
             {
                 ro = true;
@@ -174,8 +196,8 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             {
                 if (kind != DeviceKind.File)
                 {
-                    error = kind == DeviceKind.VhostUser
-                        ? $"'{opt}' does not apply to vhost-user devices: the device reports its own capacity"
+                    error = kind == DeviceKind.VhostUser ? $"'{opt}' does not apply to vhost-user devices: the device reports its own capacity"
+                        : kind == DeviceKind.Rbd ? $"'{opt}' does not apply to rbd: devices: the image's size (rbd resize) is the capacity"
                         : $"'{opt}' applies only to file: devices; give a {name}: device's size after the colon (for example {name}:1G)";
                     return false;
                 }
@@ -248,8 +270,53 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             error = "size= creates or extends the file, which a read-only (ro) device cannot do; drop one of them";
             return false;
         }
-        device = new DeviceString(kind, size, bs, ro, prefill, delay, path, direct, faults, ioEngine);
+        device = new DeviceString(kind, size, bs, ro, prefill, delay, path, direct, faults, ioEngine, conf, clientId, requestTimeout);
         return true;
+    }
+
+    /// <summary>
+    /// <c>conf=</c>, <c>id=</c> and <c>timeout=</c>: true with <paramref name="handled"/> set when <paramref name="opt"/>
+    /// was one of them (and fit an <c>rbd:</c> device), true with it clear when it is some other option, false with
+    /// <paramref name="error"/> when it is wrong.
+    /// </summary>
+    private static bool TryParseRbdOption(DeviceKind kind, string opt, ref string? conf, ref string? clientId, ref TimeSpan? timeout,
+                                          out bool handled, ref string error)
+    {
+        int eq = opt.IndexOf('=');
+        string key = eq < 0 ? "" : opt[..eq].ToLowerInvariant();
+        handled = key is "conf" or "id" or "timeout";
+        if (!handled) return true;
+        if (kind != DeviceKind.Rbd)
+        {
+            error = $"'{opt}' applies only to rbd: devices (Ceph RBD images)";
+            return false;
+        }
+        string value = opt[(eq + 1)..];
+        switch (key)
+        {
+            case "conf":
+                if (value.Length == 0 || value.Contains('\0')) { error = $"'{opt}' names no ceph.conf; give conf=PATH (for example conf=/etc/ceph/ceph.conf)"; return false; }
+                conf = value;
+                return true;
+            case "id":
+                if (value.Length == 0 || value.StartsWith("client.", StringComparison.Ordinal))
+                {
+                    error = $"'{opt}' is not a client id; give the name without 'client.' (for example id=admin)";
+                    return false;
+                }
+                clientId = value;
+                return true;
+            default:
+                if (value == "0") { timeout = TimeSpan.Zero; return true; }
+                string seconds = value.EndsWith('s') ? value[..^1] : value;
+                if (!int.TryParse(seconds, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n is < 1 or > 3600)
+                {
+                    error = $"'{opt}' is not a request timeout; give whole seconds from 1 to 3600 (for example timeout=30s), or 0 to wait for ever";
+                    return false;
+                }
+                timeout = TimeSpan.FromSeconds(n);
+                return true;
+        }
     }
 
     private static string KindName(DeviceKind kind) => kind switch
@@ -257,6 +324,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         DeviceKind.Memory => "mem",
         DeviceKind.Null => "null",
         DeviceKind.File => "file",
+        DeviceKind.Rbd => "rbd",
         _ => "vhost-user",
     };
 
@@ -265,6 +333,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         DeviceKind.Memory => "bs=SIZE, ro, delay=DURATION, fault=PLAN and prefill",
         DeviceKind.Null => "bs=SIZE, ro, delay=DURATION and fault=PLAN",
         DeviceKind.File => "size=SIZE, bs=SIZE, direct, io=auto|uring|sync, ro, delay=DURATION and fault=PLAN (a path cannot contain ',')",
+        DeviceKind.Rbd => "conf=PATH, id=NAME, timeout=SECONDS, bs=SIZE, ro, delay=DURATION and fault=PLAN",
         _ => "ro (a path cannot contain ',')",
     };
 
@@ -273,7 +342,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         path = null;
         error = "";
         string name = KindName(kind);
-        string what = kind == DeviceKind.File ? "file" : "socket";
+        string what = kind switch { DeviceKind.File => "file", DeviceKind.Rbd => "POOL/IMAGE", _ => "socket" };
         text = text.Trim();
         if (text.Length == 0)
         {
@@ -284,6 +353,17 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         {
             error = $"the {what} path contains a NUL character";
             return false;
+        }
+        if (kind == DeviceKind.Rbd)
+        {
+            int slash = text.IndexOf('/');
+            if (slash <= 0 || slash == text.Length - 1 || text.IndexOf('/', slash + 1) >= 0 || text.Contains('@') || text.Contains('\0'))
+            {
+                error = $"'{name}:{text}' does not name an image: give rbd:POOL/IMAGE (for example rbd:rbd/vm1); snapshots (@SNAP) are not served";
+                return false;
+            }
+            path = text;
+            return true;
         }
         if (kind == DeviceKind.VhostUser)
         {
@@ -329,6 +409,16 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
     {
         DeviceKind.Memory => new MemoryBackend(SizeBytes, Prefill),
         DeviceKind.Null => new NullBackend(SizeBytes),
+        DeviceKind.Rbd => new RbdBackend(new RbdBackendOptions
+        {
+            Pool = Path![..Path!.IndexOf('/')],
+            Image = Path![(Path!.IndexOf('/') + 1)..],
+            ConfPath = Conf,
+            ClientId = ClientId,
+            ReadOnly = ReadOnly,
+            LogicalBlockSize = BlockSize,
+            RequestTimeout = RequestTimeout ?? RbdBackendOptions.DefaultRequestTimeout,
+        }),
         DeviceKind.File => new FileBackend(new FileBackendOptions
         {
             Path = Path!,
@@ -351,6 +441,8 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         {
             DeviceKind.File => $"file:{Path}" + (SizeBytes > 0 ? $",size={SizeText.Format(SizeBytes).ToLowerInvariant()}" : ""),
             DeviceKind.VhostUser => $"vhost-user:{Path}",
+            DeviceKind.Rbd => $"rbd:{Path}" + (Conf is not null ? $",conf={Conf}" : "") + (ClientId is not null ? $",id={ClientId}" : "") +
+                              (RequestTimeout is { } t ? (t == TimeSpan.Zero ? ",timeout=0" : $",timeout={t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}s") : ""),
             _ => $"{KindName(Kind)}:{SizeText.Format(SizeBytes).ToLowerInvariant()}",
         } +
         (BlockSize != DefaultBlockSize ? $",bs={BlockSize.ToString(CultureInfo.InvariantCulture)}" : "") + (Direct ? ",direct" : "") +
@@ -367,6 +459,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         DeviceKind.VhostUser => $"vhost-user device at {Path}{(ReadOnly ? ", read-only" : "")}",
         _ => Kind switch
         {
+            DeviceKind.Rbd => $"Ceph RBD image {Path}{(Conf is not null ? $" ({Conf})" : "")}, ",
             DeviceKind.Memory => $"RAM disk, {SizeText.Describe(SizeBytes)}, ",
             DeviceKind.Null => $"null device, {SizeText.Describe(SizeBytes)}, ",
             _ => $"file {Path}{(SizeBytes > 0 ? $" (created or extended to {SizeText.Describe(SizeBytes)})" : "")}, ",

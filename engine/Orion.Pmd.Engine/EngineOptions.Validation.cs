@@ -31,7 +31,7 @@ public sealed partial record EngineOptions
     public IReadOnlyList<string> Problems()
     {
         var p = new List<string>();
-        if (string.IsNullOrWhiteSpace(Device)) p.Add($"{nameof(Device)} is empty: give mem:SIZE, null:SIZE, file:PATH or vhost-user:SOCKET");
+        if (string.IsNullOrWhiteSpace(Device)) p.Add($"{nameof(Device)} is empty: give mem:SIZE, null:SIZE, file:PATH, rbd:POOL/IMAGE or vhost-user:SOCKET");
         else if (!DeviceString.TryParse(Device, out _, out string? deviceError)) p.Add($"{nameof(Device)} '{Device}': {deviceError}");
         if (Queues < 1) p.Add($"{nameof(Queues)} = {Queues}: at least 1 queue is needed");
         if (Ring == RingFormat.Split ? !SplitRingLayout.IsValidSize(QueueSize) : !PackedRingLayout.IsValidSize(QueueSize))

@@ -75,7 +75,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
         bool manual = options.Threading == EngineThreading.Manual;
         var backend = options.BackendFactory?.Invoke() ?? spec.CreateBackend();
         bool onReactors = !manual && (options.DeviceOnReactors ??
-            (backend is FileBackend { UsesIoUring: true } && spec.Faults is null && spec.Delay == TimeSpan.Zero &&
+            (backend is FileBackend { UsesIoUring: true } or Orion.Pmd.Device.Backends.Rbd.RbdBackend && spec.Faults is null && spec.Delay == TimeSpan.Zero &&
              options.DeviceMode == DeviceServiceMode.Polled));
         if (options.Notifications == NotificationMode.Auto)
             options = options with { Notifications = onReactors ? NotificationMode.Hybrid : NotificationMode.Polled };

@@ -132,6 +132,16 @@ public class DeviceStringTests
     [TestCase("vhost-user:/tmp/sock,delay=20us", "'delay=20us' does not apply to vhost-user devices")]
     [TestCase("vhost-user:/tmp/sock,direct", "'direct' applies only to file: devices")]
     [TestCase("vhost-user:/tmp/a,b", "unknown device option 'b'; valid options for vhost-user: devices are ro (a path cannot contain ',')")]
+    [TestCase("rbd:", "missing the POOL/IMAGE path after rbd:")]
+    [TestCase("rbd:vm1", "'rbd:vm1' does not name an image: give rbd:POOL/IMAGE")]
+    [TestCase("rbd:rbd/vm1@snap", "snapshots (@SNAP) are not served")]
+    [TestCase("rbd:rbd/a/b", "does not name an image")]
+    [TestCase("rbd:rbd/vm1,size=1G", "'size=1G' does not apply to rbd: devices: the image's size (rbd resize) is the capacity")]
+    [TestCase("rbd:rbd/vm1,direct", "'direct' applies only to file: devices")]
+    [TestCase("rbd:rbd/vm1,timeout=2m", "'timeout=2m' is not a request timeout; give whole seconds from 1 to 3600")]
+    [TestCase("rbd:rbd/vm1,id=client.admin", "give the name without 'client.'")]
+    [TestCase("rbd:rbd/vm1,conf=", "names no ceph.conf")]
+    [TestCase("mem:1G,conf=/etc/ceph/ceph.conf", "'conf=/etc/ceph/ceph.conf' applies only to rbd: devices")]
     public void ErrorsSayWhatIsWrong(string text, string fragment)
     {
         Assert.That(DeviceString.TryParse(text, out var device, out var error), Is.False);
@@ -163,6 +173,17 @@ public class DeviceStringTests
     public void ParsesFileDevices(string text, string path, long size, int blockSize, bool readOnly, bool direct)
         => Assert.That(DeviceString.Parse(text),
                        Is.EqualTo(new DeviceString(DeviceKind.File, size, blockSize, readOnly, Path: path, Direct: direct)));
+
+    [TestCase("rbd:rbd/vm1", "rbd/vm1", null, null, null)]
+    [TestCase("rbd:pool/img,conf=/etc/ceph/c.conf,id=orion,timeout=45s", "pool/img", "/etc/ceph/c.conf", "orion", 45)]
+    [TestCase("rbd:pool/img,timeout=0", "pool/img", null, null, 0)]
+    public void ParsesRbdDevicesAndTheyRoundTrip(string text, string path, string? conf, string? id, int? timeoutSeconds)
+    {
+        var d = DeviceString.Parse(text);
+        Assert.That(d, Is.EqualTo(new DeviceString(DeviceKind.Rbd, 0, DeviceString.DefaultBlockSize, false, Path: path, Conf: conf, ClientId: id,
+            RequestTimeout: timeoutSeconds is int t ? TimeSpan.FromSeconds(t) : null)));
+        Assert.That(DeviceString.Parse(d.ToString()), Is.EqualTo(d));
+    }
 
     [TestCase("vhost-user:/run/orion.sock", "/run/orion.sock", false)]
     [TestCase("vhost:/tmp/vhost.0,ro", "/tmp/vhost.0", true)]

@@ -19,10 +19,12 @@ internal static class CommandLine
         SIGTERM or SIGINT closes the connection, removes the socket and exits 0.
 
           --socket PATH           Unix socket to listen on (at most 107 bytes; a stale socket file is replaced)
-          --device SPEC           null:SIZE, mem:SIZE or file:PATH, with ,bs=512|4096 ,ro ,delay=DURATION,
-                                  mem: ,prefill, file: ,direct ,size=SIZE ,io=auto|uring|sync (e.g. mem:1G,
-                                  file:/var/tmp/d.img,direct); a file is served through io_uring, one ring per
-                                  queue, where the kernel allows it (io=auto), otherwise synchronously
+          --device SPEC           null:SIZE, mem:SIZE, file:PATH or rbd:POOL/IMAGE, with ,bs=512|4096 ,ro
+                                  ,delay=DURATION, mem: ,prefill, file: ,direct ,size=SIZE ,io=auto|uring|sync,
+                                  rbd: ,conf=PATH ,id=NAME ,timeout=SECONDS (e.g. mem:1G, file:/var/tmp/d.img,direct,
+                                  rbd:rbd/vm1,conf=/etc/ceph/ceph.conf); a file is served through io_uring, one ring
+                                  per queue, where the kernel allows it (io=auto), otherwise synchronously; a Ceph
+                                  RBD image through librbd (rbd_aio), many requests in flight per queue
           --queues N              request queues offered, 1 to 256 (default 1); one device thread per started queue
           --readonly              serve read-only (VIRTIO_BLK_F_RO): writes fail with IOERR
           --serial TEXT           GET_ID serial, at most 20 ASCII characters (default orion-vhost)
@@ -178,7 +180,7 @@ internal static class CommandLine
         }
         if (spec.Kind == DeviceKind.VhostUser)
         {
-            error = $"--device '{device}' names a vhost-user socket, which is a client of a device; orion-vhost serves one: use null:SIZE, mem:SIZE or file:PATH";
+            error = $"--device '{device}' names a vhost-user socket, which is a client of a device; orion-vhost serves one: use null:SIZE, mem:SIZE, file:PATH or rbd:POOL/IMAGE";
             return false;
         }
         if (blockSize is int b)
@@ -245,7 +247,7 @@ internal static class CommandLine
     private static string Expected(string name) => name switch
     {
         "--socket" => "a socket path, for example /tmp/orion-vu.sock",
-        "--device" => "null:SIZE, mem:SIZE or file:PATH, for example mem:1G",
+        "--device" => "null:SIZE, mem:SIZE, file:PATH or rbd:POOL/IMAGE, for example mem:1G",
         "--queues" => "a number from 1 to 256",
         "--serial" => "at most 20 printable ASCII characters",
         "--mode" => "adaptive, kick or polled",

@@ -81,8 +81,9 @@ internal static class VhostCommand
         SoftBlkDevice device;
         try
         {
-            // --readonly opens an existing file read-only too (a size= would need write access to create it).
-            var spec = o.ReadOnly && o.Device.Kind == DeviceKind.File && o.Device.SizeBytes == 0 ? o.Device with { ReadOnly = true } : o.Device;
+            // --readonly opens an existing file or RBD image read-only too (a size= would need write access to create it).
+            var spec = o.ReadOnly && (o.Device.Kind == DeviceKind.Rbd || o.Device.Kind == DeviceKind.File && o.Device.SizeBytes == 0)
+                ? o.Device with { ReadOnly = true } : o.Device;
             IBlockBackend backend = spec.CreateBackend();
             try
             {

@@ -106,8 +106,7 @@ public sealed class BlkRequestExecutor
         {
             // A media error (EIO, ENOSPC on a sparse file, a file shrunk underneath) is the request's IOERR, not the
             // end of the device thread: the driver hears about it, the device keeps serving.
-            BackendErrors++;
-            LastBackendError = e.Message;
+            RecordBackendError(e.Message);
             written = 0;
             status = BlkStatus.IoError;
         }
@@ -121,7 +120,13 @@ public sealed class BlkRequestExecutor
     /// write-zeroes, injected latency) returns false and is served by <see cref="Execute"/>, so both paths answer every
     /// request the same way and only the happy path of the three hot types leaves the device thread.
     /// </summary>
-    public bool TryPlan(DescriptorChain chain, out PlannedIo plan)
+    /// <param name="chain">The popped request.</param>
+    /// <param name="plan">What the backend queue is to do.</param>
+    /// <param name="ranges">
+    /// Whether the backend queue carries discard and write-zeroes too (<see cref="Backends.Async.IBackendQueueIo.CarriesRanges"/>):
+    /// then a valid request of exactly one range is planned as well.
+    /// </param>
+    public bool TryPlan(DescriptorChain chain, out PlannedIo plan, bool ranges = false)
     {
         plan = default;
         if (_delayTicks != 0 || chain.WritableBytes < BlkConstants.StatusBytes) return false;
@@ -149,6 +154,15 @@ public sealed class BlkRequestExecutor
                 if ((_settings.Negotiated & VirtioFeatures.BlkFlush) == 0) return false;
                 plan = new PlannedIo(PlannedIoKind.Flush, 0, 0, WriteThrough: false);
                 return true;
+            case BlkRequestType.Discard or BlkRequestType.WriteZeroes when ranges:
+            {
+                bool discard = header.Type == BlkRequestType.Discard;
+                if (ReadRanges(chain, chain.ReadableBytes - BlkRequestHeader.Size, discard, out var read) != BlkStatus.Ok || read.Length != 1) return false;
+                var r = read[0];
+                plan = new PlannedIo(discard ? PlannedIoKind.Discard : PlannedIoKind.WriteZeroes,
+                    (long)r.Sector * BlkConstants.SectorSize, (ulong)r.SectorCount * BlkConstants.SectorSize, WriteThrough: false);
+                return true;
+            }
             default:
                 return false;
         }
@@ -159,6 +173,35 @@ public sealed class BlkRequestExecutor
     {
         BackendErrors++;
         LastBackendError = message;
+        lock (_recentErrors)
+        {
+            _recentErrors[_recentWritten % RecentErrorCapacity] = (DateTime.UtcNow, message);
+            _recentWritten++;
+        }
+    }
+
+    /// <summary>How many backend errors <see cref="RecentBackendErrors"/> keeps.</summary>
+    public const int RecentErrorCapacity = 16;
+
+    private readonly (DateTime TimeUtc, string Message)[] _recentErrors = new (DateTime, string)[RecentErrorCapacity];
+    private long _recentWritten;        // under the lock on _recentErrors: taken on the error path and by readers only
+
+    /// <summary>
+    /// The last <see cref="RecentErrorCapacity"/> backend failures, newest first, each with the backend's own reason (for
+    /// librbd the request and its errno, e.g. <c>ETIMEDOUT</c>): the driver only sees IOERR.
+    /// </summary>
+    public IReadOnlyList<(DateTime TimeUtc, string Message)> RecentBackendErrors
+    {
+        get
+        {
+            lock (_recentErrors)
+            {
+                int n = (int)Math.Min(_recentWritten, RecentErrorCapacity);
+                var result = new (DateTime, string)[n];
+                for (int i = 0; i < n; i++) result[i] = _recentErrors[(_recentWritten - 1 - i) % RecentErrorCapacity];
+                return result;
+            }
+        }
     }
 
     /// <summary>Latency injection: spins on the device thread, neither sleeping (too coarse) nor allocating.</summary>
@@ -225,6 +268,22 @@ public sealed class BlkRequestExecutor
 
     private BlkStatus Ranges(DescriptorChain chain, ulong length, bool discard)
     {
+        var status = ReadRanges(chain, length, discard, out var ranges);
+        if (status != BlkStatus.Ok) return status;
+        foreach (ref readonly var r in ranges)
+        {
+            long offset = (long)r.Sector * BlkConstants.SectorSize;
+            long bytes = (long)r.SectorCount * BlkConstants.SectorSize;
+            if (discard) _backend.Discard(offset, bytes);
+            else _backend.WriteZeroes(offset, bytes);
+        }
+        return BlkStatus.Ok;
+    }
+
+    /// <summary>Reads and checks every range of a DISCARD or WRITE_ZEROES request before any is touched, so a bad request changes nothing.</summary>
+    private BlkStatus ReadRanges(DescriptorChain chain, ulong length, bool discard, out ReadOnlySpan<BlkDiscardWriteZeroes> read)
+    {
+        read = default;
         var feature = discard ? VirtioFeatures.BlkDiscard : VirtioFeatures.BlkWriteZeroes;
         if ((_settings.Negotiated & feature) == 0) return BlkStatus.Unsupported;
         if (_settings.ReadOnly) return BlkStatus.IoError;
@@ -236,7 +295,6 @@ public sealed class BlkRequestExecutor
 
         var ranges = _ranges.AsSpan(0, (int)count);
         if (!ChainData.Gather(chain, BlkRequestHeader.Size, MemoryMarshal.AsBytes(ranges))) return BlkStatus.IoError;
-        // Check every range before touching any, so a bad request changes nothing.
         foreach (ref readonly var r in ranges)
         {
             if (discard && (r.Flags & BlkDiscardWriteZeroes.FlagUnmap) != 0) return BlkStatus.Unsupported;   // §5.2.6.2
@@ -244,13 +302,7 @@ public sealed class BlkRequestExecutor
             if (r.SectorCount > maxSectors) return BlkStatus.IoError;
             if (!InRange(r.Sector, (ulong)r.SectorCount * BlkConstants.SectorSize)) return BlkStatus.IoError;
         }
-        foreach (ref readonly var r in ranges)
-        {
-            long offset = (long)r.Sector * BlkConstants.SectorSize;
-            long bytes = (long)r.SectorCount * BlkConstants.SectorSize;
-            if (discard) _backend.Discard(offset, bytes);
-            else _backend.WriteZeroes(offset, bytes);
-        }
+        read = ranges;
         return BlkStatus.Ok;
     }
 }

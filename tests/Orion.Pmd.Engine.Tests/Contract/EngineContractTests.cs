@@ -3,6 +3,7 @@ using Orion.Pmd.Engine.Requests;
 using Orion.Pmd.Engine.Tests.VhostUser;
 using Orion.Pmd.Engine.Tests.VhostUser.Support;
 using Orion.Pmd.Engine.Transport.VhostUser;
+using Orion.Pmd.Tests.Ceph;
 
 namespace Orion.Pmd.Engine.Tests.Contract;
 
@@ -11,7 +12,8 @@ namespace Orion.Pmd.Engine.Tests.Contract;
 /// every kind of channel. A <see cref="DeviceSource"/> is a way to get a device: the embedded RAM disk
 /// (<c>mem:16M</c>, every ring format × indirect × event index × queue count × notification mode); a
 /// qemu-storage-daemon file export over vhost-user (split rings only: the daemon does not offer RING_PACKED, so packed
-/// combinations are never generated); orion-vhost serving a RAM disk over vhost-user (both ring formats). Each
+/// combinations are never generated); orion-vhost serving a RAM disk over vhost-user (both ring formats); qemu-storage-daemon exporting an image of the
+/// run's single-node Ceph cluster (<c>driver=rbd</c>; split rings, two notification modes). Each
 /// combination runs on real reactor threads (unpinned, so everything shares two cores politely), writes, flushes and
 /// reads back data from concurrent callers, reads back through the callback form on every reactor at once, stops in
 /// order with nothing left in flight, and, where the device keeps its data in a file, finds every write in the file
@@ -44,12 +46,18 @@ public class EngineContractTests
     }
 
     /// <summary>One device for one combination: its device string, and what owns it (a daemon) until disposed.</summary>
-    internal sealed class ContractDevice(string device, string? image = null, Func<string>? log = null, Action? dispose = null) : IDisposable
+    internal sealed class ContractDevice(string device, string? image = null, Func<string>? log = null, Action? dispose = null,
+                                         Func<byte[]>? readBack = null) : IDisposable
     {
         /// <summary>The engine's <see cref="EngineOptions.Device"/>.</summary>
         public string Device { get; } = device;
         /// <summary>The file that holds the device's data, when there is one to check after the engine stopped.</summary>
         public string? Image { get; } = image;
+        /// <summary>
+        /// An independent reader of the device's data after the engine stopped (the file, or an RBD image exported by the
+        /// <c>rbd</c> command); null when the device keeps nothing to check.
+        /// </summary>
+        public Func<byte[]>? ReadBack { get; } = readBack ?? (image is null ? null : () => File.ReadAllBytes(image));
         /// <summary>What the process behind the device reported as failures (empty when all is well).</summary>
         public string Log => log?.Invoke() ?? "";
 
@@ -79,8 +87,45 @@ public class EngineContractTests
         return new ContractDevice(process.DeviceString, log: () => process.Errors, dispose: process.Dispose);
     });
 
+    // Declared before the source that uses it: static fields initialize in textual order.
+    private static readonly NotificationMode[] RbdModes = [NotificationMode.Polled, NotificationMode.Interrupt];
+
+    /// <summary>
+    /// qemu-storage-daemon exporting a 16 MiB Ceph RBD image (<c>driver=rbd</c>) of the run's test cluster: split rings
+    /// only, and two notification modes (one that polls, one that sleeps), since every case pays the network store's latency.
+    /// </summary>
+    public static readonly DeviceSource QemuStorageDaemonRbd = new("qsd-rbd", [RingFormat.Split], RbdModes, queues =>
+    {
+        QemuStorageDaemon.RequireInstalled();
+        var cluster = CephCluster.RequireShared();
+        string image = cluster.CreateImage(16 << 20, "contract");
+        var daemon = QemuStorageDaemon.StartRbd(cluster, image, queues);
+        return new ContractDevice(daemon.DeviceString, log: () => daemon.Log, readBack: () => cluster.ExportImage(image),
+            dispose: () => { daemon.Dispose(); cluster.RemoveImage(image); });
+    });
+
+    /// <summary>The embedded device on an RBD image through librbd (<c>rbd:POOL/IMAGE,conf=...</c>): the native backend.</summary>
+    public static readonly DeviceSource EmbeddedRbd = new("rbd", [RingFormat.Split], RbdModes, _ => OpenRbd(image => (image, null)));
+
+    /// <summary>orion-vhost serving an RBD image through librbd over vhost-user.</summary>
+    public static readonly DeviceSource OrionVhostRbd = new("orion-vhost-rbd", [RingFormat.Split], RbdModes, queues => OpenRbd(image =>
+    {
+        var process = OrionVhostProcess.Start(image, queues);
+        return (process.DeviceString, process);
+    }));
+
+    /// <summary>A fresh 16 MiB image of the run's cluster, served as <paramref name="serve"/> says (its device string, and what to stop).</summary>
+    private static ContractDevice OpenRbd(Func<string, (string Device, OrionVhostProcess? Process)> serve)
+    {
+        var cluster = CephCluster.RequireShared();
+        string image = cluster.CreateImage(16 << 20, "contract");
+        var (device, process) = serve(cluster.DeviceString(image));
+        return new ContractDevice(device, log: () => process?.Errors ?? "", readBack: () => cluster.ExportImage(image),
+            dispose: () => { process?.Dispose(); cluster.RemoveImage(image); });
+    }
+
     /// <summary>Every device source the contract runs against.</summary>
-    public static IReadOnlyList<DeviceSource> Sources { get; } = [Embedded, QemuStorageDaemonFile, OrionVhost];
+    public static IReadOnlyList<DeviceSource> Sources { get; } = [Embedded, QemuStorageDaemonFile, OrionVhost, QemuStorageDaemonRbd, EmbeddedRbd, OrionVhostRbd];
 
     /// <summary>Every valid combination of every source: a source's ring formats and modes only, never one it cannot serve.</summary>
     public static IEnumerable<TestCaseData> Combinations()
@@ -196,13 +241,13 @@ public class EngineContractTests
         Assert.That(engine.Outstanding, Is.Zero);
 
         // Where the device keeps its data in a file, an independent reader finds every write there.
-        if (device.Image is { } image)
+        if (device.ReadBack is { } readBack)
         {
-            var disk = File.ReadAllBytes(image);
+            var disk = readBack();
             for (int w = 0; w < Writers; w++)
                 for (int i = 0; i < PerWriter; i++)
                     Assert.That(disk.AsSpan((w * PerWriter + i) * 4096, 4096).IndexOfAnyExcept(Fill(w, i)), Is.EqualTo(-1),
-                        $"writer {w} block {i} in {image}");
+                        $"writer {w} block {i} read back independently from {device.Device}");
         }
         Assert.That(device.Log, Is.Empty, "the back-end logged an error");
     }

@@ -43,7 +43,7 @@ internal static class OptionTable
             (o, v) => o with { RwMixRead = Int("rwmixread", v) }),
         new("rwmixwrite", [], "INT", "percentage of writes for rw/randrw; sets rwmixread to 100 minus it",
             (o, v) => o with { RwMixRead = 100 - Percent("rwmixwrite", v) }),
-        new("device", [], "DEV", "mem:SIZE (RAM disk), null:SIZE or file:PATH[,size=SIZE][,direct][,io=auto|uring|sync] (io_uring by default, synchronous where the kernel refuses it), optionally ,bs=4096, ,ro and (mem:) ,prefill (default mem:1G)",
+        new("device", [], "DEV", "mem:SIZE (RAM disk), null:SIZE, file:PATH[,size=SIZE][,direct][,io=auto|uring|sync] (io_uring by default, synchronous where the kernel refuses it), rbd:POOL/IMAGE[,conf=PATH][,id=NAME][,timeout=SECONDS] (a Ceph RBD image through librbd) or vhost-user:SOCKET, optionally ,bs=4096, ,ro and (mem:) ,prefill (default mem:1G)",
             (o, v) => Orion.Pmd.Engine.DeviceString.TryParse(v, out _, out var e) ? o with { Device = v.Trim() } : throw new OptionValueException(JobOptions.DeviceError(v, e))),
         new("numjobs", [], "INT", "jobs run together, each on its own reactor and queue (default 1)",
             (o, v) => o with { NumJobs = Int("numjobs", v) }),
@@ -58,7 +58,7 @@ internal static class OptionTable
             (o, v) => o with { Indirect = Bool("indirect", v) }),
         new("event_idx", [], null, "use EVENT_IDX notification suppression when offered (default 1)",
             (o, v) => o with { EventIdx = Bool("event_idx", v) }),
-        new("poll_mode", [], "MODE", "auto, polled (busy-poll), adaptive (poll, then sleep when idle), interrupt, or hybrid (adaptive, and sleep at once while the only work pending is file I/O in the kernel, as fio's io_uring engine waits, on a CPU that takes the disk's interrupts); auto is hybrid for a file: device served on the reactors, polled otherwise (default auto)",
+        new("poll_mode", [], "MODE", "auto, polled (busy-poll), adaptive (poll, then sleep when idle), interrupt, or hybrid (adaptive, and sleep at once while the only work pending is file I/O in the kernel, as fio's io_uring engine waits, on a CPU that takes the disk's interrupts); auto is hybrid for a file: or rbd: device served on the reactors, polled otherwise (default auto)",
             (o, v) => v.Trim().ToLowerInvariant() switch
             {
                 "auto" => o with { PollMode = Orion.Pmd.Engine.NotificationMode.Auto },
@@ -69,7 +69,7 @@ internal static class OptionTable
                 _ => throw new OptionValueException($"--poll_mode={v}: use auto, polled, adaptive, interrupt or hybrid"),
             }),
         new("device_placement", [], "WHERE", "auto, reactors (each reactor also serves its queue's device side: one thread per queue) or threads " +
-            "(device threads on their own cores); auto is reactors for a file: device through io_uring, threads otherwise (default auto)",
+            "(device threads on their own cores); auto is reactors for a file: device through io_uring or an rbd: device (the kernel or librbd's threads do the work), threads otherwise (default auto)",
             (o, v) => v.Trim().ToLowerInvariant() switch
             {
                 "auto" => o with { DeviceOnReactors = null },

@@ -53,6 +53,12 @@ public interface IBackendQueueIo : IDisposable
     /// </summary>
     bool TryStart(in PlannedIo plan);
 
+    /// <summary>
+    /// Whether <see cref="TryStart"/> takes one-range discard and write-zeroes requests too (librbd does them
+    /// asynchronously); false (io_uring over a file) leaves them to the synchronous path.
+    /// </summary>
+    bool CarriesRanges => false;
+
     /// <summary>Hands what was started (and resubmitted) to the kernel: one system call, none when nothing is due.</summary>
     int Submit();
 

@@ -26,7 +26,6 @@ namespace Orion.Pmd.Device.Backends.Async;
 /// </remarks>
 internal sealed unsafe class UringFileQueue : IBackendQueueIo
 {
-    private const int IovecBytes = 16;
     private const ulong CancelTag = ulong.MaxValue;
     private const ulong WakePollTag = ulong.MaxValue - 1;     // the owner's wake eventfd, polled while it sleeps in this ring
     private const int RwfDsync = 2;
@@ -35,8 +34,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     private sealed class Slot
     {
         public DescriptorChain? Chain;
-        public nint Iovecs;             // struct iovec[IovecCapacity], native
-        public int IovecCapacity;
+        public ChainIovecs Iov;         // struct iovec[], native
         public int First;               // first iovec not fully transferred yet (short transfers advance it)
         public int Count;               // iovecs in use
         public PlannedIoKind Kind;
@@ -219,40 +217,10 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     /// <summary>Describes the request's data as iovecs; false when direct I/O could not take them as they are.</summary>
     private bool BuildIovecs(Slot slot, DescriptorChain chain, in PlannedIo plan)
     {
-        if ((plan.Offset & (_ioAlign - 1)) != 0) return false;
-        var segs = chain.Segments;
-        EnsureIovecs(slot, chain.Count);
-        var iov = (ulong*)slot.Iovecs;
-        ulong need = plan.Length, skip = plan.Kind == PlannedIoKind.Write ? (ulong)BlkRequestHeader.Size : 0;
-        int from = plan.Kind == PlannedIoKind.Write ? 0 : chain.ReadableCount;
-        int to = plan.Kind == PlannedIoKind.Write ? chain.ReadableCount : chain.Count;
-        int n = 0;
-        for (int i = from; i < to && need > 0; i++)
-        {
-            var s = segs[i];
-            if (skip >= s.Length) { skip -= s.Length; continue; }
-            ulong length = Math.Min(s.Length - skip, need);
-            nint address = s.Host + (nint)skip;
-            skip = 0;
-            // Direct I/O needs every piece aligned; the synchronous path bounces what is not.
-            if (((nuint)address & (nuint)(_memAlign - 1)) != 0 || (length & (ulong)(_ioAlign - 1)) != 0) return false;
-            iov[2 * n] = (ulong)address;
-            iov[2 * n + 1] = length;
-            n++;
-            need -= length;
-        }
-        if (need != 0) return false;        // cannot happen for a planned request; the synchronous path will say why
+        int n = slot.Iov.Build(chain, plan, _memAlign, _ioAlign);
+        if (n < 0) return false;
         slot.Count = n;
         return true;
-    }
-
-    private static void EnsureIovecs(Slot slot, int count)
-    {
-        if (slot.IovecCapacity >= count) return;
-        // Grows to the largest chain seen (warm-up only): the steady state allocates nothing.
-        int capacity = Math.Max(count, 4);
-        slot.Iovecs = (nint)NativeMemory.Realloc((void*)slot.Iovecs, (nuint)(capacity * IovecBytes));
-        slot.IovecCapacity = capacity;
     }
 
     private bool Prepare(int index, Slot slot)
@@ -266,7 +234,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
             case PlannedIoKind.Read:
             case PlannedIoKind.Write:
             {
-                var iov = (ulong*)slot.Iovecs + 2 * slot.First;
+                var iov = (ulong*)slot.Iov.Address + 2 * slot.First;
                 int count = slot.Count - slot.First;
                 bool read = slot.Kind == PlannedIoKind.Read;
                 if (count == 1)
@@ -444,7 +412,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     {
         slot.Offset += (long)bytes;
         slot.Remaining -= bytes;
-        var iov = (ulong*)slot.Iovecs;
+        var iov = (ulong*)slot.Iov.Address;
         while (bytes > 0 && slot.First < slot.Count)
         {
             ulong length = iov[2 * slot.First + 1];
@@ -509,8 +477,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         _ring.Dispose();
         foreach (var s in _slots)
         {
-            if (s.Iovecs != 0) NativeMemory.Free((void*)s.Iovecs);
-            s.Iovecs = 0;
+            s.Iov.Free();
         }
     }
 }

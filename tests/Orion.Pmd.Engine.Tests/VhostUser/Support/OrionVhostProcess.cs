@@ -16,7 +16,7 @@ internal sealed class OrionVhostProcess : IBackEndProcess
     private TaskCompletionSource _listening = null!;
 
     /// <summary>The built tool, next to the test assembly's configuration (<c>tools/Orion.Vhost/bin/Release/net10.0/orion-vhost.dll</c>).</summary>
-    public static string DllPath { get; } = FindDll();
+    public static string DllPath { get; } = BuiltTool.Find("Orion.Vhost", "orion-vhost.dll");
 
     /// <summary>Whether the tool has been built.</summary>
     public static bool IsBuilt => File.Exists(DllPath);
@@ -143,16 +143,5 @@ internal sealed class OrionVhostProcess : IBackEndProcess
         _process.WaitForExit(5000);
         _process.Dispose();
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
-    }
-
-    private static string FindDll()
-    {
-        // The test assembly lives in tests/Orion.Pmd.Engine.Tests/bin/<Configuration>/<tfm>/; the tool in tools/Orion.Vhost/bin/<same>.
-        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        string tfm = bin.Name, configuration = bin.Parent?.Name ?? "Release";
-        for (var d = bin; d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Orion.Pmd.sln")))
-                return Path.Combine(d.FullName, "tools", "Orion.Vhost", "bin", configuration, tfm, "orion-vhost.dll");
-        return Path.Combine("tools", "Orion.Vhost", "bin", "Release", "net10.0", "orion-vhost.dll");
     }
 }

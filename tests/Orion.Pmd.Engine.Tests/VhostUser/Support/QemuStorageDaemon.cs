@@ -68,6 +68,16 @@ internal sealed class QemuStorageDaemon : IBackEndProcess
     }
 
     /// <summary>
+    /// An export of the Ceph RBD image <paramref name="image"/> in <paramref name="cluster"/>'s pool (<c>driver=rbd</c>,
+    /// from the qemu-block-extra package, through librbd): the chain users who outgrow one machine run.
+    /// </summary>
+    public static QemuStorageDaemon StartRbd(Orion.Pmd.Tests.Ceph.CephCluster cluster, string image, int queues = 1, string? directory = null)
+    {
+        string blockdev = $"driver=rbd,pool={Orion.Pmd.Tests.Ceph.CephCluster.Pool},image={image},conf={cluster.ConfPath},node-name=n0";
+        return Start(directory, blockdev, queues, writable: true, logicalBlockSize: 512);
+    }
+
+    /// <summary>
     /// A file export behind a <c>throttle</c> filter node limited to <paramref name="iopsTotal"/> requests a second: what
     /// is over the limit waits inside the daemon, so requests stay in flight as long as the test wants (the stand-in for a
     /// stalled network disk, such as a Ceph OSD that stopped).

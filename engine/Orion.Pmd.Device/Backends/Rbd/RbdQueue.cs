@@ -1,0 +1,255 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Orion.Pmd.Device.Backends.Async;
+using Orion.Pmd.Device.Backends.Rbd.Interop;
+using Orion.Pmd.Device.Execution;
+using Orion.Pmd.Linux;
+using Orion.Pmd.Reactors;
+using Orion.Pmd.Virtio.Blk;
+using Orion.Pmd.Virtio.Rings;
+
+namespace Orion.Pmd.Device.Backends.Rbd;
+
+/// <summary>
+/// One device queue's asynchronous channel to an RBD image: each popped read, write, flush, discard or write-zeroes
+/// becomes one <c>rbd_aio_*</c> call (reads and writes as <c>rbd_aio_readv</c>/<c>writev</c> straight from and into
+/// guest memory), as many in flight as the virtqueue holds. librbd completes them on its own threads: the completion
+/// callback stores the result, puts the slot's index on a lock-free queue and signals an eventfd, so the device thread
+/// is never blocked and never takes a lock; it reaps the queue on its next pass (no system call while there is
+/// nothing to reap) and can sleep on the eventfd beside the kick eventfd, as it sleeps on an io_uring.
+/// </summary>
+/// <remarks>
+/// Completions are pushed to the used ring in the order they finish. Flush ordering is the io_uring queue's argument:
+/// a write's used element is pushed only after librbd completed it, so every write the driver saw complete before it
+/// made a FLUSH available was finished by librbd before <c>rbd_aio_flush</c> was called. librbd's cache is turned off
+/// by <see cref="RbdBackend"/>, so a completed write is already on the OSDs and write-through needs nothing more.
+/// librbd cannot cancel a request: <see cref="Drain"/> waits until each one completes, which librados bounds by its
+/// operation timeout (<see cref="RbdBackendOptions.RequestTimeout"/>).
+/// </remarks>
+internal sealed unsafe class RbdQueue : IBackendQueueIo
+{
+    private const int EOpNotSupp = 95;
+
+    private sealed class Slot
+    {
+        public DescriptorChain Chain = null!;
+        public ChainIovecs Iov;
+        public PlannedIoKind Kind;
+        public long Offset;
+        public ulong Length;
+        public long Result;             // written by librbd's thread before the index is published
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SlotArgument
+    {
+        public nint Queue;              // GCHandle of this queue
+        public int Index;
+    }
+
+    private readonly RbdBackend _backend;
+    private readonly nint _image;
+    private readonly BlkRequestExecutor _executor;
+    private readonly Slot[] _slots;
+    private readonly int[] _free;
+    private int _freeCount;
+    private readonly MpscRing<int> _done;
+    private readonly EventFd _completions = new();
+    private volatile EventFd? _signal;
+    private volatile bool _draining;
+    private GCHandle _self;
+    private readonly SlotArgument* _arguments;
+    private long _started, _fallbacks;
+    private bool _disposed;
+
+    public RbdQueue(RbdBackend backend, nint image, int depth, int maxSegments, BlkRequestExecutor executor)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
+        _backend = backend;
+        _image = image;
+        _executor = executor;
+        _slots = new Slot[depth];
+        _free = new int[depth];
+        _done = new MpscRing<int>(depth);           // every slot completes at most once per start: it never fills
+        _self = GCHandle.Alloc(this);
+        _arguments = (SlotArgument*)NativeMemory.AllocZeroed((nuint)depth, (nuint)sizeof(SlotArgument));
+        for (int i = 0; i < depth; i++)
+        {
+            _slots[i] = new Slot { Chain = new DescriptorChain(maxSegments) };
+            _free[i] = depth - 1 - i;
+            _arguments[i] = new SlotArgument { Queue = GCHandle.ToIntPtr(_self), Index = i };
+        }
+        _freeCount = depth;
+    }
+
+    public bool HasFreeSlot => _freeCount > 0;
+
+    public DescriptorChain NextChain => _slots[_free[_freeCount - 1]].Chain;
+
+    public int InFlight => _slots.Length - _freeCount;
+
+    public bool CarriesRanges => true;
+
+    public int CompletionFd => _completions.Fd;
+
+    public bool HasCompletions => !_done.IsEmpty;
+
+    public void SignalCompletionsTo(EventFd eventFd) => _signal = eventFd;
+
+    public QueueIoCounters Counters => new(Volatile.Read(ref _started), 0, Volatile.Read(ref _fallbacks), 0);
+
+    public bool TryStart(in PlannedIo plan)
+    {
+        int index = _free[_freeCount - 1];
+        var slot = _slots[index];
+        slot.Kind = plan.Kind;
+        slot.Offset = plan.Offset;
+        slot.Length = plan.Length;
+        int count = 0;
+        if (plan.Kind is PlannedIoKind.Read or PlannedIoKind.Write)
+        {
+            count = slot.Iov.Build(slot.Chain, plan, 1, 1);
+            if (count < 0) return Fallback();
+        }
+        delegate* unmanaged[Cdecl]<nint, nint, void> callback = &OnComplete;
+        int r = LibRbd.rbd_aio_create_completion((nint)(_arguments + index), callback, out nint completion);
+        if (r < 0) return Fallback();
+        ulong offset = (ulong)plan.Offset;
+        r = plan.Kind switch
+        {
+            PlannedIoKind.Read => LibRbd.rbd_aio_readv(_image, slot.Iov.Address, count, offset, completion),
+            PlannedIoKind.Write => LibRbd.rbd_aio_writev(_image, slot.Iov.Address, count, offset, completion),
+            PlannedIoKind.Flush => LibRbd.rbd_aio_flush(_image, completion),
+            PlannedIoKind.Discard => LibRbd.rbd_aio_discard(_image, offset, plan.Length, completion),
+            _ => LibRbd.rbd_aio_write_zeroes(_image, offset, (nuint)plan.Length, completion, 0, 0),
+        };
+        if (r < 0)
+        {
+            // Refused before it started (librbd checks arguments and the image's state): the synchronous path answers it.
+            LibRbd.rbd_aio_release(completion);
+            return Fallback();
+        }
+        _freeCount--;
+        Volatile.Write(ref _started, _started + 1);
+        return true;
+    }
+
+    private bool Fallback()
+    {
+        Volatile.Write(ref _fallbacks, _fallbacks + 1);
+        return false;
+    }
+
+    /// <summary>
+    /// librbd's completion callback, on one of its threads: keep the result, hand the slot to the device thread, wake
+    /// it. Nothing here may throw into librbd.
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void OnComplete(nint completion, nint argument)
+    {
+        try
+        {
+            var a = (SlotArgument*)argument;
+            if (GCHandle.FromIntPtr(a->Queue).Target is RbdQueue queue)
+                queue.Completed(a->Index, (long)LibRbd.rbd_aio_get_return_value(completion));
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or LinuxException)
+        {
+            // A queue torn down under a completion cannot happen (Dispose drains first); nothing to hand back then.
+        }
+        finally
+        {
+            LibRbd.rbd_aio_release(completion);
+        }
+    }
+
+    private void Completed(int index, long result)
+    {
+        _slots[index].Result = result;
+        while (!_done.TryEnqueue(index)) Thread.SpinWait(1);     // cannot stay full: it holds a slot for every request
+        var signal = _signal;
+        if (signal is null || _draining) _completions.Signal();
+        signal?.Signal();
+    }
+
+    public int Submit() => 0;       // librbd dispatches each request as it is started
+
+    public int Reap(IDeviceQueue ring) => ReapInto(ring);
+
+    private int ReapInto(IDeviceQueue? ring)
+    {
+        if (_done.IsEmpty) return 0;
+        // Consumed before the queue is drained: a completion published after the drain signals again, so a thread that
+        // then sleeps on the eventfd is woken for it.
+        if (_signal is null || _draining) _completions.TryConsume(out _);
+        int completed = 0;
+        while (_done.TryDequeue(out int index))
+        {
+            Finish(index, ring);
+            completed++;
+        }
+        return completed;
+    }
+
+    private void Finish(int index, IDeviceQueue? ring)
+    {
+        var slot = _slots[index];
+        long result = Volatile.Read(ref slot.Result);
+        var status = BlkStatus.Ok;
+        if (result < 0)
+        {
+            int errno = (int)-result;
+            _executor.RecordBackendError($"librbd {Describe(slot)} of {_backend.Description} failed: {Errno.GetName(errno) ?? "errno " + errno}");
+            status = errno == EOpNotSupp ? BlkStatus.Unsupported : BlkStatus.IoError;
+        }
+        if (ring is not null)
+        {
+            ChainData.WriteStatus(slot.Chain, (byte)status);
+            uint data = status == BlkStatus.Ok && slot.Kind == PlannedIoKind.Read ? (uint)slot.Length : 0;
+            ring.PushUsed(slot.Chain.Head, data + BlkConstants.StatusBytes);
+        }
+        _free[_freeCount++] = index;
+    }
+
+    private static string Describe(Slot slot) => slot.Kind switch
+    {
+        PlannedIoKind.Flush => "flush",
+        PlannedIoKind.Read => $"read of {slot.Length} bytes at offset {slot.Offset}",
+        PlannedIoKind.Write => $"write of {slot.Length} bytes at offset {slot.Offset}",
+        PlannedIoKind.Discard => $"discard of {slot.Length} bytes at offset {slot.Offset}",
+        _ => $"write-zeroes of {slot.Length} bytes at offset {slot.Offset}",
+    };
+
+    /// <summary>
+    /// Waits until librbd has completed every request of this queue (it cannot cancel one; librados fails what an
+    /// outage holds past its operation timeout). <paramref name="cancelAfter"/> does not apply.
+    /// </summary>
+    public void Drain(IDeviceQueue? ring, TimeSpan cancelAfter)
+    {
+        _draining = true;
+        try
+        {
+            while (InFlight > 0)
+            {
+                ReapInto(ring);
+                if (InFlight > 0 && _done.IsEmpty) _completions.Wait(50);
+            }
+        }
+        finally
+        {
+            _draining = false;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Drain(null, TimeSpan.Zero);
+        // No request is in flight, so no callback can still look at the handle, the arguments or the iovecs.
+        _self.Free();
+        NativeMemory.Free(_arguments);
+        foreach (var s in _slots) s.Iov.Free();
+        _completions.Dispose();
+    }
+}
