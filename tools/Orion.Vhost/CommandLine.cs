@@ -59,6 +59,7 @@ internal static class CommandLine
                                   a front-end that truncates one ends orion-vhost with SIGBUS (sealable memfds are
                                   sealed by orion-vhost itself)
           -h, --help              this text
+          -V, --version           the version, alone on the command line
         """;
 
     private const string HelpHint = "run orion-vhost --help for the list";
@@ -84,6 +85,11 @@ internal static class CommandLine
         {
             string arg = args[i];
             if (arg is "-h" or "--help" or "-help") return true;
+            if (arg is "-V" or "--version")
+            {
+                error = $"{arg} is given alone (orion-vhost --version); it does not combine with other options";
+                return false;
+            }
             if (!arg.StartsWith("--", StringComparison.Ordinal))
             {
                 error = $"unexpected argument '{arg}'; options start with -- (for example --socket /tmp/vu.sock --device null:1G)";

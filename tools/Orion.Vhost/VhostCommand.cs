@@ -17,6 +17,11 @@ internal static class VhostCommand
 {
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        if (args is ["--version"] or ["-V"])
+        {
+            stdout.WriteLine($"orion-vhost {PmdEngine.Version}");
+            return 0;
+        }
         if (!CommandLine.TryParse(args, out var options, out string error))
         {
             stderr.WriteLine($"orion-vhost: error: {error}");
