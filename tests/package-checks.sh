@@ -97,5 +97,35 @@ else
   fi
 fi
 
+# ---- 3. NativeAOT: orion-perf compiled native (the ILCompiler package comes from the feed, clang links it) --------------
+# One native publish only (a minute or two): orion-vhost's is the same toolchain on the same libraries, and both
+# projects are checked for trim/AOT problems by their analyzers on every build.
+: > "$log"
+if (( native == 0 )); then
+  skip "NativeAOT orion-perf: --no-native"
+elif ! command -v clang >/dev/null 2>&1; then
+  skip "NativeAOT orion-perf: clang is not installed (Debian: apt-get install clang zlib1g-dev; tests/run.sh does it as root)"
+else
+  started=$SECONDS
+  if ! timeout 900 dotnet publish tools/Orion.Perf -c Release -r linux-x64 -p:PublishAot=true -nologo -v:minimal \
+         -o "$work/native" > "$log" 2>&1; then
+    fail "NativeAOT publish of orion-perf"
+  elif grep -qE "warning (IL|SYSLIB)[0-9]+" "$log"; then
+    grep -E "warning (IL|SYSLIB)[0-9]+" "$log" > "$log.w"; mv "$log.w" "$log"
+    fail "NativeAOT publish of orion-perf left trim/AOT warnings"
+  else
+    echo "  (native publish: $((SECONDS - started)) s)"
+    : > "$log"
+    if timeout 60 "$work/native/orion-perf" --rw=randread --bs=4k --iodepth=8 --runtime=1 --time_based --device=null:64M \
+         --output-format=json > "$work/native.json" 2>>"$log" &&
+       python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["jobs"][0]; assert j["error"]==0 and j["read"]["iops"]>0, j["read"]' \
+         "$work/native.json" 2>>"$log"; then
+      pass "NativeAOT orion-perf: published without warnings, ran 1 s on null: and wrote fio JSON with iops"
+    else
+      fail "NativeAOT orion-perf run (1 s on null:64M, JSON with iops)"
+    fi
+  fi
+fi
+
 echo "package checks: $passed passed, $failed failed, $skipped skipped"
 (( failed == 0 ))

@@ -34,6 +34,16 @@ if ! command -v qemu-storage-daemon >/dev/null 2>&1 || ! command -v qemu-img >/d
          "(install them with: sudo apt-get install qemu-system-common qemu-utils fio fio-examples gnuplot-nox python3-pandas python3-six)" >&2
   fi
 fi
+# NativeAOT (tests/package-checks.sh publishes orion-perf native) links with clang and needs zlib's headers.
+if ! command -v clang >/dev/null 2>&1 || [ ! -e /usr/include/zlib.h ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing clang and zlib1g-dev for the NativeAOT check (apt-get)"
+    { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang zlib1g-dev; } >/dev/null ||
+      echo "note: apt-get could not install clang zlib1g-dev; the NativeAOT check will be skipped" >&2
+  else
+    echo "note: clang or zlib1g-dev is missing and this is not root: the NativeAOT check will be skipped (sudo apt-get install clang zlib1g-dev)" >&2
+  fi
+fi
 results="$(mktemp -d)"; trap 'rm -rf "$results"' EXIT
 fail_extra=0
 

@@ -27,8 +27,14 @@ internal sealed class VhostProcess : IDisposable
     public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
 
-    /// <summary>Starts orion-vhost with <c>--socket DIR/vu.sock</c> and <paramref name="args"/>; with <paramref name="waitReady"/>, waits for "listening on".</summary>
-    public static VhostProcess Start(string[] args, bool waitReady = true)
+    /// <summary>
+    /// Starts orion-vhost with <c>--socket DIR/vu.sock</c> (or, with <paramref name="socketFromConfig"/>, a
+    /// <c>--config</c> file in DIR that names it, followed by <paramref name="configLines"/>) and <paramref name="args"/>,
+    /// with <paramref name="environment"/> added to its environment; with <paramref name="waitReady"/>, waits for
+    /// "listening on".
+    /// </summary>
+    public static VhostProcess Start(string[] args, bool waitReady = true, bool socketFromConfig = false,
+                                     IEnumerable<string>? configLines = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         string dir = System.IO.Directory.CreateTempSubdirectory("orion-vh-").FullName;
         string socket = Path.Combine(dir, "vu.sock");
@@ -39,8 +45,19 @@ internal sealed class VhostProcess : IDisposable
             UseShellExecute = false,
         };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orion-vhost.dll"));
-        psi.ArgumentList.Add("--socket");
-        psi.ArgumentList.Add(socket);
+        if (socketFromConfig)
+        {
+            string config = Path.Combine(dir, "orion-vhost.conf");
+            File.WriteAllLines(config, [$"socket = {socket}", .. configLines ?? []]);
+            psi.ArgumentList.Add("--config");
+            psi.ArgumentList.Add(config);
+        }
+        else
+        {
+            psi.ArgumentList.Add("--socket");
+            psi.ArgumentList.Add(socket);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         foreach (var a in args) psi.ArgumentList.Add(a);
         var p = new Process { StartInfo = psi };
         var v = new VhostProcess(p, dir, socket);

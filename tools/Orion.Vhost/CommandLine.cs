@@ -16,7 +16,7 @@ internal static class CommandLine
 
         A vhost-user-blk back-end: serves an Orion software device on a Unix socket to one vhost-user front-end at a
         time (the Orion engine with --device vhost-user:PATH, QEMU, SPDK). Prints "listening on PATH" when ready;
-        SIGTERM or SIGINT closes the connection, removes the socket and exits 0.
+        SIGTERM or SIGINT closes the connection, removes the socket and exits 0; SIGHUP is logged and ignored.
 
           --socket PATH           Unix socket to listen on (at most 107 bytes; a stale socket file is replaced)
           --device SPEC           null:SIZE, mem:SIZE or file:PATH, with ,bs=512|4096 ,ro ,delay=DURATION,
@@ -58,13 +58,16 @@ internal static class CommandLine
                                   files, memfds sealed without F_SEAL_SHRINK); by default they are refused, because
                                   a front-end that truncates one ends orion-vhost with SIGBUS (sealable memfds are
                                   sealed by orion-vhost itself)
+          --config FILE           read options from FILE first, one per line without the leading --
+                                  ("socket = /run/orion-vhost/vu.sock", "queues = 2", a flag alone: "readonly";
+                                  # comments); options on the command line come after, so they win
           -h, --help              this text
           -V, --version           the version, alone on the command line
         """;
 
     private const string HelpHint = "run orion-vhost --help for the list";
 
-    private static readonly string[] Known =
+    internal static readonly string[] Known =
         ["--socket", "--device", "--queues", "--readonly", "--serial", "--mode", "--poll-window", "--io-poll-window", "--queue-size-max", "--packed", "--indirect", "--event-idx", "--block-size", "--cpus", "--message-timeout", "--idle-timeout", "--allow-unsealed-memory", "--help"];
 
     /// <summary>Parses <paramref name="args"/>. Returns false with <paramref name="error"/> set, or true with <paramref name="options"/> (null when help was asked for).</summary>
