@@ -125,7 +125,7 @@ fi
 
 # ---- shipping: the NuGet packages, a consumer restoring them from a folder feed, the .NET tools, a native build ----
 echo "== package checks (tests/package-checks.sh)"
-timeout 900 tests/package-checks.sh | tee "$results/package-checks.log"
+timeout 1500 tests/package-checks.sh | tee "$results/package-checks.log"
 pkg_line="$(grep -E '^package checks: ' "$results/package-checks.log" | tail -n1)"
 if [ -z "$pkg_line" ]; then
   echo "package checks FAILED: no summary line (crashed or timed out)"; fail_extra=$((fail_extra + 1))

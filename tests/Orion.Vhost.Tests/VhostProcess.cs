@@ -33,17 +33,23 @@ internal sealed class VhostProcess : IDisposable
     /// with <paramref name="environment"/> added to its environment; with <paramref name="waitReady"/>, waits for
     /// "listening on".
     /// </summary>
+    /// <param name="launcher">A program that starts orion-vhost, with its arguments (given the socket path), for example systemd-socket-activate.</param>
     public static VhostProcess Start(string[] args, bool waitReady = true, bool socketFromConfig = false,
-                                     IEnumerable<string>? configLines = null, IReadOnlyDictionary<string, string>? environment = null)
+                                     IEnumerable<string>? configLines = null, IReadOnlyDictionary<string, string>? environment = null,
+                                     Func<string, string[]>? launcher = null)
     {
         string dir = System.IO.Directory.CreateTempSubdirectory("orion-vh-").FullName;
         string socket = Path.Combine(dir, "vu.sock");
-        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        string[] prefix = launcher?.Invoke(socket) ?? [];
+        var psi = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var a in prefix.Skip(1)) psi.ArgumentList.Add(a);
+        if (prefix.Length > 0) psi.ArgumentList.Add(dotnet);
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orion-vhost.dll"));
         if (socketFromConfig)
         {
@@ -81,6 +87,9 @@ internal sealed class VhostProcess : IDisposable
         }
         return v;
     }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for "listening on"; false if it did not come.</summary>
+    public bool WaitListening(TimeSpan timeout) => _listening.Wait(timeout);
 
     /// <summary>Waits (bounded) for the process to exit; returns its exit code.</summary>
     public int WaitForExit(int timeoutMs = 20_000)

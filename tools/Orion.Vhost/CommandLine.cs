@@ -17,6 +17,7 @@ internal static class CommandLine
         A vhost-user-blk back-end: serves an Orion software device on a Unix socket to one vhost-user front-end at a
         time (the Orion engine with --device vhost-user:PATH, QEMU, SPDK). Prints "listening on PATH" when ready;
         SIGTERM or SIGINT closes the connection, removes the socket and exits 0; SIGHUP is logged and ignored.
+        Under systemd socket activation (LISTEN_FDS=1) it serves the socket systemd passed, and leaves its file.
 
           --socket PATH           Unix socket to listen on (at most 107 bytes; a stale socket file is replaced)
           --device SPEC           null:SIZE, mem:SIZE or file:PATH, with ,bs=512|4096 ,ro ,delay=DURATION,

@@ -107,10 +107,15 @@ internal static class VhostCommand
         }
         using (device)
         {
+            if (!SocketActivation.TryTake(Environment.GetEnvironmentVariable, Environment.ProcessId, o.SocketPath, out var activated, out string activationError))
+            {
+                stderr.WriteLine($"orion-vhost: error: {activationError}");
+                return 1;
+            }
             UnixSocket listener;
             try
             {
-                listener = UnixSocket.Listen(o.SocketPath);
+                listener = activated ?? UnixSocket.Listen(o.SocketPath);
             }
             catch (Exception e) when (e is IOException or ArgumentException or LinuxException)
             {
@@ -136,11 +141,12 @@ internal static class VhostCommand
                 });
                 stderr.WriteLine($"orion-vhost: serving {o.Device.Describe()}{(o.ReadOnly && !o.Device.ReadOnly ? ", read-only" : "")}, " +
                                  (device.IoEngine is { } io ? $"I/O by {io}, " : "") +
-                                 $"{o.Queues} queue(s) of up to {o.QueueSizeMax} entries, {DescribeMode(o)}, serial '{o.Serial}'");
+                                 $"{o.Queues} queue(s) of up to {o.QueueSizeMax} entries, {DescribeMode(o)}, serial '{o.Serial}'" +
+                                 (activated is null ? "" : ", on the socket systemd passed (socket activation)"));
                 stdout.WriteLine($"listening on {o.SocketPath}");
                 stdout.Flush();
                 server.Run(listener);
-            }                                        // disposing the listener removes the socket file
+            }                                        // disposing the listener removes the socket file (unless systemd made it)
         }
         stderr.WriteLine("orion-vhost: stopped");
         return 0;
