@@ -17,11 +17,13 @@ passed=0 failed=0 skipped=0
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1"; [ -s "$log" ] && tail -25 "$log" | sed 's/^/  | /'; failed=$((failed + 1)); }
 skip() { echo "SKIP $1"; skipped=$((skipped + 1)); }
-# Restores in this script use a package folder of their own (so a package packed here is never shadowed by an
-# older copy of the same version in ~/.nuget/packages), with the user's package folder as an extra offline source
-# for the third-party dependencies, beside the configured feeds.
-restore_sources="$feed%3B${NUGET_PACKAGES:-$HOME/.nuget/packages}"
-export NUGET_PACKAGES="$work/packages"
+# The consumer's restore and the tool installs use a package folder of their own (so a package packed here is never
+# shadowed by an older copy of the same version in ~/.nuget/packages), with the user's package folder as an extra
+# offline source for the third-party dependencies, beside the configured feeds. Everything that builds in the work
+# tree (pack, the native publish) keeps the user's folder, which its obj/ assets point to.
+user_packages="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+restore_sources="$feed%3B$user_packages"
+own_packages="$work/packages"
 
 version="$(dotnet msbuild engine/Orion.Pmd.Engine/Orion.Pmd.Engine.csproj -getProperty:Version 2>/dev/null)"
 
@@ -52,7 +54,7 @@ else echo "$problems" | tr ';' '\n' > "$log"; fail "packages"; fi
 : > "$log"
 cp -r samples "$work/samples"
 if (cd "$work/samples/Consumer" &&
-    timeout 300 dotnet run -c Release -p:RestoreAdditionalProjectSources="$restore_sources" -p:OrionPmdVersion="$version" > "$log" 2>&1) &&
+    NUGET_PACKAGES="$own_packages" timeout 300 dotnet run -c Release -p:RestoreAdditionalProjectSources="$restore_sources" -p:OrionPmdVersion="$version" > "$log" 2>&1) &&
    grep -q "log: record 1 appended and recovered" "$log"; then
   pass "samples/Consumer restored Orion.Pmd $version from the folder feed, wrote, read back and exited 0"
 else
@@ -62,8 +64,8 @@ fi
 # ---- 2. the .NET tools -------------------------------------------------------------------------------------------------
 : > "$log"
 tools="$work/tools"
-if ! { dotnet tool install Orion.Perf --version "$version" --tool-path "$tools" --add-source "$feed" &&
-       dotnet tool install Orion.Vhost --version "$version" --tool-path "$tools" --add-source "$feed"; } > "$log" 2>&1; then
+if ! { NUGET_PACKAGES="$own_packages" dotnet tool install Orion.Perf --version "$version" --tool-path "$tools" --add-source "$feed" &&
+       NUGET_PACKAGES="$own_packages" dotnet tool install Orion.Vhost --version "$version" --tool-path "$tools" --add-source "$feed"; } > "$log" 2>&1; then
   fail "dotnet tool install Orion.Perf and Orion.Vhost from the folder feed"
 else
   : > "$log"
