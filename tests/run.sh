@@ -67,6 +67,16 @@ if ! ceph_ready >/dev/null 2>&1; then
          "(install with: sudo apt-get install ceph-mon ceph-mgr ceph-osd ceph-common librbd1 qemu-block-extra)" >&2
   fi
 fi
+# NativeAOT (tests/package-checks.sh publishes orion-perf native) links with clang and needs zlib's headers.
+if ! command -v clang >/dev/null 2>&1 || [ ! -e /usr/include/zlib.h ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing clang and zlib1g-dev for the NativeAOT check (apt-get)"
+    { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang zlib1g-dev; } >/dev/null ||
+      echo "note: apt-get could not install clang zlib1g-dev; the NativeAOT check will be skipped" >&2
+  else
+    echo "note: clang or zlib1g-dev is missing and this is not root: the NativeAOT check will be skipped (sudo apt-get install clang zlib1g-dev)" >&2
+  fi
+fi
 results="$(mktemp -d)"; trap 'rm -rf "$results"' EXIT
 fail_extra=0
 
@@ -147,6 +157,17 @@ if ! (cd "$results" && timeout 600 dotnet "$OLDPWD/perf/Orion.Pmd.Benchmarks/bin
   tail -20 "$results/bdn.log"; echo "BenchmarkDotNet dry run FAILED"; fail_extra=$((fail_extra + 1))
 fi
 
+# ---- shipping: the NuGet packages, a consumer restoring them from a folder feed, the .NET tools, a native build ----
+echo "== package checks (tests/package-checks.sh)"
+timeout 1500 tests/package-checks.sh | tee "$results/package-checks.log"
+pkg_line="$(grep -E '^package checks: ' "$results/package-checks.log" | tail -n1)"
+if [ -z "$pkg_line" ]; then
+  echo "package checks FAILED: no summary line (crashed or timed out)"; fail_extra=$((fail_extra + 1))
+else
+  pkg_n() { sed -n "s/.* \([0-9]*\) $1.*/\1/p" <<<"$pkg_line"; }
+  pass_extra=$(( ${pass_extra:-0} + $(pkg_n passed) )); fail_extra=$((fail_extra + $(pkg_n failed))); skip_extra=$((skip_extra + $(pkg_n skipped)))
+fi
+
 # ---- summary from TRX --------------------------------------------------------------------------------------------
 attr() { local v; v="$(sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$2")"; echo "${v:-0}"; }
 passed=0 failed=0 total=0 executed=0
@@ -158,6 +179,7 @@ for f in "${trx_files[@]}"; do
   failed=$((failed + $(attr failed "$c") + $(attr error "$c") + $(attr timeout "$c") + $(attr aborted "$c")))
 done
 skipped=$((total - executed + skip_extra))
+passed=$((passed + ${pass_extra:-0}))
 # A crashed test host leaves an all-zero TRX (or none): count it as a failure.
 if (( test_rc != 0 )) && (( failed == 0 )); then failed=1; fi
 n_proj=$(ls tests/*/*.csproj | grep -vc '/Orion.Pmd.Testing/')

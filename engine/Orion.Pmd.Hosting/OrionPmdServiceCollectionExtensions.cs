@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,6 +12,9 @@ namespace Orion.Pmd.Hosting;
 /// <summary>Registers an Orion.Pmd engine with a generic host (<c>Host.CreateApplicationBuilder</c>, ASP.NET Core).</summary>
 public static class OrionPmdServiceCollectionExtensions
 {
+    private const string ReflectionBinding =
+        "AddOrionPmd binds EngineOptions from configuration by reflection: under trimming or NativeAOT, build EngineOptions in code and call PmdEngine.Start.";
+
     /// <summary>
     /// Adds an engine that starts with the host and stops (draining in-flight I/O) with it. Its
     /// <see cref="EngineOptions"/> bind from <paramref name="configuration"/> (by default the caller passes
@@ -21,6 +25,13 @@ public static class OrionPmdServiceCollectionExtensions
     /// <param name="services">The host's services.</param>
     /// <param name="configuration">The section to bind the options from.</param>
     /// <param name="configure">Adjusts the bound options (they are immutable: return a changed copy with <c>with</c>).</param>
+    /// <remarks>
+    /// Binding uses the configuration binder's reflection, which trimming and NativeAOT cannot see through (its source
+    /// generator does not set init-only properties, and <see cref="EngineOptions"/> is immutable): a native
+    /// application is warned at this call, and there gets its options from code (<see cref="PmdEngine.Start"/>).
+    /// </remarks>
+    [RequiresUnreferencedCode(ReflectionBinding)]
+    [RequiresDynamicCode(ReflectionBinding)]
     public static IServiceCollection AddOrionPmd(this IServiceCollection services, IConfiguration configuration,
                                                  Func<EngineOptions, EngineOptions>? configure = null)
     {

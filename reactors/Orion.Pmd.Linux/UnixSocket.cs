@@ -66,6 +66,34 @@ public sealed unsafe class UnixSocket : IDisposable
         return new UnixSocket(fd, path, listening: true);
     }
 
+    /// <summary>
+    /// Takes over a listening Unix stream socket this process inherited (systemd's socket activation passes it as
+    /// descriptor 3). It is checked to be one, and marked close-on-exec; disposing it closes the descriptor but leaves
+    /// the socket file, which belongs to whoever created the socket.
+    /// </summary>
+    /// <exception cref="ArgumentException">The descriptor is not open, or not a listening Unix stream socket; the message says which.</exception>
+    public static UnixSocket AdoptListener(int fd, string? path = null)
+    {
+        int domain = SocketOption(fd, LibC.SO_DOMAIN), type = SocketOption(fd, LibC.SO_TYPE), accepting = SocketOption(fd, LibC.SO_ACCEPTCONN);
+        if (domain != LibC.AF_UNIX || type != LibC.SOCK_STREAM || accepting != 1)
+            throw new ArgumentException($"descriptor {fd} is not a listening Unix stream socket (domain {domain}, type {type}, listening {accepting == 1}); " +
+                                        "a systemd .socket unit for it needs ListenStream=/path/to/socket", nameof(fd));
+        if (LibC.fcntl(fd, LibC.F_SETFD, LibC.FD_CLOEXEC) != 0) throw LinuxException.FromLastError($"fcntl(F_SETFD) on descriptor {fd}");
+        return new UnixSocket(fd, path);
+    }
+
+    private static int SocketOption(int fd, int name)
+    {
+        int value = 0;
+        uint length = sizeof(int);
+        if (LibC.getsockopt(fd, LibC.SOL_SOCKET, name, &value, &length) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new ArgumentException($"descriptor {fd} is not an open socket ({new LinuxException("getsockopt", errno).Message})", nameof(fd));
+        }
+        return value;
+    }
+
     /// <summary>A connected pair (<c>socketpair</c>), for tests and in-process peers.</summary>
     public static (UnixSocket First, UnixSocket Second) CreatePair()
     {

@@ -149,4 +149,32 @@ public class UnixSocketTests
             Assert.That(reader.Result, Is.False);
         }
     }
+
+    [Test]
+    public void AdoptsAnInheritedListenerAndLeavesItsFile()
+    {
+        string path = Path.Combine(_dir, "activated.sock");
+        using var owner = UnixSocket.Listen(path);                  // stands for systemd, which made the socket
+        using var adopted = UnixSocket.AdoptListener(Dup(owner.Fd), path);
+        using (var client = UnixSocket.Connect(path))
+        using (var server = adopted.Accept(5000))
+            Assert.That(server, Is.Not.Null, "the adopted descriptor accepts");
+        adopted.Dispose();
+        Assert.That(File.Exists(path), Is.True, "an adopted socket's file belongs to whoever made it");
+    }
+
+    [Test]
+    public void RefusesToAdoptWhatIsNotAListeningUnixSocket()
+    {
+        var (a, b) = UnixSocket.CreatePair();
+        using (a)
+        using (b)
+            Assert.That(() => UnixSocket.AdoptListener(a.Fd), Throws.ArgumentException.With.Message.Contains("is not a listening Unix stream socket"));
+        using var eventFd = new EventFd();
+        Assert.That(() => UnixSocket.AdoptListener(eventFd.Fd), Throws.ArgumentException.With.Message.Contains("is not an open socket"));
+    }
+
+    // A second descriptor for the same socket, as systemd keeps its own while the service has descriptor 3.
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "dup", SetLastError = true)]
+    private static extern int Dup(int fd);
 }

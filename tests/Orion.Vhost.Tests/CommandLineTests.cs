@@ -132,6 +132,15 @@ public class CommandLineTests
         Assert.That(stdout.ToString(), Does.Contain("--socket PATH").And.Contain("--mode adaptive|kick|polled").And.Contain("--poll-window DURATION"));
     }
 
+    [Test]
+    public void VersionIsTheEnginesRelease()
+    {
+        var stdout = new StringWriter();
+        Assert.That(VhostCommand.Run(["--version"], stdout, new StringWriter()), Is.Zero);
+        Assert.That(stdout.ToString().Trim(), Is.EqualTo($"orion-vhost {PmdEngine.Version}"));
+        Assert.That(PmdEngine.Version, Does.Match(@"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"), "MAJOR.MINOR.PATCH, no +commit");
+    }
+
     [TestCase(new[] { "--device", "mem:1G" }, "missing --socket")]
     [TestCase(new[] { "--socket", "/tmp/x.sock" }, "missing --device")]
     [TestCase(new[] { "--socket", "/tmp/x.sock", "--device", "mem:1G", "--queues", "0" }, "--queues '0' is not valid; expected a number from 1 to 256")]

@@ -31,23 +31,43 @@ internal sealed class VhostProcess : IDisposable
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
 
     /// <summary>
-    /// Starts orion-vhost with <c>--socket DIR/vu.sock</c> and <paramref name="args"/>; with <paramref name="waitReady"/>,
-    /// waits for "listening on". DIR is a new private directory, removed by <see cref="Dispose"/>, unless
+    /// Starts orion-vhost with <c>--socket DIR/vu.sock</c> (or, with <paramref name="socketFromConfig"/>, a
+    /// <c>--config</c> file in DIR that names it, followed by <paramref name="configLines"/>) and <paramref name="args"/>,
+    /// with <paramref name="environment"/> added to its environment; with <paramref name="waitReady"/>, waits for
+    /// "listening on". DIR is a new private directory, removed by <see cref="Dispose"/>, unless
     /// <paramref name="directory"/> names one the caller keeps (a restart on the same socket path).
     /// </summary>
-    public static VhostProcess Start(string[] args, bool waitReady = true, string? directory = null)
+    /// <param name="launcher">A program that starts orion-vhost, with its arguments (given the socket path), for example systemd-socket-activate.</param>
+    public static VhostProcess Start(string[] args, bool waitReady = true, string? directory = null, bool socketFromConfig = false,
+                                     IEnumerable<string>? configLines = null, IReadOnlyDictionary<string, string>? environment = null,
+                                     Func<string, string[]>? launcher = null)
     {
         string dir = directory ?? System.IO.Directory.CreateTempSubdirectory("orion-vh-").FullName;
         string socket = Path.Combine(dir, "vu.sock");
-        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        string[] prefix = launcher?.Invoke(socket) ?? [];
+        var psi = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var a in prefix.Skip(1)) psi.ArgumentList.Add(a);
+        if (prefix.Length > 0) psi.ArgumentList.Add(dotnet);
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orion-vhost.dll"));
-        psi.ArgumentList.Add("--socket");
-        psi.ArgumentList.Add(socket);
+        if (socketFromConfig)
+        {
+            string config = Path.Combine(dir, "orion-vhost.conf");
+            File.WriteAllLines(config, [$"socket = {socket}", .. configLines ?? []]);
+            psi.ArgumentList.Add("--config");
+            psi.ArgumentList.Add(config);
+        }
+        else
+        {
+            psi.ArgumentList.Add("--socket");
+            psi.ArgumentList.Add(socket);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         foreach (var a in args) psi.ArgumentList.Add(a);
         var p = new Process { StartInfo = psi };
         var v = new VhostProcess(p, dir, socket, ownsDirectory: directory is null);
@@ -71,6 +91,9 @@ internal sealed class VhostProcess : IDisposable
         }
         return v;
     }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for "listening on"; false if it did not come.</summary>
+    public bool WaitListening(TimeSpan timeout) => _listening.Wait(timeout);
 
     /// <summary>Waits (bounded) for the process to exit; returns its exit code.</summary>
     public int WaitForExit(int timeoutMs = 20_000)

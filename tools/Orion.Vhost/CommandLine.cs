@@ -16,7 +16,8 @@ internal static class CommandLine
 
         A vhost-user-blk back-end: serves an Orion software device on a Unix socket to one vhost-user front-end at a
         time (the Orion engine with --device vhost-user:PATH, QEMU, SPDK). Prints "listening on PATH" when ready;
-        SIGTERM or SIGINT closes the connection, removes the socket and exits 0.
+        SIGTERM or SIGINT closes the connection, removes the socket and exits 0; SIGHUP is logged and ignored.
+        Under systemd socket activation (LISTEN_FDS=1) it serves the socket systemd passed, and leaves its file.
 
           --socket PATH           Unix socket to listen on (at most 107 bytes; a stale socket file is replaced)
           --device SPEC           null:SIZE, mem:SIZE, file:PATH or rbd:POOL/IMAGE, with ,bs=512|4096 ,ro
@@ -60,12 +61,16 @@ internal static class CommandLine
                                   files, memfds sealed without F_SEAL_SHRINK); by default they are refused, because
                                   a front-end that truncates one ends orion-vhost with SIGBUS (sealable memfds are
                                   sealed by orion-vhost itself)
+          --config FILE           read options from FILE first, one per line without the leading --
+                                  ("socket = /run/orion-vhost/vu.sock", "queues = 2", a flag alone: "readonly";
+                                  # comments); options on the command line come after, so they win
           -h, --help              this text
+          -V, --version           the version, alone on the command line
         """;
 
     private const string HelpHint = "run orion-vhost --help for the list";
 
-    private static readonly string[] Known =
+    internal static readonly string[] Known =
         ["--socket", "--device", "--queues", "--readonly", "--serial", "--mode", "--poll-window", "--io-poll-window", "--queue-size-max", "--packed", "--indirect", "--event-idx", "--block-size", "--cpus", "--message-timeout", "--idle-timeout", "--allow-unsealed-memory", "--help"];
 
     /// <summary>Parses <paramref name="args"/>. Returns false with <paramref name="error"/> set, or true with <paramref name="options"/> (null when help was asked for).</summary>
@@ -86,6 +91,11 @@ internal static class CommandLine
         {
             string arg = args[i];
             if (arg is "-h" or "--help" or "-help") return true;
+            if (arg is "-V" or "--version")
+            {
+                error = $"{arg} is given alone (orion-vhost --version); it does not combine with other options";
+                return false;
+            }
             if (!arg.StartsWith("--", StringComparison.Ordinal))
             {
                 error = $"unexpected argument '{arg}'; options start with -- (for example --socket /tmp/vu.sock --device null:1G)";

@@ -1,3 +1,3 @@
 using Orion.Vhost;
 
-return VhostCommand.Run(args, Console.Out, Console.Error);
+return VhostCommand.Run(args, Console.Out, JournalWriter.For(Console.Error, Environment.GetEnvironmentVariable("JOURNAL_STREAM")));

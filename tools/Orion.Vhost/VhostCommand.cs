@@ -9,15 +9,21 @@ using Orion.Pmd.Virtio;
 namespace Orion.Vhost;
 
 /// <summary>
-/// The orion-vhost command: parse, open the device, listen, serve one client at a time until SIGTERM or SIGINT.
-/// Exit codes: 0 after a signal (connection closed, socket removed), 1 when the device or socket cannot be opened,
-/// 2 for bad arguments.
+/// The orion-vhost command: parse (a <c>--config</c> file's options, then the command line's), open the device,
+/// listen, serve one client at a time until SIGTERM or SIGINT (SIGHUP is logged and ignored). Exit codes: 0 after a
+/// signal (connection closed, socket removed), 1 when the device or socket cannot be opened, 2 for bad arguments.
 /// </summary>
 internal static class VhostCommand
 {
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (!CommandLine.TryParse(args, out var options, out string error))
+        if (args is ["--version"] or ["-V"])
+        {
+            stdout.WriteLine($"orion-vhost {PmdEngine.Version}");
+            return 0;
+        }
+        if (!ConfigFile.TryExpand(args, out var expanded, out string error) ||
+            !CommandLine.TryParse(expanded, out var options, out error))
         {
             stderr.WriteLine($"orion-vhost: error: {error}");
             return 2;
@@ -102,10 +108,15 @@ internal static class VhostCommand
         }
         using (device)
         {
+            if (!SocketActivation.TryTake(Environment.GetEnvironmentVariable, Environment.ProcessId, o.SocketPath, out var activated, out string activationError))
+            {
+                stderr.WriteLine($"orion-vhost: error: {activationError}");
+                return 1;
+            }
             UnixSocket listener;
             try
             {
-                listener = UnixSocket.Listen(o.SocketPath);
+                listener = activated ?? UnixSocket.Listen(o.SocketPath);
             }
             catch (Exception e) when (e is IOException or ArgumentException or LinuxException)
             {
@@ -122,13 +133,21 @@ internal static class VhostCommand
                 }
                 using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
                 using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+                // SIGHUP (systemctl reload, a closed terminal) would end the process by default. There is nothing to
+                // reload while a front-end may have the device's memory mapped: the configuration applies on restart.
+                using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+                {
+                    context.Cancel = true;
+                    stderr.WriteLine("orion-vhost: SIGHUP ignored: the configuration is read at start only; restart to apply a change");
+                });
                 stderr.WriteLine($"orion-vhost: serving {o.Device.Describe()}{(o.ReadOnly && !o.Device.ReadOnly ? ", read-only" : "")}, " +
                                  (device.IoEngine is { } io ? $"I/O by {io}, " : "") +
-                                 $"{o.Queues} queue(s) of up to {o.QueueSizeMax} entries, {DescribeMode(o)}, serial '{o.Serial}'");
+                                 $"{o.Queues} queue(s) of up to {o.QueueSizeMax} entries, {DescribeMode(o)}, serial '{o.Serial}'" +
+                                 (activated is null ? "" : ", on the socket systemd passed (socket activation)"));
                 stdout.WriteLine($"listening on {o.SocketPath}");
                 stdout.Flush();
                 server.Run(listener);
-            }                                        // disposing the listener removes the socket file
+            }                                        // disposing the listener removes the socket file (unless systemd made it)
         }
         stderr.WriteLine("orion-vhost: stopped");
         return 0;

@@ -15,6 +15,11 @@ internal static unsafe partial class LibC
     internal const int MSG_CMSG_CLOEXEC = 0x40000000;
     internal const int SHUT_RDWR = 2;
     internal const int SO_PEERCRED = 17;
+    internal const int SO_TYPE = 3;
+    internal const int SO_ACCEPTCONN = 30;
+    internal const int SO_DOMAIN = 39;
+    internal const int F_SETFD = 2;
+    internal const int FD_CLOEXEC = 1;
     internal const int SO_SNDTIMEO = 21;
     internal const short POLLRDHUP = 0x2000;
     internal const int AT_FDCWD = -100;

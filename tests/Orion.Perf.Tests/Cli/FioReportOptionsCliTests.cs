@@ -168,7 +168,7 @@ public class FioReportOptionsCliTests
         Assert.That(code, Is.Zero, err);
         var fields = text.TrimEnd('\n').Split(';');
         Assert.That(fields, Has.Length.EqualTo(121), "fio 3.33's version 3 line without continue_on_error");
-        Assert.That(fields[..5], Is.EqualTo(new[] { "3", "orion-perf-0.1", "t", "0", "0" }));
+        Assert.That(fields[..5], Is.EqualTo(new[] { "3", Orion.Perf.Options.JobOptionsParser.ToolVersion, "t", "0", "0" }));
         Assert.That(fields[5], Is.EqualTo("1200"), "300 reads of 4 KiB");
         Assert.That(fields[17], Does.Match(@"^1\.000000%=\d+$"), "the first clat percentile, after io, bw, iops, runtime, slat and clat");
         Assert.That(fields[33], Does.Match(@"^99\.990000%=\d+$"), "the last of fio's 17 default percentiles");

@@ -115,7 +115,7 @@ public class HumanReportTests
         HumanReport.WriteBanner(w, new JobOptions { IoDepth = 32, Device = "null:1G" });
         Assert.That(w.ToString(), Is.EqualTo(
             "orion: (g=0): rw=randread, bs=(R) 4096B-4096B, (W) 4096B-4096B, (T) 4096B-4096B, ioengine=orion, device=null:1G, iodepth=32\n" +
-            "orion-perf-0.1\nStarting 1 process\n"));
+            JobOptionsParser.ToolVersion + "\nStarting 1 process\n"));
     }
 
     [Test]

@@ -25,7 +25,7 @@ public class JsonReportTests
         // fio 3.33 writes "global options" only when some were given, and "disk_util" only for the kernel's disks under
         // the job's files: a job built in code on an embedded device has neither.
         Assert.That(Keys(root), Is.EqualTo(new[] { "fio version", "timestamp", "timestamp_ms", "time", "jobs" }));
-        Assert.That(root.GetProperty("fio version").GetString(), Is.EqualTo("orion-perf-0.1"));
+        Assert.That(root.GetProperty("fio version").GetString(), Is.EqualTo(JobOptionsParser.ToolVersion));
         Assert.That(root.GetProperty("timestamp_ms").GetInt64() / 1000, Is.EqualTo(root.GetProperty("timestamp").GetInt64()));
         Assert.That(root.GetProperty("jobs").GetArrayLength(), Is.EqualTo(1));
     }

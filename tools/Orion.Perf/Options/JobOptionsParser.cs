@@ -9,7 +9,7 @@ namespace Orion.Perf.Options;
 public static class JobOptionsParser
 {
     /// <summary>The version string, also written as JSON's <c>"fio version"</c>.</summary>
-    public const string ToolVersion = "orion-perf-0.1";
+    public static readonly string ToolVersion = "orion-perf-" + Orion.Pmd.Engine.PmdEngine.Version;
 
     /// <summary>Parses <paramref name="args"/> and validates the resulting jobs. Job files are refused here; see <see cref="ParseJobs"/>.</summary>
     public static ParseOutcome Parse(IReadOnlyList<string> args) => ParseCore(args, jobFiles: null);
