@@ -447,6 +447,12 @@ public sealed partial class SoftBlkDevice : IDisposable
     /// <summary>Which I/O engine serves the backend (<c>io_uring</c>, or synchronous and why); null for memory and null backends.</summary>
     public string? IoEngine => (Backend as Backends.Async.IAsyncBlockBackend)?.IoEngine;
 
+    /// <summary>
+    /// Whether a FLUSH covers the writes made available before it on its queue even while they are still in flight:
+    /// a synchronous backend executes a queue's requests in order; an asynchronous one must say so.
+    /// </summary>
+    public bool FlushCoversEarlierWrites => Backend is not Backends.Async.IAsyncBlockBackend async || async.FlushCoversEarlierWrites;
+
     /// <summary>Largest number of bytes any device thread has allocated so far (a zero-allocation check reads this before and after).</summary>
     public long DeviceThreadAllocatedBytes => _workers.Count == 0 ? 0 : _workers.Max(w => w.AllocatedBytes);
 

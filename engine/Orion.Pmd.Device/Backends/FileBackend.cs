@@ -162,6 +162,9 @@ public sealed unsafe class FileBackend : IAsyncBlockBackend
     public bool UsesIoUring => _engine != FileIoEngine.Sync && _uringRefusal is null;
 
     /// <inheritdoc />
+    public bool FlushCoversEarlierWrites => true;     // the io_uring queue holds a flush behind earlier writes; sync is in order
+
+    /// <inheritdoc />
     public string IoEngine => _engine == FileIoEngine.Sync
         ? "sync (pread/pwrite; io=sync)"
         : _uringRefusal is null ? "io_uring" : $"sync (pread/pwrite; io_uring refused: {_uringRefusal})";

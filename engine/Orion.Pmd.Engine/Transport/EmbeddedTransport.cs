@@ -73,7 +73,7 @@ public sealed class EmbeddedTransport : IVirtioTransport
     public bool QueueResetWaitsForRequests => true;     // the device drains its backend before it forgets the ring
 
     /// <inheritdoc />
-    public bool FlushCoversEarlierWrites => true;       // in-order execution; io_uring flushes go drained (UringFileQueue)
+    public bool FlushCoversEarlierWrites => _device.FlushCoversEarlierWrites;   // in-order execution, or the backend's own promise
 
     /// <inheritdoc />
     public void EnableQueue(int index) => _device.EnableQueue(index);

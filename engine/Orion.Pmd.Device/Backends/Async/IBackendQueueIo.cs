@@ -26,6 +26,12 @@ public interface IAsyncBlockBackend : IBlockBackend
 
     /// <summary>Which I/O engine serves requests and, for the synchronous one, why (for reports and logs).</summary>
     string IoEngine { get; }
+
+    /// <summary>
+    /// Whether a FLUSH it serves also covers the writes of the same queue still in flight when the flush arrived (the
+    /// device's promise behind <c>IVirtioTransport.FlushCoversEarlierWrites</c>). False unless the backend says so.
+    /// </summary>
+    bool FlushCoversEarlierWrites => false;
 }
 
 /// <summary>

@@ -82,6 +82,10 @@ public sealed unsafe class RbdBackend : IAsyncBlockBackend
     public string IoEngine => "librbd (rbd_aio)";
 
     /// <inheritdoc />
+    /// <remarks>librbd.h: <c>rbd_aio_flush</c> calls back "when the currently pending writes are on disk".</remarks>
+    public bool FlushCoversEarlierWrites => true;
+
+    /// <inheritdoc />
     public IBackendQueueIo? OpenQueueIo(int depth, int maxSegments, BlkRequestExecutor executor, ReadOnlySpan<(nint Address, nuint Length)> memory = default)
     {
         ArgumentNullException.ThrowIfNull(executor);
