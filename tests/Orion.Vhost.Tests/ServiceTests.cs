@@ -22,9 +22,15 @@ public class ServiceTests
         Assert.That(vhost.Stderr, Does.Contain("<6>orion-vhost: serving RAM disk, 16 MiB").And.Contain("2 queue(s)").And.Contain("kick-driven"));
 
         ProcessSignal.Send(vhost.Process.Id, HangUp);
-        var deadline = Stopwatch.StartNew();
-        while (!vhost.Stderr.Contains("SIGHUP ignored", StringComparison.Ordinal) && deadline.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(20);
-        Assert.That(vhost.Stderr, Does.Contain("<6>orion-vhost: SIGHUP ignored"));
+        // Started under nohup (a CI runner in the background), SIGHUP is ignored before orion-vhost runs and never
+        // reaches it: nothing to log then, but the service must still live on.
+        if (!VhostProcess.SignalIgnoredHere(HangUp))
+        {
+            var deadline = Stopwatch.StartNew();
+            while (!vhost.Stderr.Contains("SIGHUP ignored", StringComparison.Ordinal) && deadline.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(20);
+            Assert.That(vhost.Stderr, Does.Contain("<6>orion-vhost: SIGHUP ignored"));
+        }
+        else Thread.Sleep(500);
         Assert.That(vhost.Process.HasExited, Is.False, "SIGHUP must not end the service");
         using (UnixSocket.Connect(vhost.SocketPath)) { }                 // still serving
 

@@ -125,4 +125,13 @@ internal sealed class VhostProcess : IDisposable
         if (!_ownsDirectory) return;
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
     }
+
+    /// <summary>Whether this process ignores <paramref name="signal"/> (the SigIgn mask of /proc/self/status), as its children will.</summary>
+    public static bool SignalIgnoredHere(int signal)
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+                return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (signal - 1))) != 0;
+        return false;
+    }
 }

@@ -54,7 +54,7 @@ public class VhostProcessTests
     {
         // A shell starts background jobs with SIGINT ignored, children inherit that, and the runtime (rightly) keeps an
         // inherited SIG_IGN: then orion-vhost is meant not to stop on SIGINT, and this test cannot ask it to.
-        if (SignalIgnoredHere(2)) Assert.Ignore("SIGINT is ignored in this process tree (started in the background by a shell); orion-vhost keeps it ignored");
+        if (VhostProcess.SignalIgnoredHere(2)) Assert.Ignore("SIGINT is ignored in this process tree (started in the background by a shell); orion-vhost keeps it ignored");
         using var vhost = VhostProcess.Start(["--device", "null:1G"]);
         Assert.That(vhost.Signal(ProcessSignal.Interrupt), Is.Zero, vhost.Stderr);
         Assert.That(File.Exists(vhost.SocketPath), Is.False);
@@ -104,14 +104,5 @@ public class VhostProcessTests
         }
         Assert.That(vhost.Signal(ProcessSignal.Terminate), Is.Zero, vhost.Stderr);
         Assert.That(vhost.Stderr, Does.Contain("connection closed: the front-end disconnected"), vhost.Stderr);
-    }
-
-    /// <summary>Whether this process ignores <paramref name="signal"/> (the SigIgn mask of /proc/self/status), as its children will.</summary>
-    private static bool SignalIgnoredHere(int signal)
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
-                return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (signal - 1))) != 0;
-        return false;
     }
 }
