@@ -194,18 +194,17 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         {
             // Writes made available before this flush are still in the kernel: hold it until they completed.
             slot.WriteSeq = _writeSeq;
-            slot.Active = true;
             _heldFlushes.Add(index);
-            _freeCount--;
             Volatile.Write(ref _orderedFlushes, _orderedFlushes + 1);
-            Volatile.Write(ref _started, _started + 1);
-            return true;
         }
-        if (plan.Kind == PlannedIoKind.Write) slot.WriteSeq = ++_writeSeq;
-        if (!PrepareOrFlush(index, slot))
+        else
         {
-            Volatile.Write(ref _fallbacks, _fallbacks + 1);
-            return false;
+            if (plan.Kind == PlannedIoKind.Write) slot.WriteSeq = ++_writeSeq;
+            if (!PrepareOrFlush(index, slot))
+            {
+                Volatile.Write(ref _fallbacks, _fallbacks + 1);
+                return false;
+            }
         }
         _freeCount--;
         slot.Active = true;
