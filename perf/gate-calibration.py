@@ -6,9 +6,11 @@ Rows, each N gates of two orion-perf processes (the same build; only the candida
   +10 %      candidate 10 % slower per I/O                  target: at least 95 % "regressed" (19 of 20)
   +5 %       candidate 5 % slower per I/O                   target: at least 75 % "regressed" (15 of 20), or none "pass"
   +1 alloc   one extra allocation per I/O (counted metric)  target: every gate "regressed", with "alloc" named
+  +1 kick    one extra doorbell per batch (counted metric)  target: every gate "regressed", with "kicks" named
 "Slower per I/O" is the device string's ,delay= sized to 10 % / 5 % of the service time measured first (median clat
 at the workload's iodepth, default 1; the median, as a stalled moment on a shared VM drags the mean), on top of a base delay (default 10us) so that the step is representable in the
-device's 100 ns resolution. The extra allocation is the test-only ORION_PERF_TEST_ALLOC_PER_IO=1 (docs/latency-gate.md).
+device's 100 ns resolution. The extra allocation is the test-only ORION_PERF_TEST_ALLOC_PER_IO=1, the extra kick the
+test-only ORION_TEST_EXTRA_KICKS_PER_BATCH=1 (docs/latency-gate.md).
 
   python3 perf/gate-calibration.py --gates 20                      # the real measurement (long: minutes per gate)
   python3 perf/gate-calibration.py --gates 1 --rounds 5 --max-rounds 5 --runtime 200ms    # a smoke test
@@ -28,6 +30,10 @@ import tempfile
 DLL = "tools/Orion.Perf/bin/Release/net10.0/orion-perf.dll"
 
 
+# The counted metric a row's regression must be named by.
+NAMED = {"alloc": "alloc", "kick": "kicks"}
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gates", type=int, default=20, help="gates per row (default 20)")
@@ -38,7 +44,7 @@ def parse_args():
     p.add_argument("--iodepth", type=int, default=1, help="orion-perf --iodepth (default 1: clat is the service time)")
     p.add_argument("--base-delay", default="10us", help="device ,delay= on both sides (default 10us, so 5 %% steps round to 100 ns within 1 %%; 0 for none)")
     p.add_argument("--tolerance", default="", help="gate --tolerance, e.g. iops=5,p50=5 (default: the gate's)")
-    p.add_argument("--rows", default="itself,10,5,alloc", help="which rows (default itself,10,5,alloc)")
+    p.add_argument("--rows", default="itself,10,5,alloc,kick", help="which rows (default itself,10,5,alloc,kick)")
     a = p.parse_args()
     if a.gates < 1 or a.rounds < 1 or a.max_rounds < a.rounds:
         p.error("--gates and --rounds must be at least 1, and --max-rounds at least --rounds")
@@ -116,6 +122,8 @@ def main():
               None, "≥ 75 % regressed, or none pass"),
         "alloc": ("+1 allocation per I/O", workload(args, device(base_ns), "ORION_PERF_TEST_ALLOC_PER_IO=1 "),
                   None, "all regressed, alloc named"),
+        "kick": ("+1 kick per batch", workload(args, device(base_ns), "ORION_TEST_EXTRA_KICKS_PER_BATCH=1 "),
+                 None, "all regressed, kicks named"),
     }
     chosen = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = [r for r in chosen if r not in rows]
@@ -123,6 +131,7 @@ def main():
         sys.exit(f"--rows: unknown {', '.join(unknown)}; use some of {', '.join(rows)}")
 
     started = datetime.datetime.now(datetime.timezone.utc)
+    load_start = os.getloadavg()
     table = []
     with tempfile.TemporaryDirectory(prefix="orion-gate-calibration-") as out_dir:
         for key in chosen:
@@ -132,7 +141,7 @@ def main():
                 v = gate(args, same, candidate, seed=1 + g, out_dir=out_dir)
                 verdicts.append(v["verdict"])
                 rounds.append(v.get("candidate_rounds", 0))
-                if any(m["name"] == "alloc" and m["verdict"] == "regressed" for m in v.get("metrics", [])):
+                if any(m["name"] == NAMED.get(key) and m["verdict"] == "regressed" for m in v.get("metrics", [])):
                     named += 1
                 for name, into in (("read iops", det_iops), ("read p50", det_p50)):
                     d = detectable(v, name)
@@ -147,12 +156,18 @@ def main():
                 "10": count["regressed"] >= 0.95 * n,
                 "5": count["regressed"] >= 0.75 * n or (count["pass"] == 0 and count["failed"] == 0),
                 "alloc": count["regressed"] == n and named == n,
+                "kick": count["regressed"] == n and named == n,
             }[key]
             med = lambda xs: f"±{statistics.median(xs):.1f} %" if xs else "-"
             table.append(f"| {title} | {n} | {count['pass']} | {count['regressed']} | {count['undecided']} | {count['failed']} | "
                          f"{statistics.median(rounds):g} | {med(det_iops)} | {med(det_p50)} | {target} | {'yes' if met else 'NO'} |")
 
-    print(f"### Gate calibration: {started:%Y-%m-%d %H:%M} UTC ({os.cpu_count()} CPUs)")
+    finished = datetime.datetime.now(datetime.timezone.utc)
+    load_end = os.getloadavg()
+    print(f"### Gate calibration: {started:%Y-%m-%d %H:%M}-{finished:%H:%M} UTC ({os.cpu_count()} CPUs)")
+    print()
+    print(f"Load average (1/5/15 min) at the start {load_start[0]:.1f}/{load_start[1]:.1f}/{load_start[2]:.1f}, "
+          f"at the end {load_end[0]:.1f}/{load_end[1]:.1f}/{load_end[2]:.1f}.")
     print()
     print("Command: `python3 perf/gate-calibration.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "`")
     print()

@@ -214,7 +214,17 @@ internal sealed unsafe partial class QueuePair : IParkablePoller
             _kicks++;
         }
         else _kicksSuppressed++;
+        if (TestKickInjection.ExtraKicksPerBatch != 0) RingInjectedKicks();      // test-only; see TestKickInjection
         return placed;
+    }
+
+    private void RingInjectedKicks()
+    {
+        for (int i = 0; i < TestKickInjection.ExtraKicksPerBatch; i++)
+        {
+            _transport.Notify(Index);
+            _kicks++;
+        }
     }
 
     /// <summary>Writes the request's header, status byte and descriptors into its slot and adds it to the ring.</summary>

@@ -50,6 +50,16 @@ public class GateEngineTests
 
     [Test]
     [CancelAfter(120_000)]
+    public void OneExtraKickPerBatchIsCaughtBetweenTwoProcesses()
+    {
+        var (code, output, err) = GateCommandTests.Gate("--baseline", Perf(), "--candidate", Perf("ORION_TEST_EXTRA_KICKS_PER_BATCH=1 "),
+                                                         "--rounds", "5", "--warmup", "0", "--metrics", "alloc,kicks,syscalls");
+        Assert.That(code, Is.EqualTo(3), output + err);
+        Assert.That(output.Split('\n').Single(l => l.StartsWith("kicks ", StringComparison.Ordinal)), Does.EndWith("REGRESSED"));
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
     public void TheBuildAgainstItselfPassesItsCountedMetrics()
     {
         var (code, output, err) = GateCommandTests.Gate("--baseline", Perf(), "--candidate", Perf(), "--rounds", "5", "--warmup", "0",
