@@ -90,6 +90,24 @@ public sealed unsafe partial class IoUring
     }
 
     /// <summary>
+    /// Links the SQE prepared last to the next one prepared (<see cref="IoSqeFlags.IoLink"/>): the kernel starts the
+    /// next only once this one completed in full, and completes it with <c>-ECANCELED</c> instead when this one failed
+    /// or transferred less than asked. Only an SQE the kernel has not been handed yet can be linked, and only if it is
+    /// the one tagged <paramref name="userData"/> (so a caller links exactly the request it means).
+    /// </summary>
+    /// <returns>False, changing nothing, when the last prepared SQE was already submitted or is another request's.</returns>
+    public bool LinkLastPrepared(ulong userData)
+    {
+        ThrowIfDisposed();
+        uint tail = _sqeTail;
+        if (tail == *_sqTail) return false;                 // nothing prepared since the last submit
+        IoUringSqe* sqe = _sqes + ((tail - 1) & _sqMask);
+        if (sqe->UserData != userData) return false;
+        sqe->Flags |= (byte)IoSqeFlags.IoLink;
+        return true;
+    }
+
+    /// <summary>
     /// Prepares a <c>fallocate(fd, mode, offset, length)</c> (IORING_OP_FALLOCATE); <paramref name="mode"/> is a
     /// combination of <see cref="FallocateMode"/> bits, 0 to allocate.
     /// </summary>

@@ -230,6 +230,64 @@ public class UringFileBackendTests
         Assert.That(File.ReadAllBytes(Path.Combine(_dir, "big.img")).AsSpan(0, 1 << 20).SequenceEqual(payload), "the data is in the file");
     }
 
+    /// <summary>
+    /// A write and its flush made available together (a WAL group) go to the kernel in one submission, the fsync linked
+    /// behind the write (IOSQE_IO_LINK), so it needs no round trip through the device queue; it still completes after
+    /// the write, and the data is in the file.
+    /// </summary>
+    [Test]
+    public void AFlushBehindTheOneWriteOfItsPass_GoesLinkedInTheSameSubmission()
+    {
+        using var d = StartManual(BigFile(), direct: true, FileIoEngine.IoUring);
+        var payload = Random(64 << 10, 12);
+        for (int round = 0; round < 4; round++)
+        {
+            var write = AlignedWrite(d, (ulong)round * 128, payload);
+            var flush = d.Add(0, new BlkRequestHeader(BlkRequestType.Flush, 0));
+            d.Publish(0);
+            var before = d.Device.GetQueueIoCounters(0)!.Value;
+            d.Device.Poll();
+            var after = d.Device.GetQueueIoCounters(0)!.Value;
+            Assert.That((after.Started - before.Started, after.LinkedFlushes - before.LinkedFlushes), Is.EqualTo((2L, 1L)),
+                "the write and its flush went to the kernel together, linked");
+            Assert.That(d.WaitAll([write, flush]).Select(c => c.BlkStatus), Is.All.EqualTo(BlkStatus.Ok));
+            Assert.That(write.ReapedAs, Is.LessThan(flush.ReapedAs), "the flush completed after the write it covers");
+        }
+        using var file = File.OpenRead(Path.Combine(_dir, "big.img"));
+        var back = new byte[payload.Length];
+        file.Position = 3 * 128 * 512;
+        file.ReadExactly(back);
+        Assert.That(back, Is.EqualTo(payload));
+    }
+
+    /// <summary>
+    /// When the kernel fails the write a flush is linked behind, it cancels the flush (-ECANCELED): the device then holds
+    /// the flush like any other behind a write and sends it once that write is over, so the flush is answered (OK: it
+    /// covers what was written) after the write's IOERR, never cancelled into an error of its own.
+    /// </summary>
+    [Test]
+    public void AFlushLinkedBehindAWriteTheKernelFails_IsSentAgainAfterIt()
+    {
+        string path = BigFile();
+        using var d = MiniDriver.Start(
+            new FileBackend(new FileBackendOptions { Path = path, Direct = true, IoEngine = FileIoEngine.IoUring, KernelFailedWritesForTests = 1 }),
+            new SoftBlkDeviceOptions { Mode = DeviceServiceMode.Manual }, new MiniDriverOptions { QueueSize = 64, RegionBytes = 48 << 20 });
+        var write = AlignedWrite(d, 0, Random(4096, 13));
+        var flush = d.Add(0, new BlkRequestHeader(BlkRequestType.Flush, 0));
+        d.Publish(0);
+        d.Device.Poll();
+        Assert.That(d.Device.GetQueueIoCounters(0)!.Value.LinkedFlushes, Is.EqualTo(1), "the flush went linked behind the write");
+        var done = d.WaitAll([write, flush]);
+        Assert.That(done.Select(c => c.BlkStatus), Is.EqualTo(new[] { BlkStatus.IoError, BlkStatus.Ok }));
+        Assert.That(write.ReapedAs, Is.LessThan(flush.ReapedAs));
+        Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Canceled, Is.Zero, "the link's cancellation is not a drain's");
+        // The queue goes on serving, linked pairs included.
+        var again = AlignedWrite(d, 8, Random(4096, 14));
+        var flushAgain = d.Add(0, new BlkRequestHeader(BlkRequestType.Flush, 0));
+        d.Publish(0);
+        Assert.That(d.WaitAll([again, flushAgain]).Select(c => c.BlkStatus), Is.All.EqualTo(BlkStatus.Ok));
+    }
+
     [Test]
     public void AQueueResetWaitsForTheKernel_BeforeTheDriverGetsItsBuffersBack()
     {

@@ -46,6 +46,13 @@ public sealed record FileBackendOptions
     /// in turn (what a kernel short of resources or a signal gives), instead of what the kernel answered.
     /// </summary>
     internal int TransientErrorsForTests { get; init; }
+
+    /// <summary>
+    /// Test seam (direct I/O only): the first this-many io_uring single-buffer writes of each queue go to the kernel one
+    /// byte longer than asked, which O_DIRECT refuses (EINVAL) — a write the kernel fails, to prove what a flush linked
+    /// behind it does.
+    /// </summary>
+    internal int KernelFailedWritesForTests { get; init; }
 }
 
 /// <summary>
@@ -87,7 +94,7 @@ public sealed unsafe class FileBackend : IAsyncBlockBackend
     private long _bounced;
     private int _disposed;
 
-    private readonly int _transientErrorsForTests;
+    private readonly int _transientErrorsForTests, _kernelFailedWritesForTests;
 
     /// <summary>
     /// Opens the file <paramref name="options"/> describes. Throws <see cref="NotSupportedException"/> when direct I/O
@@ -102,6 +109,7 @@ public sealed unsafe class FileBackend : IAsyncBlockBackend
             throw new ArgumentOutOfRangeException(nameof(options), bs, "the logical block size must be a power of two of at least 512");
         Path = options.Path;
         _transientErrorsForTests = options.TransientErrorsForTests;
+        _kernelFailedWritesForTests = options.KernelFailedWritesForTests;
         Direct = options.Direct;
         ReadOnly = options.ReadOnly;
         try
@@ -183,6 +191,7 @@ public sealed unsafe class FileBackend : IAsyncBlockBackend
             return new UringFileQueue(ring!, _file.Fd, depth, maxSegments, memAlign, _ioAlign, executor, memory)
             {
                 TransientErrorsForTests = _transientErrorsForTests,
+                KernelFailedWritesForTests = _kernelFailedWritesForTests,
             };
         }
         catch

@@ -121,4 +121,5 @@ public interface IBackendQueueIo : IDisposable
 /// <param name="Fallbacks">Requests the channel could not carry (unaligned for O_DIRECT, submission queue full), served synchronously.</param>
 /// <param name="Canceled">Requests cancelled by a drain that ran past its bound.</param>
 /// <param name="OrderedFlushes">Flushes sent to wait behind writes still in the kernel (made available before them), so that they cover those too.</param>
-public readonly record struct QueueIoCounters(long Started, long Resubmitted, long Fallbacks, long Canceled, long OrderedFlushes = 0);
+/// <param name="LinkedFlushes">Of those, flushes handed to the kernel linked behind their one write in the same submission (IOSQE_IO_LINK), rather than held until it completed.</param>
+public readonly record struct QueueIoCounters(long Started, long Resubmitted, long Fallbacks, long Canceled, long OrderedFlushes = 0, long LinkedFlushes = 0);

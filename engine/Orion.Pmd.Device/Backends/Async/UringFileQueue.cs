@@ -43,6 +43,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         public ulong Remaining;
         public int RwFlags;
         public bool Active;                 // in flight (started, not complete); a held flush too
+        public bool Linked;                 // a flush linked behind the write prepared just before it (IOSQE_IO_LINK)
         public long WriteSeq;               // a write: when it started (_writeSeq); a held flush: the last write it must wait for
     }
 
@@ -55,7 +56,8 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     private readonly int[] _free;
     private int _freeCount;
     private readonly IoCompletion[] _reaped = new IoCompletion[64];
-    private long _started, _resubmitted, _fallbacks, _canceled, _orderedFlushes;
+    private long _started, _resubmitted, _fallbacks, _canceled, _orderedFlushes, _linkedFlushes;
+    private int _lastPreparedWrite = -1;    // the slot of the write whose SQE was prepared last (TryStart), -1 after any other
     private int _writesInFlight;        // writes started and not complete: a flush started now must wait for them
     private long _writeSeq;             // writes started, ever (each write's WriteSeq)
     private readonly List<int> _heldFlushes = [];   // flush slots waiting for the writes started before them
@@ -172,7 +174,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
 
     public QueueIoCounters Counters => new(
         Volatile.Read(ref _started), Volatile.Read(ref _resubmitted), Volatile.Read(ref _fallbacks), Volatile.Read(ref _canceled),
-        Volatile.Read(ref _orderedFlushes));
+        Volatile.Read(ref _orderedFlushes), Volatile.Read(ref _linkedFlushes));
 
     public bool TryStart(in PlannedIo plan)
     {
@@ -185,6 +187,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         slot.RwFlags = plan.WriteThrough ? RwfDsync : 0;
         slot.First = 0;
         slot.Count = 0;
+        slot.Linked = false;
         if (plan.Kind != PlannedIoKind.Flush && !BuildIovecs(slot, chain, plan))
         {
             Volatile.Write(ref _fallbacks, _fallbacks + 1);
@@ -192,10 +195,14 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         }
         if (plan.Kind == PlannedIoKind.Flush && _writesInFlight > 0)
         {
-            // Writes made available before this flush are still in the kernel: hold it until they completed.
+            // Writes made available before this flush are still in the kernel: it must wait for them. Behind the one
+            // write prepared just now (a WAL group: write, flush) it goes to the kernel linked, in the same submission;
+            // otherwise it is held until they completed.
             slot.WriteSeq = _writeSeq;
-            _heldFlushes.Add(index);
+            if (TryLinkBehindLastWrite(index, slot)) Volatile.Write(ref _linkedFlushes, _linkedFlushes + 1);
+            else _heldFlushes.Add(index);
             Volatile.Write(ref _orderedFlushes, _orderedFlushes + 1);
+            _lastPreparedWrite = -1;
         }
         else
         {
@@ -205,11 +212,29 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
                 Volatile.Write(ref _fallbacks, _fallbacks + 1);
                 return false;
             }
+            _lastPreparedWrite = plan.Kind == PlannedIoKind.Write ? index : -1;
         }
         _freeCount--;
         slot.Active = true;
         if (plan.Kind == PlannedIoKind.Write) _writesInFlight++;
         Volatile.Write(ref _started, _started + 1);
+        return true;
+    }
+
+    /// <summary>
+    /// Links the flush in <paramref name="slot"/> behind the only write in flight when that write's SQE is the last one
+    /// prepared and not yet handed to the kernel: the kernel then runs the fdatasync as soon as the write completed in
+    /// full, with no round trip through this queue, and cancels it (<c>-ECANCELED</c>) if the write failed or was short —
+    /// <see cref="Finish"/> then holds the flush like any other until the write's rest completed. Chains of several
+    /// writes are not linked: a link would also serialise the writes among themselves.
+    /// </summary>
+    private bool TryLinkBehindLastWrite(int index, Slot slot)
+    {
+        if (_writesInFlight != 1 || _lastPreparedWrite < 0 || TransientErrorsForTests > 0) return false;
+        // The fsync must go into the same submission as the write it follows: no link without room for it now.
+        if (_ring.SubmissionSpace < 1 || !_ring.LinkLastPrepared((ulong)_lastPreparedWrite)) return false;
+        slot.Linked = Prepare(index, slot);
+        if (!slot.Linked) throw new UnreachableException("an SQE was free a moment ago");
         return true;
     }
 
@@ -238,16 +263,18 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
                 bool read = slot.Kind == PlannedIoKind.Read;
                 if (count == 1)
                 {
+                    uint length = (uint)iov[1];
+                    if (!read && KernelFailedWritesForTests > 0 && _memAlign > 1) { KernelFailedWritesForTests--; length++; }   // test seam: EINVAL
                     // One buffer inside registered memory: the kernel skips pinning its pages.
-                    int buffer = FixedIndex((nint)iov[0], iov[1]);
+                    int buffer = FixedIndex((nint)iov[0], length);
                     if (buffer >= 0)
                         return read
-                            ? _ring.PrepareReadFixed(_fd, (nint)iov[0], (uint)iov[1], slot.Offset, (ushort)buffer, tag, _fileFlag, slot.RwFlags)
-                            : _ring.PrepareWriteFixed(_fd, (nint)iov[0], (uint)iov[1], slot.Offset, (ushort)buffer, tag, _fileFlag, slot.RwFlags);
+                            ? _ring.PrepareReadFixed(_fd, (nint)iov[0], length, slot.Offset, (ushort)buffer, tag, _fileFlag, slot.RwFlags)
+                            : _ring.PrepareWriteFixed(_fd, (nint)iov[0], length, slot.Offset, (ushort)buffer, tag, _fileFlag, slot.RwFlags);
                     // One buffer: a plain READ/WRITE spares the kernel importing an iovec array.
                     return read
-                        ? _ring.PrepareRead(_fd, (nint)iov[0], (uint)iov[1], slot.Offset, tag, _fileFlag, slot.RwFlags)
-                        : _ring.PrepareWrite(_fd, (nint)iov[0], (uint)iov[1], slot.Offset, tag, _fileFlag, slot.RwFlags);
+                        ? _ring.PrepareRead(_fd, (nint)iov[0], length, slot.Offset, tag, _fileFlag, slot.RwFlags)
+                        : _ring.PrepareWrite(_fd, (nint)iov[0], length, slot.Offset, tag, _fileFlag, slot.RwFlags);
                 }
                 return read
                     ? _ring.PrepareReadv(_fd, (nint)iov, count, slot.Offset, tag, _fileFlag, slot.RwFlags)
@@ -327,6 +354,9 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
     /// <summary>Test seam (<see cref="FileBackendOptions.TransientErrorsForTests"/>): read and write completions still to turn into EAGAIN/EINTR.</summary>
     internal int TransientErrorsForTests { get; set; }
 
+    /// <summary>Test seam (<see cref="FileBackendOptions.KernelFailedWritesForTests"/>): single-buffer writes still to send one byte too long.</summary>
+    internal int KernelFailedWritesForTests { get; set; }
+
     /// <summary>
     /// Sends each held flush whose writes (those started before it) have all completed to the kernel; a flush the
     /// kernel cannot take now (SQ full even after a submit) fails as IOERR rather than wait. Returns the flushes failed.
@@ -365,6 +395,14 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         if (result < 0)
         {
             int errno = -result;
+            if (errno == ECanceled && slot.Linked && !_canceling)
+            {
+                // The write it was linked behind failed or stopped short, so the kernel did not run it: hold it until
+                // that write (or its resubmitted rest) completed, as a flush that arrived behind writes in flight.
+                slot.Linked = false;
+                _heldFlushes.Add(index);
+                return false;
+            }
             if ((errno == Errno.EAGAIN || errno == Errno.EINTR) && !_canceling && Resubmit(index, slot)) return false;
             if (errno == ECanceled) Volatile.Write(ref _canceled, _canceled + 1);
             _executor.RecordBackendError(Describe(slot, $"failed: {Errno.GetName(errno) ?? "errno " + errno}"));
