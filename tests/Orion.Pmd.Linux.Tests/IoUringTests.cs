@@ -180,6 +180,31 @@ public class IoUringTests
     }
 
     [Test]
+    public void LinkLastPrepared_MakesTheNextRequestWaitForIt_AndCancelsItWhenItFails()
+    {
+        using var ring = CreateRing();
+        using var buffer = new NativeBuffer(4096);
+        // A failing request linked to the next: the kernel never runs the next one.
+        Assert.That(ring.PrepareRead(-1, buffer.Address, 4096, 0, 1), Is.True);
+        Assert.That(ring.LinkLastPrepared(2), Is.False, "another request's SQE is not linked");
+        Assert.That(ring.LinkLastPrepared(1), Is.True);
+        Assert.That(ring.PrepareNop(2), Is.True);
+        var failed = Complete(ring, 2);
+        Assert.That((For(failed, 1).Result, For(failed, 2).Result), Is.EqualTo((-Errno.EBADF, -Errno.ECANCELED)));
+        // A request that succeeds lets the next one run.
+        Assert.That(ring.PrepareNop(3), Is.True);
+        Assert.That(ring.LinkLastPrepared(3), Is.True);
+        Assert.That(ring.PrepareNop(4), Is.True);
+        var ran = Complete(ring, 2);
+        Assert.That((For(ran, 3).Result, For(ran, 4).Result), Is.EqualTo((0, 0)));
+        // An SQE already handed to the kernel cannot be linked any more.
+        Assert.That(ring.PrepareNop(5), Is.True);
+        Assert.That(ring.Submit(), Is.EqualTo(1));
+        Assert.That(ring.LinkLastPrepared(5), Is.False);
+        Complete(ring, 1);
+    }
+
+    [Test]
     public void Cancel_StopsAReadThatWouldWaitForever()
     {
         using var ring = CreateRing();
