@@ -17,8 +17,15 @@ while [ $# -gt 0 ]; do
 done
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 MSBUILDTERMINALLOGGER=off
 native_dir="$(mktemp -d)"; trap 'rm -rf "$native_dir"' EXIT
-echo "building orion-perf (JIT) and publishing it NativeAOT (a few minutes)" >&2
+echo "building orion-perf (JIT) and publishing it NativeAOT three ways (several minutes)" >&2
 dotnet build tools/Orion.Perf -c Release -nologo -v:quiet >/dev/null
-dotnet publish tools/Orion.Perf -c Release -r linux-x64 -p:PublishAot=true -nologo -v:quiet -o "$native_dir" >/dev/null
-exec python3 perf/compare_native.py --rounds "$rounds" --seconds "$seconds" \
-  --jit "dotnet tools/Orion.Perf/bin/Release/net10.0/orion-perf.dll" --native "$native_dir/orion-perf"
+publish() {   # DIR EXTRA-PROPERTIES...: the shipped publish, then the speed-optimised ones measured beside it
+  local dir="$1"; shift
+  dotnet publish tools/Orion.Perf -c Release -r linux-x64 -p:PublishAot=true "$@" -nologo -v:quiet -o "$native_dir/$dir" >/dev/null
+}
+publish default
+publish speed -p:OptimizationPreference=Speed
+publish speed-v3 -p:OptimizationPreference=Speed -p:IlcInstructionSet=x86-64-v3
+python3 perf/compare_native.py --rounds "$rounds" --seconds "$seconds" \
+  --jit "dotnet tools/Orion.Perf/bin/Release/net10.0/orion-perf.dll" --native "$native_dir/default/orion-perf" \
+  --variant "NativeAOT Speed=$native_dir/speed/orion-perf" --variant "NativeAOT Speed x86-64-v3=$native_dir/speed-v3/orion-perf"

@@ -47,14 +47,24 @@ def main():
     ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--jit", required=True)
     ap.add_argument("--native", required=True)
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=CMD",
+                    help="another build to compare in the same rounds (e.g. a NativeAOT publish with OptimizationPreference=Speed)")
     a = ap.parse_args()
     if a.seconds < 3:
         raise SystemExit("--seconds must be at least 3: the first second is start-up, the rest steady state")
     variants = {"JIT": shlex.split(a.jit), "NativeAOT": shlex.split(a.native)}
+    for v in a.variant:
+        name, sep, cmd = v.partition("=")
+        if not sep or not name or not cmd.strip():
+            raise SystemExit(f"--variant {v!r}: expected NAME=COMMAND")
+        variants[name] = shlex.split(cmd)
     rows = {name: {"wall": [], "short": [], "first": [], "steady": []} for name in variants}
     for r in range(a.rounds):
-        # Alternate which goes first, so a drift in the machine's load does not favour one side.
-        order = list(variants) if r % 2 == 0 else list(reversed(variants))
+        # Rotate which goes first, so a drift in the machine's load does not favour one side.
+        names = list(variants)
+        order = names[r % len(names):] + names[:r % len(names)]
+        if r % 2 == 1:
+            order.reverse()
         for name in order:
             cmd = variants[name]
             rows[name]["wall"].append(wall_of_100ms(cmd))
@@ -74,6 +84,13 @@ def main():
     for name, v in rows.items():
         print(f"| {name} | {med(v['wall']):.3f} | {med(v['short']) / 1e6:.2f} M | {med(v['first']) / 1e6:.2f} M | "
               f"{med(v['steady']) / 1e6:.2f} M |")
+    print()
+    print("Steady state against the JIT, median of the rounds' ratios (min-max):")
+    for name, v in rows.items():
+        if name == "JIT":
+            continue
+        ratios = [n / j for n, j in zip(v["steady"], rows["JIT"]["steady"])]
+        print(f"- {name}: {med(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})")
     print()
     print("Per round (wall s / short / first / steady, M IOPS):")
     for name, v in rows.items():
