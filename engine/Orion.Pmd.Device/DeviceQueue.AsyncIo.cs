@@ -51,15 +51,17 @@ internal sealed partial class DeviceQueue
         return completed + started;
     }
 
-    // Set once the owner sleeps inside the ring (SleepInKernel): a pass may then leave what it started for that sleep's
-    // io_uring_enter, submit and wait in one call as fio does at depth 1.
+    // Set while the owner sleeps inside the ring (SleepInKernel): a pass may then leave what it started for that sleep's
+    // io_uring_enter, submit and wait in one call as fio does at depth 1. Cleared as soon as the owner shows it does
+    // not (it sleeps elsewhere, switched to busy polling, or let a deferral run out), until its next sleep in the ring.
     private bool _deferSubmit;
     private int _deferredPasses;
 
     /// <summary>
     /// Hands what was started (and what the reap sent back for the rest) to the kernel, or keeps it for the owner's
-    /// sleep inside the ring: the pass that started it and one idle pass after it may defer, then it goes (a busy
-    /// owner that never sleeps delays a submission by two passes at most; a pass that found more work submits at once).
+    /// sleep inside the ring: the pass that started it and one idle pass after it may defer, then it goes, and the
+    /// queue stops deferring until the owner sleeps in the ring again (an owner that stopped sleeping there delays one
+    /// submission by two passes at most; a pass that found more work submits at once).
     /// </summary>
     private void SubmitOrDefer(IBackendQueueIo io, bool didWork)
     {
@@ -77,9 +79,13 @@ internal sealed partial class DeviceQueue
         if ((didWork && _deferredPasses > 1) || _deferredPasses > 2) SubmitDeferred();
     }
 
-    /// <summary>Hands over what a pass kept for a sleep inside the ring (the owner sleeps elsewhere, or waited long enough).</summary>
+    /// <summary>
+    /// Hands over what a pass kept for a sleep inside the ring (the owner sleeps elsewhere, switched to busy polling, or
+    /// waited long enough), and defers nothing more until the owner's next sleep in the ring (<see cref="SleepInKernel"/>).
+    /// </summary>
     public void SubmitDeferred()
     {
+        _deferSubmit = false;
         _deferredPasses = 0;
         if (_io is not { Unsubmitted: > 0 } io) return;
         // From the owner outside a pass: under the pass handshake, so a reset on another thread never disposes the

@@ -410,6 +410,9 @@ public sealed partial class SoftBlkDevice : IDisposable
     /// <summary>Whether <see cref="PollQueue"/> would find work on queue <paramref name="index"/> now (before its owner sleeps).</summary>
     public bool QueueHasWork(int index) => QueueOrNull(index)?.HasWork ?? false;
 
+    /// <summary>Requests of queue <paramref name="index"/> its passes started and kept for a sleep inside its ring (not yet handed to the kernel).</summary>
+    internal int QueueUnsubmittedIo(int index) => QueueOrNull(index)?.Io?.Unsubmitted ?? 0;
+
     /// <summary>Requests of queue <paramref name="index"/> the backend (the kernel) is working on, read by the thread that serves it.</summary>
     public int QueueInFlightIo(int index) => QueueOrNull(index)?.InFlightIo ?? 0;
 

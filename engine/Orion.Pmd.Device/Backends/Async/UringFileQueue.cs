@@ -275,7 +275,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         if (_wakePoll == WakePoll.Armed && _wakePollFd != wakeFd) return false;
         if (_wakePoll == WakePoll.None)
         {
-            if (!_ring.PreparePollAdd(wakeFd, PollIn, WakePollTag)) return false;
+            if (!_ring.PreparePollIn(wakeFd, WakePollTag)) return false;
             _wakePoll = WakePoll.Armed;
             _wakePollFd = wakeFd;
         }
@@ -291,8 +291,6 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         }
         return true;
     }
-
-    private const short PollIn = 0x001;
 
     public int Reap(IDeviceQueue ring) => ReapInto(ring);
 
