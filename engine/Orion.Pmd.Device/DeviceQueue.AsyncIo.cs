@@ -8,8 +8,18 @@ namespace Orion.Pmd.Device;
 // write-zeroes, unaligned direct I/O) are executed on the spot, as on the synchronous path.
 internal sealed partial class DeviceQueue
 {
-    /// <summary>How long a drain waits for the kernel before it asks it to cancel what is left.</summary>
-    internal static readonly TimeSpan DrainCancelAfter = TimeSpan.FromSeconds(5);
+    /// <summary>How long a drain waits for the kernel before it asks it to cancel what is left (<see cref="SoftBlkDeviceOptions.IoCancelAfter"/>).</summary>
+    public TimeSpan IoCancelAfter { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a drain then waits for what it cancelled (<see cref="SoftBlkDeviceOptions.IoCancelGrace"/>).</summary>
+    public TimeSpan IoCancelGrace { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Set when a drain found requests the kernel neither completed nor ended when cancelled: the queue is latched
+    /// (<see cref="Stopped"/>, <see cref="StopReason"/> names it), its backend channel is never disposed and the guest
+    /// memory is never unmapped, since the kernel may still write it. A later drain that finds them ended clears it.
+    /// </summary>
+    public bool IoStuck { get; private set; }
 
     private readonly IBackendQueueIo? _io;
 
@@ -131,24 +141,46 @@ internal sealed partial class DeviceQueue
     /// pass). What finished is completed into the ring and published unless the ring is broken, in which case it is
     /// dropped: the driver resets the ring and places those requests again.
     /// </summary>
-    private void DrainIo()
+    private bool DrainIo()
     {
-        if (_io is not { InFlight: > 0 } io) return;
-        var ring = Ring.IsBroken ? null : Ring;
-        io.Drain(ring, DrainCancelAfter);
+        if (_io is not { InFlight: > 0 } io) return !IoStuck;
+        var ring = Ring.IsBroken || IoStuck ? null : Ring;
+        // Already found stuck (and cancelled): a quick look whether they ended since, not another full wait.
+        bool drained = IoStuck ? io.Drain(null, TimeSpan.Zero, TimeSpan.Zero) : io.Drain(ring, IoCancelAfter, IoCancelGrace);
         if (ring is not null) Publish();
+        if (drained)
+        {
+            IoStuck = false;
+            return true;
+        }
+        if (!IoStuck)
+        {
+            IoStuck = true;
+            StopReason = $"queue {Index}: {io.InFlight} request(s) still in the kernel {(IoCancelAfter + IoCancelGrace).TotalSeconds:0.#} s after the drain " +
+                         $"began, {IoCancelGrace.TotalSeconds:0.#} s after they were cancelled (I/O stuck below the file system); the queue is latched faulted " +
+                         "and the guest memory they name stays mapped and is never handed back (quarantined for the life of the process)";
+            Stopped = true;
+        }
+        return false;
     }
 
     /// <summary>
     /// Called once the device thread has stopped for good (joined): lets every request in the kernel finish, so the
-    /// memory can be unmapped and the ring handed back.
+    /// memory can be unmapped and the ring handed back. False when some never ended (<see cref="IoStuck"/>).
     /// </summary>
-    public void Quiesce() => DrainIo();
+    public bool Quiesce() => DrainIo();
 
-    /// <summary>Drains and closes the backend channel. The queue is not served afterwards.</summary>
-    public void Dispose()
+    /// <summary>
+    /// Drains and closes the backend channel; the queue is not served afterwards. False, closing nothing, when requests
+    /// are stuck in the kernel (<see cref="IoStuck"/>): the channel and the memory must outlive them.
+    /// </summary>
+    public bool TryDispose()
     {
-        DrainIo();
+        if (!DrainIo()) return false;
         _io?.Dispose();
+        return true;
     }
+
+    /// <summary>Drains and closes the backend channel, unless requests are stuck in the kernel (<see cref="TryDispose"/>).</summary>
+    public void Dispose() => TryDispose();
 }
