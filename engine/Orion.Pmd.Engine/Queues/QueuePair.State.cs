@@ -375,6 +375,12 @@ internal sealed partial class QueuePair
             _recovery.Recover(this, IoStatus.TimedOut, $"{expired} request(s) not completed within {timeout * 1000.0 / Stopwatch.Frequency:0.#} ms");
     }
 
+    /// <summary>
+    /// A faulted queue places nothing, but the device may still return what it held when the queue faulted: that ends
+    /// the quarantine of those requests (their failures reach their owners).
+    /// </summary>
+    private int ReapGivenUp() => _held.GivenUp > 0 && !_ring.IsBroken ? Reap(handleBroken: false) : 0;
+
     private int FailArrivals()
     {
         int failed = _pendingCount + _submissions.Count;

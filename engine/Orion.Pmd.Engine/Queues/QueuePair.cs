@@ -135,7 +135,7 @@ internal sealed unsafe partial class QueuePair : IParkablePoller
 
     public int Poll()
     {
-        if (_state == QueueState.Faulted) return FailArrivals();
+        if (_state == QueueState.Faulted) return FailArrivals() + ReapGivenUp();
         if (_latency.SwapRequested) _latency.Swap();
         int work = 0;
         while (_submissions.TryDequeue(out var r))
