@@ -8,8 +8,18 @@ namespace Orion.Pmd.Device;
 // write-zeroes, unaligned direct I/O) are executed on the spot, as on the synchronous path.
 internal sealed partial class DeviceQueue
 {
-    /// <summary>How long a drain waits for the kernel before it asks it to cancel what is left.</summary>
-    internal static readonly TimeSpan DrainCancelAfter = TimeSpan.FromSeconds(5);
+    /// <summary>How long a drain waits for the kernel before it asks it to cancel what is left (<see cref="SoftBlkDeviceOptions.IoCancelAfter"/>).</summary>
+    public TimeSpan IoCancelAfter { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a drain then waits for what it cancelled (<see cref="SoftBlkDeviceOptions.IoCancelGrace"/>).</summary>
+    public TimeSpan IoCancelGrace { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Set when a drain found requests the kernel neither completed nor ended when cancelled: the queue is latched
+    /// (<see cref="Stopped"/>, <see cref="StopReason"/> names it), its backend channel is never disposed and the guest
+    /// memory is never unmapped, since the kernel may still write it. A later drain that finds them ended clears it.
+    /// </summary>
+    public bool IoStuck { get; private set; }
 
     private readonly IBackendQueueIo? _io;
 
@@ -51,15 +61,17 @@ internal sealed partial class DeviceQueue
         return completed + started;
     }
 
-    // Set once the owner sleeps inside the ring (SleepInKernel): a pass may then leave what it started for that sleep's
-    // io_uring_enter, submit and wait in one call as fio does at depth 1.
+    // Set while the owner sleeps inside the ring (SleepInKernel): a pass may then leave what it started for that sleep's
+    // io_uring_enter, submit and wait in one call as fio does at depth 1. Cleared as soon as the owner shows it does
+    // not (it sleeps elsewhere, switched to busy polling, or let a deferral run out), until its next sleep in the ring.
     private bool _deferSubmit;
     private int _deferredPasses;
 
     /// <summary>
     /// Hands what was started (and what the reap sent back for the rest) to the kernel, or keeps it for the owner's
-    /// sleep inside the ring: the pass that started it and one idle pass after it may defer, then it goes (a busy
-    /// owner that never sleeps delays a submission by two passes at most; a pass that found more work submits at once).
+    /// sleep inside the ring: the pass that started it and one idle pass after it may defer, then it goes, and the
+    /// queue stops deferring until the owner sleeps in the ring again (an owner that stopped sleeping there delays one
+    /// submission by two passes at most; a pass that found more work submits at once).
     /// </summary>
     private void SubmitOrDefer(IBackendQueueIo io, bool didWork)
     {
@@ -77,9 +89,13 @@ internal sealed partial class DeviceQueue
         if ((didWork && _deferredPasses > 1) || _deferredPasses > 2) SubmitDeferred();
     }
 
-    /// <summary>Hands over what a pass kept for a sleep inside the ring (the owner sleeps elsewhere, or waited long enough).</summary>
+    /// <summary>
+    /// Hands over what a pass kept for a sleep inside the ring (the owner sleeps elsewhere, switched to busy polling, or
+    /// waited long enough), and defers nothing more until the owner's next sleep in the ring (<see cref="SleepInKernel"/>).
+    /// </summary>
     public void SubmitDeferred()
     {
+        _deferSubmit = false;
         _deferredPasses = 0;
         if (_io is not { Unsubmitted: > 0 } io) return;
         // From the owner outside a pass: under the pass handshake, so a reset on another thread never disposes the
@@ -125,24 +141,46 @@ internal sealed partial class DeviceQueue
     /// pass). What finished is completed into the ring and published unless the ring is broken, in which case it is
     /// dropped: the driver resets the ring and places those requests again.
     /// </summary>
-    private void DrainIo()
+    private bool DrainIo()
     {
-        if (_io is not { InFlight: > 0 } io) return;
-        var ring = Ring.IsBroken ? null : Ring;
-        io.Drain(ring, DrainCancelAfter);
+        if (_io is not { InFlight: > 0 } io) return !IoStuck;
+        var ring = Ring.IsBroken || IoStuck ? null : Ring;
+        // Already found stuck (and cancelled): a quick look whether they ended since, not another full wait.
+        bool drained = IoStuck ? io.Drain(null, TimeSpan.Zero, TimeSpan.Zero) : io.Drain(ring, IoCancelAfter, IoCancelGrace);
         if (ring is not null) Publish();
+        if (drained)
+        {
+            IoStuck = false;
+            return true;
+        }
+        if (!IoStuck)
+        {
+            IoStuck = true;
+            StopReason = $"queue {Index}: {io.InFlight} request(s) still in the kernel {(IoCancelAfter + IoCancelGrace).TotalSeconds:0.#} s after the drain " +
+                         $"began, {IoCancelGrace.TotalSeconds:0.#} s after they were cancelled (I/O stuck below the file system); the queue is latched faulted " +
+                         "and the guest memory they name stays mapped and is never handed back (quarantined for the life of the process)";
+            Stopped = true;
+        }
+        return false;
     }
 
     /// <summary>
     /// Called once the device thread has stopped for good (joined): lets every request in the kernel finish, so the
-    /// memory can be unmapped and the ring handed back.
+    /// memory can be unmapped and the ring handed back. False when some never ended (<see cref="IoStuck"/>).
     /// </summary>
-    public void Quiesce() => DrainIo();
+    public bool Quiesce() => DrainIo();
 
-    /// <summary>Drains and closes the backend channel. The queue is not served afterwards.</summary>
-    public void Dispose()
+    /// <summary>
+    /// Drains and closes the backend channel; the queue is not served afterwards. False, closing nothing, when requests
+    /// are stuck in the kernel (<see cref="IoStuck"/>): the channel and the memory must outlive them.
+    /// </summary>
+    public bool TryDispose()
     {
-        DrainIo();
+        if (!DrainIo()) return false;
         _io?.Dispose();
+        return true;
     }
+
+    /// <summary>Drains and closes the backend channel, unless requests are stuck in the kernel (<see cref="TryDispose"/>).</summary>
+    public void Dispose() => TryDispose();
 }

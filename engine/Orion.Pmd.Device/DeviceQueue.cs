@@ -78,7 +78,8 @@ internal sealed partial class DeviceQueue : IDisposable
     /// Stops the device thread from touching the ring and waits until a pass in progress has finished (a Dekker
     /// handshake with <see cref="Process"/>), so the ring can be replaced safely from another thread. A pass still
     /// running after <paramref name="timeout"/> (a backend request hangs) throws <see cref="TimeoutException"/>: the
-    /// queue stays paused (unserved once that pass ends), and a later pause that finds the pass over succeeds.
+    /// queue stays paused (unserved once that pass ends), and a later pause that finds the pass over succeeds. Requests
+    /// the kernel neither completes nor ends when cancelled throw <see cref="IOException"/> (<see cref="IoStuck"/>).
     /// </summary>
     public void Pause(TimeSpan timeout)
     {
@@ -93,7 +94,7 @@ internal sealed partial class DeviceQueue : IDisposable
             spin.SpinOnce(sleep1Threshold: -1);
         }
         // The device thread is out; requests still in the kernel may write guest memory until they complete.
-        DrainIo();
+        if (!DrainIo()) throw new IOException($"the queue was not reset: {StopReason}");
     }
 
     /// <summary>Replaces a paused queue's ring (a queue reset: the driver re-initialized its side) and serves it again.</summary>

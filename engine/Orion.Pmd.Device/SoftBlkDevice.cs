@@ -236,7 +236,11 @@ public sealed partial class SoftBlkDevice : IDisposable
             IDeviceQueue ring = CreateRing(s.Size, s.Addresses, QueuePosition.Fresh);
             if (_options.Faults is { } plan) _injectors[i] ??= new FaultInjector(plan, i, ring is PackedQueueDevice);
             queues.Add(new DeviceQueue(i, ring, new BlkRequestExecutor(Backend, settings), s.Kick, s.Call, maxSegments, _options.MaxBatch, _injectors[i],
-                                       serveInline: _options.Mode == DeviceServiceMode.Manual, memory: HostMemory()));
+                                       serveInline: _options.Mode == DeviceServiceMode.Manual, memory: HostMemory())
+            {
+                IoCancelAfter = _options.IoCancelAfter,
+                IoCancelGrace = _options.IoCancelGrace,
+            });
         }
         Volatile.Write(ref _queues, [.. queues]);
         if (_options.Mode == DeviceServiceMode.Manual)
@@ -410,6 +414,9 @@ public sealed partial class SoftBlkDevice : IDisposable
     /// <summary>Whether <see cref="PollQueue"/> would find work on queue <paramref name="index"/> now (before its owner sleeps).</summary>
     public bool QueueHasWork(int index) => QueueOrNull(index)?.HasWork ?? false;
 
+    /// <summary>Requests of queue <paramref name="index"/> its passes started and kept for a sleep inside its ring (not yet handed to the kernel).</summary>
+    internal int QueueUnsubmittedIo(int index) => QueueOrNull(index)?.Io?.Unsubmitted ?? 0;
+
     /// <summary>Requests of queue <paramref name="index"/> the backend (the kernel) is working on, read by the thread that serves it.</summary>
     public int QueueInFlightIo(int index) => QueueOrNull(index)?.InFlightIo ?? 0;
 
@@ -466,7 +473,8 @@ public sealed partial class SoftBlkDevice : IDisposable
     /// <summary>
     /// Stops the device threads, forgets queues and memory, and returns to status 0. Throws <see cref="IOException"/>
     /// when a device thread does not stop within <see cref="SoftBlkDeviceOptions.StopTimeout"/> (a backend request
-    /// hangs): nothing is unmapped then, since that thread may still write the rings, and a later reset tries again.
+    /// hangs), or a queue's requests stay in the kernel past <see cref="SoftBlkDeviceOptions.IoCancelGrace"/> after
+    /// being cancelled: nothing is unmapped then, since they may still write guest memory, and a later reset tries again.
     /// </summary>
     public void Reset()
     {
@@ -477,10 +485,22 @@ public sealed partial class SoftBlkDevice : IDisposable
                                   "(a backend request hangs); its memory stays mapped until they do");
         // Every thread is joined; requests still in the kernel finish before the memory they name is unmapped. Queues
         // with no thread of their own may be in a pass on their owner's thread (PollQueue): the pause waits it out.
+        // A queue whose requests the kernel neither completes nor ends when cancelled keeps everything they may touch:
+        // its channel, and the whole guest memory (never unmapped here; the reset fails and a later one looks again).
+        List<DeviceQueue>? stuckIo = null;
         foreach (var q in _queues)
         {
-            if (_options.Mode == DeviceServiceMode.Manual) q.Pause(_options.StopTimeout);
-            q.Dispose();
+            try
+            {
+                if (_options.Mode == DeviceServiceMode.Manual) q.Pause(_options.StopTimeout);
+            }
+            catch (IOException) when (q.IoStuck) { }
+            if (!q.TryDispose()) (stuckIo ??= []).Add(q);
+        }
+        if (stuckIo is not null)
+        {
+            foreach (var q in stuckIo) QueueBroken?.Invoke(q.Index, VirtqueueError.None, q.StopReason ?? "");
+            throw new IOException($"the device was not reset: {string.Join("; ", stuckIo.Select(q => q.StopReason))}");
         }
         Volatile.Write(ref _queues, []);
         Array.Clear(_setups);

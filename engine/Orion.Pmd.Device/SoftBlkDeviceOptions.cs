@@ -70,6 +70,18 @@ public sealed record SoftBlkDeviceOptions
     /// its memory mapped. 10 s by default.
     /// </summary>
     public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// How long stopping or resetting a queue waits for the requests it has in the kernel (io_uring) before it asks the
+    /// kernel to cancel them. 5 s by default.
+    /// </summary>
+    public TimeSpan IoCancelAfter { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long it then waits for the cancelled requests to end. One the kernel still holds after this grace (I/O stuck
+    /// at a device that neither completes nor cancels it) latches the queue faulted with a named error, and the memory
+    /// it may write is quarantined: never unmapped and never handed back, for the life of the process (a leak, not a
+    /// corruption); the reset fails and the device's stop finishes. 5 s by default.
+    /// </summary>
+    public TimeSpan IoCancelGrace { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Most chains a queue pops per pass before publishing used entries.</summary>
     public int MaxBatch { get; init; } = 64;
     /// <summary>

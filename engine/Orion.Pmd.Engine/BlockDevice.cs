@@ -293,7 +293,8 @@ public sealed partial class BlockDevice
     internal ValueTask WriteDurable(BlockVolume? volume, long lba, ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
     {
         if (!Features.HasFlag(VirtioFeatures.BlkFlush)) return Write(volume, lba, buffer, ct);
-        if (!_transport.FlushCoversEarlierWrites) return WriteThenFlush(volume, lba, buffer, ct);
+        if (!_transport.FlushCoversEarlierWrites)
+            return WriteThenFlush.Run(Write(volume, lba, buffer, ct), (Device: this, Volume: volume, Ct: ct), static s => s.Device.Flush(s.Volume, s.Ct));
         Permit(volume, "write", write: true, lba, buffer.Length / BlockSize);
         long at = Locate(volume, "write", lba, buffer.Length);
         var write = NewRequest(BlkRequestType.Out, at);
@@ -303,13 +304,6 @@ public sealed partial class BlockDevice
         var queue = PickQueue();
         var written = Submit(write, ct, queue);
         return AwaitWriteAndFlush(written, Submit(flush, ct, queue));
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WriteThenFlush(BlockVolume? volume, long lba, ReadOnlyMemory<byte> buffer, CancellationToken ct)
-    {
-        await Write(volume, lba, buffer, ct).ConfigureAwait(false);
-        await Flush(volume, ct).ConfigureAwait(false);
     }
 
     /// <summary>

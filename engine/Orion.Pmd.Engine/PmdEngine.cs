@@ -327,18 +327,14 @@ public sealed unsafe partial class PmdEngine : IDisposable
         }
         foreach (var r in _reactors) r.Dispose();
         AuditLog.DeviceReset(_transport.Description, "engine stop");
+        Exception? resetFailure = null;
         try
         {
             _transport.SetStatus(DeviceStatus.Reset);  // stops and joins the device threads
         }
-        finally
+        catch (Exception e)
         {
-            // What the ring still holds the device will never complete now (the drain timed out, or the device was
-            // broken): fail it, or its task would hang forever. Only after the reset, so the device writes no buffer
-            // of a request its owner already got back; the reactors are stopped, so this thread owns the queues.
-            string detail = $"engine stopped: the device had not completed the request within the drain timeout " +
-                            $"({_options.DrainTimeout.TotalMilliseconds} ms, EngineOptions.DrainTimeout); it may or may not have reached the medium";
-            foreach (var p in Pairs) p.FailHeldAtStop(detail);
+            resetFailure = e;                           // rethrown once every task completed and the memory is unmapped
         }
         _transport.Dispose();
         AuditLog.DeviceDetached(_transport.Description, _transport is VhostUserTransport ? "vhost-user" : "embedded");
@@ -346,6 +342,14 @@ public sealed unsafe partial class PmdEngine : IDisposable
         // Every DmaBuffer handle still out, and every Memory<byte> taken from one, refuses access from now on: the
         // memory behind it is about to be unmapped, and touching it would be a SIGSEGV, not an exception.
         Device.Pool.Close();
+        // What the ring still holds the device will never complete now (the drain timed out, or the device was broken
+        // or disconnected): fail it, or its task would hang forever. Only now: a vhost-user back-end's reset
+        // (GET_VRING_BASE, then the hang-up) does not wait for requests it still executes, so their owners get them back
+        // only once no buffer can be used any more. The reactors are stopped, so this thread owns the queues.
+        string detail = $"engine stopped: the device had not completed the request within the drain timeout " +
+                        $"({_options.DrainTimeout.TotalMilliseconds} ms, EngineOptions.DrainTimeout); it may or may not have reached the medium";
+        foreach (var p in Pairs) p.FailHeldAtStop(detail);
         _memory.Dispose();                              // nothing can touch the memory any more
+        if (resetFailure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(resetFailure);
     }
 }

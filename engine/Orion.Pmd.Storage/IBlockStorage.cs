@@ -46,9 +46,6 @@ public interface IBlockStorage
     /// the cache mode did meanwhile. An engine device sends the write and its flush together where the device allows it
     /// (<see cref="Orion.Pmd.Engine.BlockDevice.WriteDurableAsync"/>); this default waits for the write first.
     /// </summary>
-    async ValueTask WriteDurableAsync(long lba, ReadOnlyMemory<byte> buffer)
-    {
-        await WriteAsync(lba, buffer).ConfigureAwait(false);
-        await FlushAsync().ConfigureAwait(false);
-    }
+    ValueTask WriteDurableAsync(long lba, ReadOnlyMemory<byte> buffer)
+        => Orion.Pmd.Engine.WriteThenFlush.Run(WriteAsync(lba, buffer), this, static s => s.FlushAsync());
 }

@@ -126,19 +126,19 @@ public sealed unsafe partial class IoUring
     }
 
     /// <summary>
-    /// Prepares a one-shot poll of <paramref name="fd"/> for <paramref name="events"/> (IORING_OP_POLL_ADD): it completes
-    /// with the ready events once the fd is ready (at once if it already is), so a thread sleeping inside
+    /// Prepares a one-shot poll of <paramref name="fd"/> for readability (IORING_OP_POLL_ADD with POLLIN): it completes
+    /// with the ready events once the fd is readable (at once if it already is), so a thread sleeping inside
     /// <see cref="SubmitAndWait"/> also wakes for that fd — an eventfd another thread signals, say.
     /// </summary>
     /// <returns>False, preparing nothing, when the submission queue is full.</returns>
-    public bool PreparePollAdd(int fd, short events, ulong userData)
+    public bool PreparePollIn(int fd, ulong userData)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fd);
         IoUringSqe* sqe = NextSqe();
         if (sqe == null) return false;
         sqe->Opcode = IORING_OP_POLL_ADD;
         Fill(sqe, fd, 0, 0, 0, userData, IoSqeFlags.None);
-        sqe->OpFlags = (ushort)events;     // poll32_events, little-endian (IORING_FEAT_POLL_32BITS)
+        sqe->OpFlags = (ushort)LibC.POLLIN;     // poll32_events, little-endian (IORING_FEAT_POLL_32BITS)
         return true;
     }
 

@@ -28,6 +28,10 @@ public interface IKernelSleepHost : IKernelWaitPoller
     /// </summary>
     bool SleepInKernel(EventFd wakeFd, int timeoutMs, out bool wakeFdReady);
 
-    /// <summary>Hands over to the kernel what this poller deferred for a sleep inside it (the reactor sleeps elsewhere).</summary>
+    /// <summary>
+    /// Hands over to the kernel what this poller deferred for a sleep inside it, and defers nothing more until the next
+    /// <see cref="SleepInKernel"/>: the reactor sleeps elsewhere (poll(2)) or was switched to busy polling and will not
+    /// sleep at all.
+    /// </summary>
     void SubmitDeferred();
 }

@@ -131,19 +131,28 @@ public sealed partial class Reactor
         PollerEntry[] pollers = _pollers;
         for (int i = 0; i < pollers.Length; i++)
         {
-            PollerEntry entry = pollers[i];
-            if (entry.KernelWait is null || entry.Removed) continue;
-            try
-            {
-                if (entry.KernelWait.WaitsOnKernel) return true;
-            }
-            catch (Exception e)
-            {
-                RemoveEntry(entry);
-                Raise(PollerFaulted, e);
-            }
+            if (QueryWaitsOnKernel(pollers[i])) return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="entry"/> waits on the kernel (<see cref="IKernelWaitPoller.WaitsOnKernel"/>); a poller
+    /// whose answer throws is removed (<see cref="PollerFaulted"/>) and counts as not waiting.
+    /// </summary>
+    private bool QueryWaitsOnKernel(PollerEntry entry)
+    {
+        if (entry.KernelWait is null || entry.Removed) return false;
+        try
+        {
+            return entry.KernelWait.WaitsOnKernel;
+        }
+        catch (Exception e)
+        {
+            RemoveEntry(entry);
+            Raise(PollerFaulted, e);
+            return false;
+        }
     }
 
     private int DrainMessages(int max)

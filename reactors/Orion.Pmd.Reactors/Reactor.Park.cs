@@ -93,19 +93,7 @@ public sealed partial class Reactor
         for (int i = 0; i < pollers.Length; i++)
         {
             PollerEntry entry = pollers[i];
-            if (entry.KernelWait is null || entry.Removed) continue;
-            bool waits;
-            try
-            {
-                waits = entry.KernelWait.WaitsOnKernel;
-            }
-            catch (Exception e)
-            {
-                RemoveEntry(entry);
-                Raise(PollerFaulted, e);
-                return null;
-            }
-            if (!waits) continue;
+            if (!QueryWaitsOnKernel(entry)) continue;
             if (host is not null || entry.SleepHost is null) return null;
             host = entry;
         }

@@ -117,6 +117,9 @@ public sealed partial class Reactor
         {
             if (parkAfter is TimeSpan budget) Volatile.Write(ref reactor._parkAfterTicks, ToStopwatchTicks(budget));
             Volatile.Write(ref reactor._idlePolicy, (int)policy);
+            // A busy-polling reactor never sleeps inside a poller's ring: what a host keeps for that sleep goes now,
+            // and it keeps nothing more (on the loop thread: the message runs between iterations).
+            if (policy == IdlePolicy.BusyPoll) reactor.SubmitDeferred(reactor._pollers);
         }
     }
 }

@@ -76,6 +76,61 @@ public class UringFileBackendTests
         return d.Track(queue, id, status, 0);
     }
 
+    /// <summary>Starts an aligned read of block <paramref name="block"/> with one pass; returns it and what that pass kept back.</summary>
+    private static (Pending Read, int KeptBack) OnePassRead(MiniDriver d, int block)
+    {
+        var read = AlignedRead(d, (ulong)block * 8, 4096);
+        d.Publish(0);
+        d.Device.PollQueue(0);
+        return (read, d.Device.QueueUnsubmittedIo(0));
+    }
+
+    /// <summary>The owner sleeps inside the queue's ring once (with a read in the kernel): passes may defer from then on.</summary>
+    private static void SleepInTheRingOnce(MiniDriver d, EventFd wake, int block)
+    {
+        var (read, _) = OnePassRead(d, block);
+        Assert.That(d.Device.SleepOnQueue(0, wake.Fd, 5000, out _), Is.True);
+        Assert.That(d.Wait(read).BlkStatus, Is.EqualTo(BlkStatus.Ok));
+    }
+
+    /// <summary>
+    /// A queue whose owner slept inside its io_uring keeps what a pass started for the owner's next sleep there (submit and
+    /// wait in one call). An owner that stops sleeping there (switched to busy polling: the reactor says so through
+    /// SubmitQueue; or silently: a deferral runs out) must get its submissions at once again, not two passes late.
+    /// </summary>
+    [Test]
+    [CancelAfter(30_000)]
+    public void AnOwnerThatStopsSleepingInTheRing_GetsItsSubmissionsAtOnceAgain()
+    {
+        string path = FileWith(Random(1 << 20, 9));
+        using var d = StartManual(path, direct: true, FileIoEngine.IoUring);
+        using var wake = new EventFd();
+
+        SleepInTheRingOnce(d, wake, block: 0);
+        var (kept, keptBack) = OnePassRead(d, 1);
+        Assert.That(keptBack, Is.EqualTo(1), "kept for the owner's next sleep in the ring");
+        d.Device.SubmitQueue(0);                                        // what a reactor switched to busy polling does
+        Assert.That(d.Device.QueueUnsubmittedIo(0), Is.Zero, "handed over");
+        Assert.That(d.Wait(kept).BlkStatus, Is.EqualTo(BlkStatus.Ok));
+        for (int i = 2; i < 6; i++)
+        {
+            var (read, left) = OnePassRead(d, i);
+            Assert.That(left, Is.Zero, $"read {i}: a busy-polling owner's pass hands its request to the kernel at once");
+            Assert.That(d.Wait(read).BlkStatus, Is.EqualTo(BlkStatus.Ok));
+        }
+
+        SleepInTheRingOnce(d, wake, block: 6);
+        var (late, lateKept) = OnePassRead(d, 7);
+        Assert.That(lateKept, Is.EqualTo(1), "deferring again after a new sleep in the ring");
+        Assert.That(d.Wait(late).BlkStatus, Is.EqualTo(BlkStatus.Ok), "the owner never slept: the deferral ran out");
+        for (int i = 8; i < 12; i++)
+        {
+            var (read, left) = OnePassRead(d, i);
+            Assert.That(left, Is.Zero, $"read {i}: an owner that let a deferral run out no longer waits for one");
+            Assert.That(d.Wait(read).BlkStatus, Is.EqualTo(BlkStatus.Ok));
+        }
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public void OnePassStartsEveryAvailableRequest_AndTheyCompleteWithTheRightData(bool direct)

@@ -29,15 +29,21 @@ public class HostileDeviceTests
 
         Assert.That(pair.Ring.IsBroken, Is.True);
         Assert.That(pair.Ring.Error, Is.EqualTo(expected));
-        Assert.That(first.IsCompleted, Is.True);
-        var e = Assert.Throws<BlockDeviceException>(() => first.GetAwaiter().GetResult());
-        Assert.That(e!.Status, Is.EqualTo(IoStatus.QueueBroken));
-        Assert.That(e.Message, Does.Contain(expected.ToString()));
+        // Failed, but the device was never stopped and the buffer is the caller's own: withheld until a reset.
+        Assert.That(first.IsCompleted, Is.False);
 
-        // New requests on the broken queue fail too; they never hang.
-        var second = dev.ReadAsync(8, buf.Memory);
+        // New requests on the broken queue fail at once (never placed); they never hang.
+        using var other = dev.Rent(4096);
+        var second = dev.ReadAsync(8, other.Memory);
         engine.PollOnce();
         Assert.That(second.IsCompleted, Is.True);
         Assert.That(() => second.GetAwaiter().GetResult(), Throws.TypeOf<BlockDeviceException>());
+
+        var queue = dev.GetQueue(0);
+        queue.Disable();
+        queue.Reset();
+        var e = Assert.Throws<BlockDeviceException>(() => first.GetAwaiter().GetResult());
+        Assert.That(e!.Status, Is.EqualTo(IoStatus.QueueBroken));
+        Assert.That(e.Message, Does.Contain(expected.ToString()));
     }
 }

@@ -401,7 +401,7 @@ public class IoUringTests
     {
         using var ring = CreateRing();
         using var efd = new EventFd();
-        Assert.That(ring.PreparePollAdd(efd.Fd, 0x001, 7), Is.True);
+        Assert.That(ring.PreparePollIn(efd.Fd, 7), Is.True);
         Assert.That(ring.Submit(), Is.EqualTo(1));
         Assert.That(ring.SubmitAndWait(1, TimeSpan.FromMilliseconds(50)), Is.False, "nothing signalled yet: the sleep runs out");
         var signaller = Task.Run(async () =>

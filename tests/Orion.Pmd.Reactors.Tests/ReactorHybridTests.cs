@@ -180,4 +180,50 @@ public class ReactorHybridTests
             reactor.Stop();
         }
     }
+
+    /// <summary>A sleep host that records what the reactor tells it; it never waits on the kernel, so the reactor never parks.</summary>
+    private sealed class RecordingSleepHost : IKernelSleepHost
+    {
+        private int _submitDeferred;
+
+        public int SubmitDeferredCalls => Volatile.Read(ref _submitDeferred);
+        public int Poll() => 0;
+        public bool PrepareToPark() => true;
+        public void Unparked() { }
+        public bool WaitsOnKernel => false;
+        public EventFd? CompletionSignal => null;
+
+        public bool SleepInKernel(EventFd wakeFd, int timeoutMs, out bool wakeFdReady)
+        {
+            wakeFdReady = false;
+            return false;
+        }
+
+        public void SubmitDeferred() => Interlocked.Increment(ref _submitDeferred);
+    }
+
+    /// <summary>
+    /// A sleep host may keep submissions back for a sleep inside its ring; a reactor switched to busy polling never
+    /// sleeps there, so it must tell the host at once (hand over, keep nothing more) instead of letting every later
+    /// submission wait out the host's deferral.
+    /// </summary>
+    [Test, CancelAfter(30_000)]
+    public void SwitchingToBusyPolling_TellsEverySleepHostToKeepNothingBack()
+    {
+        var host = new RecordingSleepHost();
+        var reactor = HybridReactor();
+        reactor.AddPoller(host);
+        try
+        {
+            reactor.Start();
+            Assert.That(Wait.Until(() => reactor.GetStats().Iterations > 100), Is.True);
+            Assert.That(host.SubmitDeferredCalls, Is.Zero, "the reactor never slept: nothing to hand over yet");
+            reactor.SetIdlePolicy(IdlePolicy.BusyPoll);
+            Assert.That(Wait.Until(() => host.SubmitDeferredCalls == 1), Is.True, "the switch to busy polling reached the sleep host");
+        }
+        finally
+        {
+            reactor.Stop();
+        }
+    }
 }

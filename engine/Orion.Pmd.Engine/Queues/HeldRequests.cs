@@ -6,14 +6,17 @@ namespace Orion.Pmd.Engine.Queues;
 
 /// <summary>
 /// The requests a queue's ring holds, by request slot (reactor thread only): which descriptor head each slot went out
-/// as, the request in it, and the bounce buffers of failed requests the device may still write (quarantined until the
-/// device returns the slot or a reset re-creates the ring).
+/// as, the request in it, the bounce buffers of failed requests the device may still write (quarantined until the
+/// device returns the slot or a reset re-creates the ring), and the failed requests whose owner's memory the device
+/// may still read or write (withheld: their failure is delivered only once the device let go of them).
 /// </summary>
 internal sealed class HeldRequests
 {
     private readonly int[] _headToSlot;
     private readonly BlockRequest?[] _bySlot;
     private readonly DmaBuffer?[] _quarantine;
+    private readonly BlockRequest?[] _withheld;
+    private int _givenUp;          // slots of failed requests the device has not returned: quarantined or withheld
 
     /// <param name="ringSize">Descriptor heads the ring can hand back.</param>
     /// <param name="slots">Request slots of the queue.</param>
@@ -22,7 +25,11 @@ internal sealed class HeldRequests
         _headToSlot = new int[ringSize];
         _bySlot = new BlockRequest?[slots];
         _quarantine = new DmaBuffer?[slots];
+        _withheld = new BlockRequest?[slots];
     }
+
+    /// <summary>Slots of failed requests the device may still read or write (a bounce buffer quarantined, or a request withheld).</summary>
+    public int GivenUp => _givenUp;
 
     /// <summary>Request slots (the range of <see cref="At"/> and <see cref="TakeAt"/>).</summary>
     public int Slots => _bySlot.Length;
@@ -85,20 +92,46 @@ internal sealed class HeldRequests
     }
 
     /// <summary>Keeps <paramref name="bounce"/> out of the pool until the device lets go of <paramref name="slot"/>.</summary>
-    public void Quarantine(int slot, DmaBuffer bounce) => _quarantine[slot] = bounce;
-
-    /// <summary>Returns the quarantined bounce buffer of <paramref name="slot"/>, if any: the device is done with it.</summary>
-    public void ReleaseQuarantined(int slot)
+    public void Quarantine(int slot, DmaBuffer bounce)
     {
-        if (_quarantine[slot] is not { } bounce) return;
-        _quarantine[slot] = null;
-        bounce.Dispose();
+        _quarantine[slot] = bounce;
+        _givenUp++;
     }
 
-    /// <summary>The device let go of the whole ring: no slot holds a request and nothing can write a quarantined buffer.</summary>
+    /// <summary>
+    /// Keeps the failed <paramref name="r"/> (its status and detail already set) from its owner until the device lets go
+    /// of <paramref name="slot"/>: the device reads or writes the owner's own memory, which the engine cannot fence off.
+    /// </summary>
+    public void Withhold(int slot, BlockRequest r)
+    {
+        _withheld[slot] = r;
+        _givenUp++;
+    }
+
+    /// <summary>
+    /// The device is done with <paramref name="slot"/>: returns its quarantined bounce buffer, if any, and the request
+    /// withheld in it, if any, for the caller to deliver.
+    /// </summary>
+    public BlockRequest? Release(int slot)
+    {
+        if (_quarantine[slot] is { } bounce)
+        {
+            _quarantine[slot] = null;
+            _givenUp--;
+            bounce.Dispose();
+        }
+        var r = _withheld[slot];
+        if (r is null) return null;
+        _withheld[slot] = null;
+        _givenUp--;
+        return r;
+    }
+
+    /// <summary>The device let go of the whole ring: no slot holds a request, nothing can write a quarantined buffer.</summary>
     public void Clear()
     {
         Array.Clear(_bySlot);
-        for (int s = 0; s < _quarantine.Length; s++) ReleaseQuarantined(s);
+        for (int s = 0; s < _quarantine.Length; s++)
+            if (Release(s) is not null) throw new InvalidOperationException("a withheld request must be delivered before the ring is cleared");
     }
 }

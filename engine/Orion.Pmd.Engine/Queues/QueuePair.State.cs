@@ -152,7 +152,8 @@ internal sealed partial class QueuePair
     public void ReplaceRing(IDriverQueue ring)
     {
         _ring = ring;
-        _held.Clear();                       // the device let go of the old ring: nothing can write the quarantine now
+        DeliverAllWithheld();                // the device let go of the old ring: their owners' memory is theirs again
+        _held.Clear();                       // and nothing can write the quarantine now
         _slots.ReleaseAll();
         if (_state == QueueState.Broken) MoveTo(QueueState.Running, "fresh ring");
     }
@@ -218,12 +219,8 @@ internal sealed partial class QueuePair
     /// <summary>Fails every pending request (the engine is stopping and the queue will not drain).</summary>
     public void AbortPending()
     {
-        if (QueueStates.IsSuspended(_state))
-        {
-            // The back-end is gone and the engine stops: nothing will ever complete what the ring holds.
-            FailHeldRequests(IoStatus.Aborted, "engine stopped while the device was disconnected");
-            return;
-        }
+        // What the ring holds (a disconnected back-end's requests included: qemu-storage-daemon may still run them) fails
+        // in FailHeldAtStop, once the device is reset and its owners can no longer reach the memory.
         while (_submissions.TryDequeue(out var r)) Enqueue(r);
         while (_pendingHead is { } p)
         {
@@ -244,13 +241,30 @@ internal sealed partial class QueuePair
     {
         MoveTo(QueueState.Stopped, detail);        // the ring's slots are never given back: it is not counted any more
         FailHeldRequests(IoStatus.Aborted, detail);
+        DeliverAllWithheld();
     }
+
+    /// <summary>Slots of failed requests the device has not returned (their memory is kept from reuse, or from their owner).</summary>
+    public int GivenUpRequests => _held.GivenUp;
+
+    /// <summary>The device let go of every slot: delivers each withheld request's failure (its owner's memory is safe now).</summary>
+    private void DeliverAllWithheld()
+    {
+        if (_held.GivenUp == 0) return;
+        for (int s = 0; s < _held.Slots; s++)
+            if (_held.Release(s) is { } r) DeliverWithheld(r);
+    }
+
+    /// <summary>Delivers the failure a withheld request was given when the engine gave up on it.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void DeliverWithheld(BlockRequest r) => Fail(r, r.Status, r.FailureDetail ?? r.Status.ToString());
 
     /// <summary>
     /// Fails every request held in a slot and every pending one. With <paramref name="quarantine"/> the device may
-    /// still write the held requests' memory (no reset stopped it): their slots stay taken, as always here, and their
-    /// bounce buffers are kept out of the pool too, until a reset (<see cref="ReplaceRing"/>) or the device's late
-    /// completion of that slot gives them back.
+    /// still read or write the held requests' memory (no reset stopped it): their slots stay taken, as always here,
+    /// their bounce buffers are kept out of the pool, and a request whose data is its owner's own memory (zero-copy) is
+    /// withheld: its failure reaches its owner only when a reset (<see cref="ReplaceRing"/>), the device's late
+    /// completion of that slot or the engine's stop (<see cref="FailHeldAtStop"/>) proves the device let go of it.
     /// </summary>
     public void FailHeldRequests(IoStatus status, string detail, bool quarantine = false)
     {
@@ -287,6 +301,15 @@ internal sealed partial class QueuePair
                 r.Bounce = null;
                 r.BounceReadTarget = default;    // nothing is copied out of a failed read anyway
                 _bounces++;
+            }
+            else if (quarantine && r.SegmentCount > 0)
+            {
+                // The device reads or writes the owner's buffer directly: handing it back now would let the device
+                // write memory its owner reuses. The failure is decided now and delivered when the device let go.
+                r.Status = status;
+                r.FailureDetail = detail;
+                _held.Withhold(s, r);
+                continue;
             }
             Fail(r, status, detail);
         }
@@ -351,6 +374,12 @@ internal sealed partial class QueuePair
         if (expired > 0)
             _recovery.Recover(this, IoStatus.TimedOut, $"{expired} request(s) not completed within {timeout * 1000.0 / Stopwatch.Frequency:0.#} ms");
     }
+
+    /// <summary>
+    /// A faulted queue places nothing, but the device may still return what it held when the queue faulted: that ends
+    /// the quarantine of those requests (their failures reach their owners).
+    /// </summary>
+    private int ReapGivenUp() => _held.GivenUp > 0 && !_ring.IsBroken ? Reap(handleBroken: false) : 0;
 
     private int FailArrivals()
     {

@@ -135,7 +135,7 @@ internal sealed unsafe partial class QueuePair : IParkablePoller
 
     public int Poll()
     {
-        if (_state == QueueState.Faulted) return FailArrivals();
+        if (_state == QueueState.Faulted) return FailArrivals() + ReapGivenUp();
         if (_latency.SwapRequested) _latency.Swap();
         int work = 0;
         while (_submissions.TryDequeue(out var r))
@@ -273,9 +273,11 @@ internal sealed unsafe partial class QueuePair : IParkablePoller
             }
             if (_held.Take(head, out int slot) is not { } r)
             {
-                // A request already failed (its queue or device was given up on) that the device completed after all.
-                _held.ReleaseQuarantined(slot);
+                // A request already failed (its queue or device was given up on) that the device completed after all:
+                // its memory is free now, and a withheld one reaches its owner with the failure decided then.
+                var withheld = _held.Release(slot);
                 _slots.Release(slot);
+                if (withheld is not null) DeliverWithheld(withheld);
                 continue;
             }
             byte status = _slots.StatusByte(slot);

@@ -18,6 +18,12 @@ internal sealed partial class RecoveryCoordinator
     {
         if (!pair.Disabled) throw new InvalidOperationException($"disable queue {pair.Index} before resetting it");
         if (pair.Reactor.IsCurrent) throw new InvalidOperationException("a queue cannot be reset from its own reactor");
+        // Where a queue reset returns while the device may still execute what it popped (vhost-user's GET_VRING_BASE),
+        // requests the engine gave up on are still the device's: a fresh ring would hand their memory back early.
+        if (!_transport.QueueResetWaitsForRequests && pair.GivenUpRequests > 0)
+            throw new InvalidOperationException(
+                $"queue {pair.Index} holds {pair.GivenUpRequests} failed request(s) {_transport.Description} may still execute, and its queue reset " +
+                "does not wait for them; reset the device instead (PmdEngine.ResetDevice: a vhost-user back-end lets go of them when it is reconnected)");
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         while (pair.Outstanding > 0 && !pair.Ring.IsBroken)
         {

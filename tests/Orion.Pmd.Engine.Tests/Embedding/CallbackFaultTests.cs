@@ -90,6 +90,9 @@ public class CallbackFaultTests
         var held = dev.WriteAsync(0, buffer.Memory);
         for (int i = 0; i < 10; i++) engine.PollOnce();
         transport.StatusReadsFail = true;
+        for (int i = 0; i < 10; i++) engine.PollOnce();
+        Assert.That(held.IsCompleted, Is.False, "failed, but withheld while the device may still read the caller's buffer");
+        transport.DeviceStalled = false;                      // the device returns it: the failure reaches the caller
         Assert.That(engine.RunUntilDone(() => held.IsCompleted), Is.True, "the held request is failed, not left hanging");
         var error = Assert.Throws<BlockDeviceException>(() => held.GetAwaiter().GetResult())!;
         Assert.That(error.Status, Is.EqualTo(IoStatus.QueueBroken));

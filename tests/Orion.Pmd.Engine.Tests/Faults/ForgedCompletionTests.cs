@@ -22,7 +22,13 @@ public class ForgedCompletionTests
         UsedRingForgery.ForgeUsed(engine.Pairs[0].Ring, 9u);           // an id that was never made available
         engine.Reactors[0].RunOnce();
         Assert.That(engine.Pairs[0].Ring.IsBroken, Is.True, "the driver caught the forged entry");
+        // Failed, but the device was never stopped and the buffer is the caller's own: it comes back with the reset.
+        Assert.That(read.IsCompleted, Is.False, "withheld while the device may still write the buffer");
+        var queue = dev.GetQueue(0);
+        queue.Disable();
+        queue.Reset();
         var e = Assert.Throws<BlockDeviceException>(() => read.GetAwaiter().GetResult());
         Assert.That(e!.Status, Is.EqualTo(IoStatus.QueueBroken));
+        Assert.That(e.Message, Does.Contain("UsedId"), "the named error of the broken ring");
     }
 }

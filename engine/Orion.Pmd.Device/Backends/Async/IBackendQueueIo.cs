@@ -90,11 +90,14 @@ public interface IBackendQueueIo : IDisposable
     void SignalCompletionsTo(Orion.Pmd.Linux.EventFd eventFd);
 
     /// <summary>
-    /// Waits until nothing is in flight, cancelling what is left after <paramref name="cancelAfter"/>. Completions are
-    /// pushed to <paramref name="ring"/> (the caller publishes them), or dropped when it is null (a broken ring, or one
-    /// the driver is rebuilding). Afterwards the kernel holds no reference to guest memory.
+    /// Waits until nothing is in flight, cancelling what is left after <paramref name="cancelAfter"/>, and waiting at
+    /// most <paramref name="grace"/> more for the cancelled requests. Completions are pushed to <paramref name="ring"/>
+    /// (the caller publishes them), or dropped when it is null (a broken ring, or one the driver is rebuilding). True:
+    /// the kernel holds no reference to guest memory any more. False: some requests neither completed nor ended when
+    /// cancelled (<see cref="InFlight"/> says how many); the kernel may still write the memory they name, so the caller
+    /// must keep it mapped, never hand it back and never dispose this channel (which would free what the kernel reads).
     /// </summary>
-    void Drain(IDeviceQueue? ring, TimeSpan cancelAfter);
+    bool Drain(IDeviceQueue? ring, TimeSpan cancelAfter, TimeSpan grace);
 
     /// <summary>Counters: requests started, short transfers resubmitted, requests that fell back to the synchronous path.</summary>
     QueueIoCounters Counters { get; }

@@ -302,7 +302,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         if (_wakePoll == WakePoll.Armed && _wakePollFd != wakeFd) return false;
         if (_wakePoll == WakePoll.None)
         {
-            if (!_ring.PreparePollAdd(wakeFd, PollIn, WakePollTag)) return false;
+            if (!_ring.PreparePollIn(wakeFd, WakePollTag)) return false;
             _wakePoll = WakePoll.Armed;
             _wakePollFd = wakeFd;
         }
@@ -318,8 +318,6 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         }
         return true;
     }
-
-    private const short PollIn = 0x001;
 
     public int Reap(IDeviceQueue ring) => ReapInto(ring);
 
@@ -486,7 +484,7 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         _ => $"write of {slot.Total} bytes {what} ({slot.Remaining} left at offset {slot.Offset})",
     };
 
-    public void Drain(IDeviceQueue? ring, TimeSpan cancelAfter)
+    public bool Drain(IDeviceQueue? ring, TimeSpan cancelAfter, TimeSpan grace)
     {
         long deadline = Stopwatch.GetTimestamp() + (long)(cancelAfter.TotalSeconds * Stopwatch.Frequency);
         _ring.Submit();
@@ -494,23 +492,25 @@ internal sealed unsafe class UringFileQueue : IBackendQueueIo
         {
             _ring.SubmitAndWait(1, TimeSpan.FromMilliseconds(50));
             ReapInto(ring);
-            if (!_canceling && InFlight > 0 && Stopwatch.GetTimestamp() > deadline)
-            {
-                // Past the bound: ask the kernel to cancel what it can; what it cannot cancel (I/O already at the
-                // device) still completes, and we wait for it, because until then the kernel may write guest memory.
-                _canceling = true;
-                _ring.PrepareCancelAll(CancelTag);
-                _ring.Submit();
-            }
+            if (InFlight == 0 || Stopwatch.GetTimestamp() <= deadline) continue;
+            if (_canceling) return false;          // cancelled a grace ago and still in the kernel: the caller quarantines
+            // Past the bound: ask the kernel to cancel what it can; what it cannot cancel (I/O already at the device)
+            // may still complete, and is waited for up to the grace, because until then the kernel may write guest memory.
+            _canceling = true;
+            _ring.PrepareCancelAll(CancelTag);
+            _ring.Submit();
+            deadline = Stopwatch.GetTimestamp() + (long)(grace.TotalSeconds * Stopwatch.Frequency);
         }
         _canceling = false;
+        return true;
     }
 
     public void Dispose()
     {
         if (_disposed) return;
+        // Requests the kernel still holds may read the iovecs and write guest memory: then nothing is freed (a leak).
+        if (InFlight > 0 && !Drain(null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5))) return;
         _disposed = true;
-        if (InFlight > 0) Drain(null, TimeSpan.FromSeconds(5));
         _ring.Dispose();
         foreach (var s in _slots)
         {

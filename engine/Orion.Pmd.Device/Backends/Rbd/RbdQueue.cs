@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Orion.Pmd.Device.Backends.Async;
@@ -224,16 +225,21 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
     /// Waits until librbd has completed every request of this queue (it cannot cancel one; librados fails what an
     /// outage holds past its operation timeout). <paramref name="cancelAfter"/> does not apply.
     /// </summary>
-    public void Drain(IDeviceQueue? ring, TimeSpan cancelAfter)
+    public bool Drain(IDeviceQueue? ring, TimeSpan cancelAfter, TimeSpan grace)
     {
+        // librbd cannot cancel an aio: the whole bound is a wait for its callbacks.
+        long deadline = Stopwatch.GetTimestamp() + (long)((cancelAfter + grace).TotalSeconds * Stopwatch.Frequency);
         _draining = true;
         try
         {
             while (InFlight > 0)
             {
                 ReapInto(ring);
-                if (InFlight > 0 && _done.IsEmpty) _completions.Wait(50);
+                if (InFlight == 0) break;
+                if (Stopwatch.GetTimestamp() > deadline) return false;
+                if (_done.IsEmpty) _completions.Wait(50);
             }
+            return true;
         }
         finally
         {
@@ -244,8 +250,9 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
     public void Dispose()
     {
         if (_disposed) return;
+        // A callback still due would look at the handle, the arguments and the iovecs: then nothing is freed (a leak).
+        if (!Drain(null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5))) return;
         _disposed = true;
-        Drain(null, TimeSpan.Zero);
         // No request is in flight, so no callback can still look at the handle, the arguments or the iovecs.
         _self.Free();
         NativeMemory.Free(_arguments);
