@@ -143,6 +143,8 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             {
                 Mode = plan.VerifyMode,
                 Pattern = plan.VerifyPattern,
+                VerifyOffset = plan.VerifyOffset,
+                Thread = plan.VerifyThread,
                 // A job that only reads checks what an earlier job or run wrote: each block by what it holds alone.
                 Stateless = plan.ReadPercent >= 100,
             };
