@@ -338,8 +338,9 @@ public sealed partial record JobOptions
                        $"{FioSize.Format(chunk)} block, so give at least {headerBytes} (past the header) and at most {Num(chunk - headerBytes)}");
         if (VerifyOnly && Rw.HasReads() && Rw.HasWrites())
             errors.Add($"--verify_only --rw={Rw.FioName()}: which blocks a mixed workload's writes cover depends on the mix; check with --rw=write or randwrite (what wrote the data)");
-        if (VerifyBacklog < 0 || VerifyBacklogBatch < 0 || VerifyBacklogBatch > VerifyBacklog)
-            errors.Add($"--verify_backlog={Num(VerifyBacklog)} --verify_backlog_batch={Num(VerifyBacklogBatch)}: give a number of blocks (0 = off) and a batch of at most that many (0 = all)");
+        if (VerifyBacklog < 0 || VerifyBacklog > Orion.Perf.Verify.VerifyBacklog.MaxBacklog || VerifyBacklogBatch < 0 || VerifyBacklogBatch > VerifyBacklog)
+            errors.Add($"--verify_backlog={Num(VerifyBacklog)} --verify_backlog_batch={Num(VerifyBacklogBatch)}: give a number of written blocks from 1 to " +
+                       $"{Num(Orion.Perf.Verify.VerifyBacklog.MaxBacklog)} (0 = off) and a batch of at most that many (0 = all of them)");
         // offset_increment at least the region apart gives every clone a region of its own, as cross-stripe-verify.fio does.
         bool ownRegions = OffsetIncrement > 0 && OffsetIncrement >= (IoSize ?? Size ?? OffsetIncrement);
         if (NumJobs > 1 && Rw.HasWrites() && !ownRegions)
