@@ -423,11 +423,21 @@ public sealed partial record JobOptions
         if (offset < 0) yield break;
         if (MaxBlockBytes > 0 && size > 0 && size < MaxBlockBytes)
             yield return $"--size={FioSize.Format(size)}: the region is smaller than one {FioSize.Format(MaxBlockBytes)} block";
-        if (OffsetIncrement > 0 && NumJobs > 1 && offset + (NumJobs - 1) * OffsetIncrement + size > capacityBytes)
+        long lastStart = offset + (NumJobs - 1) * OffsetIncrement;
+        if (OffsetIncrement > 0 && NumJobs > 1 && CutsClonesAtDeviceEnd && lastStart + MaxBlockBytes > capacityBytes)
+            yield return $"--offset_increment={FioSize.Format(OffsetIncrement)} --numjobs={Num(NumJobs)}: job {Num(NumJobs)} would start at " +
+                         $"{FioSize.Format(lastStart)}, with no room for a block before the end of the {FioSize.Format(capacityBytes)} device; give a smaller --offset_increment";
+        else if (OffsetIncrement > 0 && NumJobs > 1 && !CutsClonesAtDeviceEnd && lastStart + size > capacityBytes)
             yield return $"--offset_increment={FioSize.Format(OffsetIncrement)} --numjobs={Num(NumJobs)}: job {Num(NumJobs)}'s region would be " +
                          $"{FioSize.Format(offset + (NumJobs - 1) * OffsetIncrement)} to {FioSize.Format(offset + (NumJobs - 1) * OffsetIncrement + size)}, " +
                          $"beyond the {FioSize.Format(capacityBytes)} device; give a smaller --size or --offset_increment";
     }
+
+    /// <summary>
+    /// fio's regions with offset_increment and no size: each clone's runs from its own start to the device's end. Only
+    /// for sequential I/O here (random offsets are drawn over one region shared by the clones' plans).
+    /// </summary>
+    internal bool CutsClonesAtDeviceEnd => OffsetIncrement > 0 && Size is null && SizePercent is null && !FillDevice && !Rw.IsRandom();
 
     private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
 }

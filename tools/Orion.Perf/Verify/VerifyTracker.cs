@@ -18,14 +18,17 @@ internal sealed class VerifyTracker
     /// <summary>Mismatches kept in detail; later ones are only counted.</summary>
     public const int MaxRecorded = 16;
 
-    /// <summary>The most blocks a region may have under verification (6 bytes of state each).</summary>
-    public const long MaxBlocks = 1L << 25;
+    /// <summary>
+    /// The most blocks a region may have under verification: 6 bytes of state for each block in the 64 Ki-block pages
+    /// a run touches (and 8 bytes per page of directory), so a multi-terabyte device costs what its writes cover.
+    /// </summary>
+    public const long MaxBlocks = 1L << 34;
 
     private readonly long _regionStartLba;
     private readonly int _chunkBlocks, _chunkBytes, _blockSize, _maxChunksPerIo;
     private readonly ulong _seed;
-    private readonly uint[] _lastWrite;          // per block: sequence of the last write issued to it, 0 = never written
-    private readonly ushort[] _writesInFlight;   // per block
+    private readonly PagedArray<uint> _lastWrite;          // per block: sequence of the last write issued to it, 0 = never written
+    private readonly PagedArray<ushort> _writesInFlight;   // per block
     private readonly uint[] _slotSequences;      // per request slot: a write's sequences, or what a read expects (0 = don't check)
     private readonly VerifyMismatch[] _recorded = new VerifyMismatch[MaxRecorded];
     private int _recordedCount;
@@ -50,8 +53,8 @@ internal sealed class VerifyTracker
         _maxChunksPerIo = maxChunksPerIo;
         _seed = seed;
         Blocks = chunks;
-        _lastWrite = new uint[chunks];
-        _writesInFlight = new ushort[chunks];
+        _lastWrite = new PagedArray<uint>(chunks);
+        _writesInFlight = new PagedArray<ushort>(chunks);
         _slotSequences = new uint[slots * maxChunksPerIo];
     }
 
@@ -66,12 +69,12 @@ internal sealed class VerifyTracker
         {
             _pattern = value;
             // A pattern whose length does not divide the block size starts each block at a phase its write chose.
-            if (value is not null && _chunkBytes % value.Length != 0) _patternPhase = new ushort[Blocks];
+            if (value is not null && _chunkBytes % value.Length != 0) _patternPhase = new PagedArray<ushort>(Blocks);
         }
     }
 
     private readonly byte[]? _pattern;
-    private readonly ushort[]? _patternPhase;
+    private readonly PagedArray<ushort>? _patternPhase;
 
     /// <summary>
     /// The workload only reads what an earlier job or run wrote: every block read is checked by what it holds alone
@@ -129,7 +132,7 @@ internal sealed class VerifyTracker
                 UnknownAfterOverlap++;
             }
             else _lastWrite[b] = sequence;
-            _writesInFlight[b]++;
+            _writesInFlight.At(b)++;
             _slotSequences[at + i] = sequence;
             var block = data.Slice(i * _chunkBytes, _chunkBytes);
             // fio fills the whole I/O's buffer with the pattern first and writes each header over its block's start,
@@ -208,7 +211,7 @@ internal sealed class VerifyTracker
         for (int i = 0; i < blocks; i++)
         {
             long b = first + i;
-            _writesInFlight[b]--;
+            _writesInFlight.At(b)--;
             if (!ok)
             {
                 _lastWrite[b] = 0;
@@ -304,7 +307,9 @@ internal sealed class VerifyTracker
     public bool NextWrittenRun(ref long cursor, int maxBlocks, out long firstBlock, out int blocks)
     {
         long n = Blocks;
-        while (cursor < n && _lastWrite[cursor] == 0) cursor++;
+        cursor = _lastWrite.NextAllocated(cursor);
+        while (cursor < n && _lastWrite[cursor] == 0)
+            if ((++cursor & 0xFFFF) == 0) cursor = _lastWrite.NextAllocated(cursor);
         firstBlock = cursor;
         blocks = 0;
         if (cursor >= n) return false;
@@ -320,7 +325,8 @@ internal sealed class VerifyTracker
     public long WrittenBlocks()
     {
         long n = 0;
-        foreach (uint s in _lastWrite) if (s != 0) n++;
+        for (long i = _lastWrite.NextAllocated(0); i < Blocks; i = (i & 0xFFFF) == 0xFFFF ? _lastWrite.NextAllocated(i + 1) : i + 1)
+            if (_lastWrite[i] != 0) n++;
         return n;
     }
 }

@@ -247,6 +247,7 @@ internal static class JobExecution
             Seed = SeedFor(o),
             StartDelayTicks = ticks(o.StartDelay),
             RegionStrideBlocks = o.OffsetIncrement / lbs,
+            CutAtDeviceBlocks = o.CutsClonesAtDeviceEnd ? device.CapacityBytes / lbs : 0,
             ThinkTicks = ticks(o.ThinkTime),
             ThinkBlocks = o.ThinkTimeBlocks,
             RateIops = o.RateIops ?? 0,

@@ -32,6 +32,8 @@ internal sealed record WorkloadPlan
     {
         Seed = Seed + (ulong)k * 0x9E3779B97F4A7C15UL,
         RegionStartLba = RegionStartLba + k * RegionStrideBlocks,
+        // No size given: as fio, each clone's region runs from its own start to the device's end.
+        RegionBlocks = CutAtDeviceBlocks > 0 ? Math.Min(RegionBlocks, CutAtDeviceBlocks - (RegionStartLba + k * RegionStrideBlocks)) : RegionBlocks,
         VerifyThread = (ushort)(VerifyThread + k),
     };
 
@@ -55,6 +57,9 @@ internal sealed record WorkloadPlan
 
     /// <summary>fio startdelay: Stopwatch ticks to wait before the job starts.</summary>
     public long StartDelayTicks { get; init; }
+
+    /// <summary>The device's blocks when a clone's region is cut at the device's end (no size given, sequential); 0 otherwise.</summary>
+    public long CutAtDeviceBlocks { get; init; }
 
     /// <summary>fio offset_increment in device blocks: workload (clone) k's region starts k times this after the job's.</summary>
     public long RegionStrideBlocks { get; init; }
