@@ -24,7 +24,7 @@ internal static class UnsupportedFioOptions
         // statistics and logs
         "disable_lat", "disable_clat",
         "disable_slat", "disable_bw_measurement", "significant_figures",
-        "log_compression", "status-interval",
+        "status-interval",
         "terse-version", "append-terse", "bandwidth-log", "write_to_log", "stats",
         // fio front-end
         "section", "showcmd", "parse-only", "warnings-fatal", "server", "client", "remote-config",

@@ -43,7 +43,7 @@ internal static class JobExecution
         if (session.FioLogs is null) return;
         foreach (var kind in Enum.GetValues<FioLogKind>())
             for (int clone = 0; clone < o.NumJobs; clone++)
-                if (o.FioLogPath(kind, threadNumber + clone) is { } path) files!.Open(path);
+                if (o.FioLogPath(kind, threadNumber + clone) is { } path) files!.Open(path, o);
     }
 
     /// <summary>
