@@ -87,8 +87,8 @@ public static class FioChecksum
     public static uint Crc32cNoInvert(ReadOnlySpan<byte> data) => ~Crc32C.Compute(data);
 
     private static readonly uint[] PosixTable = BuildMsbTable32(0x04C11DB7);
-    private static readonly ulong[] JonesTable = BuildReflectedTable64(0x95AC9329AC4BC9B5UL);
-    private static readonly ushort[] ArcTable = BuildReflectedTable16(0xA001);
+    private static readonly ulong[] JonesTable = BuildReflectedTable(0x95AC9329AC4BC9B5UL);
+    private static readonly ulong[] ArcTable = BuildReflectedTable(0xA001);
     private static readonly byte[] Crc7Table = BuildCrc7Table();
 
     private static uint Crc32Posix(ReadOnlySpan<byte> data)
@@ -108,7 +108,7 @@ public static class FioChecksum
     private static ushort Crc16Arc(ReadOnlySpan<byte> data)
     {
         ushort crc = 0;
-        foreach (byte b in data) crc = (ushort)((crc >> 8) ^ ArcTable[(crc ^ b) & 0xff]);
+        foreach (byte b in data) crc = (ushort)((crc >> 8) ^ (ushort)ArcTable[(crc ^ b) & 0xff]);
         return crc;
     }
 
@@ -132,7 +132,8 @@ public static class FioChecksum
         return t;
     }
 
-    private static ulong[] BuildReflectedTable64(ulong poly)
+    // A reflected (LSB-first) CRC table of any width up to 64 bits: the polynomial decides the width.
+    private static ulong[] BuildReflectedTable(ulong poly)
     {
         var t = new ulong[256];
         for (ulong i = 0; i < 256; i++)
@@ -140,18 +141,6 @@ public static class FioChecksum
             ulong c = i;
             for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? (c >> 1) ^ poly : c >> 1;
             t[i] = c;
-        }
-        return t;
-    }
-
-    private static ushort[] BuildReflectedTable16(ushort poly)
-    {
-        var t = new ushort[256];
-        for (int i = 0; i < 256; i++)
-        {
-            int c = i;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? (c >> 1) ^ poly : c >> 1;
-            t[i] = (ushort)c;
         }
         return t;
     }
