@@ -136,7 +136,7 @@ public class PerfCommandTests
     [TestCase("--iodepht=4", "did you mean '--iodepth'")]
     [TestCase("--bs=1000", "multiple of 512")]
     [TestCase("--device=disk:1G", "disk")]
-    [TestCase("--verify=md5", "the checksums supported are crc32c, meta and pattern")]
+    [TestCase("--verify=md4", "unknown verify type; use one of md5, crc64")]
     [TestCase("--rate_iops=fast", "is not a whole number of I/Os per second")]
     [TestCase("--cpus_allowed=3-1", "runs backwards")]
     [TestCase("--numjobs=0", "from 1 to 256 jobs")]

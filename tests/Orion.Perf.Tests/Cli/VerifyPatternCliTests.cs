@@ -54,14 +54,14 @@ public class VerifyPatternCliTests
             {
                 seen = Read(device, 0, 4096);
                 FioFeatureCliTests.Corrupt(device, byteOffset: 512 * 10 + 100);      // data after block 10's header
-                FioFeatureCliTests.Corrupt(device, byteOffset: 512 * 20 + 8);        // block 20's header: its offset field
+                FioFeatureCliTests.Corrupt(device, byteOffset: 512 * 20 + 16);       // block 20's header: its offset field
             },
         };
         var v = JobExecution.Execute(options, status: null, CancellationToken.None, session).Verify!;
         var header = Orion.Perf.Verify.VerifyHeader.Read(seen.AsSpan(512));
-        Assert.That((header.Magic, header.Type, header.Length, header.Offset), Is.EqualTo(((ushort)0xacca, (byte)2, 512u, 512L)), "a meta header every 512 bytes");
+        Assert.That((header.Magic, header.Type, header.Length, header.Offset), Is.EqualTo(((ushort)0xacca, (ushort)1, 512u, 512L)), "a meta header (fio's type 1) every 512 bytes");
         Assert.That(header.Crc, Is.EqualTo(Orion.Perf.Verify.VerifyHeader.ComputeHeaderCrc(seen.AsSpan(512))), "sealed by its own crc");
-        Assert.That(seen.AsSpan(512 + 32, 480).ToArray().Chunk(4).All(c => c.SequenceEqual(new byte[] { 0xaa, 0x55, 0x5a, 0xa5 })), Is.True);
+        Assert.That(seen.AsSpan(512 + 40, 472).ToArray().Chunk(4).All(c => c.SequenceEqual(new byte[] { 0xaa, 0x55, 0x5a, 0xa5 })), Is.True);
         Assert.That(v.Checked, Is.EqualTo(2048), "1 MiB in 512-byte blocks");
         Assert.That(v.Mismatches, Is.EqualTo(2));
         Assert.That(v.FirstMismatches.Select(m => m.Offset), Is.EqualTo(new long[] { 5120, 10240 }));

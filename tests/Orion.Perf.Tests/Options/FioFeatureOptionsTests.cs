@@ -59,7 +59,10 @@ public class FioFeatureOptionsTests
     // ---- verify
 
     [TestCase("crc32c", VerifyMode.Crc32c)]
-    [TestCase("crc32c-intel", VerifyMode.Crc32c)]
+    [TestCase("crc32c-intel", VerifyMode.Crc32cIntel)]
+    [TestCase("md5", VerifyMode.Md5)]
+    [TestCase("sha3-224", VerifyMode.Sha3_224)]
+    [TestCase("xxhash", VerifyMode.Xxhash)]
     [TestCase("0", VerifyMode.None)]
     [TestCase("none", VerifyMode.None)]
     public void VerifyValues(string value, VerifyMode expected) =>
@@ -74,9 +77,9 @@ public class FioFeatureOptionsTests
         Assert.That(Ok("--rw=write", "--verify=crc32c", "--verify_fatal=0").VerifyFatal, Is.False);
     }
 
-    [TestCase("--verify=md5", "--verify=md5: the checksums supported are crc32c, meta and pattern; use --verify=crc32c, or --verify=0 (or none) to turn verification off")]
-    [TestCase("--verify=sha256", "--verify=sha256: the checksums supported are crc32c, meta and pattern; use --verify=crc32c, or --verify=0 (or none) to turn verification off")]
-    [TestCase("--verify=yes", "--verify=yes: unknown verify type; use --verify=crc32c, meta or pattern, or --verify=0 (or none) to turn verification off")]
+    [TestCase("--verify=null", "--verify=null: fio's null verify (pretend to verify) tests fio's own internals; use a checksum such as --verify=crc32c, or --verify=0 to turn verification off")]
+    [TestCase("--verify=sha257", "--verify=sha257: unknown verify type; use one of md5, crc64, crc32, crc32c, crc32c-intel, crc16, crc7, sha256, sha512, sha3-224, sha3-256, sha3-384, sha3-512, xxhash, sha1, meta, pattern, or --verify=0 (or none) to turn verification off")]
+    [TestCase("--verify=yes", "--verify=yes: unknown verify type; use one of md5, crc64, crc32, crc32c, crc32c-intel, crc16, crc7, sha256, sha512, sha3-224, sha3-256, sha3-384, sha3-512, xxhash, sha1, meta, pattern, or --verify=0 (or none) to turn verification off")]
     [TestCase("--verify=pattern", "--verify=pattern: give the pattern every block must hold with --verify_pattern (for example --verify_pattern=0xaa555aa5)")]
     [TestCase("--verify_pattern=aa55", "--verify_pattern=aa55: give a hex number (for example 0xaa555aa5, its bytes in the order written) or a quoted string of up to 512 bytes")]
     [TestCase("--verify_fatal=maybe", "--verify_fatal=maybe: use 1 or 0 (or just --verify_fatal to turn it on)")]
@@ -107,7 +110,7 @@ public class FioFeatureOptionsTests
     [Test]
     public void VerifyWithOneJobOnly() =>
         Assert.That(Error("--rw=randwrite", "--verify=crc32c", "--numjobs=2"),
-            Is.EqualTo("--verify=crc32c --numjobs=2: the jobs share one region, so one job's writes would overwrite blocks another checks; verify with --numjobs=1"));
+            Is.EqualTo("--verify=crc32c --numjobs=2: the jobs share one region, so one job's writes would overwrite blocks another checks; verify with --numjobs=1, or give each job a region of its own with --offset_increment (at least --size apart)"));
 
     [Test]
     public void VerifyWithMixedSizesNeedsMultiplesOfTheSmallest()

@@ -112,7 +112,7 @@ public class JobFileSyntaxTests
 
     [Test]
     public void MeasuredOptionsNotBuiltAreRefusedWithTheReason() =>
-        Assert.That(File("[a]\nverify_backlog=16\n").Message, Does.StartWith("job.fio:2: fio option 'verify_backlog' is not supported: checking written blocks while"));
+        Assert.That(File("[a]\ntrim_backlog=16\n").Message, Does.StartWith("job.fio:2: fio option 'trim_backlog' is not supported: trimming written blocks every N writes"));
 
     [Test]
     public void ReadonlyRefusesAWriteJob()

@@ -101,8 +101,8 @@ public class JobFileTests
     }
 
     [TestCase("[a]\niodepht=4\n", "job.fio:2: unknown option 'iodepht'; did you mean 'iodepth'?")]
-    [TestCase("[a]\nverify=md5\n", "job.fio:2: --verify=md5: the checksums supported are crc32c, meta and pattern")]
-    [TestCase("[a]\nverify_offset=4\n", "job.fio:2: fio option 'verify_offset' is not supported: moving the verify header")]
+    [TestCase("[a]\nverify=md4\n", "job.fio:2: --verify=md4: unknown verify type; use one of md5, crc64")]
+    [TestCase("[a]\ntrim_verify_zero=1\n", "job.fio:2: fio option 'trim_verify_zero' is not supported: checking that trimmed blocks")]
     [TestCase("[a]\nbs=abc\n", "job.fio:2: --bs=abc: 'abc' is not a size")]
     [TestCase("[a]\nbs\n", "job.fio:2: bs needs a value")]
     [TestCase("rw=read\n[a]\n", "job.fio:1: 'rw=read' is outside any section")]

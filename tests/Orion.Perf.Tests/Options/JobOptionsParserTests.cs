@@ -188,7 +188,7 @@ public class JobOptionsParserTests
 
     [TestCase("verify_async")]
     [TestCase("trim_percentage")]
-    [TestCase("log_compression")]
+    [TestCase("cpuload")]
     [TestCase("cpumask")]
     public void KnownFioOptionsAreNotSupportedYet(string name) =>
         Assert.That(Error($"--{name}=4"), Is.EqualTo($"fio option '--{name}' is not supported yet"));

@@ -112,9 +112,9 @@ public class FioFeatureReportTests
                                            "1 mismatch; verify_fatal stopped the job"));
         int at = Array.FindIndex(lines, l => l.StartsWith("  verify error : ", StringComparison.Ordinal));
         Assert.That(lines[at], Is.EqualTo("  verify error : offset 65536 (0x10000), 4096 bytes, read back after the writes: " +
-                                          "crc32c stored 0x22222222, computed 0x11111111: the data changed after it was written"));
-        Assert.That(lines[at + 1], Does.StartWith("                   expected header: magic=0xacca type=1 len=4096 offset=65536 seed=0x9e3779b97f4a7c15 seq=17 crc32c=0x11111111"));
-        Assert.That(lines[at + 2], Does.StartWith("                   found header:    magic=0xacca type=1 len=4096 offset=65536 seed=0x9e3779b97f4a7c15 seq=17 crc32c=0x22222222"));
+                                          "header crc stored 0x22222222, computed 0x11111111: the header changed after it was written"));
+        Assert.That(lines[at + 1], Does.StartWith("                   expected header: magic=0xacca type=5 len=4096 offset=65536 seed=0x9e3779b97f4a7c15 thread=1 numberio=17 hdr_crc=0x11111111"));
+        Assert.That(lines[at + 2], Does.StartWith("                   found header:    magic=0xacca type=5 len=4096 offset=65536 seed=0x9e3779b97f4a7c15 thread=1 numberio=17 hdr_crc=0x22222222"));
     }
 
     [Test]
@@ -129,10 +129,10 @@ public class FioFeatureReportTests
         Assert.That(v.GetProperty("stopped_early").GetBoolean(), Is.True);
         var m = v.GetProperty("first_mismatches")[0];
         Assert.That(m.GetProperty("offset").GetInt64(), Is.EqualTo(65536));
-        Assert.That(m.GetProperty("expected").GetProperty("crc32c").GetString(), Is.EqualTo("0x11111111"));
-        Assert.That(m.GetProperty("found").GetProperty("crc32c").GetString(), Is.EqualTo("0x22222222"));
-        Assert.That(m.GetProperty("computed_crc32c").GetString(), Is.EqualTo("0x11111111"));
-        Assert.That(m.GetProperty("problems")[0].GetString(), Does.StartWith("crc32c stored 0x22222222, computed 0x11111111"));
+        Assert.That(m.GetProperty("expected").GetProperty("header_crc").GetString(), Is.EqualTo("0x11111111"));
+        Assert.That(m.GetProperty("found").GetProperty("header_crc").GetString(), Is.EqualTo("0x22222222"));
+        Assert.That(m.GetProperty("computed_header_crc").GetString(), Is.EqualTo("0x11111111"));
+        Assert.That(m.GetProperty("problems")[0].GetString(), Does.StartWith("header crc stored 0x22222222, computed 0x11111111"));
         var options = job.GetProperty("job options");
         Assert.That(options.GetProperty("verify").GetString(), Is.EqualTo("crc32c"));
         Assert.That(options.GetProperty("verify_fatal").GetString(), Is.EqualTo("1"));

@@ -97,7 +97,7 @@ internal static class ReportFixtures
     public static JobResult VerifyFailed()
     {
         var options = new JobOptions { Rw = ReadWriteMode.Write, Size = 1 << 20, Device = "mem:16M", Verify = VerifyMode.Crc32c, VerifyFatal = true };
-        var expected = new Orion.Perf.Verify.VerifyHeader(0xacca, 1, 4096, 65536, 0x9E3779B97F4A7C15UL, 17, 0x11111111);
+        var expected = new Orion.Perf.Verify.VerifyHeader(0xacca, 5, 4096, 0x9E3779B97F4A7C15UL, 65536, 0, 0, 1, 17, 0x11111111);
         var found = expected with { Crc = 0x22222222 };
         return new JobResult
         {

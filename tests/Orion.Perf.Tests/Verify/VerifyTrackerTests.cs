@@ -1,3 +1,4 @@
+using Orion.Perf.Options;
 using Orion.Perf.Verify;
 
 namespace Orion.Perf.Tests.Verify;
@@ -22,17 +23,21 @@ public class VerifyTrackerTests
     }
 
     [Test]
-    public void HeaderStampsAndReadsBack()
+    public void HeaderStampsAndReadsBackInFiosLayout()
     {
         var block = Random(ChunkBytes);
-        VerifyHeader.Stamp(block, offset: 40960, Seed, sequence: 7);
+        VerifyHeader.Stamp(block, VerifyMode.Crc32c, offset: 40960, Seed, sequence: 7, thread: 3, issuedNs: 5_000_000_123);
         var h = VerifyHeader.Read(block);
-        Assert.That(h, Is.EqualTo(new VerifyHeader(0xacca, 1, ChunkBytes, 40960, Seed, 7, VerifyHeader.ComputeCrc(block))));
+        Assert.That(h, Is.EqualTo(new VerifyHeader(0xacca, 5, ChunkBytes, Seed, 40960, 5, 123, 3, 7, VerifyHeader.ComputeHeaderCrc(block))));
+        Assert.That(BitConverter.ToUInt16(block, 0), Is.EqualTo(0xacca), "magic first");
+        Assert.That(BitConverter.ToUInt64(block, 16), Is.EqualTo(40960), "fio's offset field at byte 16, after rand_seed");
+        Assert.That(BitConverter.ToUInt32(block, 40), Is.EqualTo(FioChecksum.Crc32cNoInvert(block.AsSpan(44))), "the checksum after the 40-byte header covers the data after it");
+        Assert.That(VerifyHeader.ChecksumMatches(block, VerifyMode.Crc32c, out _, out _), Is.True);
         block[100] ^= 1;
-        Assert.That(VerifyHeader.ComputeCrc(block), Is.Not.EqualTo(h.Crc), "the CRC covers the data after the header");
+        Assert.That(VerifyHeader.ChecksumMatches(block, VerifyMode.Crc32c, out _, out _), Is.False, "the checksum covers the data after the header");
         block[100] ^= 1;
-        block[9] ^= 1;
-        Assert.That(VerifyHeader.ComputeCrc(block), Is.Not.EqualTo(h.Crc), "and the header itself");
+        block[17] ^= 1;
+        Assert.That(VerifyHeader.ComputeHeaderCrc(block), Is.Not.EqualTo(h.Crc), "the header CRC seals the header");
     }
 
     [Test]
@@ -65,7 +70,8 @@ public class VerifyTrackerTests
         var m = t.Recorded[0];
         Assert.That(m.Offset, Is.EqualTo(lba * BlockSize));
         Assert.That(m.Length, Is.EqualTo(ChunkBytes));
-        Assert.That(m.Found.Crc, Is.Not.EqualTo(m.ComputedCrc));
+        Assert.That(m.Found.Crc, Is.EqualTo(m.ComputedCrc), "the header is intact");
+        Assert.That(m.ChecksumOk, Is.False);
         Assert.That(m.Problems(), Has.Some.StartsWith("crc32c stored 0x"));
         Assert.That(m.Describe(), Does.Contain($"offset {lba * BlockSize}").And.Contain("expected header: magic=0xacca"));
     }

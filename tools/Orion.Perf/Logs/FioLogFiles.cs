@@ -11,13 +11,18 @@ internal sealed class FioLogFiles : IDisposable
 {
     private readonly Dictionary<string, StreamWriter> _open = new(StringComparer.Ordinal);
 
-    /// <summary>The writer of <paramref name="path"/>, created now if it is new to the run.</summary>
-    public StreamWriter Open(string path)
+    /// <summary>
+    /// The writer of <paramref name="path"/>, created now if it is new to the run: fio's compressed store
+    /// (<see cref="FioCompressedLog"/>) when the job's <c>log_store_compressed</c> asks for it, else text.
+    /// </summary>
+    public StreamWriter Open(string path, Options.JobOptions? o = null)
     {
         string key = Path.GetFullPath(path);
         if (_open.TryGetValue(key, out var writer)) return writer;
         var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 1 << 16);
-        writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 16) { NewLine = "\n" };
+        writer = o is { StoresCompressedLogs: true }
+            ? new FioCompressedLog(stream, o.LogCompression, o.LogOffset, o.LogPrio)
+            : new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 16) { NewLine = "\n" };
         _open.Add(key, writer);
         return writer;
     }

@@ -16,6 +16,11 @@ internal sealed class FioLogLine(bool offset, bool prio)
     /// <summary>One line to <paramref name="w"/>.</summary>
     public void Write(TextWriter w, long timeMs, long value, int direction, long blockSize, long offsetBytes)
     {
+        if (w is FioCompressedLog z)
+        {
+            z.AddSample(timeMs, value, direction, blockSize, offsetBytes);
+            return;
+        }
         var s = _scratch.AsSpan();
         int n = Put(s, timeMs);
         n += Sep(s[n..]);

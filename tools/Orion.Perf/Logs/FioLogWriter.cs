@@ -26,7 +26,7 @@ internal sealed class FioLogWriter : IIoLogSink
     public FioLogWriter(JobOptions o, int threadNumber, FioLogFiles files, int fixedBlockBytes)
     {
         _line = new FioLogLine(o.LogOffset, o.LogPrio);
-        TextWriter? Open(FioLogKind kind) => o.FioLogPath(kind, threadNumber) is { } path ? files.Open(path) : null;
+        TextWriter? Open(FioLogKind kind) => o.FioLogPath(kind, threadNumber) is { } path ? files.Open(path, o) : null;
         _slat = Open(FioLogKind.Slat);
         _clat = Open(FioLogKind.Clat);
         _lat = Open(FioLogKind.Lat);

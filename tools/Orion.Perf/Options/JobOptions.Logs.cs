@@ -10,6 +10,15 @@ public sealed partial record JobOptions
     /// <summary>fio's default <c>bwavgtime</c> and <c>iopsavgtime</c>: the length of a bandwidth or IOPS sample, ms.</summary>
     public const int DefaultRateAvgMs = 500;
 
+    /// <summary>fio's <c>log_compression</c>: bytes of samples per compressed chunk; 0 for none.</summary>
+    public long LogCompression { get; init; }
+
+    /// <summary>fio's <c>log_store_compressed</c>: store the compressed chunks (<c>.log.fz</c>) rather than text.</summary>
+    public bool LogStoreCompressed { get; init; }
+
+    /// <summary>Whether the lat, bw and iops logs are stored compressed, as fio's <c>log_store_compressed</c> with <c>log_compression</c>.</summary>
+    internal bool StoresCompressedLogs => LogStoreCompressed && LogCompression > 0;
+
     /// <summary>The largest <see cref="LogHistCoarseness"/> (fio's limit).</summary>
     public const int MaxHistCoarseness = 6;
 
@@ -92,7 +101,8 @@ public sealed partial record JobOptions
             FioLogKind.Slat => "slat", FioLogKind.Clat => "clat", FioLogKind.Lat => "lat",
             FioLogKind.Bw => "bw", FioLogKind.Iops => "iops", _ => "clat_hist",
         };
-        return PerJobLogs ? $"{prefix}_{type}.{threadNumber.ToString(CultureInfo.InvariantCulture)}.log" : $"{prefix}_{type}.log";
+        string suffix = StoresCompressedLogs ? "log.fz" : "log";        // fio's name for a compressed store
+        return PerJobLogs ? $"{prefix}_{type}.{threadNumber.ToString(CultureInfo.InvariantCulture)}.{suffix}" : $"{prefix}_{type}.{suffix}";
     }
 
     /// <summary>The fio log options together: ranges, and a directory that exists for every log prefix.</summary>
@@ -100,6 +110,10 @@ public sealed partial record JobOptions
     {
         if (LogAvgMsec is < 0 or > MaxIntervalMs)
             errors.Add($"--log_avg_msec={Num(LogAvgMsec)}: the window must be from 1 to {Num(MaxIntervalMs)} ms, or 0 to log every I/O");
+        if (LogStoreCompressed && LogCompression <= 0)
+            errors.Add("--log_store_compressed: give the chunk size with --log_compression (for example --log_compression=1m); without it fio stores plain text under a .fz name");
+        if (StoresCompressedLogs && WriteHistLog is not null)
+            errors.Add("--log_store_compressed --write_hist_log: a compressed histogram log is not implemented; store the histogram log as text (drop --log_store_compressed) or drop --write_hist_log");
         if (LogHistCoarseness is < 0 or > MaxHistCoarseness)
             errors.Add($"--log_hist_coarseness={Num(LogHistCoarseness)}: the coarseness must be from 0 to {Num(MaxHistCoarseness)}");
         foreach (var (name, value) in new[] { ("bwavgtime", BwAvgTime), ("iopsavgtime", IopsAvgTime) })

@@ -189,6 +189,21 @@ public sealed partial record JobOptions
     /// <summary>With <see cref="Verify"/>, read back and check every block a write-only job wrote once the writes are done (fio <c>do_verify</c>, default on).</summary>
     public bool DoVerify { get; init; } = true;
 
+    /// <summary>fio <c>verify_offset</c>: bytes into each block the header is swapped to before the write (0 = at the start).</summary>
+    public long VerifyOffset { get; init; }
+
+    /// <summary>
+    /// fio <c>verify_only</c>: do not write; read the blocks the workload would write and check what an earlier run left
+    /// there (each block by its own header: no sequence or seed to expect).
+    /// </summary>
+    public bool VerifyOnly { get; init; }
+
+    /// <summary>fio <c>verify_backlog</c>: after this many written blocks, read them back and check them before writing on (0 = off).</summary>
+    public long VerifyBacklog { get; init; }
+
+    /// <summary>fio <c>verify_backlog_batch</c>: blocks checked each time the backlog is due (0 = all of <see cref="VerifyBacklog"/>).</summary>
+    public long VerifyBacklogBatch { get; init; }
+
     /// <summary>
     /// CPUs for the reactors (fio <c>cpus_allowed</c>), ascending: job i's reactor runs on the i-th. Null lets the
     /// engine choose from the process's allowed set.
@@ -317,8 +332,20 @@ public sealed partial record JobOptions
                        (Verify == VerifyMode.Pattern ? "" : " and holds a verify header"));
             return;
         }
-        if (NumJobs > 1 && Rw.HasWrites())
-            errors.Add($"{v} --numjobs={Num(NumJobs)}: the jobs share one region, so one job's writes would overwrite blocks another checks; verify with --numjobs=1");
+        int headerBytes = Verify.VerifyHeaderBytes();
+        if (VerifyOffset != 0 && (VerifyOffset < headerBytes || VerifyOffset + headerBytes > chunk))
+            errors.Add($"--verify_offset={Num(VerifyOffset)}: the {headerBytes}-byte {Verify.FioName()} header is swapped with the bytes this far into each " +
+                       $"{FioSize.Format(chunk)} block, so give at least {headerBytes} (past the header) and at most {Num(chunk - headerBytes)}");
+        if (VerifyOnly && Rw.HasReads() && Rw.HasWrites())
+            errors.Add($"--verify_only --rw={Rw.FioName()}: which blocks a mixed workload's writes cover depends on the mix; check with --rw=write or randwrite (what wrote the data)");
+        if (VerifyBacklog < 0 || VerifyBacklog > Orion.Perf.Verify.VerifyBacklog.MaxBacklog || VerifyBacklogBatch < 0 || VerifyBacklogBatch > VerifyBacklog)
+            errors.Add($"--verify_backlog={Num(VerifyBacklog)} --verify_backlog_batch={Num(VerifyBacklogBatch)}: give a number of written blocks from 1 to " +
+                       $"{Num(Orion.Perf.Verify.VerifyBacklog.MaxBacklog)} (0 = off) and a batch of at most that many (0 = all of them)");
+        // offset_increment at least the region apart gives every clone a region of its own, as cross-stripe-verify.fio does.
+        bool ownRegions = OffsetIncrement > 0 && OffsetIncrement >= (IoSize ?? Size ?? OffsetIncrement);
+        if (NumJobs > 1 && Rw.HasWrites() && !ownRegions)
+            errors.Add($"{v} --numjobs={Num(NumJobs)}: the jobs share one region, so one job's writes would overwrite blocks another checks; verify with --numjobs=1, " +
+                       "or give each job a region of its own with --offset_increment (at least --size apart)");
         if (chunk > 0)
             foreach (var share in BlockSizes.Where(s => s.Bytes % chunk != 0))
                 errors.Add($"{v} --bssplit={BsSplitText}: every block size must be a multiple of the smallest ({FioSize.Format(chunk)}), " +
@@ -396,11 +423,21 @@ public sealed partial record JobOptions
         if (offset < 0) yield break;
         if (MaxBlockBytes > 0 && size > 0 && size < MaxBlockBytes)
             yield return $"--size={FioSize.Format(size)}: the region is smaller than one {FioSize.Format(MaxBlockBytes)} block";
-        if (OffsetIncrement > 0 && NumJobs > 1 && offset + (NumJobs - 1) * OffsetIncrement + size > capacityBytes)
+        long lastStart = offset + (NumJobs - 1) * OffsetIncrement;
+        if (OffsetIncrement > 0 && NumJobs > 1 && CutsClonesAtDeviceEnd && lastStart + MaxBlockBytes > capacityBytes)
+            yield return $"--offset_increment={FioSize.Format(OffsetIncrement)} --numjobs={Num(NumJobs)}: job {Num(NumJobs)} would start at " +
+                         $"{FioSize.Format(lastStart)}, with no room for a block before the end of the {FioSize.Format(capacityBytes)} device; give a smaller --offset_increment";
+        else if (OffsetIncrement > 0 && NumJobs > 1 && !CutsClonesAtDeviceEnd && lastStart + size > capacityBytes)
             yield return $"--offset_increment={FioSize.Format(OffsetIncrement)} --numjobs={Num(NumJobs)}: job {Num(NumJobs)}'s region would be " +
                          $"{FioSize.Format(offset + (NumJobs - 1) * OffsetIncrement)} to {FioSize.Format(offset + (NumJobs - 1) * OffsetIncrement + size)}, " +
                          $"beyond the {FioSize.Format(capacityBytes)} device; give a smaller --size or --offset_increment";
     }
+
+    /// <summary>
+    /// fio's regions with offset_increment and no size: each clone's runs from its own start to the device's end. Only
+    /// for sequential I/O here (random offsets are drawn over one region shared by the clones' plans).
+    /// </summary>
+    internal bool CutsClonesAtDeviceEnd => OffsetIncrement > 0 && Size is null && SizePercent is null && !FillDevice && !Rw.IsRandom();
 
     private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
 }

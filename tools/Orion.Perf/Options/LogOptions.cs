@@ -28,6 +28,12 @@ internal static class LogOptions
             (o, v) => o with { LogPrio = OptionTable.Bool("log_prio", v) }),
         new("log_hist_coarseness", [], "INT", $"0 to {JobOptions.MaxHistCoarseness}: each step halves --write_hist_log's buckets by summing pairs (default 0)",
             (o, v) => o with { LogHistCoarseness = OptionTable.Int("log_hist_coarseness", v) }),
+        new("log_compression", [], "SIZE", "compress the lat, bw and iops logs in chunks of SIZE bytes of samples (a memory saving in fio; the text logs " +
+            "are the same); with --log_store_compressed the chunks are what is stored (default 0: none)",
+            (o, v) => o with { LogCompression = OptionTable.Size("log_compression", v) }),
+        new("log_store_compressed", [], null, "with --log_compression, store the logs as fio does compressed: PREFIX_KIND.N.log.fz, a zlib stream per chunk of " +
+            "fio's binary samples, which fio --inflate-log turns back into the text log (default 0)",
+            (o, v) => o with { LogStoreCompressed = OptionTable.Bool("log_store_compressed", v) }),
         new("per_job_logs", [], null, "each clone writes its own log files (PREFIX_KIND.N.log); 0 = all clones and jobs share PREFIX_KIND.log (default 1)",
             (o, v) => o with { PerJobLogs = OptionTable.Bool("per_job_logs", v) }),
         new("bwavgtime", ["bw_avg_time"], "MSEC", $"length of a bandwidth sample for the report's bw_min/max/mean/dev/samples (default {JobOptions.DefaultRateAvgMs})",

@@ -88,7 +88,9 @@ internal static class OptionTable
                 "poisson" => o with { RateProcess = RateProcess.Poisson },
                 _ => throw new OptionValueException($"--rate_process={v}: use linear or poisson"),
             }),
-        new("verify", [], "TYPE", "crc32c: writes carry a header (offset, sequence, seed) and a crc32c; reads of blocks the job wrote are checked, " +
+        new("verify", [], "TYPE", "md5, crc64, crc32, crc32c, crc32c-intel, crc16, crc7, sha1, sha256, sha512, sha3-224/256/384/512, xxhash: writes carry " +
+            "fio's verify header (offset, seed, numberio) and that checksum of the data, in fio's on-disk layout, so fio and orion-perf check each " +
+            "other's data; reads of blocks the job wrote are checked, " +
             "meta: the header alone, sealed by its own crc32c, pattern: no header, every byte --verify_pattern; a job that only reads checks " +
             "what an earlier job or run wrote (each block's own header, or the pattern); " +
             "and write/randwrite jobs read everything back after writing; 0 or none = off (default 0)",
@@ -101,6 +103,17 @@ internal static class OptionTable
             (o, v) => o with { VerifyInterval = Size("verify_interval", v) }),
         new("verify_fatal", [], null, "stop the job at the first verify mismatch; any mismatch makes the exit status 4 either way (default 0)",
             (o, v) => o with { VerifyFatal = Bool("verify_fatal", v) }),
+        new("verify_offset", [], "INT", "swap the verify header with the bytes this far into each block before writing, and back before checking " +
+            "(default 0: the header at the block's start)",
+            (o, v) => o with { VerifyOffset = Size("verify_offset", v) }),
+        new("verify_only", [], null, "do not write: read the blocks the write workload would write and check what an earlier run (fio or orion-perf) " +
+            "left there, each block by its own header (default 0)",
+            (o, v) => o with { VerifyOnly = Bool("verify_only", v) }),
+        new("verify_backlog", [], "INT", "after this many written blocks, read them back and check them before writing on (verify while writing); " +
+            "0 = off: write first, then read everything back (default 0)",
+            (o, v) => o with { VerifyBacklog = Size("verify_backlog", v) }),
+        new("verify_backlog_batch", [], "INT", "blocks checked each time --verify_backlog is due; the rest wait for the next time (default: all of them)",
+            (o, v) => o with { VerifyBacklogBatch = Size("verify_backlog_batch", v) }),
         new("do_verify", [], null, "with --verify, read back and check a write/randwrite job's blocks after the write phase (default 1)",
             (o, v) => o with { DoVerify = Bool("do_verify", v) }),
         new("continue_on_error", [], "WHICH", "none: the first failed I/O ends the job (exit status 5); read, write (writes and trims) or io: count those " +

@@ -11,20 +11,20 @@ internal static class UnsupportedFioOptions
         // jobs and grouping
         // block sizes and patterns
         "blocksize_unaligned", "bs_unaligned", "bs_is_seq_rand", "offset_align",
-        "rw_sequencer", "trim_percentage", "trim_backlog", "trim_verify_zero",
+        "rw_sequencer", "trim_percentage",
         // queueing and rate
         "serialize_overlap", "rate_ignore_thinktime", "max_latency",
         // writes that reach the medium
         "sync", "fsync", "fdatasync", "end_fsync", "fsync_on_close", "kb_base",
         // data and verification
-        "verify_async", "verify_only",
+        "verify_async",
         "continue_on_error", "ignore_error",
         // cpu and process
         "cpumask", "cpuload", "cpuchunks", "idle-prof",
         // statistics and logs
         "disable_lat", "disable_clat",
         "disable_slat", "disable_bw_measurement", "significant_figures",
-        "log_compression", "status-interval",
+        "status-interval",
         "terse-version", "append-terse", "bandwidth-log", "write_to_log", "stats",
         // fio front-end
         "section", "showcmd", "parse-only", "warnings-fatal", "server", "client", "remote-config",
@@ -35,9 +35,8 @@ internal static class UnsupportedFioOptions
     // Options that change what is measured, refused with the reason rather than run differently from fio.
     private static readonly Dictionary<string, string> Reasons = new(StringComparer.Ordinal)
     {
-        ["verify_backlog"] = "checking written blocks while the job still writes (every N writes) is not implemented; without it verify reads back after the writes, another workload",
-        ["verify_backlog_batch"] = "verify_backlog is not implemented (see --verify_backlog)",
-        ["verify_offset"] = "moving the verify header within the block is not implemented; without it the header sits at the block's start",
+        ["trim_backlog"] = "trimming written blocks every N writes, then checking them, is not implemented; trim with --rw=trim, randtrim or trimwrite",
+        ["trim_verify_zero"] = "checking that trimmed blocks read back as zeros is not implemented (see --trim_backlog)",
     };
 
     private static readonly HashSet<string> Set = new(Names.Select(JobOptionsParser.NormalizeName), StringComparer.Ordinal);

@@ -1,66 +1,102 @@
 namespace Orion.Perf.Options;
 
-/// <summary>What fio's <c>verify</c> option asks for.</summary>
+/// <summary>
+/// What fio's <c>verify</c> option asks for. The values are fio 3.33's (its <c>VERIFY_*</c> enum), the type each
+/// verify header carries on the medium, so fio and orion-perf read each other's data.
+/// </summary>
 public enum VerifyMode
 {
     /// <summary>No verification (fio <c>verify=0</c> or <c>none</c>, the default).</summary>
-    None,
+    None = 0,
     /// <summary>
-    /// Each written block carries a header (magic, length, offset, sequence, seed) and a CRC32C of the block, checked
-    /// when the job reads it back (fio <c>verify=crc32c</c>, also <c>crc32c-intel</c>).
+    /// fio <c>verify=meta</c>: each block carries the header alone, sealed with fio's CRC-32C of the header (magic, type,
+    /// length, seed, offset, time, thread, numberio); the data after it is checked only against <c>verify_pattern</c>.
     /// </summary>
-    Crc32c,
+    Meta = 1,
+    /// <summary>MD5 of the data after the header.</summary>
+    Md5 = 2,
+    /// <summary>fio's CRC-64.</summary>
+    Crc64 = 3,
+    /// <summary>fio's CRC-32 (the POSIX cksum polynomial).</summary>
+    Crc32 = 4,
     /// <summary>
-    /// fio <c>verify=meta</c>: each block carries the header alone, sealed with a CRC-32C of the header (magic, length,
-    /// offset, seed, sequence); the data after it is checked only against <c>verify_pattern</c> when one is given.
+    /// Each written block carries fio's header and a CRC-32C of the data after it, checked when the job reads it back
+    /// (fio <c>verify=crc32c</c>).
     /// </summary>
-    Meta,
-    /// <summary>fio <c>verify=pattern</c>: no header; every byte of a block is <c>verify_pattern</c>, repeated.</summary>
-    Pattern,
+    Crc32c = 5,
+    /// <summary>fio <c>verify=crc32c-intel</c>: the same checksum, recorded as type 6.</summary>
+    Crc32cIntel = 6,
+    /// <summary>fio's CRC-16.</summary>
+    Crc16 = 7,
+    /// <summary>fio's CRC-7.</summary>
+    Crc7 = 8,
+    /// <summary>fio's sha256 field.</summary>
+    Sha256 = 9,
+    /// <summary>fio's sha512 field.</summary>
+    Sha512 = 10,
+    /// <summary>SHA3-224.</summary>
+    Sha3_224 = 11,
+    /// <summary>SHA3-256.</summary>
+    Sha3_256 = 12,
+    /// <summary>SHA3-384.</summary>
+    Sha3_384 = 13,
+    /// <summary>SHA3-512.</summary>
+    Sha3_512 = 14,
+    /// <summary>XXH32 (seed 1).</summary>
+    Xxhash = 15,
+    /// <summary>SHA-1.</summary>
+    Sha1 = 16,
+    /// <summary>fio <c>verify=pattern</c> (fio's VERIFY_PATTERN_NO_HDR): no header; every byte of a block is <c>verify_pattern</c>, repeated.</summary>
+    Pattern = 18,
 }
 
 /// <summary>fio names for <see cref="VerifyMode"/>.</summary>
 public static class VerifyModeExtensions
 {
-    /// <summary>Bytes of header at the start of each verified block (none for a pattern).</summary>
-    public static int VerifyHeaderBytes(this VerifyMode mode) => mode == VerifyMode.Pattern ? 0 : 32;
+    private static readonly (string Name, VerifyMode Mode)[] Names =
+    [
+        ("md5", VerifyMode.Md5), ("crc64", VerifyMode.Crc64), ("crc32", VerifyMode.Crc32), ("crc32c", VerifyMode.Crc32c),
+        ("crc32c-intel", VerifyMode.Crc32cIntel), ("crc16", VerifyMode.Crc16), ("crc7", VerifyMode.Crc7), ("sha256", VerifyMode.Sha256),
+        ("sha512", VerifyMode.Sha512), ("sha3-224", VerifyMode.Sha3_224), ("sha3-256", VerifyMode.Sha3_256), ("sha3-384", VerifyMode.Sha3_384),
+        ("sha3-512", VerifyMode.Sha3_512), ("xxhash", VerifyMode.Xxhash), ("sha1", VerifyMode.Sha1), ("meta", VerifyMode.Meta),
+        ("pattern", VerifyMode.Pattern),
+    ];
+
+    /// <summary>
+    /// Bytes of header at the start of each verified block: fio's 40-byte <c>verify_header</c> and the checksum after
+    /// it (none for a pattern).
+    /// </summary>
+    public static int VerifyHeaderBytes(this VerifyMode mode) =>
+        mode is VerifyMode.Pattern or VerifyMode.None ? 0 : Verify.VerifyHeader.Size + Verify.FioChecksum.Size(mode);
+
+    /// <summary>Whether two types check the same way (crc32c and crc32c-intel are one checksum under two numbers).</summary>
+    public static bool SameCheck(this VerifyMode mode, int type) =>
+        (int)mode == type || (mode is VerifyMode.Crc32c or VerifyMode.Crc32cIntel && type is (int)VerifyMode.Crc32c or (int)VerifyMode.Crc32cIntel);
+
+    /// <summary>Bytes of the checksum a report shows (its first 8 at most).</summary>
+    public static int ChecksumDisplayBytes(VerifyMode mode) => Math.Min(8, Verify.FioChecksum.Size(mode));
 
     /// <summary>The name fio uses.</summary>
-    public static string FioName(this VerifyMode mode) => mode switch
-    {
-        VerifyMode.None => "0",
-        VerifyMode.Crc32c => "crc32c",
-        VerifyMode.Meta => "meta",
-        VerifyMode.Pattern => "pattern",
-        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, null),
-    };
+    public static string FioName(this VerifyMode mode) => mode == VerifyMode.None ? "0"
+        : Array.Find(Names, n => n.Mode == mode).Name ?? throw new ArgumentOutOfRangeException(nameof(mode), mode, null);
 
     /// <summary>Parses a fio <c>verify</c> value; <paramref name="error"/> names the option and what is accepted.</summary>
     public static bool TryParse(string text, out VerifyMode mode, out string error)
     {
         error = "";
         mode = VerifyMode.None;
-        switch (text.Trim().ToLowerInvariant())
-        {
-            case "0" or "none" or "off":
+        string t = text.Trim().ToLowerInvariant();
+        if (t is "0" or "none" or "off") return true;
+        foreach (var (name, m) in Names)
+            if (name == t)
+            {
+                mode = m;
                 return true;
-            case "crc32c" or "crc32c-intel":
-                mode = VerifyMode.Crc32c;
-                return true;
-            case "meta":
-                mode = VerifyMode.Meta;
-                return true;
-            case "pattern":
-                mode = VerifyMode.Pattern;
-                return true;
-            case "md5" or "crc64" or "crc32" or "crc16" or "crc7" or "sha1" or "sha256" or "sha512" or "sha3-224" or "sha3-256"
-                or "sha3-384" or "sha3-512" or "xxhash" or "null":
-                error = $"--verify={text}: the checksums supported are crc32c, meta and pattern; use --verify=crc32c, or --verify=0 (or none) to turn verification off";
-                return false;
-            default:
-                error = $"--verify={text}: unknown verify type; use --verify=crc32c, meta or pattern, or --verify=0 (or none) to turn verification off";
-                return false;
-        }
+            }
+        error = t == "null"
+            ? $"--verify={text}: fio's null verify (pretend to verify) tests fio's own internals; use a checksum such as --verify=crc32c, or --verify=0 to turn verification off"
+            : $"--verify={text}: unknown verify type; use one of {string.Join(", ", Names.Select(n => n.Name))}, or --verify=0 (or none) to turn verification off";
+        return false;
     }
 }
 

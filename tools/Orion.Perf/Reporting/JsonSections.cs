@@ -196,7 +196,13 @@ internal static class JsonSections
             j.WriteEndArray();
             WriteHeader(j, "expected", m.Expected);
             WriteHeader(j, "found", m.Found);
-            j.WriteString("computed_crc32c", "0x" + m.ComputedCrc.ToString("x8", Inv));
+            j.WriteString("computed_header_crc", "0x" + m.ComputedCrc.ToString("x8", Inv));
+            if (!m.ChecksumOk)
+            {
+                int bytes = Options.VerifyModeExtensions.ChecksumDisplayBytes(m.Mode);
+                j.WriteString("stored_checksum", "0x" + m.StoredSum.ToString("x" + bytes * 2, Inv));
+                j.WriteString("computed_checksum", "0x" + m.ComputedSum.ToString("x" + bytes * 2, Inv));
+            }
             j.WriteEndObject();
         }
         j.WriteEndArray();
@@ -211,8 +217,9 @@ internal static class JsonSections
         j.WriteNumber("length", h.Length);
         j.WriteNumber("offset", h.Offset);
         j.WriteString("seed", "0x" + h.Seed.ToString("x16", Inv));
+        j.WriteNumber("thread", h.Thread);
         j.WriteNumber("sequence", h.Sequence);
-        j.WriteString("crc32c", "0x" + h.Crc.ToString("x8", Inv));
+        j.WriteString("header_crc", "0x" + h.Crc.ToString("x8", Inv));
         j.WriteEndObject();
     }
 

@@ -1,3 +1,4 @@
+using Orion.Perf.Options;
 using System.Globalization;
 
 namespace Orion.Perf.Verify;
@@ -7,11 +8,16 @@ namespace Orion.Perf.Verify;
 /// <param name="Length">Bytes of the block (one header's worth).</param>
 /// <param name="Expected">The header the job's last write to the block carried, with the CRC the data found would need.</param>
 /// <param name="Found">The header read back.</param>
-/// <param name="ComputedCrc">The CRC-32C of the block as read (header CRC field excluded).</param>
+/// <param name="ComputedCrc">The header CRC computed over the header as read.</param>
 /// <param name="AfterWrites">Found by the read-back after the write phase (rather than by a read of the workload).</param>
 /// <param name="PatternMismatchAt">The first byte of the block (from its start) that is not verify_pattern; -1 when the pattern held or was not checked.</param>
+/// <param name="Mode">The verify type the block was checked as.</param>
+/// <param name="ChecksumOk">Whether the type's checksum after the header matched the data.</param>
+/// <param name="StoredSum">The first 8 bytes of the stored checksum (big-endian).</param>
+/// <param name="ComputedSum">The first 8 bytes of the checksum computed over the data read.</param>
 public readonly record struct VerifyMismatch(long Offset, int Length, VerifyHeader Expected, VerifyHeader Found, uint ComputedCrc, bool AfterWrites,
-                                             int PatternMismatchAt = -1)
+                                             int PatternMismatchAt = -1, Options.VerifyMode Mode = Options.VerifyMode.Crc32c,
+                                             bool ChecksumOk = true, ulong StoredSum = 0, ulong ComputedSum = 0)
 {
     /// <summary>What is wrong, one phrase each, most telling first.</summary>
     public IReadOnlyList<string> Problems()
@@ -39,11 +45,19 @@ public readonly record struct VerifyMismatch(long Offset, int Length, VerifyHead
                     : string.Create(inv, $"sequence {Found.Sequence} is newer than the last write to this block, {Expected.Sequence}"));
         }
         if (Found.Crc != ComputedCrc)
-            p.Add(string.Create(inv, $"crc32c stored 0x{Found.Crc:x8}, computed 0x{ComputedCrc:x8}: the data changed after it was written"));
+            p.Add(string.Create(inv, $"header crc stored 0x{Found.Crc:x8}, computed 0x{ComputedCrc:x8}: the header changed after it was written"));
+        if (!ChecksumOk)
+        {
+            int bytes = Options.VerifyModeExtensions.ChecksumDisplayBytes(Mode);
+            string more = bytes < Verify.FioChecksum.Size(Mode) ? "..." : "";
+            p.Add(string.Create(inv, $"{Mode.FioName()} stored 0x{Hex(StoredSum, bytes)}{more}, computed 0x{Hex(ComputedSum, bytes)}{more}: the data changed after it was written"));
+        }
         if (PatternMismatchAt >= 0) p.Add(pattern);
         if (p.Count == 0) p.Add("header and data differ from what was written");
         return p;
     }
+
+    private static string Hex(ulong value, int bytes) => value.ToString("x" + (bytes * 2).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
     /// <summary>The mismatch for a report: a summary line, then the expected and found headers.</summary>
     public string Describe(string indent = "")

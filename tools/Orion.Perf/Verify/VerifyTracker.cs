@@ -18,14 +18,17 @@ internal sealed class VerifyTracker
     /// <summary>Mismatches kept in detail; later ones are only counted.</summary>
     public const int MaxRecorded = 16;
 
-    /// <summary>The most blocks a region may have under verification (6 bytes of state each).</summary>
-    public const long MaxBlocks = 1L << 25;
+    /// <summary>
+    /// The most blocks a region may have under verification: 6 bytes of state for each block in the 64 Ki-block pages
+    /// a run touches (and 8 bytes per page of directory), so a multi-terabyte device costs what its writes cover.
+    /// </summary>
+    public const long MaxBlocks = 1L << 34;
 
     private readonly long _regionStartLba;
     private readonly int _chunkBlocks, _chunkBytes, _blockSize, _maxChunksPerIo;
     private readonly ulong _seed;
-    private readonly uint[] _lastWrite;          // per block: sequence of the last write issued to it, 0 = never written
-    private readonly ushort[] _writesInFlight;   // per block
+    private readonly PagedArray<uint> _lastWrite;          // per block: sequence of the last write issued to it, 0 = never written
+    private readonly PagedArray<ushort> _writesInFlight;   // per block
     private readonly uint[] _slotSequences;      // per request slot: a write's sequences, or what a read expects (0 = don't check)
     private readonly VerifyMismatch[] _recorded = new VerifyMismatch[MaxRecorded];
     private int _recordedCount;
@@ -50,8 +53,8 @@ internal sealed class VerifyTracker
         _maxChunksPerIo = maxChunksPerIo;
         _seed = seed;
         Blocks = chunks;
-        _lastWrite = new uint[chunks];
-        _writesInFlight = new ushort[chunks];
+        _lastWrite = new PagedArray<uint>(chunks);
+        _writesInFlight = new PagedArray<ushort>(chunks);
         _slotSequences = new uint[slots * maxChunksPerIo];
     }
 
@@ -59,7 +62,19 @@ internal sealed class VerifyTracker
     public Options.VerifyMode Mode { get; init; } = Options.VerifyMode.Crc32c;
 
     /// <summary>fio's verify_pattern, written into each block (after its header, if any) and checked; null for none.</summary>
-    public byte[]? Pattern { get; init; }
+    public byte[]? Pattern
+    {
+        get => _pattern;
+        init
+        {
+            _pattern = value;
+            // A pattern whose length does not divide the block size starts each block at a phase its write chose.
+            if (value is not null && _chunkBytes % value.Length != 0) _patternPhase = new PagedArray<ushort>(Blocks);
+        }
+    }
+
+    private readonly byte[]? _pattern;
+    private readonly PagedArray<ushort>? _patternPhase;
 
     /// <summary>
     /// The workload only reads what an earlier job or run wrote: every block read is checked by what it holds alone
@@ -117,31 +132,68 @@ internal sealed class VerifyTracker
                 UnknownAfterOverlap++;
             }
             else _lastWrite[b] = sequence;
-            _writesInFlight[b]++;
+            _writesInFlight.At(b)++;
             _slotSequences[at + i] = sequence;
             var block = data.Slice(i * _chunkBytes, _chunkBytes);
-            if (Pattern is { } pattern) Fill(block[Mode.VerifyHeaderBytes()..], pattern);
+            // fio fills the whole I/O's buffer with the pattern first and writes each header over its block's start,
+            // so the pattern's phase at a block's start is the block's place in its I/O.
+            if (Pattern is { } pattern)
+            {
+                int phase = (int)((long)i * _chunkBytes % pattern.Length);
+                if (_patternPhase is not null) _patternPhase[b] = (ushort)phase;
+                Fill(block, pattern, phase);
+            }
             if (Mode != Options.VerifyMode.Pattern)
-                VerifyHeader.Stamp(block, (lba + (long)i * _chunkBlocks) * _blockSize, _seed, sequence,
-                                   Mode == Options.VerifyMode.Meta ? VerifyHeader.TypeMeta : VerifyHeader.TypeCrc32c);
+            {
+                VerifyHeader.Stamp(block, Mode, (lba + (long)i * _chunkBlocks) * _blockSize, _seed, sequence, Thread, StampTime());
+                if (VerifyOffset > 0) SwapHeader(block);
+            }
         }
     }
 
-    /// <summary>Fills <paramref name="span"/> with <paramref name="pattern"/> repeated from its start.</summary>
-    private static void Fill(Span<byte> span, byte[] pattern)
+    /// <summary>fio <c>verify_offset</c>: the header is swapped with the bytes this far into the block before the write, and back before the check.</summary>
+    public int VerifyOffset { get; init; }
+
+    /// <summary>The job's number written into each header (fio's thread_number, from 1).</summary>
+    public ushort Thread { get; init; } = 1;
+
+    private static long StampTime() => (long)(System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000_000.0 / System.Diagnostics.Stopwatch.Frequency));
+
+    private void SwapHeader(Span<byte> block)
     {
-        for (int at = 0; at < span.Length; at += pattern.Length)
-            pattern.AsSpan(0, Math.Min(pattern.Length, span.Length - at)).CopyTo(span[at..]);
+        int n = Mode.VerifyHeaderBytes();
+        Span<byte> tmp = stackalloc byte[n];
+        block[..n].CopyTo(tmp);
+        block.Slice(VerifyOffset, n).CopyTo(block);
+        tmp.CopyTo(block.Slice(VerifyOffset, n));
     }
 
-    /// <summary>The first byte of <paramref name="span"/> that breaks <paramref name="pattern"/> repeated; -1 when none does.</summary>
-    private static int FirstPatternMismatch(ReadOnlySpan<byte> span, byte[] pattern)
+    /// <summary>Fills <paramref name="span"/> with <paramref name="pattern"/> repeated, its byte <paramref name="phase"/> first.</summary>
+    private static void Fill(Span<byte> span, byte[] pattern, int phase)
     {
-        for (int at = 0; at < span.Length; at += pattern.Length)
+        for (int at = 0; at < span.Length; )
         {
-            var part = span.Slice(at, Math.Min(pattern.Length, span.Length - at));
-            int diff = part.CommonPrefixLength(pattern);
-            if (diff < part.Length) return at + diff;
+            int n = Math.Min(pattern.Length - phase, span.Length - at);
+            pattern.AsSpan(phase, n).CopyTo(span[at..]);
+            at += n;
+            phase = 0;
+        }
+    }
+
+    /// <summary>
+    /// The first byte of <paramref name="block"/> from <paramref name="from"/> on that breaks <paramref name="pattern"/>
+    /// repeated from the block's start; -1 when none does.
+    /// </summary>
+    private static int FirstPatternMismatch(ReadOnlySpan<byte> block, int from, byte[] pattern, int blockPhase)
+    {
+        int phase = (blockPhase + from) % pattern.Length;
+        for (int at = from; at < block.Length; )
+        {
+            int n = Math.Min(pattern.Length - phase, block.Length - at);
+            int diff = block.Slice(at, n).CommonPrefixLength(pattern.AsSpan(phase, n));
+            if (diff < n) return at + diff;
+            at += n;
+            phase = 0;
         }
         return -1;
     }
@@ -159,7 +211,7 @@ internal sealed class VerifyTracker
         for (int i = 0; i < blocks; i++)
         {
             long b = first + i;
-            _writesInFlight[b]--;
+            _writesInFlight.At(b)--;
             if (!ok)
             {
                 _lastWrite[b] = 0;
@@ -191,7 +243,7 @@ internal sealed class VerifyTracker
     /// The read into <paramref name="slot"/> completed with <paramref name="data"/>: checks every block that can be
     /// checked. Returns the number of mismatches found.
     /// </summary>
-    public int ReadCompleted(int slot, ReadOnlySpan<byte> data, long lba, int blocks, bool afterWrites)
+    public int ReadCompleted(int slot, Span<byte> data, long lba, int blocks, bool afterWrites)
     {
         long first = BlockOf(lba);
         int at = slot * _maxChunksPerIo;
@@ -205,7 +257,10 @@ internal sealed class VerifyTracker
             else CheckedInline++;
             var block = data.Slice(i * _chunkBytes, _chunkBytes);
             long offset = (lba + (long)i * _chunkBlocks) * _blockSize;
-            if (Check(block, offset, expected, afterWrites) is { } mismatch)
+            // The pattern's phase at the block's start: where this job's write left it, else (data an earlier run
+            // wrote, read with the same block size) the block's place in this I/O, as fio reads it.
+            int phase = Pattern is { } p ? (_patternPhase is not null && !Stateless ? _patternPhase[b] : (int)((long)i * _chunkBytes % p.Length)) : 0;
+            if (Check(block, offset, expected, afterWrites, phase) is { } mismatch)
             {
                 Mismatches++;
                 bad++;
@@ -216,22 +271,33 @@ internal sealed class VerifyTracker
     }
 
     /// <summary>
-    /// One block against what it should hold: the pattern alone, or a header (crc32c: over the block; meta: over the
-    /// header) naming this offset and, unless <see cref="Stateless"/>, this job's seed and write <paramref name="expected"/>,
-    /// then the pattern after it. Null when it is sound.
+    /// One block against what it should hold, as fio checks it: the pattern alone, or (with the header swapped back from
+    /// verify_offset) fio's header naming this offset and length, sealed by its CRC, with the type's checksum over the
+    /// data, and unless <see cref="Stateless"/> this job's seed and write <paramref name="expected"/>; then the pattern
+    /// after it. Null when it is sound. May swap the header in <paramref name="block"/> back into place.
     /// </summary>
-    private VerifyMismatch? Check(ReadOnlySpan<byte> block, long offset, uint expected, bool afterWrites)
+    private VerifyMismatch? Check(Span<byte> block, long offset, uint expected, bool afterWrites, int patternPhase)
     {
-        int patternAt = Pattern is { } pattern ? FirstPatternMismatch(block[Mode.VerifyHeaderBytes()..], pattern) : -1;
+        int headerBytes = Mode.VerifyHeaderBytes();
+        if (VerifyOffset > 0 && headerBytes > 0) SwapHeader(block);
+        int patternAt = Pattern is { } pattern ? FirstPatternMismatch(block, headerBytes, pattern, patternPhase) : -1;
         if (Mode == Options.VerifyMode.Pattern)
-            return patternAt < 0 ? null : new VerifyMismatch(offset, _chunkBytes, default, default, 0, afterWrites, patternAt);
-        if (patternAt >= 0) patternAt += VerifyHeader.Size;
+            return patternAt < 0 ? null : new VerifyMismatch(offset, _chunkBytes, default, default, 0, afterWrites, patternAt, Mode);
         var found = VerifyHeader.Read(block);
-        bool meta = Mode == Options.VerifyMode.Meta;
-        uint crc = meta ? VerifyHeader.ComputeHeaderCrc(block) : VerifyHeader.ComputeCrc(block);
-        var want = new VerifyHeader(VerifyHeader.ExpectedMagic, meta ? VerifyHeader.TypeMeta : VerifyHeader.TypeCrc32c, (uint)_chunkBytes, offset,
-                                    Stateless ? found.Seed : _seed, Stateless ? found.Sequence : expected, crc);
-        return found == want && patternAt < 0 ? null : new VerifyMismatch(offset, _chunkBytes, want, found, crc, afterWrites, patternAt);
+        uint crc = VerifyHeader.ComputeHeaderCrc(block);
+        bool sumOk = VerifyHeader.ChecksumMatches(block, Mode, out ulong stored, out ulong computed);
+        var want = found with
+        {
+            Magic = VerifyHeader.ExpectedMagic,
+            Type = Mode.SameCheck(found.Type) ? found.Type : (ushort)Mode,
+            Length = (uint)_chunkBytes,
+            Offset = offset,
+            Seed = Stateless ? found.Seed : _seed,
+            Sequence = Stateless ? found.Sequence : (ushort)expected,
+            Crc = crc,
+        };
+        return found == want && sumOk && patternAt < 0 ? null
+            : new VerifyMismatch(offset, _chunkBytes, want, found, crc, afterWrites, patternAt, Mode, sumOk, stored, computed);
     }
 
     /// <summary>
@@ -241,7 +307,9 @@ internal sealed class VerifyTracker
     public bool NextWrittenRun(ref long cursor, int maxBlocks, out long firstBlock, out int blocks)
     {
         long n = Blocks;
-        while (cursor < n && _lastWrite[cursor] == 0) cursor++;
+        cursor = _lastWrite.NextAllocated(cursor);
+        while (cursor < n && _lastWrite[cursor] == 0)
+            if ((++cursor & 0xFFFF) == 0) cursor = _lastWrite.NextAllocated(cursor);
         firstBlock = cursor;
         blocks = 0;
         if (cursor >= n) return false;
@@ -257,7 +325,8 @@ internal sealed class VerifyTracker
     public long WrittenBlocks()
     {
         long n = 0;
-        foreach (uint s in _lastWrite) if (s != 0) n++;
+        for (long i = _lastWrite.NextAllocated(0); i < Blocks; i = (i & 0xFFFF) == 0xFFFF ? _lastWrite.NextAllocated(i + 1) : i + 1)
+            if (_lastWrite[i] != 0) n++;
         return n;
     }
 }

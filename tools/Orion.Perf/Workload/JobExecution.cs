@@ -43,7 +43,7 @@ internal static class JobExecution
         if (session.FioLogs is null) return;
         foreach (var kind in Enum.GetValues<FioLogKind>())
             for (int clone = 0; clone < o.NumJobs; clone++)
-                if (o.FioLogPath(kind, threadNumber + clone) is { } path) files!.Open(path);
+                if (o.FioLogPath(kind, threadNumber + clone) is { } path) files!.Open(path, o);
     }
 
     /// <summary>
@@ -231,7 +231,8 @@ internal static class JobExecution
             RandomRun = random && o.RwModifier > 0 ? (int)Math.Min(o.RwModifier, int.MaxValue) : 1,
             SeqAddBlocks = random ? 0 : o.RwModifier / lbs,
             Trim = o.Rw.IsTrim(),
-            ReadPercent = o.Rw switch
+            // fio's verify_only: the write workload's blocks are read and checked, nothing is written.
+            ReadPercent = o.VerifyOnly && o.Verify != VerifyMode.None ? 100 : o.Rw switch
             {
                 ReadWriteMode.Read or ReadWriteMode.RandRead => 100,
                 ReadWriteMode.Write or ReadWriteMode.RandWrite or ReadWriteMode.Trim or ReadWriteMode.RandTrim => 0,
@@ -246,6 +247,7 @@ internal static class JobExecution
             Seed = SeedFor(o),
             StartDelayTicks = ticks(o.StartDelay),
             RegionStrideBlocks = o.OffsetIncrement / lbs,
+            CutAtDeviceBlocks = o.CutsClonesAtDeviceEnd ? device.CapacityBytes / lbs : 0,
             ThinkTicks = ticks(o.ThinkTime),
             ThinkBlocks = o.ThinkTimeBlocks,
             RateIops = o.RateIops ?? 0,
@@ -261,7 +263,10 @@ internal static class JobExecution
             VerifyMode = o.Verify,
             VerifyPattern = o.VerifyPatternBytes,
             // fio's do_verify: a write-only job reads everything back once the writes are done.
-            VerifyAfterWrites = o.Verify != VerifyMode.None && o.DoVerify && !o.Rw.HasReads(),
+            VerifyAfterWrites = o.Verify != VerifyMode.None && o.DoVerify && !o.Rw.HasReads() && !o.VerifyOnly,
+            VerifyOffset = (int)o.VerifyOffset,
+            VerifyBacklog = o.VerifyOnly ? 0 : o.VerifyBacklog,
+            VerifyBacklogBatch = o.VerifyBacklogBatch,
             // fio's continue_on_error=verify (or all) keeps a job going after a mismatch even with verify_fatal.
             VerifyFatal = o.VerifyFatal && !o.ContinueOnError.HasFlag(ContinueOnError.Verify),
             ContinueOnReadError = o.ContinuesAfter(0),

@@ -32,6 +32,9 @@ internal sealed record WorkloadPlan
     {
         Seed = Seed + (ulong)k * 0x9E3779B97F4A7C15UL,
         RegionStartLba = RegionStartLba + k * RegionStrideBlocks,
+        // No size given: as fio, each clone's region runs from its own start to the device's end.
+        RegionBlocks = CutAtDeviceBlocks > 0 ? Math.Min(RegionBlocks, CutAtDeviceBlocks - (RegionStartLba + k * RegionStrideBlocks)) : RegionBlocks,
+        VerifyThread = (ushort)(VerifyThread + k),
     };
 
     /// <summary>The seed with fio's default randrepeat=1 and no randseed.</summary>
@@ -54,6 +57,9 @@ internal sealed record WorkloadPlan
 
     /// <summary>fio startdelay: Stopwatch ticks to wait before the job starts.</summary>
     public long StartDelayTicks { get; init; }
+
+    /// <summary>The device's blocks when a clone's region is cut at the device's end (no size given, sequential); 0 otherwise.</summary>
+    public long CutAtDeviceBlocks { get; init; }
 
     /// <summary>fio offset_increment in device blocks: workload (clone) k's region starts k times this after the job's.</summary>
     public long RegionStrideBlocks { get; init; }
@@ -111,6 +117,18 @@ internal sealed record WorkloadPlan
 
     /// <summary>fio verify_pattern; null for none.</summary>
     public byte[]? VerifyPattern { get; init; }
+
+    /// <summary>fio verify_offset: bytes into each block the header is swapped to (0 = at its start).</summary>
+    public int VerifyOffset { get; init; }
+
+    /// <summary>fio verify_backlog: written blocks after which the job reads them back and checks them (0 = off).</summary>
+    public long VerifyBacklog { get; init; }
+
+    /// <summary>fio verify_backlog_batch: blocks checked each time the backlog is due (0 = all).</summary>
+    public long VerifyBacklogBatch { get; init; }
+
+    /// <summary>The job's number in each verify header (fio's thread_number): the clone's, from 1.</summary>
+    public ushort VerifyThread { get; init; } = 1;
 
     /// <summary>After the measured writes, read back and check every block written (fio do_verify with a write-only workload).</summary>
     public bool VerifyAfterWrites { get; init; }

@@ -84,6 +84,7 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private readonly long[] _liveIosAtMeasure = new long[3];      // _liveIos and _liveBytes when the measured phase started
     private readonly long[] _liveBytesAtMeasure = new long[3];
     private readonly VerifyTracker? _verify;
+    private readonly VerifyBacklog? _backlog;
     private readonly int _verifyBlocks;          // device blocks per verify header
     private long _verifyCursor;
     private bool _verifyScanDone, _verifyStop;
@@ -143,9 +144,12 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             {
                 Mode = plan.VerifyMode,
                 Pattern = plan.VerifyPattern,
+                VerifyOffset = plan.VerifyOffset,
+                Thread = plan.VerifyThread,
                 // A job that only reads checks what an earlier job or run wrote: each block by what it holds alone.
                 Stateless = plan.ReadPercent >= 100,
             };
+            if (plan.VerifyBacklog > 0 && plan.ReadPercent < 100) _backlog = new VerifyBacklog(plan.VerifyBacklog, plan.VerifyBacklogBatch, depth);
         }
         Read = new DirectionCounters();
         Write = new DirectionCounters();
@@ -730,6 +734,8 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
     private bool IssueOne(long now, long intended)
     {
         int slot = _freeSlots[_freeCount - 1];
+        // fio's verify_backlog: once enough writes wait for their check, read them back before writing on.
+        if (_backlog is { Due: true } && _heldDirection < 0) return IssueBacklogCheck(slot, now);
         IoDirection direction;
         int blocks;
         if (_heldDirection >= 0)
@@ -810,6 +816,26 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
         _outcomes.OnSubmitted(slot);
         TrackPlacement(slot, now);
     }
+
+    /// <summary>Reads back the oldest write waiting in the verify backlog; its completion checks it as any read is checked.</summary>
+    private bool IssueBacklogCheck(int slot, long now)
+    {
+        _backlog!.TryTake(out long lba, out int blocks);
+        int bytes = blocks * (_plan.BlockBytes / _plan.BlocksPerIo);
+        if (!_queue.TrySubmitRead(lba, _buffers[slot], 0, bytes, this, _outcomes.NextTag(slot)))
+        {
+            _backlog.Untake(lba, blocks);          // out of request objects: retry on the next poll
+            return false;
+        }
+        _verify!.ReadIssued(slot, lba, blocks / _verifyBlocks);
+        Issued(slot, now, IoDirection.Read, lba, blocks, bytes);
+        _intendedTicks[slot] = now;
+        BacklogChecks++;
+        return true;
+    }
+
+    /// <summary>Reads issued to check writes from the verify backlog (counted as reads, as fio counts them).</summary>
+    public long BacklogChecks { get; private set; }
 
     /// <summary>Read-back after the writes: reads every written block once, in runs as large as a buffer, and checks it.</summary>
     private int IssueReadBack(long now)
@@ -927,7 +953,11 @@ internal sealed class WorkloadPoller : IParkablePoller, IBlockCompletion
             if (_verify is not null)
             {
                 int headers = _blocks[slot] / _verifyBlocks;
-                if (direction == IoDirection.Write) _verify.WriteCompleted(slot, _lba[slot], headers, ok);
+                if (direction == IoDirection.Write)
+                {
+                    _verify.WriteCompleted(slot, _lba[slot], headers, ok);
+                    if (ok && _phase is Phase.Ramp or Phase.Measure) _backlog?.WriteCompleted(_lba[slot], _blocks[slot]);
+                }
                 else if (direction == IoDirection.Read && ok
                          && _verify.ReadCompleted(slot, _buffers[slot].Span[.._bytes[slot]], _lba[slot], headers, afterWrites: false) > 0
                          && _plan.VerifyFatal)
