@@ -61,6 +61,7 @@ internal static class VhostCommand
             YieldWhenIdle = o.Cpus is null && o.Queues + 1 > allowedCpus,
             InjectedLatency = o.Device.Delay,
             Faults = o.Device.Faults,
+            WriteCache = o.Device.WriteCache,
         };
     }
 

@@ -21,8 +21,10 @@ namespace Orion.Pmd.Device.Backends.Rbd;
 /// <remarks>
 /// Completions are pushed to the used ring in the order they finish. Flush ordering is the io_uring queue's argument:
 /// a write's used element is pushed only after librbd completed it, so every write the driver saw complete before it
-/// made a FLUSH available was finished by librbd before <c>rbd_aio_flush</c> was called. librbd's cache is turned off
-/// by <see cref="RbdBackend"/>, so a completed write is already on the OSDs and write-through needs nothing more.
+/// made a FLUSH available was finished by librbd before <c>rbd_aio_flush</c> was called. librbd holds no dirty data
+/// unless the device runs its cache write-back (<see cref="RbdCacheMode.WriteBack"/>): then a completed write may sit in
+/// librbd's cache until a FLUSH, and a write the driver wants written through (the device's cache turned off through
+/// CONFIG_WCE) is followed by <c>rbd_aio_flush</c> before it completes.
 /// librbd cannot cancel a request: <see cref="Drain"/> waits until each one completes, which librados bounds by its
 /// operation timeout (<see cref="RbdBackendOptions.RequestTimeout"/>).
 /// </remarks>
@@ -37,6 +39,7 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
         public PlannedIoKind Kind;
         public long Offset;
         public ulong Length;
+        public bool FlushAfter;         // a write-through write to a write-back librbd: flushed before it completes
         public long Result;             // written by librbd's thread before the index is published
     }
 
@@ -105,15 +108,17 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
         slot.Kind = plan.Kind;
         slot.Offset = plan.Offset;
         slot.Length = plan.Length;
+        // The driver turned the device's cache off (CONFIG_WCE) while librbd caches writes: flush each before completing it.
+        slot.FlushAfter = plan.Kind == PlannedIoKind.Write && plan.WriteThrough && _backend.HasVolatileCache;
         int count = 0;
         if (plan.Kind is PlannedIoKind.Read or PlannedIoKind.Write)
         {
             count = slot.Iov.Build(slot.Chain, plan, 1, 1);
             if (count < 0) return Fallback();
         }
-        delegate* unmanaged[Cdecl]<nint, nint, void> callback = &OnComplete;
-        int r = LibRbd.rbd_aio_create_completion((nint)(_arguments + index), callback, out nint completion);
+        int r = LibRbd.rbd_aio_create_completion((nint)(_arguments + index), Callback, out nint completion);
         if (r < 0) return Fallback();
+        if (plan.Kind == PlannedIoKind.Flush) _backend.CountFlush();
         ulong offset = (ulong)plan.Offset;
         r = plan.Kind switch
         {
@@ -132,6 +137,28 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
         _freeCount--;
         Volatile.Write(ref _started, _started + 1);
         return true;
+    }
+
+    private static delegate* unmanaged[Cdecl]<nint, nint, void> Callback => &OnComplete;
+
+    /// <summary>
+    /// The second half of a write-through write to a write-back librbd: the write is in librbd's cache, now
+    /// <c>rbd_aio_flush</c> writes it out, and the request completes with the flush. False (the slot's result then
+    /// holds librbd's errno) when librbd refused to start it.
+    /// </summary>
+    private bool TryStartFlushAfterWrite(int index, Slot slot)
+    {
+        slot.FlushAfter = false;
+        int r = LibRbd.rbd_aio_create_completion((nint)(_arguments + index), Callback, out nint completion);
+        if (r >= 0)
+        {
+            _backend.CountFlush();
+            r = LibRbd.rbd_aio_flush(_image, completion);
+            if (r >= 0) return true;
+            LibRbd.rbd_aio_release(completion);
+        }
+        slot.Result = r;
+        return false;
     }
 
     private bool Fallback()
@@ -195,6 +222,11 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
     {
         var slot = _slots[index];
         long result = Volatile.Read(ref slot.Result);
+        if (slot.FlushAfter && result >= 0)
+        {
+            if (TryStartFlushAfterWrite(index, slot)) return;      // still in flight: it completes with its flush
+            result = slot.Result;
+        }
         var status = BlkStatus.Ok;
         if (result < 0)
         {
