@@ -14,9 +14,11 @@ namespace Orion.Pmd.Device.Backends.Rbd;
 /// One device queue's asynchronous channel to an RBD image: each popped read, write, flush, discard or write-zeroes
 /// becomes one <c>rbd_aio_*</c> call (reads and writes as <c>rbd_aio_readv</c>/<c>writev</c> straight from and into
 /// guest memory), as many in flight as the virtqueue holds. librbd completes them on its own threads: the completion
-/// callback stores the result, puts the slot's index on a lock-free queue and signals an eventfd, so the device thread
-/// is never blocked and never takes a lock; it reaps the queue on its next pass (no system call while there is
-/// nothing to reap) and can sleep on the eventfd beside the kick eventfd, as it sleeps on an io_uring.
+/// callback stores the result and puts the slot's index on a lock-free queue, so the device thread is never blocked
+/// and never takes a lock; it reaps the queue on its next pass, with no system call on either side. Only a device
+/// thread (or reactor) that is about to sleep arms a wake-up (<see cref="PrepareToSleep"/>): the first completion after
+/// that signals the eventfd it sleeps on, once, and the completions that follow until it wakes signal nothing — one
+/// wake-up per sleep, never one per completion.
 /// </summary>
 /// <remarks>
 /// Completions are pushed to the used ring in the order they finish. Flush ordering is the io_uring queue's argument:
@@ -60,6 +62,8 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
     private readonly EventFd _completions = new();
     private volatile EventFd? _signal;
     private volatile bool _draining;
+    private int _armed;                 // 1: the owner sleeps (or is about to) and the next completion must wake it
+    private long _wakeups;
     private GCHandle _self;
     private readonly SlotArgument* _arguments;
     private long _started, _fallbacks;
@@ -99,7 +103,28 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
 
     public void SignalCompletionsTo(EventFd eventFd) => _signal = eventFd;
 
-    public QueueIoCounters Counters => new(Volatile.Read(ref _started), 0, Volatile.Read(ref _fallbacks), 0);
+    public QueueIoCounters Counters => new(Volatile.Read(ref _started), 0, Volatile.Read(ref _fallbacks), 0, Wakeups: Interlocked.Read(ref _wakeups));
+
+    /// <summary>
+    /// Arms the wake-up before the owner sleeps, then looks once more (Dekker with <see cref="Completed"/>: the flag is
+    /// raised with a full fence before the queue is read, and a completion is published before the flag is read, so
+    /// either this sees the completion or the completion sees the flag and signals).
+    /// </summary>
+    public bool PrepareToSleep()
+    {
+        Interlocked.Exchange(ref _armed, 1);
+        return _done.IsEmpty;
+    }
+
+    /// <summary>
+    /// Disarms after the sleep and resets the eventfd if the sleep found it readable. A completion that took the flag
+    /// just before this may signal after it: the next sleep then returns at once and resets it (one spurious wake-up).
+    /// </summary>
+    public void Woke(bool completionFdReadable)
+    {
+        Volatile.Write(ref _armed, 0);
+        if (completionFdReadable) _completions.TryConsume(out _);
+    }
 
     public bool TryStart(in PlannedIo plan)
     {
@@ -194,9 +219,11 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
     {
         _slots[index].Result = result;
         while (!_done.TryEnqueue(index)) Thread.SpinWait(1);     // cannot stay full: it holds a slot for every request
-        var signal = _signal;
-        if (signal is null || _draining) _completions.Signal();
-        signal?.Signal();
+        // The exchange is a full fence: the index is published before the flag is read (see PrepareToSleep). Only the
+        // first completion after the owner armed signals; a polling owner reaps without any system call.
+        if (Interlocked.Exchange(ref _armed, 0) == 0) return;
+        Interlocked.Increment(ref _wakeups);
+        (_signal is { } signal && !_draining ? signal : _completions).Signal();
     }
 
     public int Submit() => 0;       // librbd dispatches each request as it is started
@@ -206,9 +233,6 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
     private int ReapInto(IDeviceQueue? ring)
     {
         if (_done.IsEmpty) return 0;
-        // Consumed before the queue is drained: a completion published after the drain signals again, so a thread that
-        // then sleeps on the eventfd is woken for it.
-        if (_signal is null || _draining) _completions.TryConsume(out _);
         int completed = 0;
         while (_done.TryDequeue(out int index))
         {
@@ -264,7 +288,11 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
             while (InFlight > 0)
             {
                 ReapInto(ring);
-                if (InFlight > 0 && _done.IsEmpty) _completions.Wait(50);
+                if (InFlight > 0 && PrepareToSleep())
+                {
+                    _completions.Wait(50);      // consumes the signal itself
+                    Woke(false);
+                }
             }
         }
         finally
