@@ -12,28 +12,12 @@ namespace Orion.Pmd.Device.Tests;
 /// carried asynchronously, a reset that waits for librbd, and clear errors for what cannot be opened.
 /// </summary>
 [NonParallelizable]
-public class RbdBackendTests
+public class RbdBackendTests() : RbdImageTest("device")
 {
-    private const int ImageBytes = 8 << 20;
-    private string? _image;
-
-    // The run's cluster, owned by CephTearDown (one per test run), never by a test.
-    private static CephCluster Cluster => CephCluster.RequireShared();
-
-    [SetUp]
-    public void SetUp() => _image = Cluster.CreateImage(ImageBytes, "device");
-
-    [TearDown]
-    public void TearDown()
-    {
-        if (_image is not null) Cluster.RemoveImage(_image);
-        _image = null;
-    }
-
     private RbdBackend Open(bool readOnly = false, RbdCacheMode cache = RbdCacheMode.None) => new(new RbdBackendOptions
     {
         Pool = CephCluster.Pool,
-        Image = _image!,
+        Image = Image!,
         ConfPath = Cluster.ConfPath,
         ReadOnly = readOnly,
         Cache = cache,
@@ -73,7 +57,7 @@ public class RbdBackendTests
             }
             Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Fallbacks, Is.Zero);
         }
-        var image = Cluster.ExportImage(_image!);
+        var image = Cluster.ExportImage(Image!);
         for (int i = 0; i < 32; i++)
             Assert.That(image.AsSpan(i * 37 % 2000 * 4096, 4096).SequenceEqual(blocks[i]), Is.True, $"block {i} in the image (rbd export)");
     }
@@ -92,7 +76,7 @@ public class RbdBackendTests
             Assert.That(r.Data, Is.EqualTo(data));
             Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Fallbacks, Is.Zero, "no transfer fell back to the synchronous path");
         }
-        Assert.That(Cluster.ExportImage(_image!).AsSpan(600 * 512, data.Length).SequenceEqual(data), Is.True);
+        Assert.That(Cluster.ExportImage(Image!).AsSpan(600 * 512, data.Length).SequenceEqual(data), Is.True);
     }
 
     [Test]
@@ -114,7 +98,7 @@ public class RbdBackendTests
             Assert.That(discarded.BlkStatus, Is.EqualTo(BlkStatus.Ok));
             Assert.That(discarded.Data, Is.All.EqualTo(0), "librbd reads a discarded range of a whole object as zeroes");
         }
-        Assert.That(Cluster.ExportImage(_image!).AsSpan(0, 64 << 10).ContainsAnyExcept((byte)0), Is.False);
+        Assert.That(Cluster.ExportImage(Image!).AsSpan(0, 64 << 10).ContainsAnyExcept((byte)0), Is.False);
     }
 
     private static byte[] Range(ulong sector, uint sectors)
@@ -201,7 +185,7 @@ public class RbdBackendTests
         // SIGKILL right after the flush (well inside librbd's 1 s dirty age): only what the flush wrote out can be there.
         Cluster.KillOsd();
         Cluster.StartOsd();
-        var image = Cluster.ExportImage(_image!);       // another client, while this one still has the image open
+        var image = Cluster.ExportImage(Image!);       // another client, while this one still has the image open
         for (int i = 0; i < 16; i++)
             Assert.That(image.AsSpan(i * 131 * 4096, 4096).SequenceEqual(blocks[i]), Is.True, $"block {i} after the OSD restart (rbd export)");
         var again = d.Execute(new BlkRequestHeader(BlkRequestType.In, 0), inLength: 4096);

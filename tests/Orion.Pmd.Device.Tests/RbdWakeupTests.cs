@@ -11,24 +11,10 @@ namespace Orion.Pmd.Device.Tests;
 /// and none at all while it polls (each signal is a system call on librbd's thread and a wake-up of the device's).
 /// </summary>
 [NonParallelizable]
-public class RbdWakeupTests
+public class RbdWakeupTests() : RbdImageTest("wake")
 {
-    private string? _image;
-
-    private static CephCluster Cluster => CephCluster.RequireShared();
-
-    [SetUp]
-    public void SetUp() => _image = Cluster.CreateImage(8 << 20, "wake");
-
-    [TearDown]
-    public void TearDown()
-    {
-        if (_image is not null) Cluster.RemoveImage(_image);
-        _image = null;
-    }
-
     private MiniDriver Start(DeviceServiceMode mode) => MiniDriver.Start(
-        new RbdBackend(new RbdBackendOptions { Pool = CephCluster.Pool, Image = _image!, ConfPath = Cluster.ConfPath }),
+        new RbdBackend(new RbdBackendOptions { Pool = CephCluster.Pool, Image = Image!, ConfPath = Cluster.ConfPath }),
         new SoftBlkDeviceOptions { Mode = mode },
         // A device thread sleeps on its kick eventfd (beside librbd's completion eventfd): the driver must have one.
         new MiniDriverOptions { QueueSize = 64, KickEventFds = mode != DeviceServiceMode.Manual, CallEventFds = mode != DeviceServiceMode.Manual });
