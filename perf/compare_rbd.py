@@ -3,6 +3,7 @@
 
 Usage: compare_rbd.py [--conf PATH --pool POOL --image NAME | --start-cluster] [--rounds 3] [--runtime 10]
                       [--depths "1 32"] [--rw "randread randwrite"] [--size 1G] [--targets "native orion-vhost qsd fio"]
+                      [--cache "none writeback"]
 
 Targets (4 KiB, one job, one queue, --size region of the image):
   native       orion-perf --device=rbd:POOL/IMAGE,conf=PATH        (the engine's librbd backend, embedded)
@@ -16,8 +17,15 @@ median, and CPU microseconds per I/O: the initiator process's (orion-perf or fio
 librbd runs inside it) plus, for the vhost-user chains, the back-end's (orion-perf's device_cpu, read from /proc).
 The region is written once before the first round, so reads fetch data from the OSDs instead of holes. Each
 vhost-user back-end is started for its measurement and stopped after it, so only the client measured holds the image.
-Caches differ as each tool sets them: the native backend turns librbd's cache off (a completed write is on the OSDs);
-qemu-storage-daemon turns it on unless cache.direct=on; fio's rbd engine keeps the ceph.conf default.
+librbd's cache is set identically on every side, once per --cache mode (default "none writeback": each job then
+runs in both, and the table has a row per mode). The modes are the native device's cache= (RbdCacheMode):
+  none          rbd_cache=false                                           (a write completes once the OSDs have it)
+  writethrough  rbd_cache=true, rbd_cache_max_dirty=0                     (reads may hit the cache, writes do not)
+  writeback     rbd_cache=true, rbd_cache_writethrough_until_flush=false  (writes complete from librbd's memory)
+Each mode gets a ceph.conf of its own: the given one plus a [client.admin] section with those keys, which fio's rbd engine
+reads (CEPH_CONF) and qemu-storage-daemon reads (conf=) for every key but rbd_cache, which its rbd driver sets itself
+from cache.direct (on: false, off: true; qemu's block/rbd.c), so the script passes cache.direct to match. native and
+orion-vhost get cache=MODE and the same conf. The settings are printed above the table.
 
 --start-cluster brings up a throw-away single-node cluster in /tmp (one mon on 127.0.0.1, one mgr, one bluestore OSD
 on a 4 GiB sparse file, size 1, auth none; as tests/Shared/Ceph does) and removes it at the end; otherwise give an
@@ -96,14 +104,40 @@ class Cluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_backend(target, directory, rbd_device, conf, pool, image):
+# librbd's cache settings per mode, exactly what RbdBackend.CacheConfiguration sets for the native device's cache=.
+CACHE_SETTINGS = {
+    "none": {"rbd_cache": "false"},
+    "writethrough": {"rbd_cache": "true", "rbd_cache_max_dirty": "0"},
+    "writeback": {"rbd_cache": "true", "rbd_cache_writethrough_until_flush": "false"},
+}
+
+
+def cache_conf(conf, mode, directory):
+    """
+    The given ceph.conf plus a [client.admin] section setting librbd's cache as `mode` does (the client every target
+    connects as; a client's own section wins over [client] and [global] in the given file); returns its path.
+    """
+    with open(conf) as f:
+        text = f.read()
+    path = os.path.join(directory, f"ceph-{mode}.conf")
+    with open(path, "w") as f:
+        f.write(text.rstrip("\n") + "\n\n[client.admin]\n")
+        for key, value in CACHE_SETTINGS[mode].items():
+            f.write(f"    {key} = {value}\n")
+    return path
+
+
+def start_backend(target, directory, rbd_device, conf, pool, image, cache):
     """orion-vhost or qemu-storage-daemon serving the image on a fresh socket; returns (process, socket)."""
     sock = os.path.join(directory, f"{target}-{uuid.uuid4().hex[:8]}.sock")
     log = open(os.path.join(directory, f"{target}.log"), "a")
     if target == "orion-vhost":
         cmd = ["dotnet", ORION_VHOST, "--socket", sock, "--device", rbd_device]
     else:
-        cmd = ["qemu-storage-daemon", "--blockdev", f"driver=rbd,pool={pool},image={image},conf={conf},node-name=n0",
+        # qemu's rbd driver sets rbd_cache from cache.direct (on: false) over the conf; the rest comes from the conf.
+        direct = "on" if CACHE_SETTINGS[cache]["rbd_cache"] == "false" else "off"
+        cmd = ["qemu-storage-daemon", "--blockdev",
+               f"driver=rbd,pool={pool},image={image},conf={conf},cache.direct={direct},node-name=n0",
                "--export", f"type=vhost-user-blk,id=e0,node-name=n0,addr.type=unix,addr.path={sock},writable=on"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
     wait_for_socket(sock, proc, target)
@@ -149,6 +183,10 @@ def main(argv):
     rws = opts.get("--rw", "randread randwrite").split()
     size = opts.get("--size", "1G")
     targets = opts.get("--targets", "native orion-vhost qsd fio").split()
+    caches = opts.get("--cache", "none writeback").split()
+    for mode in caches:
+        if mode not in CACHE_SETTINGS:
+            sys.exit(f"--cache '{mode}' is not a cache mode; give none, writethrough or writeback (several: \"none writeback\")")
     pool, image = opts.get("--pool", "rbd"), opts.get("--image", "orion-cmp")
     cluster = None
     if start_cluster:
@@ -166,54 +204,69 @@ def main(argv):
         # Write the region once, so reads fetch real objects from the OSDs.
         run(["rbd", "-c", conf, "bench", "--io-type", "write", "--io-pattern", "seq", "--io-size", "4M",
              "--io-total", size, f"{pool}/{image}"], 3600)
-        rbd_device = f"rbd:{pool}/{image},conf={conf}"
+        confs = {mode: cache_conf(conf, mode, directory) for mode in caches}
         results = {}
         for _ in range(rounds):
-            for rw in rws:
-                for depth in depths:
-                    for target in random.sample(targets, len(targets)):
-                        try:
-                            if target == "fio":
-                                s = summarize(fio(conf, pool, image, rw, depth, runtime, size), "fio")
-                            elif target == "native":
-                                s = summarize(orion(rbd_device, rw, depth, runtime, size), target)
-                            else:
-                                # Each back-end holds the image only while it is measured: an idle client holding it
-                                # open would take the exclusive lock back and forth with the one being measured.
-                                proc, sock = start_backend(target, directory, rbd_device, conf, pool, image)
-                                backends.append(proc)
-                                try:
-                                    s = summarize(orion(f"vhost-user:{sock}", rw, depth, runtime, size), target)
-                                finally:
-                                    stop(proc)
-                        except (RuntimeError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
-                            s = {"error": str(e)}
-                        results.setdefault((rw, depth, target), []).append(s)
+            for cache in caches:
+                for rw in rws:
+                    for depth in depths:
+                        for target in random.sample(targets, len(targets)):
+                            s = measure(target, cache, confs[cache], pool, image, rw, depth, runtime, size, directory, backends)
+                            results.setdefault((cache, rw, depth, target), []).append(s)
     finally:
         for p in backends:
             stop(p)
         shutil.rmtree(directory, ignore_errors=True)
         if cluster:
             cluster.stop()
+    print_table(results, rounds, runtime, size, caches, rws, depths, targets)
 
+
+def measure(target, cache, conf, pool, image, rw, depth, runtime, size, directory, backends):
+    """One job on one target with librbd's cache in `cache` mode; its summary, or {"error": ...}."""
+    rbd_device = f"rbd:{pool}/{image},conf={conf},cache={cache}"
+    try:
+        if target == "fio":
+            return summarize(fio(conf, pool, image, rw, depth, runtime, size), "fio")
+        if target == "native":
+            return summarize(orion(rbd_device, rw, depth, runtime, size), target)
+        # Each back-end holds the image only while it is measured: an idle client holding it open would take the
+        # exclusive lock back and forth with the one being measured.
+        proc, sock = start_backend(target, directory, rbd_device, conf, pool, image, cache)
+        backends.append(proc)
+        try:
+            return summarize(orion(f"vhost-user:{sock}", rw, depth, runtime, size), target)
+        finally:
+            stop(proc)
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
+        return {"error": str(e)}
+
+
+def print_table(results, rounds, runtime, size, caches, rws, depths, targets):
     print(f"{rounds} interleaved rounds of {runtime} s, 4 KiB, region {size}, medians (range)\n")
-    print("| job | target | IOPS | IOPS / fio | CPU µs / I/O |")
-    print("|---|---|---:|---:|---:|")
-    for rw in rws:
-        for depth in depths:
-            fio_ok = [r["iops"] for r in results.get((rw, depth, "fio"), []) if "iops" in r]
-            fio_median = statistics.median(fio_ok) if fio_ok else None
-            for target in targets:
-                runs = results.get((rw, depth, target), [])
-                ok = [r for r in runs if "iops" in r]
-                if not ok:
-                    print(f"| {rw} QD{depth} | {target} | failed: {runs[0].get('error', '?')[:120] if runs else 'not run'} | | |")
-                    continue
-                iops = [r["iops"] for r in ok]
-                cpu = [r["cpu_us"] for r in ok if r["cpu_us"] is not None]
-                ratio = f"{statistics.median(iops) / fio_median:.2f}×" if fio_median else "n/a"
-                print(f"| {rw} QD{depth} | {target} | {statistics.median(iops):,.0f} ({min(iops):,.0f}–{max(iops):,.0f}) | {ratio} | "
-                      f"{f'{statistics.median(cpu):.1f}' if cpu else 'n/a'} |")
+    print("librbd cache, the same on every target (native/orion-vhost: cache=MODE; fio: the conf's [client.admin] section;")
+    print("qemu-storage-daemon: the conf, rbd_cache through cache.direct):")
+    for mode in caches:
+        print(f"  {mode}: " + ", ".join(f"{k}={v}" for k, v in CACHE_SETTINGS[mode].items()))
+    print()
+    print("| job | cache | target | IOPS | IOPS / fio | CPU µs / I/O |")
+    print("|---|---|---|---:|---:|---:|")
+    for cache in caches:
+        for rw in rws:
+            for depth in depths:
+                fio_ok = [r["iops"] for r in results.get((cache, rw, depth, "fio"), []) if "iops" in r]
+                fio_median = statistics.median(fio_ok) if fio_ok else None
+                for target in targets:
+                    runs = results.get((cache, rw, depth, target), [])
+                    ok = [r for r in runs if "iops" in r]
+                    if not ok:
+                        print(f"| {rw} QD{depth} | {cache} | {target} | failed: {runs[0].get('error', '?')[:120] if runs else 'not run'} | | |")
+                        continue
+                    iops = [r["iops"] for r in ok]
+                    cpu = [r["cpu_us"] for r in ok if r["cpu_us"] is not None]
+                    ratio = f"{statistics.median(iops) / fio_median:.2f}×" if fio_median else "n/a"
+                    print(f"| {rw} QD{depth} | {cache} | {target} | {statistics.median(iops):,.0f} ({min(iops):,.0f}–{max(iops):,.0f}) | "
+                          f"{ratio} | {f'{statistics.median(cpu):.1f}' if cpu else 'n/a'} |")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,12 @@ internal sealed partial class DeviceQueue
     /// </summary>
     public bool HasWork => Volatile.Read(ref _paused) == 0 && !Stopped && (Ring.HasAvailable || _io is { HasCompletions: true });
 
+    /// <summary>
+    /// <see cref="HasWork"/> before the owner sleeps, arming the backend's wake-up when there is none: from then on its
+    /// next completion signals the eventfd the owner sleeps on (<see cref="IBackendQueueIo.PrepareToSleep"/>).
+    /// </summary>
+    public bool PrepareToPark() => !HasWork && (_io is null || _io.PrepareToSleep());
+
     private int ProcessWithIo(IBackendQueueIo io)
     {
         int completed = io.Reap(Ring);

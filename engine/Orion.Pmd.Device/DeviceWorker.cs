@@ -165,6 +165,21 @@ internal sealed class DeviceWorker
     private void WaitForKickOrCompletion(DeviceQueue q)
     {
         var set = _kickOrCompletion!;
-        if (set.Wait(100) > 0 && set.IsReadable(0) && q.Kick!.TryConsume(out _)) q.CountKick();
+        var io = q.Io!;
+        // Armed here, not per completion: the backend signals the first completion after this and none while we poll.
+        if (!io.PrepareToSleep()) return;       // one is already waiting: serve it
+        bool completionReady = false;
+        try
+        {
+            if (set.Wait(100) > 0)
+            {
+                if (set.IsReadable(0) && q.Kick!.TryConsume(out _)) q.CountKick();
+                completionReady = set.IsReadable(1);
+            }
+        }
+        finally
+        {
+            io.Woke(completionReady);
+        }
     }
 }

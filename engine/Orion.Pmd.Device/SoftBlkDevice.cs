@@ -417,6 +417,16 @@ public sealed partial class SoftBlkDevice : IDisposable
     /// <summary>Requests of queue <paramref name="index"/> its passes started and kept for a sleep inside its ring (not yet handed to the kernel).</summary>
     internal int QueueUnsubmittedIo(int index) => QueueOrNull(index)?.Io?.Unsubmitted ?? 0;
 
+    /// <summary>
+    /// Before the owner of queue <paramref name="index"/> (a reactor serving it inline) sleeps: true when a pass would
+    /// find no work, and then the backend's next completion signals the queue's call eventfd (the owner's wake source)
+    /// until <see cref="QueueUnparked"/>; completions while the owner polls signal nothing.
+    /// </summary>
+    public bool PrepareQueueToPark(int index) => QueueOrNull(index)?.PrepareToPark() ?? true;
+
+    /// <summary>After the sleep <see cref="PrepareQueueToPark"/> allowed (or refused): completions stop signalling.</summary>
+    public void QueueUnparked(int index) => QueueOrNull(index)?.Io?.Woke(false);
+
     /// <summary>Requests of queue <paramref name="index"/> the backend (the kernel) is working on, read by the thread that serves it.</summary>
     public int QueueInFlightIo(int index) => QueueOrNull(index)?.InFlightIo ?? 0;
 

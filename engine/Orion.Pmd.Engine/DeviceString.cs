@@ -71,10 +71,20 @@ public enum DeviceKind
 /// <c>,timeout=SECONDS</c> (<c>rbd:</c> only): librados' operation timeout; null for
 /// <see cref="RbdBackendOptions.DefaultRequestTimeout"/>, zero to wait for ever.
 /// </param>
+/// <param name="Cache">
+/// <c>,cache=none|writethrough|writeback</c> (<c>rbd:</c> only): librbd's client cache and whether the device reports a
+/// volatile write cache (<see cref="RbdCacheMode"/>); null for <see cref="RbdCacheMode.None"/>.
+/// </param>
 public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize, bool ReadOnly, bool Prefill = false, TimeSpan Delay = default,
                                   string? Path = null, bool Direct = false, FaultPlan? Faults = null, FileIoEngine IoEngine = FileIoEngine.Auto,
-                                  string? Conf = null, string? ClientId = null, TimeSpan? RequestTimeout = null)
+                                  string? Conf = null, string? ClientId = null, TimeSpan? RequestTimeout = null, RbdCacheMode? Cache = null)
 {
+    /// <summary>
+    /// Whether the device starts with a volatile write cache (virtio-blk's <c>writeback</c> byte): an <c>rbd:</c> device
+    /// only with <c>cache=writeback</c> (its writes are otherwise durable when acknowledged), every other kind as before.
+    /// </summary>
+    public bool WriteCache => Kind != DeviceKind.Rbd || Cache == RbdCacheMode.WriteBack;
+
     /// <summary>The longest <c>,delay=</c> accepted: a second per request is already far beyond any test's need.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
 
@@ -87,7 +97,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
     private const string Expected =
         "expected mem:SIZE or null:SIZE (a RAM disk or a null device), file:PATH (an image file or block device) or vhost-user:PATH " +
         "(a vhost-user socket) or rbd:POOL/IMAGE (a Ceph RBD image), optionally followed by ,bs=512|4096, ,ro, ,delay=DURATION and ,fault=PLAN, " +
-        "for mem: ,prefill, for file: ,direct and ,size=SIZE, for rbd: ,conf=PATH, ,id=NAME and ,timeout=SECONDS " +
+        "for mem: ,prefill, for file: ,direct and ,size=SIZE, for rbd: ,conf=PATH, ,id=NAME, ,timeout=SECONDS and ,cache=none|writethrough|writeback " +
         "(for example mem:1G, null:64G, null:1G,bs=4096, file:/var/tmp/disk.img,size=1G,direct, vhost-user:/run/orion.sock or rbd:rbd/vm1,conf=/etc/ceph/ceph.conf)";
 
     private const string SizeHint = "use a number with an optional k, m, g or t suffix (powers of 1024, for example 4k or 1g)";
@@ -147,9 +157,10 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         FaultPlan? faults = null;
         string? conf = null, clientId = null;
         TimeSpan? requestTimeout = null;
+        RbdCacheMode? cache = null;
         foreach (var opt in parts.Skip(1))
         {
-            if (!TryParseRbdOption(kind, opt, ref conf, ref clientId, ref requestTimeout, out bool wasRbd, ref error)) return false;
+            if (!TryParseRbdOption(kind, opt, ref conf, ref clientId, ref requestTimeout, ref cache, out bool wasRbd, ref error)) return false;
             if (wasRbd) continue;
             if (opt.Equals("ro", StringComparison.OrdinalIgnoreCase) || opt.Equals("readonly", StringComparison.OrdinalIgnoreCase))
             {
@@ -270,21 +281,21 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             error = "size= creates or extends the file, which a read-only (ro) device cannot do; drop one of them";
             return false;
         }
-        device = new DeviceString(kind, size, bs, ro, prefill, delay, path, direct, faults, ioEngine, conf, clientId, requestTimeout);
+        device = new DeviceString(kind, size, bs, ro, prefill, delay, path, direct, faults, ioEngine, conf, clientId, requestTimeout, cache);
         return true;
     }
 
     /// <summary>
-    /// <c>conf=</c>, <c>id=</c> and <c>timeout=</c>: true with <paramref name="handled"/> set when <paramref name="opt"/>
+    /// <c>conf=</c>, <c>id=</c>, <c>timeout=</c> and <c>cache=</c>: true with <paramref name="handled"/> set when <paramref name="opt"/>
     /// was one of them (and fit an <c>rbd:</c> device), true with it clear when it is some other option, false with
     /// <paramref name="error"/> when it is wrong.
     /// </summary>
     private static bool TryParseRbdOption(DeviceKind kind, string opt, ref string? conf, ref string? clientId, ref TimeSpan? timeout,
-                                          out bool handled, ref string error)
+                                          ref RbdCacheMode? cache, out bool handled, ref string error)
     {
         int eq = opt.IndexOf('=');
         string key = eq < 0 ? "" : opt[..eq].ToLowerInvariant();
-        handled = key is "conf" or "id" or "timeout";
+        handled = key is "conf" or "id" or "timeout" or "cache";
         if (!handled) return true;
         if (kind != DeviceKind.Rbd)
         {
@@ -305,6 +316,16 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
                     return false;
                 }
                 clientId = value;
+                return true;
+            case "cache":
+                cache = value.ToLowerInvariant() switch
+                {
+                    "none" or "off" => RbdCacheMode.None,
+                    "writethrough" => RbdCacheMode.WriteThrough,
+                    "writeback" => RbdCacheMode.WriteBack,
+                    _ => null,
+                };
+                if (cache is null) { error = $"'{opt}' is not a cache mode; give cache=none, cache=writethrough or cache=writeback"; return false; }
                 return true;
             default:
                 if (value == "0") { timeout = TimeSpan.Zero; return true; }
@@ -333,7 +354,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         DeviceKind.Memory => "bs=SIZE, ro, delay=DURATION, fault=PLAN and prefill",
         DeviceKind.Null => "bs=SIZE, ro, delay=DURATION and fault=PLAN",
         DeviceKind.File => "size=SIZE, bs=SIZE, direct, io=auto|uring|sync, ro, delay=DURATION and fault=PLAN (a path cannot contain ',')",
-        DeviceKind.Rbd => "conf=PATH, id=NAME, timeout=SECONDS, bs=SIZE, ro, delay=DURATION and fault=PLAN",
+        DeviceKind.Rbd => "conf=PATH, id=NAME, timeout=SECONDS, cache=none|writethrough|writeback, bs=SIZE, ro, delay=DURATION and fault=PLAN",
         _ => "ro (a path cannot contain ',')",
     };
 
@@ -418,6 +439,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             ReadOnly = ReadOnly,
             LogicalBlockSize = BlockSize,
             RequestTimeout = RequestTimeout ?? RbdBackendOptions.DefaultRequestTimeout,
+            Cache = Cache ?? RbdCacheMode.None,
         }),
         DeviceKind.File => new FileBackend(new FileBackendOptions
         {
@@ -442,7 +464,8 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             DeviceKind.File => $"file:{Path}" + (SizeBytes > 0 ? $",size={SizeText.Format(SizeBytes).ToLowerInvariant()}" : ""),
             DeviceKind.VhostUser => $"vhost-user:{Path}",
             DeviceKind.Rbd => $"rbd:{Path}" + (Conf is not null ? $",conf={Conf}" : "") + (ClientId is not null ? $",id={ClientId}" : "") +
-                              (RequestTimeout is { } t ? (t == TimeSpan.Zero ? ",timeout=0" : $",timeout={t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}s") : ""),
+                              (RequestTimeout is { } t ? (t == TimeSpan.Zero ? ",timeout=0" : $",timeout={t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}s") : "") +
+                              (Cache is { } c ? $",cache={c.ToString().ToLowerInvariant()}" : ""),
             _ => $"{KindName(Kind)}:{SizeText.Format(SizeBytes).ToLowerInvariant()}",
         } +
         (BlockSize != DefaultBlockSize ? $",bs={BlockSize.ToString(CultureInfo.InvariantCulture)}" : "") + (Direct ? ",direct" : "") +
@@ -459,7 +482,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         DeviceKind.VhostUser => $"vhost-user device at {Path}{(ReadOnly ? ", read-only" : "")}",
         _ => Kind switch
         {
-            DeviceKind.Rbd => $"Ceph RBD image {Path}{(Conf is not null ? $" ({Conf})" : "")}, ",
+            DeviceKind.Rbd => $"Ceph RBD image {Path}{(Conf is not null ? $" ({Conf})" : "")}, librbd cache {(Cache ?? RbdCacheMode.None).ToString().ToLowerInvariant()}, ",
             DeviceKind.Memory => $"RAM disk, {SizeText.Describe(SizeBytes)}, ",
             DeviceKind.Null => $"null device, {SizeText.Describe(SizeBytes)}, ",
             _ => $"file {Path}{(SizeBytes > 0 ? $" (created or extended to {SizeText.Describe(SizeBytes)})" : "")}, ",

@@ -100,6 +100,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             YieldWhenIdle = !plan.Pinned,
             InjectedLatency = spec.Delay,
             Faults = spec.Faults,
+            WriteCache = spec.WriteCache,
         };
         SoftBlkDevice device;
         try { device = new SoftBlkDevice(backend, deviceOptions); }

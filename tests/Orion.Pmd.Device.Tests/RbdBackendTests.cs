@@ -12,31 +12,20 @@ namespace Orion.Pmd.Device.Tests;
 /// carried asynchronously, a reset that waits for librbd, and clear errors for what cannot be opened.
 /// </summary>
 [NonParallelizable]
-public class RbdBackendTests
+public class RbdBackendTests() : RbdImageTest("device")
 {
-    private const int ImageBytes = 8 << 20;
-    private string? _image;
-
-    // The run's cluster, owned by CephTearDown (one per test run), never by a test.
-    private static CephCluster Cluster => CephCluster.RequireShared();
-
-    [SetUp]
-    public void SetUp() => _image = Cluster.CreateImage(ImageBytes, "device");
-
-    [TearDown]
-    public void TearDown()
-    {
-        if (_image is not null) Cluster.RemoveImage(_image);
-        _image = null;
-    }
-
-    private RbdBackend Open(bool readOnly = false) => new(new RbdBackendOptions
+    private RbdBackend Open(bool readOnly = false, RbdCacheMode cache = RbdCacheMode.None) => new(new RbdBackendOptions
     {
         Pool = CephCluster.Pool,
-        Image = _image!,
+        Image = Image!,
         ConfPath = Cluster.ConfPath,
         ReadOnly = readOnly,
+        Cache = cache,
     });
+
+    /// <summary>A device over the image with librbd's cache in <paramref name="cache"/>, reporting it as the device options would.</summary>
+    private static MiniDriver StartWithCache(RbdBackend backend) =>
+        MiniDriver.Start(backend, new SoftBlkDeviceOptions { Mode = DeviceServiceMode.Manual, WriteCache = backend.HasVolatileCache });
 
     private MiniDriver StartManual(int queueSize = 64) =>
         MiniDriver.Start(Open(), new SoftBlkDeviceOptions { Mode = DeviceServiceMode.Manual }, new MiniDriverOptions { QueueSize = queueSize });
@@ -68,7 +57,7 @@ public class RbdBackendTests
             }
             Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Fallbacks, Is.Zero);
         }
-        var image = Cluster.ExportImage(_image!);
+        var image = Cluster.ExportImage(Image!);
         for (int i = 0; i < 32; i++)
             Assert.That(image.AsSpan(i * 37 % 2000 * 4096, 4096).SequenceEqual(blocks[i]), Is.True, $"block {i} in the image (rbd export)");
     }
@@ -87,7 +76,7 @@ public class RbdBackendTests
             Assert.That(r.Data, Is.EqualTo(data));
             Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Fallbacks, Is.Zero, "no transfer fell back to the synchronous path");
         }
-        Assert.That(Cluster.ExportImage(_image!).AsSpan(600 * 512, data.Length).SequenceEqual(data), Is.True);
+        Assert.That(Cluster.ExportImage(Image!).AsSpan(600 * 512, data.Length).SequenceEqual(data), Is.True);
     }
 
     [Test]
@@ -109,7 +98,7 @@ public class RbdBackendTests
             Assert.That(discarded.BlkStatus, Is.EqualTo(BlkStatus.Ok));
             Assert.That(discarded.Data, Is.All.EqualTo(0), "librbd reads a discarded range of a whole object as zeroes");
         }
-        Assert.That(Cluster.ExportImage(_image!).AsSpan(0, 64 << 10).ContainsAnyExcept((byte)0), Is.False);
+        Assert.That(Cluster.ExportImage(Image!).AsSpan(0, 64 << 10).ContainsAnyExcept((byte)0), Is.False);
     }
 
     private static byte[] Range(ulong sector, uint sectors)
@@ -132,6 +121,76 @@ public class RbdBackendTests
         Assert.That(d.Device.InFlightBackendRequests, Is.Zero, "the reset returned only once librbd had completed every request");
         foreach (var r in reads)
             Assert.That(d.Host(r.StatusGuest, 1)[0], Is.Not.EqualTo(Payload.UntouchedStatus), "every request was answered before the reset returned");
+    }
+
+    [TestCase(RbdCacheMode.None, 0, "rbd_cache=false")]
+    [TestCase(RbdCacheMode.WriteThrough, 0, "rbd_cache=true")]
+    [TestCase(RbdCacheMode.WriteBack, 1, "rbd_cache=true")]
+    [CancelAfter(120_000)]
+    public void TheCacheModeIsSetInLibrbd_AndReportedInConfigSpace(RbdCacheMode mode, int writeback, string rbdCache)
+    {
+        var backend = Open(cache: mode);
+        Assert.That(backend.CacheSettings, Does.Contain(rbdCache));
+        if (mode == RbdCacheMode.WriteThrough) Assert.That(backend.CacheSettings, Does.Contain("rbd_cache_max_dirty=0"), "no write completes from the cache");
+        if (mode == RbdCacheMode.WriteBack) Assert.That(backend.CacheSettings, Does.Contain("rbd_cache_writethrough_until_flush=false"));
+        using var d = StartWithCache(backend);
+        var config = new byte[BlkConfig.Offsets.Writeback + 1];
+        d.Device.ReadConfig(0, config);
+        Assert.That(config[BlkConfig.Offsets.Writeback], Is.EqualTo(writeback), "the writeback byte says whether completed writes need a FLUSH");
+        Assert.That(d.Device.WriteCacheEnabled, Is.EqualTo(writeback == 1));
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public void InWriteBackMode_AFlushReachesLibrbd_AndWritesAloneDoNot()
+    {
+        var backend = Open(cache: RbdCacheMode.WriteBack);
+        using var d = StartWithCache(backend);
+        for (int i = 0; i < 8; i++)
+            Assert.That(d.Execute(new BlkRequestHeader(BlkRequestType.Out, (ulong)i * 8), Payload.RandomBytes(4096, i)).BlkStatus, Is.EqualTo(BlkStatus.Ok));
+        Assert.That(backend.FlushesSent, Is.Zero, "write-back: writes complete from librbd's cache without a flush");
+        Assert.That(d.Execute(new BlkRequestHeader(BlkRequestType.Flush, 0)).BlkStatus, Is.EqualTo(BlkStatus.Ok));
+        Assert.That(backend.FlushesSent, Is.EqualTo(1), "the FLUSH became one rbd_aio_flush");
+        Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Fallbacks, Is.Zero);
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public void ADriverThatTurnsTheCacheOff_GetsEveryWriteFlushedBeforeItCompletes()
+    {
+        var backend = Open(cache: RbdCacheMode.WriteBack);
+        using var d = StartWithCache(backend);
+        Assert.That(d.Negotiated.HasFlag(Orion.Pmd.Virtio.VirtioFeatures.BlkConfigWce), Is.True);
+        d.Device.WriteConfig(BlkConfig.Offsets.Writeback, [0]);
+        Assert.That(d.Device.WriteCacheEnabled, Is.False);
+        var data = Payload.RandomBytes(4096, 5);
+        var writes = Enumerable.Range(0, 4).Select(i => d.Add(0, new BlkRequestHeader(BlkRequestType.Out, (ulong)i * 8), data)).ToArray();
+        d.Publish(0);
+        Assert.That(d.WaitAll(writes).Select(c => c.BlkStatus), Is.All.EqualTo(BlkStatus.Ok));
+        Assert.That(backend.FlushesSent, Is.EqualTo(4), "each write-through write was followed by rbd_aio_flush before it completed");
+        Assert.That(d.Device.GetQueueIoCounters(0)!.Value.Fallbacks, Is.Zero, "on the asynchronous path");
+    }
+
+    [Test]
+    [CancelAfter(240_000)]
+    public void InWriteBackMode_FlushedDataSurvivesAnOsdRestart()
+    {
+        var blocks = Enumerable.Range(0, 16).Select(i => Payload.RandomBytes(4096, 300 + i)).ToArray();
+        var backend = Open(cache: RbdCacheMode.WriteBack);
+        using var d = StartWithCache(backend);
+        var writes = Enumerable.Range(0, 16).Select(i => d.Add(0, new BlkRequestHeader(BlkRequestType.Out, (ulong)i * 8 * 131), blocks[i])).ToArray();
+        d.Publish(0);
+        Assert.That(d.WaitAll(writes).Select(c => c.BlkStatus), Is.All.EqualTo(BlkStatus.Ok));
+        Assert.That(d.Execute(new BlkRequestHeader(BlkRequestType.Flush, 0)).BlkStatus, Is.EqualTo(BlkStatus.Ok));
+        // SIGKILL right after the flush (well inside librbd's 1 s dirty age): only what the flush wrote out can be there.
+        Cluster.KillOsd();
+        Cluster.StartOsd();
+        var image = Cluster.ExportImage(Image!);       // another client, while this one still has the image open
+        for (int i = 0; i < 16; i++)
+            Assert.That(image.AsSpan(i * 131 * 4096, 4096).SequenceEqual(blocks[i]), Is.True, $"block {i} after the OSD restart (rbd export)");
+        var again = d.Execute(new BlkRequestHeader(BlkRequestType.In, 0), inLength: 4096);
+        Assert.That(again.BlkStatus, Is.EqualTo(BlkStatus.Ok), "the device serves on after the restart");
+        Assert.That(again.Data, Is.EqualTo(blocks[0]));
     }
 
     [Test]

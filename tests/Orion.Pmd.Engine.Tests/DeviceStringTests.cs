@@ -1,4 +1,5 @@
 using Orion.Pmd.Device.Backends;
+using Orion.Pmd.Device.Backends.Rbd;
 using Orion.Pmd.Engine;
 
 namespace Orion.Pmd.Engine.Tests;
@@ -142,6 +143,8 @@ public class DeviceStringTests
     [TestCase("rbd:rbd/vm1,id=client.admin", "give the name without 'client.'")]
     [TestCase("rbd:rbd/vm1,conf=", "names no ceph.conf")]
     [TestCase("mem:1G,conf=/etc/ceph/ceph.conf", "'conf=/etc/ceph/ceph.conf' applies only to rbd: devices")]
+    [TestCase("rbd:rbd/vm1,cache=unsafe", "'cache=unsafe' is not a cache mode; give cache=none, cache=writethrough or cache=writeback")]
+    [TestCase("file:/tmp/x.img,cache=writeback", "'cache=writeback' applies only to rbd: devices")]
     public void ErrorsSayWhatIsWrong(string text, string fragment)
     {
         Assert.That(DeviceString.TryParse(text, out var device, out var error), Is.False);
@@ -182,6 +185,19 @@ public class DeviceStringTests
         var d = DeviceString.Parse(text);
         Assert.That(d, Is.EqualTo(new DeviceString(DeviceKind.Rbd, 0, DeviceString.DefaultBlockSize, false, Path: path, Conf: conf, ClientId: id,
             RequestTimeout: timeoutSeconds is int t ? TimeSpan.FromSeconds(t) : null)));
+        Assert.That(DeviceString.Parse(d.ToString()), Is.EqualTo(d));
+    }
+
+    [TestCase("rbd:rbd/vm1", null, false)]
+    [TestCase("rbd:rbd/vm1,cache=none", RbdCacheMode.None, false)]
+    [TestCase("rbd:rbd/vm1,cache=writethrough", RbdCacheMode.WriteThrough, false)]
+    [TestCase("rbd:rbd/vm1,CACHE=WriteBack", RbdCacheMode.WriteBack, true)]
+    [TestCase("file:/var/tmp/disk.img", null, true)]
+    public void TheRbdCacheModeDecidesTheDevicesWriteCache(string text, RbdCacheMode? cache, bool writeCache)
+    {
+        var d = DeviceString.Parse(text);
+        Assert.That(d.Cache, Is.EqualTo(cache));
+        Assert.That(d.WriteCache, Is.EqualTo(writeCache), "only a write-back librbd makes the device report a volatile cache");
         Assert.That(DeviceString.Parse(d.ToString()), Is.EqualTo(d));
     }
 

@@ -22,7 +22,9 @@ internal static class CommandLine
           --socket PATH           Unix socket to listen on (at most 107 bytes; a stale socket file is replaced)
           --device SPEC           null:SIZE, mem:SIZE, file:PATH or rbd:POOL/IMAGE, with ,bs=512|4096 ,ro
                                   ,delay=DURATION, mem: ,prefill, file: ,direct ,size=SIZE ,io=auto|uring|sync,
-                                  rbd: ,conf=PATH ,id=NAME ,timeout=SECONDS (e.g. mem:1G, file:/var/tmp/d.img,direct,
+                                  rbd: ,conf=PATH ,id=NAME ,timeout=SECONDS ,cache=none|writethrough|writeback
+                                  (librbd's cache; writeback reports a volatile cache the front-end must flush)
+                                  (e.g. mem:1G, file:/var/tmp/d.img,direct,
                                   rbd:rbd/vm1,conf=/etc/ceph/ceph.conf); a file is served through io_uring, one ring
                                   per queue, where the kernel allows it (io=auto), otherwise synchronously; a Ceph
                                   RBD image through librbd (rbd_aio), many requests in flight per queue

@@ -61,6 +61,7 @@ internal static class VhostCommand
             YieldWhenIdle = o.Cpus is null && o.Queues + 1 > allowedCpus,
             InjectedLatency = o.Device.Delay,
             Faults = o.Device.Faults,
+            WriteCache = o.Device.WriteCache,
         };
     }
 
@@ -144,6 +145,8 @@ internal static class VhostCommand
                                  (device.IoEngine is { } io ? $"I/O by {io}, " : "") +
                                  $"{o.Queues} queue(s) of up to {o.QueueSizeMax} entries, {DescribeMode(o)}, serial '{o.Serial}'" +
                                  (activated is null ? "" : ", on the socket systemd passed (socket activation)"));
+                // librbd's cache as librados has it (ceph.conf and cache=): what a comparison with other librbd clients needs.
+                if (device.Backend is Orion.Pmd.Device.Backends.Rbd.RbdBackend rbd) stderr.WriteLine($"orion-vhost: librbd {rbd.CacheSettings}");
                 stdout.WriteLine($"listening on {o.SocketPath}");
                 stdout.Flush();
                 server.Run(listener);

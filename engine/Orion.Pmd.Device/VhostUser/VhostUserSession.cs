@@ -322,9 +322,12 @@ internal sealed partial class VhostUserSession
         var s = _device.GetQueueStats(index);
         if (s.Requests == 0 && s.KicksReceived == 0) return;
         double per = Math.Max(1, s.Requests);
+        // librbd's completions wake a sleeping device thread through an eventfd the backend signals itself.
+        long wakeups = _device.GetQueueIoCounters(index)?.Wakeups ?? 0;
         _log.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"vhost-user: queue {index}: {s.Requests} requests in {s.Batches} batches, {s.KicksReceived} kicks ({s.KicksReceived / per:0.###} per request), " +
-            $"{s.Sleeps} sleeps ({s.Sleeps / per:0.###} per request), {s.InterruptsSent} interrupts"));
+            $"{s.Sleeps} sleeps ({s.Sleeps / per:0.###} per request), {s.InterruptsSent} interrupts") +
+            (wakeups > 0 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $", {wakeups} completion wake-ups ({wakeups / per:0.###} per request)") : ""));
     }
 
     private void CleanUp()

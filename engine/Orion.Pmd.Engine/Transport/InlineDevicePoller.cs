@@ -9,7 +9,8 @@ namespace Orion.Pmd.Engine.Transport;
 /// reactor places requests in the ring, then this poller pops them, hands them to the backend (a file through
 /// io_uring) and publishes what the kernel finished, so one thread per queue does what SPDK's reactor does with its
 /// io_uring bdev, and no second core spins for the device. Parks only when neither the ring nor the backend has work;
-/// the kernel signals the queue's call eventfd (a wake source of the reactor) on every completion, which is also why
+/// the backend signals the queue's call eventfd (a wake source of the reactor) when a request completes (io_uring: on
+/// every completion; librbd: on the first one after <see cref="PrepareToPark"/> armed it), which is also why
 /// it <see cref="WaitsOnKernel"/> while requests are in the kernel (<see cref="IdlePolicy.Hybrid"/> sleeps then).
 /// </summary>
 /// <remarks>
@@ -23,10 +24,11 @@ internal sealed class InlineDevicePoller(SoftBlkDevice device, int queue, EventF
     public int Poll() => device.PollQueue(queue);
 
     /// <inheritdoc />
-    public bool PrepareToPark() => !device.QueueHasWork(queue);
+    /// <remarks>Arms the backend's wake-up (librbd signals the call eventfd only while the reactor sleeps).</remarks>
+    public bool PrepareToPark() => device.PrepareQueueToPark(queue);
 
     /// <inheritdoc />
-    public void Unparked() { }
+    public void Unparked() => device.QueueUnparked(queue);
 
     /// <inheritdoc />
     public bool WaitsOnKernel => device.QueueInFlightIo(queue) > 0;

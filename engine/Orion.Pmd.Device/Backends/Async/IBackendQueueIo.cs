@@ -84,6 +84,20 @@ public interface IBackendQueueIo : IDisposable
     bool HasCompletions { get; }
 
     /// <summary>
+    /// Called by the owner just before it sleeps on <see cref="CompletionFd"/> (or on the eventfd given to
+    /// <see cref="SignalCompletionsTo"/>): from now until <see cref="Woke"/>, the next completion signals it. False when a
+    /// completion is already waiting, so the owner must not sleep. A channel whose completions signal whether or not
+    /// anyone sleeps (io_uring: the kernel signals every completion) only answers whether one is waiting.
+    /// </summary>
+    bool PrepareToSleep() => !HasCompletions;
+
+    /// <summary>
+    /// Called by the owner after a sleep that <see cref="PrepareToSleep"/> allowed; <paramref name="completionFdReadable"/>:
+    /// the sleep found <see cref="CompletionFd"/> readable (the channel then resets it).
+    /// </summary>
+    void Woke(bool completionFdReadable) { }
+
+    /// <summary>
     /// Has the kernel signal <paramref name="eventFd"/> whenever a request completes, so a thread that sleeps on that
     /// eventfd (a reactor serving the device's queue itself) wakes for completions too.
     /// </summary>
@@ -125,4 +139,9 @@ public interface IBackendQueueIo : IDisposable
 /// <param name="Canceled">Requests cancelled by a drain that ran past its bound.</param>
 /// <param name="OrderedFlushes">Flushes sent to wait behind writes still in the kernel (made available before them), so that they cover those too.</param>
 /// <param name="LinkedFlushes">Of those, flushes handed to the kernel linked behind their one write in the same submission (IOSQE_IO_LINK), rather than held until it completed.</param>
-public readonly record struct QueueIoCounters(long Started, long Resubmitted, long Fallbacks, long Canceled, long OrderedFlushes = 0, long LinkedFlushes = 0);
+/// <param name="Wakeups">
+/// Completions that signalled the owner's eventfd because it slept (or was about to) — a system call on the
+/// completing thread and a wake-up of the owner each; completions reaped by a thread that polls signal nothing
+/// (counted by channels whose signals the channel itself sends: librbd's).
+/// </param>
+public readonly record struct QueueIoCounters(long Started, long Resubmitted, long Fallbacks, long Canceled, long OrderedFlushes = 0, long LinkedFlushes = 0, long Wakeups = 0);

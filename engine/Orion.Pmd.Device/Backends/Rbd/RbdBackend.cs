@@ -14,9 +14,9 @@ namespace Orion.Pmd.Device.Backends.Rbd;
 /// <c>rbd_write</c>, ...) serve what does not go asynchronously: injected faults and latency, multi-range discards.
 /// </summary>
 /// <remarks>
-/// librbd's client-side cache is turned off (<c>rbd_cache = false</c>): a completed write is then on the OSDs, so
-/// FLUSH and the device's write-through mode are honest without a cache to drain, and two devices opening the same
-/// image see each other's writes. librados' operation timeouts are set from <see cref="RbdBackendOptions.RequestTimeout"/>,
+/// librbd's client-side cache follows <see cref="RbdBackendOptions.Cache"/> (off by default: a completed write is then
+/// on the OSDs, and two devices opening the same image see each other's writes); in write-back mode the device reports
+/// a volatile cache and FLUSH becomes <c>rbd_aio_flush</c>, which writes librbd's dirty data out. librados' operation timeouts are set from <see cref="RbdBackendOptions.RequestTimeout"/>,
 /// so an outage longer than that fails requests with ETIMEDOUT (IOERR, the errno in the executor's last error) instead
 /// of holding them for ever. Why librbd and not a RADOS client of our own: docs/architecture.md, "Ceph RBD".
 /// </remarks>
@@ -40,11 +40,13 @@ public sealed unsafe class RbdBackend : IAsyncBlockBackend
             Check(LibRados.rados_create(out _cluster, options.ClientId), "rados_create");
             Check(LibRados.rados_conf_read_file(_cluster, options.ConfPath),
                   options.ConfPath is null ? "reading the default ceph.conf" : $"reading {options.ConfPath}");
-            Check(LibRados.rados_conf_set(_cluster, "rbd_cache", "false"), "rados_conf_set(rbd_cache)");
+            foreach (var (key, value) in CacheConfiguration(options.Cache))
+                Check(LibRados.rados_conf_set(_cluster, key, value), $"rados_conf_set({key})");
             string timeout = ((long)Math.Ceiling(options.RequestTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             Check(LibRados.rados_conf_set(_cluster, "rados_osd_op_timeout", timeout), "rados_conf_set(rados_osd_op_timeout)");
             Check(LibRados.rados_conf_set(_cluster, "rados_mon_op_timeout", timeout), "rados_conf_set(rados_mon_op_timeout)");
             Check(LibRados.rados_connect(_cluster), "connecting to the cluster (rados_connect)");
+            CacheSettings = string.Join(' ', CacheKeys.Select(k => $"{k}={ConfGet(k)}"));
             Check(LibRados.rados_ioctx_create(_cluster, options.Pool, out _ioctx), $"opening pool '{options.Pool}'");
             Check(options.ReadOnly
                     ? LibRbd.rbd_open_read_only(_ioctx, options.Image, out _image, null)
@@ -67,6 +69,48 @@ public sealed unsafe class RbdBackend : IAsyncBlockBackend
             Release();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The librbd settings <paramref name="mode"/> stands for, as QEMU's <c>rbd</c> driver sets <c>rbd_cache</c> from its
+    /// cache mode: set on the cluster handle after the ceph.conf is read, so they win over it. Write-through keeps
+    /// librbd's cache for reads but lets no write complete before the OSDs have it (<c>rbd_cache_max_dirty = 0</c>,
+    /// whatever <c>rbd_cache_policy</c> says); write-back turns off librbd's "write-through until the first flush", since
+    /// the device reports its volatile cache and the driver flushes.
+    /// </summary>
+    internal static IEnumerable<(string Key, string Value)> CacheConfiguration(RbdCacheMode mode) => mode switch
+    {
+        RbdCacheMode.None => [("rbd_cache", "false")],
+        RbdCacheMode.WriteThrough => [("rbd_cache", "true"), ("rbd_cache_max_dirty", "0")],
+        RbdCacheMode.WriteBack => [("rbd_cache", "true"), ("rbd_cache_writethrough_until_flush", "false")],
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "expected None, WriteThrough or WriteBack"),
+    };
+
+    /// <summary>The librbd cache settings reported by <see cref="CacheSettings"/>.</summary>
+    private static readonly string[] CacheKeys =
+        ["rbd_cache", "rbd_cache_policy", "rbd_cache_max_dirty", "rbd_cache_writethrough_until_flush"];
+
+    /// <summary>
+    /// librbd's cache settings as the connected cluster handle has them (after the ceph.conf and <see cref="RbdBackendOptions.Cache"/>),
+    /// e.g. <c>rbd_cache=true rbd_cache_policy=writearound rbd_cache_max_dirty=0 rbd_cache_writethrough_until_flush=true</c>:
+    /// for reports that compare with other librbd clients.
+    /// </summary>
+    public string CacheSettings { get; } = "";
+
+    /// <summary>Whether completed writes may sit in librbd's volatile cache until a flush (<see cref="RbdCacheMode.WriteBack"/>).</summary>
+    public bool HasVolatileCache => Options.Cache == RbdCacheMode.WriteBack;
+
+    /// <summary>Flushes handed to librbd (<c>rbd_aio_flush</c> from the queues, <c>rbd_flush</c> from the synchronous path).</summary>
+    public long FlushesSent => Interlocked.Read(ref _flushesSent);
+    private long _flushesSent;
+
+    internal void CountFlush() => Interlocked.Increment(ref _flushesSent);
+
+    private string ConfGet(string key)
+    {
+        var buffer = stackalloc byte[128];
+        int r = LibRados.rados_conf_get(_cluster, key, buffer, 128);
+        return r < 0 ? "?" : System.Text.Encoding.UTF8.GetString(System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpanFromNullTerminated(buffer));
     }
 
     /// <summary>What this backend opened.</summary>
@@ -148,6 +192,7 @@ public sealed unsafe class RbdBackend : IAsyncBlockBackend
     public void Flush()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        CountFlush();
         Check(LibRbd.rbd_flush(_image), "flush");
     }
 

@@ -31,4 +31,11 @@ public sealed record RbdBackendOptions
     /// A short OSD restart stalls requests for up to about 20 s (the OSD heartbeat grace) before they complete.
     /// </summary>
     public TimeSpan RequestTimeout { get; init; } = DefaultRequestTimeout;
+
+    /// <summary>
+    /// librbd's client cache, set on the cluster handle before the image opens (over whatever the ceph.conf says), and
+    /// with it whether the device reports a volatile write cache (<see cref="RbdCacheMode"/>). <see cref="RbdCacheMode.None"/>
+    /// by default.
+    /// </summary>
+    public RbdCacheMode Cache { get; init; } = RbdCacheMode.None;
 }

@@ -15,15 +15,19 @@ namespace Orion.Pmd.Device.Backends.Rbd;
 /// One device queue's asynchronous channel to an RBD image: each popped read, write, flush, discard or write-zeroes
 /// becomes one <c>rbd_aio_*</c> call (reads and writes as <c>rbd_aio_readv</c>/<c>writev</c> straight from and into
 /// guest memory), as many in flight as the virtqueue holds. librbd completes them on its own threads: the completion
-/// callback stores the result, puts the slot's index on a lock-free queue and signals an eventfd, so the device thread
-/// is never blocked and never takes a lock; it reaps the queue on its next pass (no system call while there is
-/// nothing to reap) and can sleep on the eventfd beside the kick eventfd, as it sleeps on an io_uring.
+/// callback stores the result and puts the slot's index on a lock-free queue, so the device thread is never blocked
+/// and never takes a lock; it reaps the queue on its next pass, with no system call on either side. Only a device
+/// thread (or reactor) that is about to sleep arms a wake-up (<see cref="PrepareToSleep"/>): the first completion after
+/// that signals the eventfd it sleeps on, once, and the completions that follow until it wakes signal nothing — one
+/// wake-up per sleep, never one per completion.
 /// </summary>
 /// <remarks>
 /// Completions are pushed to the used ring in the order they finish. Flush ordering is the io_uring queue's argument:
 /// a write's used element is pushed only after librbd completed it, so every write the driver saw complete before it
-/// made a FLUSH available was finished by librbd before <c>rbd_aio_flush</c> was called. librbd's cache is turned off
-/// by <see cref="RbdBackend"/>, so a completed write is already on the OSDs and write-through needs nothing more.
+/// made a FLUSH available was finished by librbd before <c>rbd_aio_flush</c> was called. librbd holds no dirty data
+/// unless the device runs its cache write-back (<see cref="RbdCacheMode.WriteBack"/>): then a completed write may sit in
+/// librbd's cache until a FLUSH, and a write the driver wants written through (the device's cache turned off through
+/// CONFIG_WCE) is followed by <c>rbd_aio_flush</c> before it completes.
 /// librbd cannot cancel a request: <see cref="Drain"/> waits until each one completes, which librados bounds by its
 /// operation timeout (<see cref="RbdBackendOptions.RequestTimeout"/>).
 /// </remarks>
@@ -38,6 +42,7 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
         public PlannedIoKind Kind;
         public long Offset;
         public ulong Length;
+        public bool FlushAfter;         // a write-through write to a write-back librbd: flushed before it completes
         public long Result;             // written by librbd's thread before the index is published
     }
 
@@ -58,6 +63,8 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
     private readonly EventFd _completions = new();
     private volatile EventFd? _signal;
     private volatile bool _draining;
+    private int _armed;                 // 1: the owner sleeps (or is about to) and the next completion must wake it
+    private long _wakeups;
     private GCHandle _self;
     private readonly SlotArgument* _arguments;
     private long _started, _fallbacks;
@@ -97,7 +104,28 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
 
     public void SignalCompletionsTo(EventFd eventFd) => _signal = eventFd;
 
-    public QueueIoCounters Counters => new(Volatile.Read(ref _started), 0, Volatile.Read(ref _fallbacks), 0);
+    public QueueIoCounters Counters => new(Volatile.Read(ref _started), 0, Volatile.Read(ref _fallbacks), 0, Wakeups: Interlocked.Read(ref _wakeups));
+
+    /// <summary>
+    /// Arms the wake-up before the owner sleeps, then looks once more (Dekker with <see cref="Completed"/>: the flag is
+    /// raised with a full fence before the queue is read, and a completion is published before the flag is read, so
+    /// either this sees the completion or the completion sees the flag and signals).
+    /// </summary>
+    public bool PrepareToSleep()
+    {
+        Interlocked.Exchange(ref _armed, 1);
+        return _done.IsEmpty;
+    }
+
+    /// <summary>
+    /// Disarms after the sleep and resets the eventfd if the sleep found it readable. A completion that took the flag
+    /// just before this may signal after it: the next sleep then returns at once and resets it (one spurious wake-up).
+    /// </summary>
+    public void Woke(bool completionFdReadable)
+    {
+        Volatile.Write(ref _armed, 0);
+        if (completionFdReadable) _completions.TryConsume(out _);
+    }
 
     public bool TryStart(in PlannedIo plan)
     {
@@ -106,15 +134,17 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
         slot.Kind = plan.Kind;
         slot.Offset = plan.Offset;
         slot.Length = plan.Length;
+        // The driver turned the device's cache off (CONFIG_WCE) while librbd caches writes: flush each before completing it.
+        slot.FlushAfter = plan.Kind == PlannedIoKind.Write && plan.WriteThrough && _backend.HasVolatileCache;
         int count = 0;
         if (plan.Kind is PlannedIoKind.Read or PlannedIoKind.Write)
         {
             count = slot.Iov.Build(slot.Chain, plan, 1, 1);
             if (count < 0) return Fallback();
         }
-        delegate* unmanaged[Cdecl]<nint, nint, void> callback = &OnComplete;
-        int r = LibRbd.rbd_aio_create_completion((nint)(_arguments + index), callback, out nint completion);
+        int r = LibRbd.rbd_aio_create_completion((nint)(_arguments + index), Callback, out nint completion);
         if (r < 0) return Fallback();
+        if (plan.Kind == PlannedIoKind.Flush) _backend.CountFlush();
         ulong offset = (ulong)plan.Offset;
         r = plan.Kind switch
         {
@@ -133,6 +163,28 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
         _freeCount--;
         Volatile.Write(ref _started, _started + 1);
         return true;
+    }
+
+    private static delegate* unmanaged[Cdecl]<nint, nint, void> Callback => &OnComplete;
+
+    /// <summary>
+    /// The second half of a write-through write to a write-back librbd: the write is in librbd's cache, now
+    /// <c>rbd_aio_flush</c> writes it out, and the request completes with the flush. False (the slot's result then
+    /// holds librbd's errno) when librbd refused to start it.
+    /// </summary>
+    private bool TryStartFlushAfterWrite(int index, Slot slot)
+    {
+        slot.FlushAfter = false;
+        int r = LibRbd.rbd_aio_create_completion((nint)(_arguments + index), Callback, out nint completion);
+        if (r >= 0)
+        {
+            _backend.CountFlush();
+            r = LibRbd.rbd_aio_flush(_image, completion);
+            if (r >= 0) return true;
+            LibRbd.rbd_aio_release(completion);
+        }
+        slot.Result = r;
+        return false;
     }
 
     private bool Fallback()
@@ -168,9 +220,11 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
     {
         _slots[index].Result = result;
         while (!_done.TryEnqueue(index)) Thread.SpinWait(1);     // cannot stay full: it holds a slot for every request
-        var signal = _signal;
-        if (signal is null || _draining) _completions.Signal();
-        signal?.Signal();
+        // The exchange is a full fence: the index is published before the flag is read (see PrepareToSleep). Only the
+        // first completion after the owner armed signals; a polling owner reaps without any system call.
+        if (Interlocked.Exchange(ref _armed, 0) == 0) return;
+        Interlocked.Increment(ref _wakeups);
+        (_signal is { } signal && !_draining ? signal : _completions).Signal();
     }
 
     public int Submit() => 0;       // librbd dispatches each request as it is started
@@ -180,9 +234,6 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
     private int ReapInto(IDeviceQueue? ring)
     {
         if (_done.IsEmpty) return 0;
-        // Consumed before the queue is drained: a completion published after the drain signals again, so a thread that
-        // then sleeps on the eventfd is woken for it.
-        if (_signal is null || _draining) _completions.TryConsume(out _);
         int completed = 0;
         while (_done.TryDequeue(out int index))
         {
@@ -196,6 +247,11 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
     {
         var slot = _slots[index];
         long result = Volatile.Read(ref slot.Result);
+        if (slot.FlushAfter && result >= 0)
+        {
+            if (TryStartFlushAfterWrite(index, slot)) return;      // still in flight: it completes with its flush
+            result = slot.Result;
+        }
         var status = BlkStatus.Ok;
         if (result < 0)
         {
@@ -237,7 +293,11 @@ internal sealed unsafe class RbdQueue : IBackendQueueIo
                 ReapInto(ring);
                 if (InFlight == 0) break;
                 if (Stopwatch.GetTimestamp() > deadline) return false;
-                if (_done.IsEmpty) _completions.Wait(50);
+                if (PrepareToSleep())
+                {
+                    _completions.Wait(50);      // consumes the signal itself
+                    Woke(false);
+                }
             }
             return true;
         }

@@ -20,6 +20,9 @@ internal static partial class LibRados
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int rados_conf_set(nint cluster, string option, string value);
 
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial int rados_conf_get(nint cluster, string option, byte* buffer, nuint length);
+
     [LibraryImport(Lib)]
     internal static partial int rados_connect(nint cluster);
 
