@@ -62,7 +62,13 @@ public sealed unsafe class VfioContainer : IDisposable
         if (_iommuSet) return;
         int type = LibC.ioctl(Fd, LibC.VFIO_CHECK_EXTENSION, LibC.VFIO_TYPE1v2_IOMMU) > 0 ? LibC.VFIO_TYPE1v2_IOMMU : LibC.VFIO_TYPE1_IOMMU;
         if (LibC.ioctl(Fd, LibC.VFIO_SET_IOMMU, type) != 0)
-            throw VfioException.FromLastError("VFIO_SET_IOMMU (type1)", "the container's group has no IOMMU behind it: enable the IOMMU (intel_iommu=on)");
+        {
+            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            throw new VfioException("VFIO_SET_IOMMU (type1)", errno, errno == Errno.EPERM
+                ? "the platform has no interrupt remapping, so the kernel will not give a device to user space: enable it (QEMU: " +
+                  "-device intel-iommu,intremap=on) or, knowing the risk, load vfio_iommu_type1 with allow_unsafe_interrupts=1"
+                : "the container's group has no IOMMU behind it: enable the IOMMU (intel_iommu=on or amd_iommu=on)");
+        }
         _iommuSet = true;
     }
 
