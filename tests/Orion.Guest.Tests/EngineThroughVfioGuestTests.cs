@@ -87,4 +87,34 @@ public class EngineThroughVfioGuestTests
         Assert.That(Array.FindIndex(after, (int)(24 * Mi), (int)(4 * Mi), b => b != 0), Is.EqualTo(-1), "[24M, 28M) was trimmed to zeroes");
         Assert.That(after.AsSpan((int)(28 * Mi)).SequenceEqual(before.AsSpan((int)(28 * Mi))), Is.True, "[28M, 64M) is untouched, byte for byte");
     }
+
+    [Test]
+    [CancelAfter(900_000)]
+    public void PackedRingsOnTwoQueuesThroughVfio()
+    {
+        var artefacts = GuestArtefacts.Require();
+        string layer = NativeOrionPerf.RequireLayer();
+        using var disk = GuestDisk.Create("file", DiskBytes);
+        byte[] before = SeedImage(disk.ImagePath!);
+        string helper = Path.Combine(AppContext.BaseDirectory, "guest", "orion-vfio-bind.sh");
+        // Two jobs on two packed queues of one engine, each with its own MSI-X vector, crc32c over [0,8M) and [8M,16M);
+        // then a pattern over [32M,48M) on one polled packed queue without indirect descriptors.
+        const string script = FindAndBind + """
+            perf twoqueues --ring=packed --numjobs=2 --offset_increment=8M --rw=randwrite --bs=4k --iodepth=8 --size=8M --verify=crc32c --poll_mode=interrupt
+            value queues "$(grep -c . /tmp/twoqueues.out)"
+            perf packed --ring=packed --rw=write --bs=32k --iodepth=8 --offset=32M --size=16M --verify=pattern --verify_pattern=0x3c --indirect=0
+            step done
+            """;
+        using var vm = GuestVm.Start(artefacts, script, Disk(disk.ImagePath!, ",num-queues=2,packed=on"), memoryMiB: 1024, machine: "q35",
+                                     kernelArgs: "intel_iommu=on", programs: [helper], layers: [layer]);
+        vm.AssertPassed(TimeSpan.FromSeconds(600));
+        Assert.That(vm.Value("queues"), Is.EqualTo("2"), "one terse line per job: both ran");
+
+        byte[] after = File.ReadAllBytes(disk.ImagePath!);
+        Assert.That(after.AsSpan(0, (int)(8 * Mi)).SequenceEqual(before.AsSpan(0, (int)(8 * Mi))), Is.False, "job 0 wrote [0, 8M)");
+        Assert.That(after.AsSpan((int)(8 * Mi), (int)(8 * Mi)).SequenceEqual(before.AsSpan((int)(8 * Mi), (int)(8 * Mi))), Is.False, "job 1 wrote [8M, 16M)");
+        Assert.That(after.AsSpan((int)(16 * Mi), (int)(16 * Mi)).SequenceEqual(before.AsSpan((int)(16 * Mi), (int)(16 * Mi))), Is.True, "[16M, 32M) is untouched");
+        Assert.That(Array.FindIndex(after, (int)(32 * Mi), (int)(16 * Mi), b => b != 0x3c), Is.EqualTo(-1), "[32M, 48M) holds the pattern");
+        Assert.That(after.AsSpan((int)(48 * Mi)).SequenceEqual(before.AsSpan((int)(48 * Mi))), Is.True, "[48M, 64M) is untouched, byte for byte");
+    }
 }

@@ -6,7 +6,9 @@ namespace Orion.Guest.Tests.Support;
 /// orion-perf for the guest: published with NativeAOT (one 20-odd MB executable that needs only libc and friends,
 /// where a self-contained publish would carry the 79 MB runtime into every initramfs and take far longer to unpack
 /// under TCG), packed with the libraries <c>ldd</c> names into an initramfs layer that puts it at <c>/bin/orion-perf</c>.
-/// Published once per test run into the guest cache; where the NativeAOT toolchain is missing (no clang or the
+/// Published into the guest cache and kept there while the sources it is built from are unchanged (a stamp holds their
+/// hash: the publish takes minutes on a busy machine, and MSBuild's own up-to-date check is defeated by every ordinary
+/// build of the libraries in between); where the NativeAOT toolchain is missing (no clang or the
 /// ILCompiler packages) every test that needs it is skipped with the reason.
 /// </summary>
 internal static class NativeOrionPerf
@@ -26,12 +28,13 @@ internal static class NativeOrionPerf
         string? repo = RepositoryRoot();
         if (repo is null) return (null, "the repository (Orion.Pmd.sln) is not above the test's directory, so orion-perf cannot be published for the guest");
         string output = Path.Combine(GuestArtefacts.CacheDirectory, "orion-perf-aot");
-        // Incremental after the first time: the obj/ of the linux-x64 NativeAOT build is kept in the repository.
-        var (rc, log) = Run("dotnet", TimeSpan.FromSeconds(600), "publish", Path.Combine(repo, "tools", "Orion.Perf"), "-c", "Release", "-r", "linux-x64",
-                            "-p:PublishAot=true", "-nologo", "-v:quiet", "-o", output);
-        string exe = Path.Combine(output, "orion-perf");
-        if (rc != 0 || !File.Exists(exe)) return (null, $"the NativeAOT publish of orion-perf failed (exit {rc}; it needs clang and the ILCompiler packages): {Tail(log)}");
+        string exe = Path.Combine(output, "orion-perf"), stampFile = Path.Combine(output, "sources.sha256");
         string layer = Path.Combine(GuestArtefacts.CacheDirectory, "orion-perf.cpio.gz");
+        string stamp = SourceHash(repo);
+        if (File.Exists(layer) && File.Exists(exe) && File.Exists(stampFile) && File.ReadAllText(stampFile) == stamp) return (layer, null);
+        var (rc, log) = Run("dotnet", TimeSpan.FromSeconds(900), "publish", Path.Combine(repo, "tools", "Orion.Perf"), "-c", "Release", "-r", "linux-x64",
+                            "-p:PublishAot=true", "-nologo", "-v:quiet", "-o", output);
+        if (rc != 0 || !File.Exists(exe)) return (null, $"the NativeAOT publish of orion-perf failed (exit {rc}; it needs clang and the ILCompiler packages): {Tail(log)}");
         string script = $$"""
             set -e
             root=$(mktemp -d); trap 'rm -rf "$root"' EXIT
@@ -41,7 +44,28 @@ internal static class NativeOrionPerf
             mv '{{layer}}.tmp' '{{layer}}'
             """;
         (rc, log) = Run("bash", TimeSpan.FromSeconds(120), "-c", script);
-        return rc == 0 ? (layer, null) : (null, $"packing orion-perf into an initramfs layer failed: {Tail(log)}");
+        if (rc != 0) return (null, $"packing orion-perf into an initramfs layer failed: {Tail(log)}");
+        File.WriteAllText(stampFile, stamp);
+        return (layer, null);
+    }
+
+    /// <summary>SHA-256 over the names and contents of every source orion-perf is built from (engine, reactors, the tool, the build props).</summary>
+    private static string SourceHash(string repo)
+    {
+        var files = new[] { "engine", "reactors", Path.Combine("tools", "Orion.Perf") }
+            .SelectMany(d => Directory.EnumerateFiles(Path.Combine(repo, d), "*", SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"))
+            .Concat([Path.Combine(repo, "Directory.Build.props"), Path.Combine(repo, "Directory.Packages.props")])
+            .Where(File.Exists)
+            .Select(f => Path.GetRelativePath(repo, f))
+            .Order(StringComparer.Ordinal);
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (string f in files)
+        {
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(f + "\0"));
+            sha.AppendData(File.ReadAllBytes(Path.Combine(repo, f)));
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
     private static string? RepositoryRoot()
