@@ -49,6 +49,13 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1 || [ ! -x /bin/busybox ] || !
          "the guest tests will be skipped (install them with: sudo apt-get install qemu-system-x86 busybox-static cpio e2fsprogs)" >&2
   fi
 fi
+# The engine-in-a-guest tests (EngineThroughVfioGuestTests) ship orion-perf into the guest published with NativeAOT,
+# which links with clang (and zlib1g-dev); without them those tests skip themselves.
+if ! command -v clang >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing clang and zlib1g-dev (apt-get) for the NativeAOT orion-perf the guest tests run"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang zlib1g-dev >/dev/null ||
+    echo "note: apt-get could not install clang zlib1g-dev; the engine-in-a-guest tests will be skipped" >&2
+fi
 # The RBD tests start a single-node Ceph cluster of their own (ceph-mon, ceph-mgr, ceph-osd; the ceph and rbd commands
 # from ceph-common) and reach it through librbd (librbd1) and qemu-storage-daemon's rbd driver (qemu-block-extra).
 ceph_ready() {

@@ -18,6 +18,8 @@ public enum DeviceKind
     VhostUser,
     /// <summary>A Ceph RBD image behind the embedded device (<c>rbd:POOL/IMAGE</c>), through librbd.</summary>
     Rbd,
+    /// <summary>A virtio-blk PCI function driven through VFIO (<c>virtio-pci:0000:00:03.0</c>); it has no in-process backend.</summary>
+    VirtioPci,
 }
 
 /// <summary>
@@ -75,7 +77,7 @@ public enum DeviceKind
 /// <c>,cache=none|writethrough|writeback</c> (<c>rbd:</c> only): librbd's client cache and whether the device reports a
 /// volatile write cache (<see cref="RbdCacheMode"/>); null for <see cref="RbdCacheMode.None"/>.
 /// </param>
-public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize, bool ReadOnly, bool Prefill = false, TimeSpan Delay = default,
+public sealed partial record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize, bool ReadOnly, bool Prefill = false, TimeSpan Delay = default,
                                   string? Path = null, bool Direct = false, FaultPlan? Faults = null, FileIoEngine IoEngine = FileIoEngine.Auto,
                                   string? Conf = null, string? ClientId = null, TimeSpan? RequestTimeout = null, RbdCacheMode? Cache = null)
 {
@@ -129,6 +131,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             case "file": kind = DeviceKind.File; break;
             case "vhost-user" or "vhost": kind = DeviceKind.VhostUser; break;
             case "rbd": kind = DeviceKind.Rbd; break;
+            case "virtio-pci": return TryParseVirtioPci(parts, colon, out device, out error);
             default:
                 error = colon < 0 && SizeText.TryParse(parts[0], out _)
                     ? $"missing the device kind; {Expected}"
@@ -346,6 +349,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         DeviceKind.Null => "null",
         DeviceKind.File => "file",
         DeviceKind.Rbd => "rbd",
+        DeviceKind.VirtioPci => "virtio-pci",
         _ => "vhost-user",
     };
 
@@ -450,6 +454,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
             LogicalBlockSize = BlockSize,
             IoEngine = IoEngine,
         }),
+        DeviceKind.VirtioPci => throw new InvalidOperationException($"a virtio-pci device has no in-process backend: {this} is a PCI function the engine drives through VFIO"),
         _ => throw new InvalidOperationException($"a vhost-user device has no in-process backend: {this} is served by the process behind the socket"),
     };
 
@@ -463,6 +468,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
         {
             DeviceKind.File => $"file:{Path}" + (SizeBytes > 0 ? $",size={SizeText.Format(SizeBytes).ToLowerInvariant()}" : ""),
             DeviceKind.VhostUser => $"vhost-user:{Path}",
+            DeviceKind.VirtioPci => $"virtio-pci:{Path}",
             DeviceKind.Rbd => $"rbd:{Path}" + (Conf is not null ? $",conf={Conf}" : "") + (ClientId is not null ? $",id={ClientId}" : "") +
                               (RequestTimeout is { } t ? (t == TimeSpan.Zero ? ",timeout=0" : $",timeout={t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}s") : "") +
                               (Cache is { } c ? $",cache={c.ToString().ToLowerInvariant()}" : ""),
@@ -480,6 +486,7 @@ public sealed record DeviceString(DeviceKind Kind, long SizeBytes, int BlockSize
     public string Describe() => Kind switch
     {
         DeviceKind.VhostUser => $"vhost-user device at {Path}{(ReadOnly ? ", read-only" : "")}",
+        DeviceKind.VirtioPci => $"virtio-blk PCI function {Path} through VFIO{(ReadOnly ? ", read-only" : "")}",
         _ => Kind switch
         {
             DeviceKind.Rbd => $"Ceph RBD image {Path}{(Conf is not null ? $" ({Conf})" : "")}, librbd cache {(Cache ?? RbdCacheMode.None).ToString().ToLowerInvariant()}, ",

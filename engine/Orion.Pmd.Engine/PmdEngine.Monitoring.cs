@@ -39,7 +39,7 @@ public sealed partial class PmdEngine : IAsyncDisposable
             Log.SynchronousFileIo(Device.Description, file.IoEngine);
         if (_options.Pin && !Pinned && _options.Threading == EngineThreading.Threads)
         {
-            int deviceThreads = _transport is VhostUserTransport or Transport.EmbeddedTransport { Device.Options.Mode: Orion.Pmd.Device.DeviceServiceMode.Manual }
+            int deviceThreads = _transport is VhostUserTransport or Orion.Pmd.Engine.Transport.VirtioPci.VirtioPciTransport or Transport.EmbeddedTransport { Device.Options.Mode: Orion.Pmd.Device.DeviceServiceMode.Manual }
                 ? 0 : _options.DeviceThreads;
             Log.RunningUnpinned(Device.Description, _options.Queues, deviceThreads, CpuAffinity.GetAllowedCpus().Length);
         }

@@ -7,6 +7,7 @@ using Orion.Pmd.Engine.Queues;
 using Orion.Pmd.Engine.Recovery;
 using Orion.Pmd.Engine.Transport;
 using Orion.Pmd.Engine.Transport.VhostUser;
+using Orion.Pmd.Engine.Transport.VirtioPci;
 using Orion.Pmd.Engine.Audit;
 using Orion.Pmd.Reactors;
 using Orion.Pmd.Virtio;
@@ -71,6 +72,13 @@ public sealed unsafe partial class PmdEngine : IDisposable
             if (options.Notifications == NotificationMode.Auto) options = options with { Notifications = NotificationMode.Polled };
             var external = CorePlan.Make(options, 0);
             return new PmdEngine(VhostUserTransport.Connect(spec.Path!, options.VhostUser), options, external);
+        }
+        if (spec.Kind == DeviceKind.VirtioPci)
+        {
+            // A PCI function: no device threads here; polled mode unless told otherwise, with no MSI-X vector wired.
+            if (options.Notifications == NotificationMode.Auto) options = options with { Notifications = NotificationMode.Polled };
+            bool interrupts = options.Notifications != NotificationMode.Polled && options.Threading == EngineThreading.Threads;
+            return new PmdEngine(VirtioPciTransport.Open(spec.Path!, interrupts), options, CorePlan.Make(options, 0));
         }
         bool manual = options.Threading == EngineThreading.Manual;
         var backend = options.BackendFactory?.Invoke() ?? spec.CreateBackend();
@@ -215,9 +223,9 @@ public sealed unsafe partial class PmdEngine : IDisposable
             transport.SetStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
 
             // An external device opened with ,ro: the engine refuses writes itself (an embedded one sets RO in its features).
-            bool openedReadOnly = transport is VhostUserTransport && DeviceString.Parse(options.Device).ReadOnly;
+            bool openedReadOnly = transport is VhostUserTransport or VirtioPciTransport && DeviceString.Parse(options.Device).ReadOnly;
             Device = new BlockDevice(Pairs, pool, config, features, blockSize, maxSegments, transport.Description, transport, openedReadOnly) { Engine = this };
-            AuditLog.DeviceAttached(transport.Description, transport is VhostUserTransport ? "vhost-user" : "embedded", Device.BlockCount, blockSize, options.Queues);
+            AuditLog.DeviceAttached(transport.Description, KindOf(transport), Device.BlockCount, blockSize, options.Queues);
             Monitor = new PerformanceMonitor(this);
             StartMetrics();
             if (options.Threading == EngineThreading.Threads)
@@ -249,6 +257,9 @@ public sealed unsafe partial class PmdEngine : IDisposable
         pair.Reactor.RemovePoller(pair);
         pair.Reactor.AddPoller(pair);
     }
+
+    private static string KindOf(IVirtioTransport transport) =>
+        transport switch { VhostUserTransport => "vhost-user", VirtioPciTransport => "virtio-pci", _ => "embedded" };
 
     private static long AlignUp(long v, long a) => (v + a - 1) & ~(a - 1);
 
@@ -338,7 +349,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
             resetFailure = e;                           // rethrown once every task completed and the memory is unmapped
         }
         _transport.Dispose();
-        AuditLog.DeviceDetached(_transport.Description, _transport is VhostUserTransport ? "vhost-user" : "embedded");
+        AuditLog.DeviceDetached(_transport.Description, KindOf(_transport));
         foreach (var fd in _eventFds) fd.Dispose();
         // Every DmaBuffer handle still out, and every Memory<byte> taken from one, refuses access from now on: the
         // memory behind it is about to be unmapped, and touching it would be a SIGSEGV, not an exception.

@@ -42,14 +42,16 @@ internal sealed class GuestVm : IDisposable
     /// Boots a guest running <paramref name="script"/> (after <see cref="Prelude"/>, under <c>sh -e</c>) with
     /// <paramref name="qemuArgs"/> added to QEMU's command line (its disks). <paramref name="memoryMiB"/> of guest
     /// memory come from a shared memfd (what a vhost-user back-end maps). <paramref name="programs"/> are host files
-    /// copied into the guest's <c>/bin</c> (scripts; a dynamically linked program also needs its libraries).
+    /// copied into the guest's <c>/bin</c> (scripts; a dynamically linked program also needs its libraries);
+    /// <paramref name="layers"/> are further initramfs layers (cpio.gz) unpacked after the artefacts' own.
     /// </summary>
     public static GuestVm Start(GuestArtefacts artefacts, string script, IEnumerable<string> qemuArgs, int memoryMiB = 512,
-                                string machine = "pc", string kernelArgs = "", IEnumerable<string>? programs = null)
+                                string machine = "pc", string kernelArgs = "", IEnumerable<string>? programs = null,
+                                IEnumerable<string>? layers = null)
     {
         string dir = Directory.CreateTempSubdirectory("orion-guest-").FullName;
         string initrd = Path.Combine(dir, "initrd");
-        WriteInitrd(artefacts, Prelude + script, programs ?? [], dir, initrd);
+        WriteInitrd(artefacts, Prelude + script, programs ?? [], layers ?? [], dir, initrd);
         var psi = new ProcessStartInfo(GuestArtefacts.Qemu)
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
@@ -130,7 +132,7 @@ internal sealed class GuestVm : IDisposable
         Assert.That(verdict, Is.EqualTo("PASS"), verdict.Length == 0 ? $"QEMU exited without a verdict; console:\n{Console}" : $"the guest's script failed; console:\n{Console}");
     }
 
-    private static void WriteInitrd(GuestArtefacts artefacts, string script, IEnumerable<string> programs, string dir, string initrd)
+    private static void WriteInitrd(GuestArtefacts artefacts, string script, IEnumerable<string> programs, IEnumerable<string> layers, string dir, string initrd)
     {
         string layer = Path.Combine(dir, "layer");
         Directory.CreateDirectory(Path.Combine(layer, "bin"));
@@ -150,7 +152,7 @@ internal sealed class GuestVm : IDisposable
         }
         // The kernel reads concatenated archives; each starts on a 4-byte boundary (zero padding is skipped).
         using var output = File.Create(initrd);
-        foreach (var part in artefacts.Layers.Append(packed))
+        foreach (var part in artefacts.Layers.Concat(layers).Append(packed))
         {
             using (var input = File.OpenRead(part)) input.CopyTo(output);
             while (output.Position % 4 != 0) output.WriteByte(0);
