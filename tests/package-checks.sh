@@ -34,7 +34,7 @@ if ! dotnet pack Orion.Pmd.sln -c Release --no-build --nologo -v:q -o "$feed" > 
 fi
 : > "$log"
 problems=""
-for id in Orion.Pmd.Engine Orion.Pmd.Storage Orion.Pmd.Hosting Orion.Pmd.Device Orion.Pmd.Virtio Orion.Pmd.Reactors Orion.Pmd.Linux; do
+for id in Orion.Pmd.Engine Orion.Pmd.Storage Orion.Pmd.Hosting Orion.Pmd.Transport Orion.Pmd.Device Orion.Pmd.Virtio Orion.Pmd.Reactors Orion.Pmd.Linux; do
   nupkg="$feed/$id.$version.nupkg"
   if [ ! -f "$nupkg" ]; then problems+=" $id: no $id.$version.nupkg;"; continue; fi
   [ -f "$feed/$id.$version.snupkg" ] || problems+=" $id: no symbols package (.snupkg);"
@@ -47,7 +47,7 @@ for id in Orion.Pmd.Engine Orion.Pmd.Storage Orion.Pmd.Hosting Orion.Pmd.Device 
     grep -qF "$want" <<<"$nuspec" || problems+=" $id: nuspec lacks $want;"
   done
 done
-if [ -z "$problems" ]; then pass "packages: 7 libraries $version with README, license, XML docs, repository and .snupkg symbols"
+if [ -z "$problems" ]; then pass "packages: 8 libraries $version with README, license, XML docs, repository and .snupkg symbols"
 else echo "$problems" | tr ';' '\n' > "$log"; fail "packages"; fi
 
 # The sample consumer, copied out of the tree so its bin/ and obj/ never land in the work tree.

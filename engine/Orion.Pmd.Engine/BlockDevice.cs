@@ -36,7 +36,7 @@ public sealed partial class BlockDevice
     private readonly int _sectorsPerBlock;
     private volatile bool _closed;
 
-    private readonly Transport.IVirtioTransport _transport;
+    private readonly IVirtioTransport _transport;
 
     private PmdEngine? _engine;
     private readonly object _volumeLock = new();
@@ -62,7 +62,7 @@ public sealed partial class BlockDevice
     internal EngineAudit Audit { get; private set; } = EngineAudit.None;
 
     internal BlockDevice(QueuePair[] pairs, DmaBufferPool pool, BlkConfig config, NegotiatedFeatures features, int blockSize, int maxSegments,
-                         string description, Transport.IVirtioTransport transport, bool openedReadOnly = false)
+                         string description, IVirtioTransport transport, bool openedReadOnly = false)
     {
         _transport = transport;
         _pairs = pairs;

@@ -1,5 +1,3 @@
-using Orion.Pmd.Device;
-using Orion.Pmd.Device.Backends;
 using Orion.Pmd.Reactors;
 
 namespace Orion.Pmd.Engine;
@@ -78,7 +76,7 @@ public sealed partial record EngineOptions
     /// <summary>Real threads, or manual polling for tests.</summary>
     public EngineThreading Threading { get; init; } = EngineThreading.Threads;
     /// <summary>How the embedded device serves its queues (ignored in manual threading).</summary>
-    public DeviceServiceMode DeviceMode { get; init; } = DeviceServiceMode.Polled;
+    public EmbeddedDeviceMode DeviceMode { get; init; } = EmbeddedDeviceMode.Polled;
     /// <summary>Threads of the embedded device (when it does not run on the reactors, <see cref="DeviceOnReactors"/>).</summary>
     public int DeviceThreads { get; init; } = 1;
     /// <summary>
@@ -128,9 +126,10 @@ public sealed partial record EngineOptions
     /// </summary>
     public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
     /// <summary>
-    /// Test seam: the embedded device serves this backend instead of the one <see cref="Device"/> names (whose size,
-    /// block size and options still apply to the device). Lets tests model media the device strings cannot, such as
-    /// a volatile cache that a power loss empties.
+    /// Test seam: prepares the embedded device from the parsed <see cref="Device"/> string instead of the backend it
+    /// names (<c>EmbeddedDevice.Prepare(spec, backend)</c>: the string's size, block size
+    /// and options still apply). Lets tests model media the device strings cannot, such as a volatile cache that a
+    /// power loss empties.
     /// </summary>
-    internal Func<IBlockBackend>? BackendFactory { get; init; }
+    internal Func<DeviceString, EmbeddedDevice>? EmbeddedDeviceFactory { get; init; }
 }

@@ -35,11 +35,11 @@ public sealed partial class PmdEngine : IAsyncDisposable
         _metrics = new EngineMetrics(this, _options.MeterFactory);
         Log = new EngineLog(_options.LoggerFactory);
         Device.Log = Log;
-        if (_transport is Transport.EmbeddedTransport { Device.Backend: Orion.Pmd.Device.Backends.FileBackend { IoUringRefusal: not null } file })
-            Log.SynchronousFileIo(Device.Description, file.IoEngine);
+        if (_transport is EmbeddedTransport { SynchronousFileIoEngine: { } fallback })
+            Log.SynchronousFileIo(Device.Description, fallback);
         if (_options.Pin && !Pinned && _options.Threading == EngineThreading.Threads)
         {
-            int deviceThreads = _transport is VhostUserTransport or Orion.Pmd.Engine.Transport.VirtioPci.VirtioPciTransport or Transport.EmbeddedTransport { Device.Options.Mode: Orion.Pmd.Device.DeviceServiceMode.Manual }
+            int deviceThreads = _transport is VhostUserTransport or Orion.Pmd.Engine.Transport.VirtioPci.VirtioPciTransport or EmbeddedTransport { HasNoThreads: true }
                 ? 0 : _options.DeviceThreads;
             Log.RunningUnpinned(Device.Description, _options.Queues, deviceThreads, CpuAffinity.GetAllowedCpus().Length);
         }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Orion.Pmd.Device;
-using Orion.Pmd.Device.Backends;
 using Orion.Pmd.Engine.Memory;
 using Orion.Pmd.Engine.Monitoring;
 using Orion.Pmd.Engine.Queues;
@@ -47,8 +45,8 @@ public sealed unsafe partial class PmdEngine : IDisposable
     public IReadOnlyList<Reactor> Reactors => _reactors;
     /// <summary>The performance monitor.</summary>
     public PerformanceMonitor Monitor { get; }
-    /// <summary>The transport to the device.</summary>
-    public IVirtioTransport Transport => _transport;
+    /// <summary>The transport to the device (tests look behind it; the public API names no transport or device type).</summary>
+    internal IVirtioTransport Transport => _transport;
     /// <summary>Whether threads are pinned to cores.</summary>
     public bool Pinned { get; }
     /// <summary>The audit log of administrative actions (attach, negotiation, resets, reconnects, detach).</summary>
@@ -58,62 +56,15 @@ public sealed unsafe partial class PmdEngine : IDisposable
     public EngineOptions Options => _options;
 
     /// <summary>
-    /// Starts an engine on the embedded device described by <see cref="EngineOptions.Device"/>. Throws with a clear
+    /// Starts an engine on the device <see cref="EngineOptions.Device"/> names (the embedded device, a vhost-user back-end, ...). Throws with a clear
     /// message when an option is invalid or the device cannot serve what was asked.
     /// </summary>
     public static PmdEngine Start(EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();                     // every wrong option named at once, before anything starts
-        var spec = DeviceString.Parse(options.Device);
-        if (spec.Kind == DeviceKind.VhostUser)
-        {
-            // The device is another process: no device threads here, and the back-end's own cores are its business.
-            if (options.Notifications == NotificationMode.Auto) options = options with { Notifications = NotificationMode.Polled };
-            var external = CorePlan.Make(options, 0);
-            return new PmdEngine(VhostUserTransport.Connect(spec.Path!, options.VhostUser), options, external);
-        }
-        if (spec.Kind == DeviceKind.VirtioPci)
-        {
-            // A PCI function: no device threads here; polled mode unless told otherwise, with no MSI-X vector wired.
-            if (options.Notifications == NotificationMode.Auto) options = options with { Notifications = NotificationMode.Polled };
-            bool interrupts = options.Notifications != NotificationMode.Polled && options.Threading == EngineThreading.Threads;
-            return new PmdEngine(VirtioPciTransport.Open(spec.Path!, interrupts), options, CorePlan.Make(options, 0));
-        }
-        bool manual = options.Threading == EngineThreading.Manual;
-        var backend = options.BackendFactory?.Invoke() ?? spec.CreateBackend();
-        bool onReactors = !manual && (options.DeviceOnReactors ??
-            (backend is FileBackend { UsesIoUring: true } or Orion.Pmd.Device.Backends.Rbd.RbdBackend && spec.Faults is null && spec.Delay == TimeSpan.Zero &&
-             options.DeviceMode == DeviceServiceMode.Polled));
-        if (options.Notifications == NotificationMode.Auto)
-            options = options with { Notifications = onReactors ? NotificationMode.Hybrid : NotificationMode.Polled };
-        // A reactor that sleeps until the disk completes is best woken on a CPU that takes the disk's interrupts.
-        int[]? interruptCpus = onReactors && options.Notifications == NotificationMode.Hybrid && backend is FileBackend file
-            ? Linux.BlockDeviceInterrupts.CpusFor(file.Path) : null;
-        var plan = CorePlan.Make(options, onReactors ? 0 : options.DeviceThreads, interruptCpus);
-        var deviceOptions = new SoftBlkDeviceOptions
-        {
-            LogicalBlockSize = spec.BlockSize,
-            ReadOnly = spec.ReadOnly,
-            NumQueues = options.Queues,
-            MaxQueueSize = Math.Max(1024, options.QueueSize),
-            OfferedFeatures = options.DeviceFeatures,
-            // A reactor that sleeps is wasted if the device beside it keeps spinning: let the device sleep too.
-            Mode = manual || onReactors ? DeviceServiceMode.Manual
-                 : options.Notifications != NotificationMode.Polled && options.DeviceMode == DeviceServiceMode.Polled ? DeviceServiceMode.Adaptive
-                 : options.DeviceMode,
-            AdaptiveSleepAfter = options.AdaptiveIdleBudget,
-            Threads = options.DeviceThreads,
-            Cores = plan.Device,
-            YieldWhenIdle = !plan.Pinned,
-            InjectedLatency = spec.Delay,
-            Faults = spec.Faults,
-            WriteCache = spec.WriteCache,
-        };
-        SoftBlkDevice device;
-        try { device = new SoftBlkDevice(backend, deviceOptions); }
-        catch { backend.Dispose(); throw; }
-        return new PmdEngine(new EmbeddedTransport(device), options, plan);
+        var opened = TransportFactory.Open(DeviceString.Parse(options.Device), options);
+        return new PmdEngine(opened.Transport, opened.Options, opened.Plan);
     }
 
     /// <summary>
@@ -189,7 +140,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
                 control.TryCarve((long)options.QueueSize * stride, 4096, out byte* slotHost, out ulong slotGuest);
                 var (ring, addresses) = rings.Create(ringHost, ringGuest);
                 // A kick eventfd only where the device sleeps on one; a polled device asks for no kicks at all.
-                bool deviceSleeps = options.DeviceMode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive || sleeps;
+                bool deviceSleeps = options.DeviceMode is EmbeddedDeviceMode.KickDriven or EmbeddedDeviceMode.Adaptive || sleeps;
                 var kick = deviceSleeps && options.Threading == EngineThreading.Threads ? Track(new Linux.EventFd()) : null;
                 // Every queue gets a call eventfd with real threads, so its mode can change at run time; a polled
                 // queue keeps interrupts off and the device never signals it.
@@ -217,8 +168,8 @@ public sealed unsafe partial class PmdEngine : IDisposable
                 _reactors[q].PollerFaulted += e => OnPollerFaulted(pair, e);
                 _reactors[q].AddPoller(Pairs[q]);
                 // A device with no threads of its own, under real threads: each reactor serves its queue's device side.
-                if (transport is EmbeddedTransport { Device.Options.Mode: DeviceServiceMode.Manual } inline && options.Threading == EngineThreading.Threads)
-                    _reactors[q].AddPoller(new InlineDevicePoller(inline.Device, q, call));
+                if (transport is EmbeddedTransport { HasNoThreads: true } inline && options.Threading == EngineThreading.Threads)
+                    _reactors[q].AddPoller(inline.CreateQueuePoller(q, call));
             }
             transport.SetStatus(DeviceStatus.Acknowledge | DeviceStatus.Driver | DeviceStatus.FeaturesOk | DeviceStatus.DriverOk);
 
@@ -269,7 +220,7 @@ public sealed unsafe partial class PmdEngine : IDisposable
         if (_running) throw new InvalidOperationException("PollOnce is for EngineThreading.Manual; this engine runs its own threads");
         int work = 0;
         foreach (var r in _reactors) work += r.RunOnce();
-        work += _transport.PollDevice();
+        if (_transport is IInProcessDevice inProcess) work += inProcess.PollDevice();
         foreach (var r in _reactors) work += r.RunOnce();
         _recovery.RunRequestedReset();
         return work;

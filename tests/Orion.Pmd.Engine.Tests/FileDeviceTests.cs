@@ -260,7 +260,7 @@ public class FileDeviceTests
             Queues = 2,
             QueueSize = 64,
             Pin = false,
-            DeviceMode = DeviceServiceMode.Adaptive,
+            DeviceMode = EmbeddedDeviceMode.Adaptive,
             BufferMemoryBytes = 16 << 20,
         }))
         {

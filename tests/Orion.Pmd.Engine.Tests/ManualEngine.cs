@@ -45,5 +45,5 @@ internal static class ManualEngine
     }
 
     private static bool InKernel(PmdEngine engine)
-        => engine.Transport is Orion.Pmd.Engine.Transport.EmbeddedTransport embedded && embedded.Device.InFlightBackendRequests > 0;
+        => engine.Transport is EmbeddedTransport embedded && embedded.Device.InFlightBackendRequests > 0;
 }

@@ -10,7 +10,7 @@ namespace Orion.Pmd.Engine.Tests;
 /// </summary>
 public class ThreadedEngineTests
 {
-    private static EngineOptions Options(DeviceServiceMode mode, int queues = 1) => new()
+    private static EngineOptions Options(EmbeddedDeviceMode mode, int queues = 1) => new()
     {
         Device = "mem:32M",
         Queues = queues,
@@ -20,13 +20,13 @@ public class ThreadedEngineTests
         BufferMemoryBytes = 16 << 20,
     };
 
-    [TestCase(DeviceServiceMode.Polled, 1)]
-    [TestCase(DeviceServiceMode.KickDriven, 1)]
-    [TestCase(DeviceServiceMode.Adaptive, 1)]
-    [TestCase(DeviceServiceMode.Adaptive, 2)]
-    [TestCase(DeviceServiceMode.Polled, 2)]
+    [TestCase(EmbeddedDeviceMode.Polled, 1)]
+    [TestCase(EmbeddedDeviceMode.KickDriven, 1)]
+    [TestCase(EmbeddedDeviceMode.Adaptive, 1)]
+    [TestCase(EmbeddedDeviceMode.Adaptive, 2)]
+    [TestCase(EmbeddedDeviceMode.Polled, 2)]
     [CancelAfter(60_000)]
-    public async Task ConcurrentWritersThenReadersSeeTheirData(DeviceServiceMode mode, int queues)
+    public async Task ConcurrentWritersThenReadersSeeTheirData(EmbeddedDeviceMode mode, int queues)
     {
         using var engine = PmdEngine.Start(Options(mode, queues));
         var dev = engine.Device;
@@ -54,10 +54,10 @@ public class ThreadedEngineTests
         })));
         long requests = Enumerable.Range(0, queues).Sum(q => dev.GetQueue(q).Counters.Requests);
         Assert.That(requests, Is.EqualTo(2 * Tasks * PerTask));
-        if (mode is DeviceServiceMode.KickDriven or DeviceServiceMode.Adaptive)
+        if (mode is EmbeddedDeviceMode.KickDriven or EmbeddedDeviceMode.Adaptive)
         {
             // Summed over queues: callers spread over queues by thread, so one queue may see little traffic.
-            var device = ((Transport.EmbeddedTransport)engine.Transport).Device;
+            var device = ((EmbeddedTransport)engine.Transport).Device;
             Assert.That(Enumerable.Range(0, queues).Sum(q => dev.GetQueue(q).Counters.Kicks), Is.GreaterThan(0), "a sleeping device needs doorbells");
             Assert.That(Enumerable.Range(0, queues).Sum(q => device.GetQueueStats(q).Sleeps), Is.GreaterThan(0));
         }
@@ -72,7 +72,7 @@ public class ThreadedEngineTests
     [CancelAfter(30_000)]
     public async Task DisposeDrainsInFlightRequestsAndRefusesNewOnes()
     {
-        var engine = PmdEngine.Start(Options(DeviceServiceMode.Polled));
+        var engine = PmdEngine.Start(Options(EmbeddedDeviceMode.Polled));
         var dev = engine.Device;
         var buffers = Enumerable.Range(0, 32).Select(_ => dev.Rent(4096)).ToArray();
         var tasks = buffers.Select((b, i) => dev.ReadAsync(i * 8, b.Memory).AsTask()).ToArray();
@@ -90,7 +90,7 @@ public class ThreadedEngineTests
     [CancelAfter(30_000)]
     public async Task MonitorReportsLatencyAndCounters()
     {
-        using var engine = PmdEngine.Start(Options(DeviceServiceMode.Polled));
+        using var engine = PmdEngine.Start(Options(EmbeddedDeviceMode.Polled));
         var dev = engine.Device;
         using var buf = dev.Rent(4096);
         for (int i = 0; i < 500; i++) await dev.ReadAsync(i * 8, buf.Memory);

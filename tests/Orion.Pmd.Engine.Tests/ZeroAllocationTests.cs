@@ -124,7 +124,7 @@ public class ZeroAllocationTests
             for (int i = 0; i < 2_000; i++) await dev.ReadAsync(i * 8, buffer.Memory);
         });
         // Both threads' counts summed: nothing allocated means nothing on either.
-        var windows = SteadyAllocation.Windows(() => engine.Transport.DeviceThreadAllocatedBytes + ReactorAllocated(engine), () =>
+        var windows = SteadyAllocation.Windows(() => ((IInProcessDevice)engine.Transport).DeviceThreadAllocatedBytes + ReactorAllocated(engine), () =>
         {
             Task.Run(async () =>
             {

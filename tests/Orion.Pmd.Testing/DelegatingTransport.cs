@@ -8,9 +8,10 @@ namespace Orion.Pmd.Testing;
 
 /// <summary>
 /// A transport that forwards every operation to another one; a test double overrides only what it changes (a
-/// patched configuration, a refused reset, a stalled device). Owns and disposes the inner transport.
+/// patched configuration, a refused reset, a stalled device). Owns and disposes the inner transport. Manual polling
+/// (<see cref="IInProcessDevice"/>) goes to the inner transport when it has a side in this process, and does nothing otherwise.
 /// </summary>
-public class DelegatingTransport(IVirtioTransport inner) : IVirtioTransport
+public class DelegatingTransport(IVirtioTransport inner) : IVirtioTransport, IInProcessDevice
 {
     /// <summary>The transport every operation goes to.</summary>
     protected IVirtioTransport Inner => inner;
@@ -51,9 +52,9 @@ public class DelegatingTransport(IVirtioTransport inner) : IVirtioTransport
     /// <inheritdoc />
     public virtual void ResetDevice() => inner.ResetDevice();
     /// <inheritdoc />
-    public virtual int PollDevice() => inner.PollDevice();
+    public virtual int PollDevice() => (inner as IInProcessDevice)?.PollDevice() ?? 0;
     /// <inheritdoc />
-    public virtual long DeviceThreadAllocatedBytes => inner.DeviceThreadAllocatedBytes;
+    public virtual long DeviceThreadAllocatedBytes => (inner as IInProcessDevice)?.DeviceThreadAllocatedBytes ?? 0;
 
     /// <summary>Disposes the inner transport.</summary>
     public void Dispose()

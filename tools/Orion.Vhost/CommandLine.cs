@@ -1,7 +1,7 @@
 using System.Globalization;
 using Orion.Pmd.Device;
 using Orion.Pmd.Device.VhostUser;
-using Orion.Pmd.Engine;
+using Orion.Pmd.Transport;
 
 namespace Orion.Vhost;
 

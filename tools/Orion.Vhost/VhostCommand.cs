@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Orion.Pmd.Device;
 using Orion.Pmd.Device.Backends;
 using Orion.Pmd.Device.VhostUser;
-using Orion.Pmd.Engine;
+using Orion.Pmd.Transport;
 using Orion.Pmd.Linux;
 using Orion.Pmd.Virtio;
 
@@ -19,7 +19,7 @@ internal static class VhostCommand
     {
         if (args is ["--version"] or ["-V"])
         {
-            stdout.WriteLine($"orion-vhost {PmdEngine.Version}");
+            stdout.WriteLine($"orion-vhost {ReleaseVersion.Current}");
             return 0;
         }
         if (!ConfigFile.TryExpand(args, out var expanded, out string error) ||

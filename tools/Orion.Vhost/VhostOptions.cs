@@ -1,5 +1,5 @@
 using Orion.Pmd.Device;
-using Orion.Pmd.Engine;
+using Orion.Pmd.Transport;
 
 namespace Orion.Vhost;
 

@@ -17,7 +17,7 @@ namespace Orion.Pmd.Engine.Memory;
 /// <para>
 /// Disposing the engine ends every rental still out: its memory is unmapped. The handle, and a <see cref="Memory"/>
 /// taken from it, then throw <see cref="ObjectDisposedException"/> (instead of touching unmapped memory) and
-/// <see cref="Dispose"/> does nothing. A <see cref="Span"/> or <see cref="Pointer"/> taken before must not outlive
+/// <see cref="Dispose"/> does nothing. A <see cref="Span"/> taken before must not outlive
 /// the engine: nothing can check those.
 /// </para>
 /// </remarks>
@@ -35,8 +35,8 @@ public readonly unsafe struct DmaBuffer : IMemoryOwner<byte>
     /// <summary>Whether the rental this handle stands for has ended (or the handle is default, or its engine was disposed).</summary>
     public bool IsDisposed => _slot is not { } s || s.Generation != _generation;
 
-    /// <summary>This process's address of the first byte.</summary>
-    public byte* Pointer => Owned.Pointer;
+    /// <summary>This process's address of the first byte (the engine's own use: callers take <see cref="Span"/> or <see cref="Memory"/>).</summary>
+    internal byte* Pointer => Owned.Pointer;
 
     /// <summary>The device-visible address of the first byte.</summary>
     public ulong GuestAddress => Owned.GuestAddress;

@@ -16,7 +16,7 @@ namespace Orion.Pmd.Engine.Monitoring;
 /// failed with a broken queue or a lost device, withdrawn) are not recorded.
 /// </param>
 /// <param name="Reactor">The reactor's busy/idle accounting (cumulative).</param>
-public sealed record QueueSnapshot(int Queue, int? Core, QueueCounters Counters, LongHistogram Latency, ReactorStats Reactor)
+public sealed record QueueSnapshot(int Queue, int? Core, QueueCounters Counters, LatencyHistogram Latency, ReactorStats Reactor)
 {
     /// <summary>
     /// The queue's last failed requests (at most <see cref="BlockQueue.RecentErrors"/>'s capacity), newest first, read
@@ -37,7 +37,7 @@ public sealed record QueueSnapshot(int Queue, int? Core, QueueCounters Counters,
 /// <param name="BufferPoolInUseBytes">Bytes rented from the DMA pool.</param>
 /// <param name="BufferPoolCapacityBytes">Bytes of the DMA pool.</param>
 /// <param name="Taken">When the snapshot was taken.</param>
-public sealed record EngineSnapshot(IReadOnlyList<QueueSnapshot> Queues, LongHistogram Latency, long BufferPoolInUseBytes, long BufferPoolCapacityBytes, DateTimeOffset Taken)
+public sealed record EngineSnapshot(IReadOnlyList<QueueSnapshot> Queues, LatencyHistogram Latency, long BufferPoolInUseBytes, long BufferPoolCapacityBytes, DateTimeOffset Taken)
 {
     /// <summary>The <see cref="System.Diagnostics.Stopwatch"/> timestamp of <see cref="Taken"/>, for precise rates; 0 when unknown.</summary>
     public long TakenTimestamp { get; init; }
@@ -74,10 +74,10 @@ public sealed class PerformanceMonitor
                 merged.Add(copy);
                 // Counters first, then the failures: a failure counted in these counters is in the list (unless it scrolled off).
                 var counters = pair.Counters;
-                queues.Add(new QueueSnapshot(pair.Index, pair.Reactor.Core, counters, copy, pair.Reactor.GetStats()) { RecentErrors = pair.ErrorLog.RecentErrors(), ErrorCounts = pair.ErrorLog.ErrorCounts() });
+                queues.Add(new QueueSnapshot(pair.Index, pair.Reactor.Core, counters, new LatencyHistogram(copy), pair.Reactor.GetStats()) { RecentErrors = pair.ErrorLog.RecentErrors(), ErrorCounts = pair.ErrorLog.ErrorCounts() });
             }
             var pool = _engine.Device.Pool;
-            return new EngineSnapshot(queues, merged, pool.InUseBytes, pool.CapacityBytes, DateTimeOffset.UtcNow)
+            return new EngineSnapshot(queues, new LatencyHistogram(merged), pool.InUseBytes, pool.CapacityBytes, DateTimeOffset.UtcNow)
             {
                 TakenTimestamp = System.Diagnostics.Stopwatch.GetTimestamp(),
             };

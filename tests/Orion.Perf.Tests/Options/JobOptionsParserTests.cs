@@ -297,7 +297,7 @@ public class JobOptionsParserTests
     [Test]
     public void DeviceOptionsAreKept()
     {
-        Assert.That(Ok("--device=mem:256M,ro,bs=4k").DeviceString, Is.EqualTo(new Orion.Pmd.Engine.DeviceString(Orion.Pmd.Engine.DeviceKind.Memory, 256L << 20, 4096, true)));
+        Assert.That(Ok("--device=mem:256M,ro,bs=4k").DeviceString, Is.EqualTo(new Orion.Pmd.Transport.DeviceString(Orion.Pmd.Transport.DeviceKind.Memory, 256L << 20, 4096, true)));
         Assert.That(Ok("--device=mem:16M,prefill").DeviceString!.Prefill, Is.True);
         Assert.That(Ok("--device= null:64G ").Device, Is.EqualTo("null:64G"));
     }

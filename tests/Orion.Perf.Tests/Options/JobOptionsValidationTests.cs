@@ -13,7 +13,7 @@ public class JobOptionsValidationTests
         => Assert.That(Errors(new JobOptions { Device = "" }), Has.Some.StartsWith("--device: empty device string; expected mem:SIZE or null:SIZE"));
 
     [Test]
-    public void DefaultDeviceParses() => Assert.That(new JobOptions().DeviceString, Is.EqualTo(new Orion.Pmd.Engine.DeviceString(Orion.Pmd.Engine.DeviceKind.Memory, 1L << 30, 512, false)));
+    public void DefaultDeviceParses() => Assert.That(new JobOptions().DeviceString, Is.EqualTo(new Orion.Pmd.Transport.DeviceString(Orion.Pmd.Transport.DeviceKind.Memory, 1L << 30, 512, false)));
 
     private static IReadOnlyList<string> Errors(JobOptions o) => o.Validate();
 

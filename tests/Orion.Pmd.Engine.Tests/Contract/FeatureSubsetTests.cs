@@ -75,7 +75,7 @@ public class FeatureSubsetTests
     {
         using var engine = ManualEngine.Start();
         var dev = engine.Device;
-        var device = ((Transport.EmbeddedTransport)engine.Transport).Device;
+        var device = ((EmbeddedTransport)engine.Transport).Device;
         Assert.That(dev.WriteCacheEnabled, Is.True, "FLUSH and writeback=1: a volatile cache");
         dev.SetWriteCache(false);
         Assert.That(dev.WriteCacheEnabled, Is.False);

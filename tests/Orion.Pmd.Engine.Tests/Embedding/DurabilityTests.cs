@@ -17,7 +17,7 @@ public class DurabilityTests
         Device = "mem:4M",
         Pin = false,
         BufferMemoryBytes = 4 << 20,
-        BackendFactory = () => disk,
+        EmbeddedDeviceFactory = spec => EmbeddedDevice.Prepare(spec, disk),
         DeviceFeatures = features,
     });
 

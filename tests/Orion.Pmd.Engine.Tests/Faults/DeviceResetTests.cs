@@ -30,7 +30,7 @@ public class DeviceResetTests
         var reads = new ValueTask[bufs.Length];
         for (int i = 0; i < 4; i++) reads[i] = dev.ReadAsync(i * 8, bufs[i].Memory);
         foreach (var r in engine.Reactors) r.RunOnce();          // placed
-        engine.Transport.PollDevice();                            // the device completes them; nobody reaped yet
+        ((IInProcessDevice)engine.Transport).PollDevice();                            // the device completes them; nobody reaped yet
         for (int i = 4; i < bufs.Length; i++) reads[i] = dev.ReadAsync(i * 8, bufs[i].Memory);
         foreach (var r in engine.Reactors) r.RunOnce();          // placed, and the first four reaped (delivered)
         long before = Enumerable.Range(0, 2).Sum(q => dev.GetQueue(q).Counters.Requests);

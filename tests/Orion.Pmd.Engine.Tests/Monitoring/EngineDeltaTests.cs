@@ -1,4 +1,3 @@
-using HdrHistogram;
 using Orion.Pmd.Engine.Monitoring;
 using Orion.Pmd.Engine.Queues;
 using Orion.Pmd.Engine.Requests;
@@ -140,9 +139,9 @@ public class EngineDeltaTests
     }
 
     private static EngineSnapshot TwoQueues(DateTimeOffset at, QueueCounters first, QueueCounters second) =>
-        new([new QueueSnapshot(0, null, first, new LongHistogram(1, 1_000_000, 3), default(ReactorStats)),
-             new QueueSnapshot(1, null, second, new LongHistogram(1, 1_000_000, 3), default(ReactorStats))],
-            new LongHistogram(1, 1_000_000, 3), 0, 0, at);
+        new([new QueueSnapshot(0, null, first, new LatencyHistogram(), default(ReactorStats)),
+             new QueueSnapshot(1, null, second, new LatencyHistogram(), default(ReactorStats))],
+            new LatencyHistogram(), 0, 0, at);
 
     [Test]
     public void SnapshotsOutOfOrderAreRefused()
@@ -157,5 +156,5 @@ public class EngineDeltaTests
         new(at.UtcDateTime, 0, BlkRequestType.Out, sector, 4096, status, null);
 
     private static EngineSnapshot Snapshot(DateTimeOffset at, QueueCounters counters) =>
-        new([new QueueSnapshot(0, null, counters, new LongHistogram(1, 1_000_000, 3), default(ReactorStats))], new LongHistogram(1, 1_000_000, 3), 0, 0, at);
+        new([new QueueSnapshot(0, null, counters, new LatencyHistogram(), default(ReactorStats))], new LatencyHistogram(), 0, 0, at);
 }

@@ -90,7 +90,7 @@ public sealed partial record JobOptions
     /// <summary>Percentage of reads in mixed workloads (fio <c>rwmixread</c>; <c>rwmixwrite=N</c> sets 100-N).</summary>
     public int RwMixRead { get; init; } = 50;
 
-    /// <summary>The device to create (<c>mem:SIZE</c> or <c>null:SIZE</c>, see <see cref="Orion.Pmd.Engine.DeviceString"/>).</summary>
+    /// <summary>The device to create (<c>mem:SIZE</c> or <c>null:SIZE</c>, see <see cref="Orion.Pmd.Transport.DeviceString"/>).</summary>
     public string Device { get; init; } = "mem:1G";
 
     /// <summary>Report format (fio <c>--output-format</c>).</summary>
@@ -217,7 +217,7 @@ public sealed partial record JobOptions
     public bool NewGroup { get; init; }
 
     /// <summary>The parsed <see cref="Device"/>, or null when it does not parse (<see cref="Validate"/> says why).</summary>
-    public Orion.Pmd.Engine.DeviceString? DeviceString => Orion.Pmd.Engine.DeviceString.TryParse(Device, out var d, out _) ? d : null;
+    public Orion.Pmd.Transport.DeviceString? DeviceString => Orion.Pmd.Transport.DeviceString.TryParse(Device, out var d, out _) ? d : null;
 
     /// <summary>Checks the options together; returns one clear message per problem, empty when the job can run.</summary>
     public IReadOnlyList<string> Validate()
@@ -250,7 +250,7 @@ public sealed partial record JobOptions
         if (Offset < 0) errors.Add($"--offset={Num(Offset)}: offset must not be negative");
         if (Size is long sz && sz <= 0) errors.Add($"--size={FioSize.Format(sz)}: size must be positive");
 
-        if (!Orion.Pmd.Engine.DeviceString.TryParse(Device, out var device, out var deviceError))
+        if (!Orion.Pmd.Transport.DeviceString.TryParse(Device, out var device, out var deviceError))
         {
             errors.Add(DeviceError(Device, deviceError));
         }
@@ -320,7 +320,7 @@ public sealed partial record JobOptions
         // A job that only reads checks what an earlier job or run wrote (fio's read job with verify, or verify_only).
         if (Rw.IsTrim())
             errors.Add($"{v} --rw={Rw.FioName()}: a trim leaves no data to check; verify a workload that writes (write, randwrite, rw or randrw) or reads");
-        if (Orion.Pmd.Engine.DeviceString.TryParse(Device, out var device, out _) && device.Kind == Orion.Pmd.Engine.DeviceKind.Null)
+        if (Orion.Pmd.Transport.DeviceString.TryParse(Device, out var device, out _) && device.Kind == Orion.Pmd.Transport.DeviceKind.Null)
             errors.Add($"{v} --device={Device}: the null device keeps no data, so nothing could be verified; use a mem: or file: device");
         if (Verify == VerifyMode.Pattern && VerifyPatternBytes is null)
             errors.Add($"{v}: give the pattern every block must hold with --verify_pattern (for example --verify_pattern=0xaa555aa5)");
@@ -384,14 +384,14 @@ public sealed partial record JobOptions
     }
 
     /// <summary>
-    /// A <see cref="Orion.Pmd.Engine.DeviceString"/> parse error as orion-perf reports it: <c>--device=TEXT: </c> in
+    /// A <see cref="Orion.Pmd.Transport.DeviceString"/> parse error as orion-perf reports it: <c>--device=TEXT: </c> in
     /// front (<c>--device: </c> when the text is empty), since the engine's message does not say where the text came from.
     /// </summary>
     internal static string DeviceError(string? text, string error) =>
         string.IsNullOrWhiteSpace(text) ? $"--device: {error}" : $"--device={text}: {error}";
 
     /// <summary>Checks the region, alignment and write permission against the device the job will run on.</summary>
-    private void ValidateAgainstDevice(Orion.Pmd.Engine.DeviceString device, List<string> errors)
+    private void ValidateAgainstDevice(Orion.Pmd.Transport.DeviceString device, List<string> errors)
     {
         int lbs = device.BlockSize;
         if (BlockSizeSplit is null && BlockSize > 0 && BlockSize % 512 == 0 && BlockSize % lbs != 0)
@@ -402,7 +402,7 @@ public sealed partial record JobOptions
         if (Offset >= 0 && Offset % lbs != 0)
             errors.Add($"--offset={FioSize.Format(Offset)}: offset must be a multiple of the device's {Num(lbs)}-byte logical block size");
         // A file's or a vhost-user device's capacity is known only once it is opened: RegionErrors runs again then.
-        if (device.Kind is Orion.Pmd.Engine.DeviceKind.Memory or Orion.Pmd.Engine.DeviceKind.Null)
+        if (device.Kind is Orion.Pmd.Transport.DeviceKind.Memory or Orion.Pmd.Transport.DeviceKind.Null)
             errors.AddRange(RegionErrors(device.SizeBytes));
         if (device.ReadOnly && Rw.HasWrites())
             errors.Add($"--rw={Rw.FioName()}: the device {Device} is read-only");

@@ -44,7 +44,7 @@ internal static class OptionTable
         new("rwmixwrite", [], "INT", "percentage of writes for rw/randrw; sets rwmixread to 100 minus it",
             (o, v) => o with { RwMixRead = 100 - Percent("rwmixwrite", v) }),
         new("device", [], "DEV", "mem:SIZE (RAM disk), null:SIZE, file:PATH[,size=SIZE][,direct][,io=auto|uring|sync] (io_uring by default, synchronous where the kernel refuses it), rbd:POOL/IMAGE[,conf=PATH][,id=NAME][,timeout=SECONDS] (a Ceph RBD image through librbd) or vhost-user:SOCKET, or virtio-pci:0000:00:03.0 (a virtio-blk PCI function bound to vfio-pci, driven through VFIO; see --list-devices), optionally ,bs=4096, ,ro and (mem:) ,prefill (default mem:1G)",
-            (o, v) => Orion.Pmd.Engine.DeviceString.TryParse(v, out _, out var e) ? o with { Device = v.Trim() } : throw new OptionValueException(JobOptions.DeviceError(v, e))),
+            (o, v) => Orion.Pmd.Transport.DeviceString.TryParse(v, out _, out var e) ? o with { Device = v.Trim() } : throw new OptionValueException(JobOptions.DeviceError(v, e))),
         new("numjobs", [], "INT", "jobs run together, each on its own reactor and queue (default 1)",
             (o, v) => o with { NumJobs = Int("numjobs", v) }),
         new("ring", [], "FORMAT", "virtqueue layout: split or packed (default split)",

@@ -261,12 +261,6 @@ public sealed class VhostUserTransport : IVirtioTransport
     /// <summary>Device resets done by reconnecting (<see cref="ResetDevice"/>).</summary>
     public int Resets { get; private set; }
 
-    /// <inheritdoc />
-    public int PollDevice() => 0;
-
-    /// <inheritdoc />
-    public long DeviceThreadAllocatedBytes => 0;
-
     /// <summary>Waits up to <paramref name="timeoutMs"/> for the back-end to hang up; true when it has (or no connection is up).</summary>
     public bool WaitForHangUp(int timeoutMs)
     {

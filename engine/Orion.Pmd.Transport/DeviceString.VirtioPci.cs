@@ -1,6 +1,6 @@
 using Orion.Pmd.Linux.Vfio;
 
-namespace Orion.Pmd.Engine;
+namespace Orion.Pmd.Transport;
 
 public sealed partial record DeviceString
 {

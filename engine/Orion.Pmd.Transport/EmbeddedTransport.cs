@@ -4,27 +4,46 @@ using Orion.Pmd.Virtio;
 using Orion.Pmd.Virtio.Memory;
 using Orion.Pmd.Virtio.Rings;
 
-namespace Orion.Pmd.Engine.Transport;
+namespace Orion.Pmd.Transport;
 
 /// <summary>
 /// Transport to the in-process software device. It only forwards the operations of the seam: the device gets the
 /// memfds and guest addresses, as an external back-end would, and doorbells go through the kick eventfd when the
 /// device sleeps on one.
 /// </summary>
-public sealed class EmbeddedTransport : IVirtioTransport
+public sealed class EmbeddedTransport : IVirtioTransport, IInProcessDevice
 {
     private readonly SoftBlkDevice _device;
     private EventFd?[] _kicks;
 
-    /// <summary>Wraps <paramref name="device"/>, which the transport owns.</summary>
+    /// <summary>Wraps <paramref name="device"/>, which the transport owns (<see cref="EmbeddedDevice.Start"/> builds one).</summary>
     public EmbeddedTransport(SoftBlkDevice device)
     {
         _device = device;
         _kicks = new EventFd?[device.NumQueues];
     }
 
-    /// <summary>The device behind the transport (tests inspect it).</summary>
-    public SoftBlkDevice Device => _device;
+    /// <summary>The device behind the transport (tests inspect it; the driver never does).</summary>
+    internal SoftBlkDevice Device => _device;
+
+    /// <summary>
+    /// Whether the device runs no threads of its own (manual mode): then either the owner polls it
+    /// (<see cref="PollDevice"/>) or each reactor serves its queue's device side (<see cref="CreateQueuePoller"/>).
+    /// </summary>
+    public bool HasNoThreads => _device.Options.Mode == DeviceServiceMode.Manual;
+
+    /// <summary>
+    /// A poller that serves queue <paramref name="queue"/>'s device side on the reactor that drives the queue (a device
+    /// with <see cref="HasNoThreads"/> under real reactor threads); <paramref name="completionSignal"/> is the queue's
+    /// call eventfd, which the kernel's completions signal.
+    /// </summary>
+    public Orion.Pmd.Reactors.IKernelSleepHost CreateQueuePoller(int queue, EventFd? completionSignal) => new InlineDevicePoller(_device, queue, completionSignal);
+
+    /// <summary>
+    /// The I/O engine a <c>file:</c> device fell back to when io_uring was refused (the backend's description of it),
+    /// for the engine's warning; null when it uses io_uring or is not a file.
+    /// </summary>
+    public string? SynchronousFileIoEngine => _device.Backend is Orion.Pmd.Device.Backends.FileBackend { IoUringRefusal: not null } file ? file.IoEngine : null;
 
     /// <inheritdoc />
     public string Description => _device.IoEngine is { } io

@@ -2,7 +2,7 @@ using Orion.Pmd.Device;
 using Orion.Pmd.Linux;
 using Orion.Pmd.Reactors;
 
-namespace Orion.Pmd.Engine.Transport;
+namespace Orion.Pmd.Transport;
 
 /// <summary>
 /// Serves one queue of the embedded device on the reactor that drives it, after the reactor's own queue poller: the

@@ -1,9 +1,12 @@
+// Over 400 lines for one reason: this is the one grammar of device strings (every kind's options, each with the error
+// that names what is wrong and what would be right), and splitting it would scatter that grammar. A new scheme is added
+// here (its DeviceKind and parse) and opened in Orion.Pmd.Engine's Transport/TransportFactory.cs.
 using System.Globalization;
 using Orion.Pmd.Device.Backends;
 using Orion.Pmd.Device.Backends.Rbd;
 using Orion.Pmd.Device.Faults;
 
-namespace Orion.Pmd.Engine;
+namespace Orion.Pmd.Transport;
 
 /// <summary>The kinds of device.</summary>
 public enum DeviceKind
@@ -44,7 +47,7 @@ public enum DeviceKind
 /// <c>,timeout=SECONDS</c> (how long librados waits for an OSD before it fails a request with ETIMEDOUT; 30s by
 /// default, 0 waits for ever), <c>,ro</c>, <c>,bs=</c>, <c>,delay=</c> and <c>,fault=</c>; the capacity is the image's size.
 /// </para>
-/// This is the one parser of device strings: the engine's options and orion-perf's <c>--device</c> both use it.
+/// This is the one parser of device strings: the engine's options, orion-perf's <c>--device</c> and orion-vhost's <c>--device</c> all use it.
 /// </summary>
 /// <param name="Kind">The kind of device.</param>
 /// <param name="SizeBytes">
@@ -86,6 +89,12 @@ public sealed partial record DeviceString(DeviceKind Kind, long SizeBytes, int B
     /// only with <c>cache=writeback</c> (its writes are otherwise durable when acknowledged), every other kind as before.
     /// </summary>
     public bool WriteCache => Kind != DeviceKind.Rbd || Cache == RbdCacheMode.WriteBack;
+
+    /// <summary>
+    /// Whether the embedded software device serves this device in this process (<see cref="EmbeddedDevice.Prepare(DeviceString)"/>);
+    /// false for a device behind a socket (<c>vhost-user:</c>) or any other transport.
+    /// </summary>
+    public bool IsEmbedded => Kind is DeviceKind.Memory or DeviceKind.Null or DeviceKind.File or DeviceKind.Rbd;
 
     /// <summary>The longest <c>,delay=</c> accepted: a second per request is already far beyond any test's need.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);

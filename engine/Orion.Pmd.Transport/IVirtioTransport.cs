@@ -3,11 +3,12 @@ using Orion.Pmd.Virtio;
 using Orion.Pmd.Virtio.Memory;
 using Orion.Pmd.Virtio.Rings;
 
-namespace Orion.Pmd.Engine.Transport;
+namespace Orion.Pmd.Transport;
 
 /// <summary>
 /// The seam between the driver and any device, in the spirit of SPDK's <c>virtio_dev_ops</c>: the embedded
-/// device, vhost-user and (later) virtio-pci all sit behind it. The driver never reaches a device another way.
+/// device, vhost-user and virtio-pci all sit behind it. The driver never reaches a device another way. A device that
+/// lives in this process and can be polled by hand also implements <see cref="IInProcessDevice"/>; the others need not.
 /// </summary>
 public interface IVirtioTransport : IDisposable
 {
@@ -69,7 +70,7 @@ public interface IVirtioTransport : IDisposable
     /// Whether a FLUSH also covers every write made available before it on the same queue, completed or not — more than
     /// VirtIO promises (§5.2.6.2: only writes completed before the flush was made available). When true the driver may
     /// place a write and the flush that makes it durable together, one round trip instead of two
-    /// (<see cref="BlockDevice.WriteDurableAsync"/>). The embedded device keeps this promise (it executes a queue's
+    /// (the engine's <c>BlockDevice.WriteDurableAsync</c>). The embedded device keeps this promise (it executes a queue's
     /// requests in order, and sends a flush to io_uring drained behind the writes before it); a back-end behind
     /// vhost-user or PCI is not assumed to.
     /// </summary>
@@ -88,10 +89,4 @@ public interface IVirtioTransport : IDisposable
     /// initialization again (status, features, memory table, queues, DRIVER_OK) through the other operations.
     /// </summary>
     void ResetDevice();
-
-    /// <summary>Manual (deterministic) mode: lets the device serve its queues once on the calling thread.</summary>
-    int PollDevice();
-
-    /// <summary>Bytes allocated so far by the device's own threads (0 when it has none in this process).</summary>
-    long DeviceThreadAllocatedBytes { get; }
 }
