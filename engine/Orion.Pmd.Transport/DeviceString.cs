@@ -107,7 +107,7 @@ public sealed partial record DeviceString(DeviceKind Kind, long SizeBytes, int B
 
     private const string Expected =
         "expected mem:SIZE or null:SIZE (a RAM disk or a null device), file:PATH (an image file or block device) or vhost-user:PATH " +
-        "(a vhost-user socket) or rbd:POOL/IMAGE (a Ceph RBD image), optionally followed by ,bs=512|4096, ,ro, ,delay=DURATION and ,fault=PLAN, " +
+        "(a vhost-user socket), rbd:POOL/IMAGE (a Ceph RBD image) or virtio-pci:DOMAIN:BUS:SLOT.FUNC (a virtio-blk PCI function through VFIO), optionally followed by ,bs=512|4096, ,ro, ,delay=DURATION and ,fault=PLAN, " +
         "for mem: ,prefill, for file: ,direct and ,size=SIZE, for rbd: ,conf=PATH, ,id=NAME, ,timeout=SECONDS and ,cache=none|writethrough|writeback " +
         "(for example mem:1G, null:64G, null:1G,bs=4096, file:/var/tmp/disk.img,size=1G,direct, vhost-user:/run/orion.sock or rbd:rbd/vm1,conf=/etc/ceph/ceph.conf)";
 
