@@ -183,6 +183,15 @@ internal static class JobRunner
                 int kk = k;
                 foreach (var w in workloads[k]) w.MeasureStarted += () => Interlocked.Increment(ref measuring[kk]);
             }
+            // A job that measures from its first I/O (no ramp, no start delay) takes its counters' starting point now,
+            // before any I/O: noticed by the loop below instead, a short job on a busy machine could be over before
+            // this thread looked, and its queue figures (requests, kicks) would count nothing.
+            for (int k = 0; k < n; k++)
+            {
+                if (plans[k].RampTicks != 0 || plans[k].StartDelayTicks != 0) continue;
+                sawMeasure[k] = true;
+                atStart[k] = engine.Monitor.TakeSnapshot();
+            }
             var start = DateTimeOffset.UtcNow;
             for (int q = 0; q < all.Length; q++)
                 device.GetQueue(q).Reactor.Post(static s => { var (q, w) = ((BlockQueue, WorkloadPoller))s!; q.Reactor.AddPoller(w); }, (device.GetQueue(q), all[q]));
