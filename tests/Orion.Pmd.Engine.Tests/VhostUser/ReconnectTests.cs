@@ -163,11 +163,16 @@ public class ReconnectTests
     {
         using var daemon = QemuStorageDaemon.StartNull(latencyNs: 50_000_000);
         var engine = PmdEngine.Start(Options(daemon.DeviceString, TimeSpan.FromSeconds(1)));
+        Task zeroCopy = Task.CompletedTask;
         try
         {
             var dev = engine.Device;
             using var buf = dev.Rent(4096);
-            var inFlight = dev.ReadAsync(0, buf.Memory).AsTask();
+            // A read into the caller's own memory (bounced): its failure is delivered at the deadline, the engine keeping
+            // its bounce buffer from reuse. A read into a rented buffer is withheld until the engine stops (below): a
+            // back-end that closed its socket may still live and write the buffer (docs/embedding.md §4 item 2).
+            var inFlight = dev.ReadAsync(0, new byte[4096]).AsTask();
+            zeroCopy = dev.ReadAsync(8, buf.Memory).AsTask();
             await Task.Delay(10);
             var sw = Stopwatch.StartNew();
             daemon.Kill();
@@ -179,8 +184,9 @@ public class ReconnectTests
             Assert.That(engine.DeviceLost, Is.True);
 
             // Later requests fail at once with the same reason.
-            var later = await Assert.ThrowsAsync<BlockDeviceException>(async () => await dev.ReadAsync(8, buf.Memory));
+            var later = await Assert.ThrowsAsync<BlockDeviceException>(async () => await dev.ReadAsync(16, new byte[4096]));
             Assert.That(later!.Status, Is.EqualTo(IoStatus.TransportLost));
+            Assert.That(zeroCopy.IsCompleted, Is.False, "the rented buffer stays the device's while it may write it");
         }
         finally
         {
@@ -188,6 +194,8 @@ public class ReconnectTests
             engine.Dispose();
             Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "an engine whose device is lost stops promptly");
         }
+        var withheld = await Assert.ThrowsAsync<BlockDeviceException>(async () => await zeroCopy);
+        Assert.That(withheld!.Status, Is.EqualTo(IoStatus.TransportLost), "delivered once the engine stopped, with the failure decided at the deadline");
     }
 
     [Test]
