@@ -80,8 +80,8 @@ def service_time_ns(args, base_ns):
     return statistics.median(p50s)
 
 
-def gate(args, baseline, candidate, seed, out_dir):
-    verdict_path = os.path.join(out_dir, f"gate-{seed}.json")
+def gate(args, baseline, candidate, seed, out_dir, row):
+    verdict_path = os.path.join(out_dir, f"gate-{row}-{seed}.json")   # one per row: a later row must not overwrite it
     cmd = ["dotnet", DLL, "gate", "--baseline", baseline, "--candidate", candidate, "--rounds", str(args.rounds),
            "--max-rounds", str(args.max_rounds), "--budget", args.budget, "--seed", str(seed), "--json", verdict_path]
     if args.tolerance:
@@ -138,7 +138,7 @@ def main():
             title, candidate, _, target = rows[key]
             verdicts, named, rounds, det_iops, det_p50 = [], 0, [], [], []
             for g in range(args.gates):
-                v = gate(args, same, candidate, seed=1 + g, out_dir=out_dir)
+                v = gate(args, same, candidate, seed=1 + g, out_dir=out_dir, row=key)
                 verdicts.append(v["verdict"])
                 rounds.append(v.get("candidate_rounds", 0))
                 if any(m["name"] == NAMED.get(key) and m["verdict"] == "regressed" for m in v.get("metrics", [])):
@@ -147,7 +147,8 @@ def main():
                     d = detectable(v, name)
                     if d is not None:
                         into.append(d)
-                print(f"{title}: gate {g + 1}/{args.gates}: {v['verdict']} after {v.get('candidate_rounds', 0)} round(s)",
+                why = f" ({' '.join(v['failure'])})" if v["verdict"] == "failed" and v.get("failure") else ""
+                print(f"{title}: gate {g + 1}/{args.gates}: {v['verdict']} after {v.get('candidate_rounds', 0)} round(s){why}",
                       file=sys.stderr, flush=True)
             n = len(verdicts)
             count = {k: verdicts.count(k) for k in ("pass", "regressed", "undecided", "failed")}
